@@ -1,0 +1,3 @@
+"""Testimony Archive: public-meeting testimony, transcribed, searchable and citable."""
+
+__version__ = "0.1.0"
