@@ -1,0 +1,229 @@
+"""The `testimony` command: each subcommand a thin call into the layers below."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive import __version__
+from archive.config import ENGINES, Settings
+from archive.errors import ArchiveError, InvalidInput
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "media" / "demo"
+
+
+class ArchiveGroup(click.Group):
+    """Turns domain errors into one line on stderr and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArchiveError as error:
+            click.echo(f"testimony: error: {error}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("testimony: interrupted; the archive is unchanged by the unfinished step", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=ArchiveGroup)
+@click.version_option(__version__, prog_name="testimony")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), help="Archive home (default: TESTIMONY_HOME or .).")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """Testimony Archive: transcribe, index and publish public-meeting testimony."""
+    ctx.obj = {"home": home}
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    return Settings.from_env(home=ctx.obj["home"], **overrides)
+
+
+@main.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the home's folders and database (runs migrations)."""
+    from archive.home import init_home
+
+    settings = settings_from(ctx)
+    init_home(settings)
+    click.echo(f"archive ready in {settings.home.resolve()}")
+
+
+@main.command()
+@click.pass_context
+def config(ctx: click.Context) -> None:
+    """Print every setting, its value (secrets masked) and what it does."""
+    for variable, value, help_text in settings_from(ctx).describe():
+        click.echo(f"{variable}={value}\n    {help_text}")
+
+
+def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option("--engine", type=click.Choice(ENGINES), help="Speech engine (default: whisper)."),
+            click.option("--model", help="Model name, e.g. tiny.en (default)."),
+            click.option("--model-path", help="A local model: .pt checkpoint (whisper) or CTranslate2 folder."),
+            click.option("--language", help="Spoken language code; default: detect (English-only models: en)."),
+            click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the engine (default 1)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--body", required=True, help="The public body, e.g. 'Vermont Criminal Justice Council'.")
+@click.option("--title", required=True, help="The meeting's title.")
+@click.option("--date", "date_text", required=True, help="The meeting's date, YYYY-MM-DD.")
+@click.option("--source-url", help="Where the recording was published.")
+@click.option("--no-transcribe", is_flag=True, help="Store the recordings only.")
+@engine_options
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    body: str,
+    title: str,
+    date_text: str,
+    source_url: str | None,
+    no_transcribe: bool,
+    **engine: Any,
+) -> None:
+    """Store recordings as one meeting (idempotent by hash), transcribe them; prints the meeting's slug last."""
+    from archive.home import init_home
+    from archive.pipeline import MeetingInfo, ingest as run_ingest
+
+    settings = settings_from(ctx, **engine)
+    info = MeetingInfo(body=body, title=title, date=_parse_date(date_text), source_url=source_url)
+    transcriber = None if no_transcribe else _load_transcriber(settings)
+    sessions = init_home(settings)
+    with _progress_bar() as on_progress:
+        result = run_ingest(sessions, settings, list(files), info, transcriber=transcriber, report=_say, on_progress=on_progress)
+    click.echo(result.slug)
+
+
+@main.command()
+@click.argument("slug")
+@engine_options
+@click.pass_context
+def transcribe(ctx: click.Context, slug: str, **engine: Any) -> None:
+    """(Re)transcribe a meeting's recordings with the given engine and model."""
+    from archive.home import open_home
+    from archive.pipeline import transcribe_meeting
+
+    settings = settings_from(ctx, **engine)
+    sessions = open_home(settings)
+    transcriber = _load_transcriber(settings)
+    with _progress_bar() as on_progress:
+        transcribe_meeting(sessions, settings, slug, transcriber, report=_say, on_progress=on_progress)
+    click.echo(slug)
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--format", "fmt", type=click.Choice(["json", "txt", "vtt", "srt", "csv"]), default="txt", show_default=True)
+@click.pass_context
+def export(ctx: click.Context, slug: str, fmt: str) -> None:
+    """Write one meeting's transcript to stdout."""
+    from archive.exports import meeting_document, render
+    from archive.home import open_home
+
+    sessions = open_home(settings_from(ctx))
+    with sessions() as session:
+        click.echo(render(meeting_document(session, slug), fmt), nl=False)
+
+
+@main.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Integrity: every row's files exist with the right hash, nothing orphaned; exit 1 with a list when not."""
+    from archive.home import open_home
+    from archive.integrity import check_archive
+
+    settings = settings_from(ctx)
+    with open_home(settings)() as session:
+        problems = check_archive(session, settings)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        ctx.exit(1)
+    click.echo("archive is consistent")
+
+
+@main.command()
+@click.option("--home", "demo_home", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-home"), show_default=True)
+@engine_options
+@click.pass_context
+def demo(ctx: click.Context, demo_home: Path, **engine: Any) -> None:
+    """The main job on embedded defaults: a home, the bundled demo meeting ingested and transcribed."""
+    from archive.exports import meeting_document, render
+    from archive.home import init_home
+    from archive.pipeline import MeetingInfo, ingest as run_ingest
+
+    recording = DEMO_DIR / "demo-meeting.ogg"
+    if not recording.exists():
+        raise ArchiveError(f"{recording}: the demo recording is missing (rebuild it: python media/demo/make_demo.py)")
+    meta = json.loads((DEMO_DIR / "meeting.json").read_text(encoding="utf-8"))
+    settings = Settings.from_env(home=demo_home, **{"database_url": "", **engine})
+    sessions = init_home(settings)
+    info = MeetingInfo(
+        body=meta["body"], title=meta["title"], date=_parse_date(meta["date"]), source_url=meta.get("source_url")
+    )
+    _say(f"demo home: {demo_home.resolve()} (a synthetic re-enactment, made with espeak-ng voices)")
+    with _progress_bar() as on_progress:
+        result = run_ingest(
+            sessions, settings, [recording], info, transcriber=_load_transcriber(settings), report=_say, on_progress=on_progress
+        )
+    with sessions() as session:
+        click.echo(render(meeting_document(session, result.slug), "txt"), nl=False)
+    click.echo(result.slug)
+
+
+def _load_transcriber(settings: Settings) -> Any:
+    from archive.transcribe import make_transcriber
+
+    _say(f"loading {settings.engine} model {settings.model} …")
+    return make_transcriber(settings)
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--date {text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class _progress_bar:
+    """A terminal progress bar (seconds of audio, elapsed, ETA) on stderr, fed by the engines."""
+
+    def __enter__(self) -> Callable[[float, float], None]:
+        from tqdm import tqdm
+
+        self.bar: Any = None
+
+        def update(done: float, total: float) -> None:
+            if self.bar is not None and self.bar.total != round(total, 1):  # the next recording
+                self.bar.close()
+                self.bar = None
+            if self.bar is None:
+                self.bar = tqdm(total=round(total, 1), unit="s audio", file=sys.stderr, dynamic_ncols=True, leave=True)
+            self.bar.update(round(done, 1) - self.bar.n)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,111 @@
+"""One Settings object, read from TESTIMONY_* environment variables, shared by the CLI and the app."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from archive.errors import InvalidInput
+
+ENGINES = ("whisper", "faster-whisper")
+
+
+def _setting(default: object, help: str, secret: bool = False) -> object:
+    return field(default=default, metadata={"help": help, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting has a TESTIMONY_<NAME> variable; `testimony config` prints them."""
+
+    home: Path = _setting(Path("."), "The archive home: media/, transcripts/, search_index/, archive.db.")
+    database_url: str = _setting("", "SQLAlchemy URL; empty means sqlite:///<home>/archive.db.", secret=True)
+    engine: str = _setting("whisper", "Transcription engine: whisper (openai-whisper) or faster-whisper.")
+    model: str = _setting("tiny.en", "Whisper model name (tiny.en, base.en, small, …).")
+    model_path: str = _setting("", "A local model: a .pt checkpoint (whisper) or a CTranslate2 folder (faster-whisper).")
+    language: str = _setting("", "Spoken language code (en, es, …); empty means detect (English-only models: en).")
+    threads: int = _setting(1, "CPU threads for the speech engine; on a busy 2-core machine 1 was measured fastest.")
+    beam_size: int = _setting(5, "Beam size for decoding at temperature 0.")
+    window_seconds: int = _setting(
+        300, "Audio is transcribed in windows of about this length, so memory does not grow with the meeting."
+    )
+    decode_timeout: int = _setting(900, "Seconds a media decoder child process may run before it is killed.")
+    decode_memory_mb: int = _setting(4096, "Address-space limit (MiB) of the media decoder child process.")
+    cache_dir: Path = _setting(
+        Path(user_cache_dir("testimony-archive")), "Where converted model checkpoints are cached."
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Read TESTIMONY_* variables; keyword overrides (from command-line options) win when not None."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(f"TESTIMONY_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, f.default, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.engine not in ENGINES:
+            raise InvalidInput(f"engine {self.engine!r} is not one of: {', '.join(ENGINES)}")
+        if self.threads < 1:
+            raise InvalidInput(f"threads must be at least 1, not {self.threads}")
+        if self.window_seconds < 30:
+            raise InvalidInput(f"window_seconds must be at least 30, not {self.window_seconds}")
+
+    # The parts of an archive home (PRODUCT.md §3).
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.home / "transcripts"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "search_index"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'archive.db').resolve()}"
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(variable, value, help) for every setting, secrets masked."""
+        rows = []
+        for f in dataclasses.fields(self):
+            value = str(getattr(self, f.name))
+            if f.metadata.get("secret") and value:
+                value = _mask_url(value)
+            rows.append((f"TESTIMONY_{f.name.upper()}", value, f.metadata["help"]))
+        return rows
+
+
+def _parse(name: str, default: object, raw: str) -> object:
+    if isinstance(default, Path):
+        return Path(raw).expanduser()
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidInput(f"TESTIMONY_{name.upper()} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def _mask_url(url: str) -> str:
+    """Hide the password of a database URL (user:secret@host → user:***@host)."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"

@@ -1,0 +1,27 @@
+"""Alembic environment: runs on the connection handed over by archive.db.session.migrate."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from archive.db.models import Base
+
+config = context.config
+connection = config.attributes.get("connection")
+
+
+def run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if connection is not None:
+    run(connection)
+else:  # `alembic -x url=… revision --autogenerate` from a maintainer's shell
+    url = context.get_x_argument(as_dictionary=True)["url"]
+    with create_engine(url).begin() as conn:
+        run(conn)

@@ -1,0 +1,149 @@
+"""A meeting's transcript as JSON (PRODUCT.md §4), WebVTT, SRT, plain text and CSV — one context, many renderers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from typing import Any
+
+import srt
+import webvtt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.db.models import Meeting
+from archive.errors import InvalidInput, NotFound
+from archive.timecodes import format_clock
+
+FORMATS = ("json", "txt", "vtt", "srt", "csv")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def meeting_document(session: Session, slug: str) -> dict[str, Any]:
+    """The meeting as the API and `testimony export --format json` give it."""
+    meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
+    if meeting is None:
+        raise NotFound(f"no meeting with slug {slug!r}")
+    talk_time: dict[int, float] = {}
+    for segment in meeting.segments:
+        if segment.speaker_id is not None:
+            talk_time[segment.speaker_id] = talk_time.get(segment.speaker_id, 0.0) + segment.end - segment.start
+    return {
+        "meeting": {
+            "slug": meeting.slug,
+            "title": meeting.title,
+            "date": meeting.date.isoformat(),
+            "body": meeting.body.name,
+            "source_url": meeting.source_url,
+            "duration": round(meeting.duration, 3),
+        },
+        "speakers": [
+            {"label": s.label, "name": s.name, "role": s.role, "talk_time": round(talk_time.get(s.id, 0.0), 1)}
+            for s in meeting.speakers
+        ],
+        "segments": [
+            {
+                "id": s.id,
+                "start": s.start,
+                "end": s.end,
+                "speaker": (
+                    {"label": s.speaker.label, "name": s.speaker.name, "role": s.speaker.role} if s.speaker else None
+                ),
+                "kind": s.kind,
+                "tags": s.tags,
+                "language": s.language,
+                "text": s.text,
+                "words": s.words,
+            }
+            for s in meeting.segments
+        ],
+    }
+
+
+def render(document: dict[str, Any], fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format {fmt!r} is not one of: {', '.join(FORMATS)}")
+    return _RENDERERS[fmt](document)
+
+
+def _speaker_name(segment: dict[str, Any]) -> str | None:
+    speaker = segment["speaker"]
+    return (speaker["name"] or speaker["label"]) if speaker else None
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+
+def _text(document: dict[str, Any]) -> str:
+    meeting = document["meeting"]
+    lines = [f"{meeting['title']}", f"{meeting['body']}, {meeting['date']}", ""]
+    for segment in document["segments"]:
+        name = _speaker_name(segment)
+        lines.append(f"[{format_clock(segment['start'])}] {name + ': ' if name else ''}{segment['text']}")
+    return "\n".join(lines) + "\n"
+
+
+def _vtt(document: dict[str, Any]) -> str:
+    captions = webvtt.WebVTT()
+    for segment in document["segments"]:
+        name = _speaker_name(segment)
+        # <v Name> voice spans let players and screen readers say who speaks.
+        text = f"<v {_escape_vtt(name)}>{_escape_vtt(segment['text'])}" if name else _escape_vtt(segment["text"])
+        captions.captions.append(webvtt.Caption(_vtt_time(segment["start"]), _vtt_time(segment["end"]), text))
+    return captions.content
+
+
+def _escape_vtt(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    return f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"
+
+
+def _srt(document: dict[str, Any]) -> str:
+    subtitles = []
+    for number, segment in enumerate(document["segments"], start=1):
+        name = _speaker_name(segment)
+        subtitles.append(
+            srt.Subtitle(
+                index=number,
+                start=dt.timedelta(milliseconds=round(segment["start"] * 1000)),
+                end=dt.timedelta(milliseconds=round(segment["end"] * 1000)),
+                content=f"{name}: {segment['text']}" if name else segment["text"],
+            )
+        )
+    return srt.compose(subtitles)
+
+
+def _csv(document: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["segment_id", "start", "end", "timestamp", "speaker", "kind", "tags", "language", "text"])
+    for segment in document["segments"]:
+        writer.writerow(
+            [
+                segment["id"],
+                segment["start"],
+                segment["end"],
+                format_clock(segment["start"]),
+                neutralise_formula(_speaker_name(segment) or ""),
+                segment["kind"] or "",
+                " ".join(segment["tags"]),
+                segment["language"] or "",
+                neutralise_formula(segment["text"]),
+            ]
+        )
+    return out.getvalue()
+
+
+def neutralise_formula(cell: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas; a leading apostrophe makes them text."""
+    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+
+
+_RENDERERS = {"json": _json, "txt": _text, "vtt": _vtt, "srt": _srt, "csv": _csv}

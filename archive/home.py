@@ -1,0 +1,29 @@
+"""The archive home (PRODUCT.md §3): its folders and its database."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.config import Settings
+from archive.db.session import make_engine, make_sessionmaker, migrate
+from archive.errors import ArchiveError
+
+
+def init_home(settings: Settings) -> sessionmaker[Session]:
+    """Create the folders and bring the database schema up to date; safe to run again."""
+    for folder in (settings.media_dir, settings.transcripts_dir, settings.index_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    return make_sessionmaker(engine)
+
+
+def open_home(settings: Settings) -> sessionmaker[Session]:
+    """Sessions for an existing archive; a clear error when `testimony init` was never run."""
+    engine = make_engine(settings.sqlalchemy_url)
+    if not settings.database_url and not (settings.home / "archive.db").exists():
+        raise ArchiveError(f"no archive in {settings.home.resolve()}: run `testimony init` there first")
+    if not inspect(engine).has_table("meetings"):
+        raise ArchiveError("the database has no archive tables: run `testimony init` first")
+    return make_sessionmaker(engine)

@@ -1,0 +1,48 @@
+"""`testimony check`: files ↔ rows agree, hashes match, nothing is orphaned or half-written."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.config import Settings
+from archive.db.models import Recording, TranscriptionRun
+from archive.media.store import MediaStore, sha256_of
+
+
+def check_archive(session: Session, settings: Settings) -> list[str]:
+    """Every problem found, one line each; an empty list means the archive is consistent."""
+    problems: list[str] = []
+    store = MediaStore(settings.media_dir)
+    expected_media = set()
+    for recording in session.scalars(select(Recording)):
+        path = store.path_for(recording.sha256, recording.suffix)
+        expected_media.add(path)
+        if not path.exists():
+            problems.append(f"missing media file {path} for recording {recording.id} ({recording.original_name})")
+        elif sha256_of(path) != recording.sha256:
+            problems.append(f"media file {path} does not match its SHA-256")
+    for path in sorted(settings.media_dir.glob("??/*")):
+        if path not in expected_media:
+            problems.append(f"orphaned media file {path} (no recording row; ingesting the same file adopts it)")
+    if store.incoming.exists():
+        for path in sorted(store.incoming.iterdir()):
+            problems.append(f"unfinished upload {path} (safe to delete)")
+
+    expected_transcripts = set()
+    for run in session.scalars(select(TranscriptionRun)):
+        path = settings.transcripts_dir / run.transcript_file
+        expected_transcripts.add(path)
+        if not path.exists():
+            problems.append(f"missing machine transcript {path} for run {run.id}")
+        elif sha256_of(path) != run.transcript_sha256:
+            problems.append(f"machine transcript {path} was modified (SHA-256 differs)")
+    known = set(session.scalars(select(Recording.sha256)))
+    for path in sorted(settings.transcripts_dir.glob("*.json")):
+        # A transcript of a known recording without its run is a finished step of an interrupted
+        # ingest: the next ingest or `testimony transcribe` reuses it. Anything else is an orphan.
+        if path not in expected_transcripts and path.name.split(".")[0] not in known:
+            problems.append(f"machine transcript {path} belongs to no recording")
+    for path in sorted(settings.transcripts_dir.glob(".*")):
+        problems.append(f"unfinished transcript file {path} (safe to delete)")
+    return problems

@@ -1,0 +1,189 @@
+"""Probe and decode untrusted media to 16 kHz mono float32 with PyAV, in a child process with limits.
+
+FFmpeg's decoders are C code fed with files from the public: a crash, a hang or a memory blow-up
+must end the child, not the CLI, the worker or the web process. The child decodes frame by frame
+and appends samples to a raw float32 file, so its own memory stays small whatever the length.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archive.errors import DecodeFailed, UnsupportedMedia
+
+SAMPLE_RATE = 16_000
+MIN_DURATION = 0.5  # seconds; shorter files cannot hold a sentence and are refused
+_UNSUPPORTED_EXIT = 3
+
+# FFmpeg demuxer name → the suffix the stored file gets (file names from users never become paths).
+_SUFFIXES = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "ogg": ".ogg", "aac": ".aac", "aiff": ".aiff"}
+_WEBM_CODECS = {"vp8", "vp9", "av1", "opus", "vorbis"}
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    container: str
+    suffix: str
+    duration: float  # seconds of decoded audio
+    has_video: bool
+    streams: list[dict[str, Any]] = field(default_factory=list)
+
+
+def probe(path: Path, *, name: str | None = None, timeout: float = 900, memory_mb: int = 4096) -> MediaInfo:
+    """Decode the whole file in a child to prove it is a usable recording; return what it holds."""
+    info, _ = _run_child(path, None, name=name or str(path), timeout=timeout, memory_mb=memory_mb)
+    return info
+
+
+def decode_audio(
+    path: Path, *, name: str | None = None, timeout: float = 900, memory_mb: int = 4096
+) -> tuple[MediaInfo, np.ndarray]:
+    """Return the file's first audio stream as 16 kHz mono float32 samples."""
+    with tempfile.TemporaryDirectory(prefix="testimony-decode-") as tmp:
+        out = Path(tmp) / "audio.f32"
+        info, _ = _run_child(path, out, name=name or str(path), timeout=timeout, memory_mb=memory_mb)
+        audio = np.fromfile(out, dtype=np.float32)
+    return info, audio
+
+
+def _run_child(path: Path, out: Path | None, *, name: str, timeout: float, memory_mb: int) -> tuple[MediaInfo, None]:
+    command = [sys.executable, "-m", "archive.media.decode", str(path)]
+    if out is not None:
+        command.append(str(out))
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=timeout,
+            env=env,
+            preexec_fn=lambda: _limit_memory(memory_mb),
+        )
+    except subprocess.TimeoutExpired:
+        raise DecodeFailed(f"{name}: decoding took longer than {timeout:g} s and was stopped") from None
+    if done.returncode == 0:
+        return MediaInfo(**json.loads(done.stdout)), None
+    if done.returncode == _UNSUPPORTED_EXIT:
+        raise UnsupportedMedia(f"{name}: {done.stdout.decode(errors='replace').strip()}")
+    if done.returncode < 0:
+        raise DecodeFailed(f"{name}: the decoder crashed ({signal.Signals(-done.returncode).name})")
+    last_line = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+    if "MemoryError" in last_line:
+        raise DecodeFailed(f"{name}: the decoder ran out of memory (limit {memory_mb} MiB)")
+    raise DecodeFailed(f"{name}: the decoder failed ({last_line})")
+
+
+def _limit_memory(memory_mb: int) -> None:
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+# --- the child -------------------------------------------------------------------------------------
+
+
+def _suffix_for(format_name: str, codecs: set[str], has_video: bool) -> str:
+    names = set(format_name.split(","))
+    if "mp4" in names or "mov" in names:
+        return ".mp4" if has_video else ".m4a"
+    if "matroska" in names:
+        return ".webm" if codecs <= _WEBM_CODECS else ".mkv"
+    for demuxer, suffix in _SUFFIXES.items():
+        if demuxer in names:
+            return suffix
+    raise _Unsupported(f"not a supported recording format ({format_name})")
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _decode_in_child(path: Path, out: Path | None) -> MediaInfo:
+    import av  # imported here: only the child process loads FFmpeg
+
+    if path.stat().st_size == 0:
+        raise _Unsupported("the file is empty")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as error:
+        raise _Unsupported(f"not a readable audio or video file ({_reason(error)})") from None
+    with container:
+        audio_streams = [s for s in container.streams if s.type == "audio"]
+        video_streams = [s for s in container.streams if s.type == "video" and not _is_cover_art(s)]
+        streams = [
+            {"index": s.index, "type": s.type, "codec": s.codec_context.name if s.codec_context else None}
+            for s in container.streams
+        ]
+        if not audio_streams:
+            raise _Unsupported("has no audio stream")
+        codecs = {s["codec"] for s in streams if s["codec"]}
+        suffix = _suffix_for(container.format.name, codecs, bool(video_streams))
+        stream = audio_streams[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        samples = 0
+        sink = open(out, "wb") if out is not None else None
+        try:
+            for frame in _frames(container, stream):
+                for chunk in resampler.resample(frame):
+                    samples += _write(chunk, sink)
+            for chunk in resampler.resample(None):
+                samples += _write(chunk, sink)
+        finally:
+            if sink is not None:
+                sink.close()
+    duration = samples / SAMPLE_RATE
+    if duration < MIN_DURATION:
+        raise _Unsupported(f"too short to hold speech ({duration:.2f} s of audio; at least {MIN_DURATION} s)")
+    return MediaInfo(container.format.name, suffix, round(duration, 3), bool(video_streams), streams)
+
+
+def _frames(container, stream):  # type: ignore[no-untyped-def]
+    import av
+
+    try:
+        yield from container.decode(stream)
+    except av.FFmpegError as error:
+        raise _Unsupported(f"the audio could not be decoded ({_reason(error)})") from None
+
+
+def _write(frame, sink) -> int:  # type: ignore[no-untyped-def]
+    data = frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+    if sink is not None:
+        sink.write(data.tobytes())
+    return int(data.shape[0])
+
+
+def _is_cover_art(stream) -> bool:  # type: ignore[no-untyped-def]
+    # An MP3 or M4A with an embedded album picture has a one-frame "video" stream.
+    return bool(stream.disposition & 0x400) if hasattr(stream, "disposition") else False
+
+
+def _reason(error: Exception) -> str:
+    text = getattr(error, "strerror", None) or str(error)
+    return text.split(":")[-1].strip() or type(error).__name__
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0])
+    out = Path(argv[1]) if len(argv) > 1 else None
+    try:
+        info = _decode_in_child(path, out)
+    except _Unsupported as error:
+        print(error)
+        return _UNSUPPORTED_EXIT
+    print(json.dumps(asdict(info)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

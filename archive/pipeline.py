@@ -1,0 +1,258 @@
+"""Ingest, as plain stages: store → transcribe → save segments (→ diarize, index: their own issues).
+
+Order matters for consistency. Every file is staged and decoded in full before anything lands, so
+a bad file leaves no trace; media lands before its database row, so a crash can leave at most a
+complete, content-addressed file that the next ingest of the same bytes reuses; segments are
+replaced in one transaction per recording; machine transcripts are written once and reused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from slugify import slugify
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.config import Settings
+from archive.db.models import Body, Meeting, Recording, Segment, TranscriptionRun
+from archive.errors import InvalidInput, NotFound
+from archive.media.decode import MediaInfo, decode_audio, probe
+from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
+from archive.timecodes import format_clock
+from archive.transcribe.transcript import Progress, Transcript, Transcriber, load_transcript, transcript_filename
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class MeetingInfo:
+    body: str
+    title: str
+    date: dt.date
+    source_url: str | None = None
+    place: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    slug: str
+    new_recordings: int
+    transcribed: int  # recordings transcribed in this run (not reused)
+
+
+def ingest(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    files: Sequence[Path],
+    info: MeetingInfo,
+    *,
+    transcriber: Transcriber | None,
+    report: Report = lambda message: None,
+    on_progress: Progress | None = None,
+) -> IngestResult:
+    """Store the files as one meeting's recordings (idempotent by hash), then transcribe what is missing."""
+    if not files:
+        raise InvalidInput("no files given")
+    store = MediaStore(settings.media_dir)
+    staged = _stage_all(store, settings, files)
+    try:
+        slug, new = _store_recordings(sessions, store, staged, info, report)
+    except BaseException:
+        for item, _ in staged:
+            store.discard(item)
+        raise
+    transcribed = 0
+    if transcriber is not None:
+        transcribed = transcribe_meeting(sessions, settings, slug, transcriber, report=report, on_progress=on_progress)
+    return IngestResult(slug, new, transcribed)
+
+
+def _stage_all(store: MediaStore, settings: Settings, files: Sequence[Path]) -> list[tuple[StagedFile, MediaInfo]]:
+    staged: list[tuple[StagedFile, MediaInfo]] = []
+    try:
+        for path in files:
+            if not path.is_file():
+                raise InvalidInput(f"{path}: no such file")
+            item = store.stage(path)
+            try:
+                media = probe(item.path, name=str(path), timeout=settings.decode_timeout, memory_mb=settings.decode_memory_mb)
+            except BaseException:
+                store.discard(item)
+                raise
+            staged.append((item, media))
+    except BaseException:
+        for item, _ in staged:
+            store.discard(item)
+        raise
+    return staged
+
+
+def _store_recordings(
+    sessions: sessionmaker[Session],
+    store: MediaStore,
+    staged: list[tuple[StagedFile, MediaInfo]],
+    info: MeetingInfo,
+    report: Report,
+) -> tuple[str, int]:
+    with sessions() as session, session.begin():
+        known = {
+            r.sha256: r
+            for r in session.scalars(select(Recording).where(Recording.sha256.in_([s.sha256 for s, _ in staged])))
+        }
+        meetings = {r.meeting.slug for r in known.values()}
+        if known and (len(known) < len(staged) or len(meetings) > 1):
+            raise InvalidInput(
+                "some of these files are already in the archive as part of another meeting "
+                f"({', '.join(sorted(meetings))}); ingest the new files on their own"
+            )
+        if known:
+            for item, _ in staged:
+                store.discard(item)
+            slug = meetings.pop()
+            report(f"already in the archive as meeting {slug}; nothing new stored")
+            return slug, 0
+        meeting = Meeting(
+            slug=_unique_slug(session, info),
+            body=_body(session, info.body),
+            title=info.title,
+            date=info.date,
+            source_url=info.source_url,
+            place=info.place,
+        )
+        session.add(meeting)
+        offset = 0.0
+        for position, (item, media) in enumerate(staged):
+            path = store.commit(item, media.suffix)
+            session.add(
+                Recording(
+                    meeting=meeting,
+                    sha256=item.sha256,
+                    position=position,
+                    offset=offset,
+                    suffix=media.suffix,
+                    original_name=item.original_name,
+                    size=item.size,
+                    container=media.container,
+                    duration=media.duration,
+                    has_video=media.has_video,
+                    streams=media.streams,
+                )
+            )
+            offset += media.duration
+            report(f"stored {item.original_name} ({format_clock(media.duration)}, {media.container}) as {path.relative_to(store.root.parent)}")
+        return meeting.slug, len(staged)
+
+
+def transcribe_meeting(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    slug: str,
+    transcriber: Transcriber,
+    *,
+    report: Report = lambda message: None,
+    on_progress: Progress | None = None,
+) -> int:
+    """Give every recording of the meeting segments from this engine and model; returns how many were transcribed."""
+    with sessions() as session:
+        meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
+        if meeting is None:
+            raise NotFound(f"no meeting with slug {slug!r}")
+        recordings = [(r.id, r.sha256, r.suffix, r.original_name) for r in meeting.recordings]
+    store = MediaStore(settings.media_dir)
+    done = 0
+    for recording_id, sha256, suffix, name in recordings:
+        target = settings.transcripts_dir / transcript_filename(sha256, transcriber.engine, transcriber.model)
+        if target.exists():
+            transcript = load_transcript(target)
+            report(f"{name}: reusing the machine transcript {target.name}")
+        else:
+            _, audio = decode_audio(
+                store.path_for(sha256, suffix),
+                name=name,
+                timeout=settings.decode_timeout,
+                memory_mb=settings.decode_memory_mb,
+            )
+            transcript = transcriber.transcribe(audio, on_progress=on_progress)
+            del audio
+            write_atomically(target, transcript.to_json().encode("utf-8"))
+            done += 1
+            report(
+                f"{name}: {len(transcript.segments)} segments in {transcript.processing_seconds:.1f} s "
+                f"(real-time factor {transcript.processing_seconds / max(transcript.duration, 1e-9):.2f})"
+            )
+        save_transcript(sessions, recording_id, transcript, target)
+    return done
+
+
+def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcript: Transcript, path: Path) -> None:
+    """Record the run and replace the recording's segments with the transcript's, in one transaction."""
+    with sessions() as session, session.begin():
+        recording = session.get_one(Recording, recording_id)
+        run = session.scalar(
+            select(TranscriptionRun).where(
+                TranscriptionRun.recording_id == recording_id,
+                TranscriptionRun.engine == transcript.engine,
+                TranscriptionRun.model == transcript.model,
+            )
+        )
+        if run is None:
+            run = TranscriptionRun(
+                recording=recording,
+                engine=transcript.engine,
+                model=transcript.model,
+                engine_version=transcript.engine_version,
+                parameters=transcript.parameters,
+                transcript_file=path.name,
+                transcript_sha256=sha256_of(path),
+                language=transcript.language or None,
+                processing_seconds=transcript.processing_seconds,
+            )
+            session.add(run)
+            session.flush()
+        session.execute(delete(Segment).where(Segment.recording_id == recording_id))
+        offset = recording.offset
+        session.add_all(
+            Segment(
+                meeting_id=recording.meeting_id,
+                recording_id=recording_id,
+                run_id=run.id,
+                start=round(s.start + offset, 3),
+                end=round(s.end + offset, 3),
+                text=s.text,
+                words=[
+                    {"word": w.word, "start": round(w.start + offset, 3), "end": round(w.end + offset, 3), "probability": w.probability}
+                    for w in s.words
+                ],
+                language=s.language or None,
+                tags=[],
+                avg_logprob=s.avg_logprob,
+                no_speech_prob=s.no_speech_prob,
+            )
+            for s in transcript.segments
+        )
+
+
+def _body(session: Session, name: str) -> Body:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("--body must not be empty")
+    body = session.scalar(select(Body).where(Body.name == name))
+    if body is None:
+        body = Body(name=name, slug=slugify(name, max_length=100) or "body")
+        session.add(body)
+    return body
+
+
+def _unique_slug(session: Session, info: MeetingInfo) -> str:
+    if not info.title.strip():
+        raise InvalidInput("--title must not be empty")
+    base = f"{info.date.isoformat()}-{slugify(info.title, max_length=80, word_boundary=True) or 'meeting'}"
+    slug, n = base, 1
+    while session.scalar(select(Meeting.id).where(Meeting.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug

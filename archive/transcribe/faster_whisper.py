@@ -1,0 +1,96 @@
+"""The faster-whisper engine: CTranslate2, int8 on the CPU, the same Whisper weights."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+
+import numpy as np
+
+from archive.media.decode import SAMPLE_RATE
+from archive.transcribe.models import load_faster_whisper_model
+from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word, most_common_language
+from archive.transcribe.whisper import TEMPERATURES
+from archive.transcribe.windows import transcribe_windows
+
+
+class FasterWhisperTranscriber:
+    engine = "faster-whisper"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        model_path: str | None,
+        language: str | None,
+        threads: int,
+        beam_size: int,
+        window_seconds: int,
+    ) -> None:
+        self.model = model
+        self._model = load_faster_whisper_model(model, model_path, threads)
+        self.language = language or ("en" if model.endswith(".en") else None)
+        self.window_seconds = window_seconds
+        self.parameters = {
+            "model_path": model_path,
+            "language": self.language,
+            "threads": threads,
+            "compute_type": "int8",
+            "beam_size": beam_size,
+            "best_of": beam_size,
+            "temperature": list(TEMPERATURES),
+            "condition_on_previous_text": True,
+            "word_timestamps": True,
+            "window_seconds": window_seconds,
+        }
+
+    def transcribe(self, audio: np.ndarray, *, on_progress: Progress | None = None) -> Transcript:
+        began = time.perf_counter()
+        duration = len(audio) / SAMPLE_RATE
+
+        def one_window(samples: np.ndarray, prompt: str, report: Callable[[float], None]) -> list[TranscriptSegment]:
+            raw_segments, info = self._model.transcribe(
+                samples,
+                language=self.language,
+                beam_size=self.parameters["beam_size"],
+                best_of=self.parameters["best_of"],
+                temperature=list(TEMPERATURES),
+                word_timestamps=True,
+                condition_on_previous_text=True,
+                initial_prompt=prompt or None,
+            )
+            found = []
+            for raw in raw_segments:  # a generator: decoding happens as we iterate
+                found.append(_segment(raw, info.language))
+                report(raw.end)
+            return found
+
+        segments = transcribe_windows(audio, self.window_seconds, one_window, on_progress)
+        return Transcript(
+            engine=self.engine,
+            model=self.model,
+            engine_version=f"{version('faster-whisper')} (ctranslate2 {version('ctranslate2')})",
+            language=most_common_language(segments) or self.language or "",
+            duration=round(duration, 3),
+            segments=tuple(segments),
+            parameters=self.parameters,
+            processing_seconds=round(time.perf_counter() - began, 3),
+        )
+
+
+def _segment(raw, language: str) -> TranscriptSegment:  # type: ignore[no-untyped-def]
+    words = tuple(
+        Word(w.word.strip(), round(float(w.start), 3), round(float(w.end), 3), round(float(w.probability), 4))
+        for w in (raw.words or [])
+        if w.word.strip()
+    )
+    return TranscriptSegment(
+        start=round(float(raw.start), 3),
+        end=round(float(raw.end), 3),
+        text=raw.text.strip(),
+        words=words,
+        avg_logprob=round(float(raw.avg_logprob), 4),
+        no_speech_prob=round(float(raw.no_speech_prob), 4),
+        language=language,
+    )

@@ -1,0 +1,84 @@
+"""The machine transcript: what every engine returns, and its immutable JSON file."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+# Called with (seconds of audio done, seconds in all) as transcription advances.
+Progress = Callable[[float, float], None]
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class TranscriptSegment:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+    avg_logprob: float
+    no_speech_prob: float
+    language: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    engine: str
+    model: str
+    engine_version: str
+    language: str
+    duration: float
+    segments: tuple[TranscriptSegment, ...]
+    parameters: dict[str, Any] = field(default_factory=dict)
+    processing_seconds: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Transcript:
+        data = json.loads(text)
+        segments = tuple(
+            TranscriptSegment(**{**s, "words": tuple(Word(**w) for w in s["words"])}) for s in data.pop("segments")
+        )
+        return cls(**data, segments=segments)
+
+
+class Transcriber(Protocol):
+    """A speech engine with a loaded model; both engines return the same Transcript shape."""
+
+    engine: str
+    model: str
+
+    def transcribe(self, audio: np.ndarray, *, on_progress: Progress | None = None) -> Transcript: ...
+
+
+def transcript_filename(sha256: str, engine: str, model: str) -> str:
+    """transcripts/<sha256>.<engine>.<model>.json, with the model name made safe for a file name."""
+    safe_model = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+    return f"{sha256}.{engine}.{safe_model}.json"
+
+
+def most_common_language(segments: tuple[TranscriptSegment, ...] | list[TranscriptSegment]) -> str | None:
+    languages = [s.language for s in segments if s.language]
+    return max(set(languages), key=languages.count) if languages else None
+
+
+def load_transcript(path: Path) -> Transcript:
+    return Transcript.from_json(path.read_text(encoding="utf-8"))

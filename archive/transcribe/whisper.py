@@ -1,0 +1,101 @@
+"""The openai-whisper engine (the default): PyTorch on the CPU, word timestamps by cross-attention."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+from archive.media.decode import SAMPLE_RATE
+from archive.transcribe.models import load_whisper_model
+from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word, most_common_language
+from archive.transcribe.windows import transcribe_windows
+
+# Temperature 0 first, so decoding is deterministic; higher ones only when a window fails the checks.
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+class WhisperTranscriber:
+    engine = "whisper"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        model_path: str | None,
+        cache_dir: Path,
+        language: str | None,
+        threads: int,
+        beam_size: int,
+        window_seconds: int,
+    ) -> None:
+        self.model = model
+        self._whisper = load_whisper_model(model, model_path, cache_dir, threads)
+        self.language = language or ("en" if model.endswith(".en") else None)
+        self.window_seconds = window_seconds
+        self.parameters = {
+            "model_path": model_path,
+            "language": self.language,
+            "threads": threads,
+            "beam_size": beam_size,
+            "best_of": beam_size,
+            "temperature": list(TEMPERATURES),
+            "condition_on_previous_text": True,
+            "word_timestamps": True,
+            "window_seconds": window_seconds,
+        }
+
+    def transcribe(self, audio: np.ndarray, *, on_progress: Progress | None = None) -> Transcript:
+        import whisper
+
+        began = time.perf_counter()
+
+        def one_window(samples: np.ndarray, prompt: str, report: Callable[[float], None]) -> list[TranscriptSegment]:
+            result = whisper.transcribe(
+                self._whisper,
+                samples,
+                language=self.language,
+                temperature=TEMPERATURES,
+                beam_size=self.parameters["beam_size"],
+                best_of=self.parameters["best_of"],
+                word_timestamps=True,
+                condition_on_previous_text=True,
+                initial_prompt=prompt or None,
+                fp16=False,
+                verbose=None,
+            )
+            language = result.get("language") or self.language or ""
+            report(len(samples) / SAMPLE_RATE)
+            return [_segment(s, language) for s in result["segments"]]
+
+        segments = transcribe_windows(audio, self.window_seconds, one_window, on_progress)
+        return Transcript(
+            engine=self.engine,
+            model=self.model,
+            engine_version=version("openai-whisper"),
+            language=most_common_language(segments) or self.language or "",
+            duration=round(len(audio) / SAMPLE_RATE, 3),
+            segments=tuple(segments),
+            parameters=self.parameters,
+            processing_seconds=round(time.perf_counter() - began, 3),
+        )
+
+
+def _segment(raw: dict, language: str) -> TranscriptSegment:  # type: ignore[type-arg]
+    words = tuple(
+        Word(w["word"].strip(), round(float(w["start"]), 3), round(float(w["end"]), 3), round(float(w["probability"]), 4))
+        for w in raw.get("words", [])
+        if w["word"].strip()
+    )
+    return TranscriptSegment(
+        start=round(float(raw["start"]), 3),
+        end=round(float(raw["end"]), 3),
+        text=raw["text"].strip(),
+        words=words,
+        avg_logprob=round(float(raw["avg_logprob"]), 4),
+        no_speech_prob=round(float(raw["no_speech_prob"]), 4),
+        language=language,
+    )

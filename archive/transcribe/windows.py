@@ -1,0 +1,95 @@
+"""Long recordings are transcribed window by window, cut at quiet moments.
+
+Both engines compute a spectrogram of whatever audio they are handed; on a 3-hour meeting that
+costs gigabytes. Handing them windows of a few minutes keeps memory flat, gives a progress bar
+that moves, and (later) lets a worker commit a meeting chunk by chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import numpy as np
+
+from archive.media.decode import SAMPLE_RATE
+from archive.transcribe.transcript import Progress, TranscriptSegment, Word
+
+FRAME = SAMPLE_RATE // 10  # 100 ms frames for loudness
+SEARCH_SECONDS = 20  # look this far back from a window's end for the quietest moment
+SILENCE_RMS = 1e-3  # about -60 dBFS: below this throughout, a window holds no speech
+PROMPT_CHARACTERS = 200  # the end of one window's text primes the next one, as Whisper does within a file
+
+# Transcribes one window (times relative to the window), given the text that came before it and a
+# callback for the seconds of the window done so far.
+WindowTranscriber = Callable[[np.ndarray, str, Callable[[float], None]], list[TranscriptSegment]]
+
+
+def split_points(audio: np.ndarray, window_seconds: float) -> list[int]:
+    """Sample offsets where windows start; each cut falls on the quietest 100 ms near the window's end."""
+    window = int(window_seconds * SAMPLE_RATE)
+    search = min(SEARCH_SECONDS * SAMPLE_RATE, window // 4)
+    starts = [0]
+    while len(audio) - starts[-1] > window * 1.1:  # no tiny last window
+        end = starts[-1] + window
+        region = audio[end - search : end]
+        loudness = _frame_rms(region)
+        starts.append(end - search + int(np.argmin(loudness)) * FRAME)
+    return starts
+
+
+def windows(audio: np.ndarray, window_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(offset in seconds, samples) for each window."""
+    starts = split_points(audio, window_seconds)
+    for start, stop in zip(starts, starts[1:] + [len(audio)]):
+        yield start / SAMPLE_RATE, audio[start:stop]
+
+
+def transcribe_windows(
+    audio: np.ndarray,
+    window_seconds: float,
+    transcribe_window: WindowTranscriber,
+    on_progress: Progress | None = None,
+) -> list[TranscriptSegment]:
+    duration = len(audio) / SAMPLE_RATE
+    segments: list[TranscriptSegment] = []
+    prompt = ""
+    for offset, samples in windows(audio, window_seconds):
+        if is_silent(samples):
+            found: list[TranscriptSegment] = []
+        else:
+
+            def report(done: float, offset: float = offset) -> None:
+                if on_progress:
+                    on_progress(min(offset + done, duration), duration)
+
+            found = [_shift(s, offset) for s in transcribe_window(samples, prompt, report) if s.text.strip()]
+        segments.extend(found)
+        if found:
+            prompt = " ".join(s.text for s in found)[-PROMPT_CHARACTERS:]
+        if on_progress:
+            on_progress(offset + len(samples) / SAMPLE_RATE, duration)
+    return segments
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    return len(samples) == 0 or float(_frame_rms(samples).max(initial=0.0)) < SILENCE_RMS
+
+
+def _frame_rms(samples: np.ndarray) -> np.ndarray:
+    usable = len(samples) // FRAME * FRAME
+    if usable == 0:
+        return np.sqrt(np.mean(np.square(samples, dtype=np.float64), keepdims=True)) if len(samples) else np.zeros(1)
+    frames = samples[:usable].reshape(-1, FRAME).astype(np.float64)
+    return np.sqrt(np.mean(frames * frames, axis=1))
+
+
+def _shift(segment: TranscriptSegment, offset: float) -> TranscriptSegment:
+    if offset == 0:
+        return segment
+    words = tuple(_shift_word(w, offset) for w in segment.words)
+    return replace(segment, start=round(segment.start + offset, 3), end=round(segment.end + offset, 3), words=words)
+
+
+def _shift_word(word: Word, offset: float) -> Word:
+    return replace(word, start=round(word.start + offset, 3), end=round(word.end + offset, 3))
