@@ -45,14 +45,21 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     return Settings.from_env(home=ctx.obj["home"], **overrides)
 
 
+def sessions_for(ctx: click.Context, settings: Settings, *, create: bool = False) -> Any:
+    """The home's sessionmaker (created and migrated when `create`), its engine closed with the command."""
+    from archive.home import init_home, open_home
+
+    sessions = init_home(settings) if create else open_home(settings)
+    ctx.call_on_close(sessions.kw["bind"].dispose)
+    return sessions
+
+
 @main.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the home's folders and database (runs migrations)."""
-    from archive.home import init_home
-
     settings = settings_from(ctx)
-    init_home(settings)
+    sessions_for(ctx, settings, create=True)
     click.echo(f"archive ready in {settings.home.resolve()}")
 
 
@@ -98,15 +105,14 @@ def ingest(
     **engine: Any,
 ) -> None:
     """Store recordings as one meeting (idempotent by hash), transcribe them; prints the meeting's slug last."""
-    from archive.home import init_home
     from archive.pipeline import MeetingInfo, ingest as run_ingest
 
     settings = settings_from(ctx, **engine)
     info = MeetingInfo(body=body, title=title, date=_parse_date(date_text), source_url=source_url)
-    transcriber = None if no_transcribe else _load_transcriber(settings)
-    sessions = init_home(settings)
+    load = None if no_transcribe else (lambda: _load_transcriber(settings))
+    sessions = sessions_for(ctx, settings, create=True)
     with _progress_bar() as on_progress:
-        result = run_ingest(sessions, settings, list(files), info, transcriber=transcriber, report=_say, on_progress=on_progress)
+        result = run_ingest(sessions, settings, list(files), info, load_transcriber=load, report=_say, on_progress=on_progress)
     click.echo(result.slug)
 
 
@@ -116,11 +122,10 @@ def ingest(
 @click.pass_context
 def transcribe(ctx: click.Context, slug: str, **engine: Any) -> None:
     """(Re)transcribe a meeting's recordings with the given engine and model."""
-    from archive.home import open_home
     from archive.pipeline import transcribe_meeting
 
     settings = settings_from(ctx, **engine)
-    sessions = open_home(settings)
+    sessions = sessions_for(ctx, settings)
     transcriber = _load_transcriber(settings)
     with _progress_bar() as on_progress:
         transcribe_meeting(sessions, settings, slug, transcriber, report=_say, on_progress=on_progress)
@@ -134,9 +139,8 @@ def transcribe(ctx: click.Context, slug: str, **engine: Any) -> None:
 def export(ctx: click.Context, slug: str, fmt: str) -> None:
     """Write one meeting's transcript to stdout."""
     from archive.exports import meeting_document, render
-    from archive.home import open_home
 
-    sessions = open_home(settings_from(ctx))
+    sessions = sessions_for(ctx, settings_from(ctx))
     with sessions() as session:
         click.echo(render(meeting_document(session, slug), fmt), nl=False)
 
@@ -145,11 +149,10 @@ def export(ctx: click.Context, slug: str, fmt: str) -> None:
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Integrity: every row's files exist with the right hash, nothing orphaned; exit 1 with a list when not."""
-    from archive.home import open_home
     from archive.integrity import check_archive
 
     settings = settings_from(ctx)
-    with open_home(settings)() as session:
+    with sessions_for(ctx, settings)() as session:
         problems = check_archive(session, settings)
     for problem in problems:
         click.echo(problem)
@@ -166,7 +169,6 @@ def check(ctx: click.Context) -> None:
 def demo(ctx: click.Context, demo_home: Path, **engine: Any) -> None:
     """The main job on embedded defaults: a home, the bundled demo meeting ingested and transcribed."""
     from archive.exports import meeting_document, render
-    from archive.home import init_home
     from archive.pipeline import MeetingInfo, ingest as run_ingest
 
     recording = DEMO_DIR / "demo-meeting.ogg"
@@ -174,14 +176,15 @@ def demo(ctx: click.Context, demo_home: Path, **engine: Any) -> None:
         raise ArchiveError(f"{recording}: the demo recording is missing (rebuild it: python media/demo/make_demo.py)")
     meta = json.loads((DEMO_DIR / "meeting.json").read_text(encoding="utf-8"))
     settings = Settings.from_env(home=demo_home, **{"database_url": "", **engine})
-    sessions = init_home(settings)
+    sessions = sessions_for(ctx, settings, create=True)
     info = MeetingInfo(
         body=meta["body"], title=meta["title"], date=_parse_date(meta["date"]), source_url=meta.get("source_url")
     )
     _say(f"demo home: {demo_home.resolve()} (a synthetic re-enactment, made with espeak-ng voices)")
     with _progress_bar() as on_progress:
         result = run_ingest(
-            sessions, settings, [recording], info, transcriber=_load_transcriber(settings), report=_say, on_progress=on_progress
+            sessions, settings, [recording], info, load_transcriber=lambda: _load_transcriber(settings), report=_say,
+            on_progress=on_progress,
         )
     with sessions() as session:
         click.echo(render(meeting_document(session, result.slug), "txt"), nl=False)

@@ -21,9 +21,10 @@ def init_home(settings: Settings) -> sessionmaker[Session]:
 
 def open_home(settings: Settings) -> sessionmaker[Session]:
     """Sessions for an existing archive; a clear error when `testimony init` was never run."""
-    engine = make_engine(settings.sqlalchemy_url)
     if not settings.database_url and not (settings.home / "archive.db").exists():
         raise ArchiveError(f"no archive in {settings.home.resolve()}: run `testimony init` there first")
+    engine = make_engine(settings.sqlalchemy_url)
     if not inspect(engine).has_table("meetings"):
+        engine.dispose()
         raise ArchiveError("the database has no archive tables: run `testimony init` first")
     return make_sessionmaker(engine)

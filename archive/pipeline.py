@@ -50,16 +50,21 @@ def ingest(
     files: Sequence[Path],
     info: MeetingInfo,
     *,
-    transcriber: Transcriber | None,
+    load_transcriber: Callable[[], Transcriber] | None,
     report: Report = lambda message: None,
     on_progress: Progress | None = None,
 ) -> IngestResult:
-    """Store the files as one meeting's recordings (idempotent by hash), then transcribe what is missing."""
+    """Store the files as one meeting's recordings (idempotent by hash), then transcribe what is missing.
+
+    The model is loaded after the files proved decodable (a bad file fails fast) and before anything
+    lands (a missing model leaves no meeting without a transcript behind).
+    """
     if not files:
         raise InvalidInput("no files given")
     store = MediaStore(settings.media_dir)
     staged = _stage_all(store, settings, files)
     try:
+        transcriber = load_transcriber() if load_transcriber is not None else None
         slug, new = _store_recordings(sessions, store, staged, info, report)
     except BaseException:
         for item, _ in staged:

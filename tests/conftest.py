@@ -66,7 +66,9 @@ def settings(home: Path, database_url: str) -> Settings:
 def sessions(settings: Settings):  # type: ignore[no-untyped-def]
     from archive.home import init_home
 
-    return init_home(settings)
+    sessions = init_home(settings)
+    yield sessions
+    sessions.kw["bind"].dispose()
 
 
 @pytest.fixture

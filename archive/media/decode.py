@@ -79,7 +79,7 @@ def _run_child(path: Path, out: Path | None, *, name: str, timeout: float, memor
     if done.returncode < 0:
         raise DecodeFailed(f"{name}: the decoder crashed ({signal.Signals(-done.returncode).name})")
     last_line = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-    if "MemoryError" in last_line:
+    if "MemoryError" in last_line or "memory allocation" in last_line.lower():
         raise DecodeFailed(f"{name}: the decoder ran out of memory (limit {memory_mb} MiB)")
     raise DecodeFailed(f"{name}: the decoder failed ({last_line})")
 

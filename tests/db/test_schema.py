@@ -1,0 +1,79 @@
+"""The schema: migrations on SQLite and PostgreSQL, SQLite's safety settings, relations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import inspect, select, text
+
+from archive.config import Settings
+from archive.db.models import Body, Meeting, Recording, Segment, Speaker, TranscriptionRun
+from archive.db.session import make_engine, migrate
+from archive.home import init_home
+
+TABLES = {"bodies", "meetings", "recordings", "transcription_runs", "segments", "speakers", "alembic_version"}
+
+
+def test_init_creates_every_table_and_is_repeatable(settings: Settings) -> None:
+    init_home(settings).kw["bind"].dispose()
+    init_home(settings).kw["bind"].dispose()  # a second run changes nothing and does not fail
+    engine = make_engine(settings.sqlalchemy_url)
+    assert TABLES <= set(inspect(engine).get_table_names())
+    engine.dispose()
+    for folder in ("media", "transcripts", "search_index"):
+        assert (settings.home / folder).is_dir()
+
+
+def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(home) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(home=home)
+    init_home(settings).kw["bind"].dispose()
+    engine = make_engine(settings.sqlalchemy_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+    engine.dispose()
+
+
+def test_rows_round_trip_with_words_as_json(sessions) -> None:  # type: ignore[no-untyped-def]
+    words = [{"word": "You're", "start": 3721.4, "end": 3721.7, "probability": 0.93}]
+    with sessions() as session, session.begin():
+        meeting = Meeting(slug="m", body=Body(name="Council", slug="council"), title="T", date=dt.date(2024, 2, 7))
+        recording = Recording(
+            meeting=meeting, sha256="a" * 64, suffix=".wav", original_name="x.wav", size=1,
+            container="wav", duration=3800.0, streams=[{"index": 0, "type": "audio", "codec": "pcm_s16le"}],
+        )
+        run = TranscriptionRun(
+            recording=recording, engine="whisper", model="tiny.en", engine_version="1",
+            parameters={"beam_size": 5}, transcript_file="f.json", transcript_sha256="b" * 64,
+        )
+        speaker = Speaker(meeting=meeting, label="SPEAKER_01", name="Deputy", role="member")
+        session.add_all([meeting, recording, run, speaker])
+        session.flush()
+        session.add(
+            Segment(meeting_id=meeting.id, recording_id=recording.id, run_id=run.id, speaker_id=speaker.id,
+                    start=3721.4, end=3726.0, text="You're here illegally", words=words, language="en",
+                    kind="remark", tags=["hot-mic"])
+        )
+    with sessions() as session:
+        segment = session.scalars(select(Segment)).one()
+        assert segment.words == words
+        assert segment.tags == ["hot-mic"]
+        assert segment.speaker.name == "Deputy"
+        assert segment.meeting.body.name == "Council"
+        assert segment.meeting.duration == 3800.0
+
+
+def test_foreign_keys_are_enforced(sessions) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), sessions() as session, session.begin():
+        session.add(Speaker(meeting_id=12345, label="SPEAKER_00"))
+
+
+def test_migrate_on_an_existing_schema_is_a_no_op(sessions) -> None:  # type: ignore[no-untyped-def]
+    engine = sessions.kw["bind"]
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
