@@ -1,0 +1,55 @@
+"""Settings: read from TESTIMONY_* variables, validated, masked, and every one documented."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from archive.config import Settings
+from archive.errors import InvalidInput
+from archive.timecodes import format_clock, parse_clock
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = README.read_text(encoding="utf-8")
+    for field in dataclasses.fields(Settings):
+        assert f"`TESTIMONY_{field.name.upper()}`" in readme, f"TESTIMONY_{field.name.upper()} is not in the README"
+
+
+def test_environment_then_overrides() -> None:
+    settings = Settings.from_env({"TESTIMONY_ENGINE": "faster-whisper", "TESTIMONY_THREADS": "2",
+                                  "TESTIMONY_HOME": "/srv/archive"}, threads=None, model="base.en")
+    assert (settings.engine, settings.threads, settings.model, settings.home) == (
+        "faster-whisper", 2, "base.en", Path("/srv/archive"))
+    assert settings.sqlalchemy_url == "sqlite:////srv/archive/archive.db"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"TESTIMONY_ENGINE": "vosk"}, "engine 'vosk' is not one of: whisper, faster-whisper"),
+        ({"TESTIMONY_THREADS": "two"}, "TESTIMONY_THREADS must be a whole number, not 'two'"),
+        ({"TESTIMONY_THREADS": "0"}, "threads must be at least 1, not 0"),
+    ],
+)
+def test_bad_values_are_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        Settings.from_env(environ)
+
+
+def test_secrets_are_masked() -> None:
+    settings = Settings(database_url="postgresql+psycopg://archive:hunter2@db.example/archive")
+    shown = dict((name, value) for name, value, _ in settings.describe())
+    assert shown["TESTIMONY_DATABASE_URL"] == "postgresql+psycopg://archive:***@db.example/archive"
+
+
+def test_timecodes() -> None:
+    assert format_clock(3733.9) == "1:02:13"
+    assert [parse_clock(t) for t in ("1:02:13", "62:13", "3733", "3733.5", "0:07")] == [3733, 3733, 3733, 3733.5, 7]
+    for bad in ("", "1:2:3:4", "-5", "inf", "nan", "ten"):
+        with pytest.raises(InvalidInput):
+            parse_clock(bad)
