@@ -1,3 +1,17 @@
 """Testimony Archive: public-meeting testimony, transcribed, searchable and citable."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
 __version__ = "0.1.0"
+
+
+def create_app(settings: Any = None) -> Flask:
+    """The web application for one archive home (settings from TESTIMONY_* unless given)."""
+    from archive.web.app import build_app
+
+    return build_app(settings)

@@ -13,7 +13,9 @@ import click
 
 from archive import __version__
 from archive.config import ENGINES, Settings
+from archive.db.models import SEGMENT_KINDS
 from archive.errors import ArchiveError, InvalidInput
+from archive.timecodes import format_clock
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "media" / "demo"
 
@@ -146,6 +148,63 @@ def export(ctx: click.Context, slug: str, fmt: str) -> None:
 
 
 @main.command()
+@click.argument("query")
+@click.option("--speaker", help="Only this speaker (exact name).")
+@click.option("--kind", type=click.Choice(SEGMENT_KINDS), help="Only this kind of segment.")
+@click.option("--meeting", help="Only this meeting (slug).")
+@click.option("--from", "date_from", help="Meetings on or after this date, YYYY-MM-DD.")
+@click.option("--to", "date_to", help="Meetings on or before this date, YYYY-MM-DD.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@click.pass_context
+def search(ctx: click.Context, query: str, as_json: bool, limit: int, **filters: Any) -> None:
+    """Search the testimony: words, "phrases", OR, -exclusion, prefix*, speaker:, kind:, date:."""
+    from archive.search import SearchRequest
+    from archive.search.index import open_backend
+
+    settings = settings_from(ctx)
+    request = SearchRequest(
+        q=query,
+        speaker=filters["speaker"],
+        kind=filters["kind"],
+        meeting=filters["meeting"],
+        date_from=_parse_date(filters["date_from"], "--from") if filters["date_from"] else None,
+        date_to=_parse_date(filters["date_to"], "--to") if filters["date_to"] else None,
+        sort=filters["sort"],
+        page=filters["page"],
+        per_page=limit,
+    )
+    sessions_for(ctx, settings)  # a clear error when there is no archive here
+    page = open_backend(settings).search(request)
+    if as_json:
+        click.echo(json.dumps(page.to_json(), ensure_ascii=False, indent=1))
+        return
+    if page.message:
+        _say(page.message)
+    click.echo(f"{page.total} result(s); page {page.page} of {page.pages}")
+    for hit in page.hits:
+        who = hit.speaker_name or "unnamed speaker"
+        click.echo(
+            f"{format_clock(hit.start):>8}  {hit.meeting_date}  {hit.meeting_slug}  {who}\n"
+            f"          {_terminal_snippet(hit.highlight)}"
+        )
+
+
+@main.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the search index from the database; the old index serves until the new one is complete."""
+    from archive.search.index import open_backend, rebuild
+
+    settings = settings_from(ctx)
+    with sessions_for(ctx, settings)() as session:
+        count = rebuild(open_backend(settings), session)
+    click.echo(f"indexed {count} segments")
+
+
+@main.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Integrity: every row's files exist with the right hash, nothing orphaned; exit 1 with a list when not."""
@@ -198,11 +257,25 @@ def _load_transcriber(settings: Settings) -> Any:
     return make_transcriber(settings)
 
 
-def _parse_date(text: str) -> dt.date:
+def _parse_date(text: str, option: str = "--date") -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"--date {text!r} is not a date in the form YYYY-MM-DD") from None
+        raise InvalidInput(f"{option} {text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _terminal_snippet(highlight: str) -> str:
+    """The API's HTML snippet for a terminal: matches in bold (or «» when not a terminal), entities decoded."""
+    import html
+    import re
+
+    bold = sys.stdout.isatty()
+    marked = re.sub(
+        r"<mark>(.*?)</mark>",
+        lambda m: click.style(m.group(1), bold=True) if bold else f"«{m.group(1)}»",
+        highlight,
+    )
+    return html.unescape(marked)
 
 
 def _say(message: str) -> None:

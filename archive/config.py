@@ -12,6 +12,7 @@ from platformdirs import user_cache_dir
 from archive.errors import InvalidInput
 
 ENGINES = ("whisper", "faster-whisper")
+SEARCH_BACKENDS = ("whoosh", "postgres")
 
 
 def _setting(default: object, help: str, secret: bool = False) -> object:
@@ -35,6 +36,7 @@ class Settings:
     )
     decode_timeout: int = _setting(900, "Seconds a media decoder child process may run before it is killed.")
     decode_memory_mb: int = _setting(4096, "Address-space limit (MiB) of the media decoder child process.")
+    search_backend: str = _setting("whoosh", "Search backend: whoosh (files under search_index/) or postgres (needs PostgreSQL).")
     cache_dir: Path = _setting(
         Path(user_cache_dir("testimony-archive")), "Where converted model checkpoints are cached."
     )
@@ -57,6 +59,10 @@ class Settings:
     def validate(self) -> None:
         if self.engine not in ENGINES:
             raise InvalidInput(f"engine {self.engine!r} is not one of: {', '.join(ENGINES)}")
+        if self.search_backend not in SEARCH_BACKENDS:
+            raise InvalidInput(f"search backend {self.search_backend!r} is not one of: {', '.join(SEARCH_BACKENDS)}")
+        if self.search_backend == "postgres" and not self.sqlalchemy_url.startswith("postgresql"):
+            raise InvalidInput("the postgres search backend needs TESTIMONY_DATABASE_URL to be a PostgreSQL URL")
         if self.threads < 1:
             raise InvalidInput(f"threads must be at least 1, not {self.threads}")
         if self.window_seconds < 30:

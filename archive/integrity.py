@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.config import Settings
-from archive.db.models import Recording, TranscriptionRun
+from archive.db.models import Recording, Segment, TranscriptionRun
 from archive.media.store import MediaStore, sha256_of
 
 
@@ -45,4 +45,18 @@ def check_archive(session: Session, settings: Settings) -> list[str]:
             problems.append(f"machine transcript {path} belongs to no recording")
     for path in sorted(settings.transcripts_dir.glob(".*")):
         problems.append(f"unfinished transcript file {path} (safe to delete)")
+    problems.extend(_index_problems(session, settings))
+    return problems
+
+
+def _index_problems(session: Session, settings: Settings) -> list[str]:
+    from archive.search.index import open_backend
+
+    indexed = open_backend(settings).document_ids()
+    stored = set(session.scalars(select(Segment.id)))
+    problems = []
+    if missing := stored - indexed:
+        problems.append(f"{len(missing)} segment(s) missing from the search index (run `testimony reindex`)")
+    if extra := indexed - stored:
+        problems.append(f"{len(extra)} search index document(s) for segments that no longer exist (run `testimony reindex`)")
     return problems

@@ -1,4 +1,4 @@
-"""Ingest, as plain stages: store → transcribe → save segments (→ diarize, index: their own issues).
+"""Ingest, as plain stages: store → transcribe → save segments → index (diarization: its own issue).
 
 Order matters for consistency. Every file is staged and decoded in full before anything lands, so
 a bad file leaves no trace; media lands before its database row, so a crash can leave at most a
@@ -22,6 +22,7 @@ from archive.db.models import Body, Meeting, Recording, Segment, TranscriptionRu
 from archive.errors import InvalidInput, NotFound
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
+from archive.search.index import index_meeting, open_backend
 from archive.timecodes import format_clock
 from archive.transcribe.transcript import Progress, Transcript, Transcriber, load_transcript, transcript_filename
 
@@ -72,7 +73,9 @@ def ingest(
         raise
     transcribed = 0
     if transcriber is not None:
-        transcribed = transcribe_meeting(sessions, settings, slug, transcriber, report=report, on_progress=on_progress)
+        transcribed = transcribe_meeting(
+            sessions, settings, slug, transcriber, replace=False, report=report, on_progress=on_progress
+        )
     return IngestResult(slug, new, transcribed)
 
 
@@ -158,18 +161,35 @@ def transcribe_meeting(
     slug: str,
     transcriber: Transcriber,
     *,
+    replace: bool = True,
     report: Report = lambda message: None,
     on_progress: Progress | None = None,
 ) -> int:
-    """Give every recording of the meeting segments from this engine and model; returns how many were transcribed."""
+    """Give every recording of the meeting segments from this engine and model; returns how many were transcribed.
+
+    With `replace=False` (ingest), a recording already transcribed with this engine and model is left alone,
+    so ingesting again never undoes anything; `testimony transcribe` rebuilds its segments.
+    """
     with sessions() as session:
         meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
         if meeting is None:
             raise NotFound(f"no meeting with slug {slug!r}")
         recordings = [(r.id, r.sha256, r.suffix, r.original_name) for r in meeting.recordings]
+        transcribed_before = set(
+            session.scalars(
+                select(TranscriptionRun.recording_id).where(
+                    TranscriptionRun.recording_id.in_([r[0] for r in recordings]),
+                    TranscriptionRun.engine == transcriber.engine,
+                    TranscriptionRun.model == transcriber.model,
+                )
+            )
+        )
     store = MediaStore(settings.media_dir)
     done = 0
     for recording_id, sha256, suffix, name in recordings:
+        if not replace and recording_id in transcribed_before:
+            report(f"{name}: already transcribed with {transcriber.engine} {transcriber.model}")
+            continue
         target = settings.transcripts_dir / transcript_filename(sha256, transcriber.engine, transcriber.model)
         if target.exists():
             transcript = load_transcript(target)
@@ -190,6 +210,9 @@ def transcribe_meeting(
                 f"(real-time factor {transcript.processing_seconds / max(transcript.duration, 1e-9):.2f})"
             )
         save_transcript(sessions, recording_id, transcript, target)
+    with sessions() as session:
+        count = index_meeting(open_backend(settings), session, slug)
+    report(f"indexed {count} segments for search")
     return done
 
 

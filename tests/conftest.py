@@ -43,6 +43,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Every database test runs twice: on an SQLite file and on PostgreSQL (a fresh schema per test)."""
     if request.param == "sqlite":
         return ""  # the home's archive.db
+    return fresh_postgres_schema(request)
+
+
+def fresh_postgres_schema(request: pytest.FixtureRequest) -> str:
+    """A URL whose search_path is a new, empty schema in this run's database."""
     base = make_url(request.getfixturevalue("postgres_database"))
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_libpq(base), autocommit=True) as connection:

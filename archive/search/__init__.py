@@ -1,0 +1,97 @@
+"""Search over segments: one interface, two backends (Whoosh on disk, PostgreSQL full-text search)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+MAX_QUERY_CHARACTERS = 500  # longer input is cut here (and the page says so); nobody types more
+PER_PAGE_MAX = 100
+SORTS = ("relevance", "date")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What a person asked for: the query string and filters that come from form fields or options."""
+
+    q: str
+    speaker: str | None = None
+    kind: str | None = None
+    meeting: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    segment_id: int
+    meeting_slug: str
+    meeting_title: str
+    meeting_date: dt.date
+    body: str
+    speaker_id: int | None
+    speaker_name: str | None
+    speaker_role: str | None
+    kind: str | None
+    start: float
+    end: float
+    text: str
+    highlight: str  # HTML: the text escaped, matches in <mark>
+
+    @property
+    def url(self) -> str:
+        return f"/meetings/{self.meeting_slug}?t={int(self.start)}"
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetCount]] = field(default_factory=dict)
+    message: str | None = None  # said to the person: what was ignored, what to try
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON of PRODUCT.md §4."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "message": self.message,
+            "results": [
+                {
+                    "segment_id": h.segment_id,
+                    "meeting": {
+                        "slug": h.meeting_slug,
+                        "title": h.meeting_title,
+                        "date": h.meeting_date.isoformat(),
+                        "body": h.body,
+                    },
+                    "speaker": {"id": h.speaker_id, "name": h.speaker_name, "role": h.speaker_role},
+                    "kind": h.kind,
+                    "start": h.start,
+                    "end": h.end,
+                    "text": h.text,
+                    "highlight": h.highlight,
+                    "url": h.url,
+                }
+                for h in self.hits
+            ],
+            "facets": {name: [{"value": f.value, "count": f.count} for f in counts] for name, counts in self.facets.items()},
+        }

@@ -1,0 +1,77 @@
+"""A person's query string → a Whoosh query that never fails.
+
+Supported: words (all must match), "quoted phrases", OR, -exclusion (and NOT), prefix*, field filters
+(speaker:, kind:, meeting:, tag:, role:, body:) and dates (date:2024, date:[2023-01 to 2024-06]).
+Anything the parser cannot take (unbalanced quotes, stray colons, lone operators, unknown fields)
+falls back to the plain words of the input, and the person is told what happened.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from whoosh import query as q
+from whoosh.fields import Schema
+from whoosh.qparser import FieldAliasPlugin, MultifieldParser
+from whoosh.qparser.dateparse import DateParserPlugin
+
+from archive.search import MAX_QUERY_CHARACTERS
+
+QUERY_FIELDS = {"text", "speaker", "role", "kind", "meeting", "tags", "body", "date", "meeting_title"}
+ALIASES = {"tags": ["tag"], "meeting_title": ["title"]}
+_FIELD_PREFIX = re.compile(r"(?<![\w\"])([A-Za-z_]+):")
+# "-word" at the start of a term means NOT word; a hyphen inside a word ("hot-mic") does not.
+_EXCLUSION = re.compile(r"(?:(?<=\s)|^)-(?=[\w\"(])")
+_WORDS = re.compile(r"\w+", re.UNICODE)
+_NULL = type(q.NullQuery)
+_TRY_AGAIN = 'Type a word or a "quoted phrase" to search.'
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    query: q.Query | None  # None: nothing to search for
+    message: str | None = None
+
+
+def parse_user_query(text: str, schema: Schema) -> ParsedQuery:
+    notes = []
+    text = (text or "").strip()
+    if len(text) > MAX_QUERY_CHARACTERS:
+        text = text[:MAX_QUERY_CHARACTERS]
+        notes.append(f"Only the first {MAX_QUERY_CHARACTERS} characters of the query were used.")
+    unknown = sorted({f for f in _FIELD_PREFIX.findall(text) if f.lower() not in _field_names()})
+    if unknown:
+        notes.append(f"Unknown field {', '.join(unknown)}: searched as words (fields: speaker, kind, meeting, tag, date).")
+    parsed = _parse(_EXCLUSION.sub("NOT ", text), schema)
+    if parsed is None:
+        words = _WORDS.findall(text)
+        if not words:
+            return ParsedQuery(None, " ".join(notes + [_TRY_AGAIN]))
+        parsed = _parse(" ".join(words), schema)
+        if text != " ".join(words):
+            notes.append("The query could not be read as written, so its words were searched.")
+    return ParsedQuery(parsed, " ".join(notes) or None)
+
+
+def _field_names() -> set[str]:
+    return QUERY_FIELDS | {alias for aliases in ALIASES.values() for alias in aliases}
+
+
+def _parse(text: str, schema: Schema) -> q.Query | None:
+    parser = MultifieldParser(["text"], schema)
+    parser.add_plugin(FieldAliasPlugin(ALIASES))
+    parser.add_plugin(DateParserPlugin(free=False))
+    try:
+        # Parts Whoosh could not read (date:garbage) come back as fresh null queries that normalize()
+        # does not recognise; swapping in the singleton lets normalize() drop them.
+        parsed = parser.parse(text).accept(lambda node: q.NullQuery if isinstance(node, _NULL) else node).normalize()
+    except Exception:  # noqa: BLE001 - Whoosh raises many kinds on odd input; any of them means "fall back"
+        return None
+    if isinstance(parsed, _NULL):
+        return None
+    for leaf in parsed.leaves():
+        # Fields people may not query (ids, numbers) are read as text, not as a way around the filters.
+        if getattr(leaf, "fieldname", None) not in QUERY_FIELDS:
+            leaf.fieldname = "text"
+    return parsed

@@ -1,0 +1,304 @@
+"""The Whoosh backend: an on-disk index under search_index/, swapped atomically on rebuild.
+
+Layout: search_index/current is a symlink to the live generation-<n>/ folder. A rebuild writes a new
+generation beside it and then replaces the symlink in one rename, so searches never see a half-built
+index, and an interrupted rebuild leaves the old one serving. Every write (incremental or rebuild) holds
+search_index/write.lock, so processes take turns instead of failing with Whoosh's LockError.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query as q
+from whoosh import sorting
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemmingAnalyzer
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, WholeFragmenter
+from whoosh.support.charset import accent_map
+
+from archive.errors import ArchiveError
+from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
+from archive.search.documents import SegmentDocument
+from archive.search.query import parse_user_query
+
+# Every word is kept (no stop list): "you're here" must match as a phrase. Accents fold: "José" = "jose".
+TEXT_ANALYZER = StemmingAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map)
+NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+
+SCHEMA = Schema(
+    segment_id=ID(stored=True, unique=True),
+    text=TEXT(analyzer=TEXT_ANALYZER, stored=True, phrase=True),
+    speaker=TEXT(analyzer=NAME_ANALYZER, phrase=True),  # for speaker:rosa in a query string
+    speaker_name=ID(stored=True, sortable=True),  # the exact value, for facets and filters
+    speaker_id=STORED,
+    role=TEXT(analyzer=NAME_ANALYZER, stored=True),
+    kind=ID(stored=True, sortable=True),
+    tags=KEYWORD(stored=True, commas=True, lowercase=True),
+    meeting=ID(stored=True, sortable=True),
+    meeting_title=TEXT(analyzer=TEXT_ANALYZER, stored=True),
+    body=TEXT(analyzer=NAME_ANALYZER, stored=True),
+    date=DATETIME(stored=True, sortable=True),
+    year=ID(sortable=True),
+    start=NUMERIC(float, stored=True),
+    end=NUMERIC(float, stored=True),
+    # Milliseconds, for "date order" within a meeting (whoosh-reloaded cannot sort a float column).
+    start_ms=NUMERIC(int, bits=64, sortable=True),
+    language=ID(stored=True),
+)
+FACETS = {"speaker": "speaker_name", "kind": "kind", "meeting": "meeting", "year": "year"}
+SNIPPET_CHARACTERS = 400
+LOCK_TIMEOUT = 120.0  # seconds a writer waits for another before giving up with a clear error
+
+
+class MarkFormatter(HtmlFormatter):
+    """Matches in <mark>; Whoosh escapes the rest of the text."""
+
+    template = "<mark>%(t)s</mark>"
+
+
+class WhooshBackend:
+    name = "whoosh"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._opened: tuple[Path, whoosh_index.FileIndex] | None = None
+
+    # --- writing -----------------------------------------------------------------------------------
+
+    def index_documents(self, slug: str, documents: Iterable[SegmentDocument]) -> int:
+        """Replace one meeting's documents, in one commit."""
+        with self._write_lock():
+            ix = self._live_index(create=True)
+            writer = ix.writer()
+            try:
+                writer.delete_by_term("meeting", slug)
+                count = 0
+                for document in documents:
+                    writer.add_document(**_fields(document))
+                    count += 1
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+            return count
+
+    def remove_meeting(self, slug: str) -> None:
+        with self._write_lock():
+            ix = self._live_index(create=True)
+            writer = ix.writer()
+            writer.delete_by_term("meeting", slug)
+            writer.commit()
+
+    def rebuild(self, documents: Iterable[SegmentDocument]) -> int:
+        """Build a new generation from scratch and swap it in; the old one serves until then."""
+        with self._write_lock():
+            self.root.mkdir(parents=True, exist_ok=True)
+            generation = self.root / f"generation-{time.time_ns()}"
+            generation.mkdir()
+            try:
+                ix = whoosh_index.create_in(str(generation), SCHEMA)
+                writer = ix.writer(limitmb=256)
+                count = 0
+                for document in documents:
+                    writer.add_document(**_fields(document))
+                    count += 1
+                writer.commit(optimize=True)
+                ix.close()
+            except BaseException:
+                shutil.rmtree(generation, ignore_errors=True)
+                raise
+            previous = self._current_target()
+            self._point_current_at(generation)
+            for old in self.root.glob("generation-*"):
+                # Keep the previous generation one cycle: a search that just opened it may still read it.
+                if old not in (generation, previous):
+                    shutil.rmtree(old, ignore_errors=True)
+            return count
+
+    def document_ids(self) -> set[int]:
+        with self.searcher() as searcher:
+            if searcher is None:
+                return set()
+            return {int(fields["segment_id"]) for fields in searcher.all_stored_fields()}
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        parsed = parse_user_query(request.q, SCHEMA)
+        filters = _filters(request)
+        if parsed.query is None and not filters:
+            return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
+        query = parsed.query if parsed.query is not None else q.Every()
+        sortedby = None
+        if request.sort == "date" or parsed.query is None:
+            sortedby = [sorting.FieldFacet("date", reverse=True), sorting.FieldFacet("start_ms")]
+        with self.searcher() as searcher:
+            if searcher is None:
+                return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
+            groupedby = {name: sorting.FieldFacet(field, maptype=sorting.Count) for name, field in FACETS.items()}
+            results = searcher.search_page(
+                query,
+                request.page,
+                pagelen=request.per_page,
+                filter=q.And(filters) if filters else None,
+                sortedby=sortedby,
+                groupedby=groupedby,
+                terms=True,
+            )
+            results.results.formatter = MarkFormatter()
+            # Whoosh answers a page past the end with the last page; a person asking for it gets none.
+            hits = [_hit(hit, results.results) for hit in results] if results.pagenum == request.page else []
+            facets = {
+                name: _facet_counts(results.results.groups(name)) for name in FACETS
+            }
+            total = results.total
+        message = parsed.message
+        if total == 0 and message is None:
+            message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
+        return SearchPage(request.q, total, request.page, request.per_page, hits, facets, message)
+
+    @contextmanager
+    def searcher(self) -> Iterator:  # type: ignore[type-arg]
+        """A searcher on the live generation (None when nothing was indexed yet), reopened after a swap."""
+        ix = self._live_index(create=False)
+        if ix is None:
+            yield None
+            return
+        searcher = ix.searcher()
+        try:
+            yield searcher
+        finally:
+            searcher.close()
+
+    # --- the generations -----------------------------------------------------------------------------
+
+    def _current_target(self) -> Path | None:
+        link = self.root / "current"
+        return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+    def _live_index(self, *, create: bool) -> whoosh_index.FileIndex | None:
+        target = self._current_target()
+        if target is None:
+            if not create:
+                return None
+            self.root.mkdir(parents=True, exist_ok=True)
+            target = self.root / f"generation-{time.time_ns()}"
+            target.mkdir()
+            whoosh_index.create_in(str(target), SCHEMA).close()
+            self._point_current_at(target)
+        with self._lock:
+            if self._opened is None or self._opened[0] != target:
+                self._opened = (target, whoosh_index.open_dir(str(target)))
+            return self._opened[1]
+
+    def _point_current_at(self, generation: Path) -> None:
+        temporary = self.root / f".current-{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(generation.name)
+        os.replace(temporary, self.root / "current")
+        descriptor = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "write.lock", "w") as handle:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ArchiveError(f"the search index is busy (another writer for {LOCK_TIMEOUT:g} s)") from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fields(document: SegmentDocument) -> dict[str, object]:
+    date = dt.datetime.combine(document.meeting_date, dt.time())
+    fields: dict[str, object] = {
+        "segment_id": str(document.segment_id),
+        "text": document.text,
+        "speaker_id": document.speaker_id,
+        "meeting": document.meeting_slug,
+        "meeting_title": document.meeting_title,
+        "body": document.body,
+        "date": date,
+        "year": str(document.meeting_date.year),
+        "start": document.start,
+        "end": document.end,
+        "start_ms": round(document.start * 1000),
+    }
+    optional = {
+        "speaker": document.speaker_name,
+        "speaker_name": document.speaker_name,
+        "role": document.speaker_role,
+        "kind": document.kind,
+        "tags": ",".join(document.tags) if document.tags else None,
+        "language": document.language,
+    }
+    fields.update({key: value for key, value in optional.items() if value})
+    return fields
+
+
+def _filters(request: SearchRequest) -> list[q.Query]:
+    """UI and API filters become query objects, never query-string text."""
+    filters: list[q.Query] = []
+    if request.speaker:
+        filters.append(q.Term("speaker_name", request.speaker))
+    if request.kind:
+        filters.append(q.Term("kind", request.kind))
+    if request.meeting:
+        filters.append(q.Term("meeting", request.meeting))
+    if request.date_from or request.date_to:
+        start = dt.datetime.combine(request.date_from, dt.time()) if request.date_from else None
+        end = dt.datetime.combine(request.date_to, dt.time.max) if request.date_to else None
+        filters.append(q.DateRange("date", start, end))
+    return filters
+
+
+def _hit(hit, results) -> SearchHit:  # type: ignore[no-untyped-def]
+    from markupsafe import escape
+
+    # Most segments are a sentence or two: show all of it; cut only long ones around the matches.
+    long = len(hit["text"]) > SNIPPET_CHARACTERS
+    results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARACTERS, surround=80) if long else WholeFragmenter()
+    highlight = hit.highlights("text", top=3) or str(escape(hit["text"]))
+    return SearchHit(
+        segment_id=int(hit["segment_id"]),
+        meeting_slug=hit["meeting"],
+        meeting_title=hit["meeting_title"],
+        meeting_date=hit["date"].date(),
+        body=hit["body"],
+        speaker_id=hit.get("speaker_id"),
+        speaker_name=hit.get("speaker_name"),
+        speaker_role=hit.get("role"),
+        kind=hit.get("kind"),
+        start=hit["start"],
+        end=hit["end"],
+        text=hit["text"],
+        highlight=highlight,
+    )
+
+
+def _facet_counts(groups: dict) -> list[FacetCount]:  # type: ignore[type-arg]
+    counts = [FacetCount(str(value), int(count)) for value, count in groups.items() if value not in (None, "")]
+    return sorted(counts, key=lambda f: (-f.count, f.value))

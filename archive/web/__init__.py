@@ -1,0 +1,1 @@
+"""HTTP in, domain calls, HTML/JSON out. The only package that imports Flask."""

@@ -1,0 +1,77 @@
+"""The JSON API under /api/ (PRODUCT.md §4): errors are {"error": …} with a 4xx status."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from archive.db.models import SEGMENT_KINDS
+from archive.errors import InvalidInput
+from archive.exports import meeting_document
+from archive.search import PER_PAGE_MAX, SORTS, SearchRequest
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+def db():  # type: ignore[no-untyped-def]
+    if "db" not in g:
+        g.db = current_app.extensions["sessions"]()
+    return g.db
+
+
+@api.get("/search")
+def search():  # type: ignore[no-untyped-def]
+    search_request = search_request_from(request.args)
+    page = current_app.extensions["search"].search(search_request)
+    return jsonify(page.to_json())
+
+
+@api.get("/meetings/<slug>")
+def meeting(slug: str):  # type: ignore[no-untyped-def]
+    return jsonify(meeting_document(db(), slug))
+
+
+def search_request_from(args) -> SearchRequest:  # type: ignore[no-untyped-def]
+    """Validate query parameters; each problem is a 400 that names the parameter."""
+    q = args.get("q", "")
+    filters = {name: (args.get(name) or "").strip() or None for name in ("speaker", "kind", "meeting")}
+    if not q.strip() and not any(filters.values()) and not (args.get("from") or args.get("to")):
+        raise InvalidInput('q: type a word or a "quoted phrase" to search')
+    if filters["kind"] and filters["kind"] not in SEGMENT_KINDS:
+        raise InvalidInput(f"kind must be one of: {', '.join(SEGMENT_KINDS)}")
+    sort = args.get("sort", "relevance")
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of: {', '.join(SORTS)}")
+    return SearchRequest(
+        q=q,
+        date_from=_date(args, "from"),
+        date_to=_date(args, "to"),
+        sort=sort,
+        page=_whole(args, "page", 1, 1, 10_000),
+        per_page=_whole(args, "per_page", 20, 1, PER_PAGE_MAX),
+        **filters,
+    )
+
+
+def _date(args, name: str) -> dt.date | None:  # type: ignore[no-untyped-def]
+    value = (args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date in the form YYYY-MM-DD") from None
+
+
+def _whole(args, name: str, default: int, low: int, high: int) -> int:  # type: ignore[no-untyped-def]
+    value = args.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number") from None
+    if not low <= number <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}")
+    return number
