@@ -81,3 +81,20 @@ def runner(settings: Settings) -> CliRunner:
     """Runs `testimony` against the test's home and database."""
     env = {"TESTIMONY_HOME": str(settings.home), "TESTIMONY_DATABASE_URL": settings.database_url, "TESTIMONY_THREADS": "1"}
     return CliRunner(env=env)
+
+
+@pytest.fixture
+def app_for():  # type: ignore[no-untyped-def]
+    """Makes Flask apps for given settings and closes their database pools after the test."""
+    from archive import create_app
+
+    apps = []
+
+    def make(settings: Settings):  # type: ignore[no-untyped-def]
+        app = create_app(settings)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["sessions"].kw["bind"].dispose()

@@ -68,10 +68,15 @@ def _parse(text: str, schema: Schema) -> q.Query | None:
         parsed = parser.parse(text).accept(lambda node: q.NullQuery if isinstance(node, _NULL) else node).normalize()
     except Exception:  # noqa: BLE001 - Whoosh raises many kinds on odd input; any of them means "fall back"
         return None
-    if isinstance(parsed, _NULL):
-        return None
-    for leaf in parsed.leaves():
-        # Fields people may not query (ids, numbers) are read as text, not as a way around the filters.
-        if getattr(leaf, "fieldname", None) not in QUERY_FIELDS:
-            leaf.fieldname = "text"
-    return parsed
+    parsed = parsed.accept(_only_public_fields).normalize()
+    return None if isinstance(parsed, _NULL) else parsed
+
+
+def _only_public_fields(node: q.Query) -> q.Query:
+    """Words aimed at fields people may not query (ids, times) are read as text; ranges on them are dropped."""
+    fieldname = getattr(node, "fieldname", None)
+    if not node.is_leaf() or fieldname is None or fieldname in QUERY_FIELDS:
+        return node
+    if isinstance(node, (q.Term, q.Prefix, q.Wildcard)):
+        return type(node)("text", node.text)
+    return q.NullQuery

@@ -109,10 +109,14 @@ class WhooshBackend:
             try:
                 ix = whoosh_index.create_in(str(generation), SCHEMA)
                 writer = ix.writer(limitmb=256)
-                count = 0
-                for document in documents:
-                    writer.add_document(**_fields(document))
-                    count += 1
+                try:
+                    count = 0
+                    for document in documents:
+                        writer.add_document(**_fields(document))
+                        count += 1
+                except BaseException:
+                    writer.cancel()  # closes its temporary files
+                    raise
                 writer.commit(optimize=True)
                 ix.close()
             except BaseException:

@@ -52,23 +52,40 @@ MEETINGS = {
 BACKENDS = ["whoosh-sqlite", "whoosh-postgresql", "postgres"]
 
 
-@pytest.fixture(params=BACKENDS)
-def search_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    backend, _, database = request.param.partition("-")
+def settings_for(request: pytest.FixtureRequest, tmp_path: Path, combination: str) -> Settings:
+    backend, _, database = combination.partition("-")
     url = "" if database == "sqlite" else fresh_postgres_schema(request)
     home = tmp_path / "home"
     home.mkdir()
     return Settings(home=home, database_url=url, search_backend=backend, threads=1)
 
 
-@pytest.fixture
-def archive(search_settings: Settings):  # type: ignore[no-untyped-def]
-    """(settings, sessions, backend) with the MEETINGS indexed."""
-    sessions = init_home(search_settings)
-    backend = open_backend(search_settings)
+def build_archive(settings: Settings):  # type: ignore[no-untyped-def]
+    """(settings, sessions, backend) with the MEETINGS indexed; the caller disposes the engine."""
+    sessions = init_home(settings)
+    backend = open_backend(settings)
     for slug, meeting in MEETINGS.items():
         add_meeting(sessions, slug, meeting["lines"], title=meeting["title"], date=meeting["date"])
         with sessions() as session:
             index_meeting(backend, session, slug)
-    yield search_settings, sessions, backend
+    return settings, sessions, backend
+
+
+def _close(built) -> None:  # type: ignore[no-untyped-def]
+    _, sessions, backend = built
     sessions.kw["bind"].dispose()
+    getattr(backend, "close", lambda: None)()
+
+
+@pytest.fixture(params=BACKENDS)
+def archive(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    built = build_archive(settings_for(request, tmp_path, request.param))
+    yield built
+    _close(built)
+
+
+@pytest.fixture(params=["whoosh-sqlite", "whoosh-postgresql"])
+def whoosh_archive(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    built = build_archive(settings_for(request, tmp_path, request.param))
+    yield built
+    _close(built)

@@ -1,0 +1,100 @@
+"""The Whoosh index on disk: derived and rebuildable, swapped atomically, one writer at a time."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import main
+from archive.search import SearchRequest
+from archive.search.documents import all_documents
+from archive.search.index import index_meeting, rebuild
+from archive.search.whoosh import WhooshBackend
+
+QUERIES = ['"border patrol"', "safe", "jose", "comment OR council", "groc*", "tag:hot-mic", "border speaker:deputy"]
+
+
+def answers(backend: WhooshBackend) -> list[list[tuple[int, float, str]]]:
+    return [[(h.segment_id, h.start, h.highlight) for h in backend.search(SearchRequest(q=q)).hits] for q in QUERIES]
+
+
+def test_delete_the_index_reindex_and_get_the_same_answers(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+    settings, _, backend = whoosh_archive
+    before = answers(backend)
+    assert all(before)
+    shutil.rmtree(settings.index_dir)
+    assert backend.search(SearchRequest(q="safe")).total == 0  # nothing to search, and no error
+    env = {"TESTIMONY_HOME": str(settings.home), "TESTIMONY_DATABASE_URL": settings.database_url}
+    result = CliRunner(env=env).invoke(main, ["reindex"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "indexed 9 segments"
+    assert answers(WhooshBackend(settings.index_dir)) == before
+    assert answers(backend) == before  # a long-lived backend (the web process) follows the swap
+
+
+def test_an_interrupted_rebuild_leaves_the_old_index_serving(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+    settings, sessions, backend = whoosh_archive
+    before = answers(backend)
+    live = (settings.index_dir / "current").resolve()
+
+    def half_then_crash():  # type: ignore[no-untyped-def]
+        with sessions() as session:
+            for n, document in enumerate(all_documents(session)):
+                if n == 5:
+                    raise KeyboardInterrupt  # the operator pressed Ctrl-C half-way
+                yield document
+
+    with pytest.raises(KeyboardInterrupt):
+        backend.rebuild(half_then_crash())
+    assert (settings.index_dir / "current").resolve() == live
+    assert sorted(p.name for p in settings.index_dir.glob("generation-*")) == [live.name]
+    assert answers(backend) == before
+
+
+def test_concurrent_writers_wait_for_each_other(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+    settings, sessions, _ = whoosh_archive
+    errors: list[BaseException] = []
+
+    def write(slug: str) -> None:
+        try:
+            backend = WhooshBackend(settings.index_dir)  # as if in another process
+            for _ in range(5):
+                with sessions() as session:
+                    index_meeting(backend, session, slug)
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    def full_rebuild() -> None:
+        try:
+            with sessions() as session:
+                rebuild(WhooshBackend(settings.index_dir), session)
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(slug,)) for slug in
+               ("2024-02-07-public-comment", "2023-05-10-regular-meeting", "2022-11-01-annual-meeting")]
+    threads.append(threading.Thread(target=full_rebuild))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    backend = WhooshBackend(settings.index_dir)
+    assert len(backend.document_ids()) == 9
+    assert backend.search(SearchRequest(q="border")).total == 3
+
+
+def test_check_finds_segments_missing_from_the_index(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+    settings, _, backend = whoosh_archive
+    env = {"TESTIMONY_HOME": str(settings.home), "TESTIMONY_DATABASE_URL": settings.database_url}
+    runner = CliRunner(env=env)
+    backend.remove_meeting("2023-05-10-regular-meeting")
+    result = runner.invoke(main, ["check"])
+    assert result.exit_code == 1
+    assert "2 segment(s) missing from the search index (run `testimony reindex`)" in result.stdout
+    assert runner.invoke(main, ["reindex"]).exit_code == 0
+    # (The factories' recordings have no media files, so check still lists those; the index is whole again.)
+    assert "search index" not in runner.invoke(main, ["check"]).stdout
