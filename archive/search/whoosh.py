@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from whoosh import index as whoosh_index
 from whoosh import query as q
 from whoosh import sorting
@@ -73,6 +75,8 @@ class WhooshBackend:
         self.root = Path(root)
         self._lock = threading.Lock()
         self._opened: tuple[Path, whoosh_index.FileIndex] | None = None
+        self._columns_key: object = None
+        self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
 
     # --- writing -----------------------------------------------------------------------------------
 
@@ -150,27 +154,46 @@ class WhooshBackend:
         with self.searcher() as searcher:
             if searcher is None:
                 return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
-            groupedby = {name: sorting.FieldFacet(field, maptype=sorting.Count) for name, field in FACETS.items()}
+            filter_query = q.And(filters) if filters else None
+            # No groupedby here: Whoosh would then score every match in Python; facets are counted below.
             results = searcher.search_page(
-                query,
-                request.page,
-                pagelen=request.per_page,
-                filter=q.And(filters) if filters else None,
-                sortedby=sortedby,
-                groupedby=groupedby,
-                terms=True,
+                query, request.page, pagelen=request.per_page, filter=filter_query, sortedby=sortedby, terms=True
             )
             results.results.formatter = MarkFormatter()
             # Whoosh answers a page past the end with the last page; a person asking for it gets none.
             hits = [_hit(hit, results.results) for hit in results] if results.pagenum == request.page else []
-            facets = {
-                name: _facet_counts(results.results.groups(name)) for name in FACETS
-            }
             total = results.total
+            facets = self._facets(searcher, q.And([query, filter_query]) if filter_query else query)
         message = parsed.message
         if total == 0 and message is None:
             message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
         return SearchPage(request.q, total, request.page, request.per_page, hits, facets, message)
+
+    def _facets(self, searcher, query: q.Query) -> dict[str, list[FacetCount]]:  # type: ignore[no-untyped-def]
+        """Counts per facet over every match: matching document numbers, then numpy over cached columns."""
+        matches = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
+        facets = {}
+        for name, field in FACETS.items():
+            ordinals, values = self._column_ordinals(searcher, field)
+            counts = np.bincount(ordinals[matches], minlength=len(values)) if len(matches) else np.zeros(len(values))
+            found = [FacetCount(values[i], int(counts[i])) for i in np.flatnonzero(counts) if values[i]]
+            facets[name] = sorted(found, key=lambda f: (-f.count, f.value))
+        return facets
+
+    def _column_ordinals(self, searcher, field: str) -> tuple[np.ndarray, list[str]]:  # type: ignore[no-untyped-def]
+        """Each document's value of a sortable field as a small integer, computed once per index version."""
+        reader = searcher.reader()
+        # The reader's own generation (not the index's latest): document numbers belong to what it reads.
+        key = (self._current_target(), reader.generation(), reader.doc_count_all())
+        with self._lock:
+            if self._columns_key != key:
+                self._columns_key, self._columns = key, {}
+            if field not in self._columns:
+                column = reader.column_reader(field)
+                values = np.array([_column_value(column, n) for n in range(reader.doc_count_all())], dtype=object)
+                uniques, ordinals = np.unique(values, return_inverse=True)
+                self._columns[field] = (ordinals.astype(np.int64), [str(v) for v in uniques])
+            return self._columns[field]
 
     @contextmanager
     def searcher(self) -> Iterator:  # type: ignore[type-arg]
@@ -234,6 +257,14 @@ class WhooshBackend:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _column_value(column, docnum: int) -> str:  # type: ignore[no-untyped-def]
+    # A segment whose documents never set the field has a short column; those documents have no value.
+    try:
+        return column[docnum] or ""
+    except IndexError:
+        return ""
 
 
 def _fields(document: SegmentDocument) -> dict[str, object]:
@@ -301,8 +332,3 @@ def _hit(hit, results) -> SearchHit:  # type: ignore[no-untyped-def]
         text=hit["text"],
         highlight=highlight,
     )
-
-
-def _facet_counts(groups: dict) -> list[FacetCount]:  # type: ignore[type-arg]
-    counts = [FacetCount(str(value), int(count)) for value, count in groups.items() if value not in (None, "")]
-    return sorted(counts, key=lambda f: (-f.count, f.value))
