@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import urllib.error
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.errors import ModelUnavailable
+from archive.media.store import sha256_of
 from archive.transcribe.convert import convert_ct2_to_whisper
 
 # One quick request decides whether a download is worth trying; without it a machine whose network drops
@@ -64,7 +64,7 @@ def resolve_whisper_checkpoint(model: str, model_path: str | None, cache_dir: Pa
     if url is None:
         raise ModelUnavailable(_missing(model, "whisper", "unknown to openai-whisper"))
     target = _whisper_cache() / os.path.basename(url)
-    if target.is_file() and _sha256(target) == url.split("/")[-2]:  # the URL names the file's SHA-256
+    if target.is_file() and sha256_of(target) == url.split("/")[-2]:  # the URL names the file's SHA-256
         return target
     # HF_HUB_OFFLINE is the usual "no downloads" switch of these tools; it holds for both engines.
     if not hub.HF_HUB_OFFLINE and _online(url):
@@ -128,7 +128,7 @@ def _packaged(model: str) -> Path | None:
 
 def _converted(model: str, ct2_dir: Path, cache_dir: Path) -> Path:
     # Named by the weights' digest, so a changed model.bin gets a new checkpoint and an old one is never reused.
-    digest = _sha256(_ct2_folder(ct2_dir) / "model.bin")[:12]
+    digest = sha256_of(_ct2_folder(ct2_dir) / "model.bin")[:12]
     path = cache_dir / "whisper" / f"{model.replace('/', '--')}-{digest}.pt"
     return path if path.is_file() else convert_ct2_to_whisper(ct2_dir, path)
 
@@ -152,11 +152,6 @@ def _stored_alignment_heads(path: Path) -> bytes | None:
 def _whisper_cache() -> Path:
     # The folder whisper.load_model(name) downloads into, by the same rule.
     return Path(os.getenv("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))) / "whisper"
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _online(url: str) -> bool:
