@@ -36,7 +36,9 @@ class ArchiveGroup(click.Group):
 
 @click.group(cls=ArchiveGroup)
 @click.version_option(__version__, prog_name="testimony")
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), help="Archive home (default: TESTIMONY_HOME or .).")
+@click.option(
+    "--home", type=click.Path(file_okay=False, path_type=Path), help="Archive home (default: TESTIMONY_HOME or .)."
+)
 @click.pass_context
 def main(ctx: click.Context, home: Path | None) -> None:
     """Testimony Archive: transcribe, index and publish public-meeting testimony."""
@@ -107,14 +109,17 @@ def ingest(
     **engine: Any,
 ) -> None:
     """Store recordings as one meeting (idempotent by hash), transcribe them; prints the meeting's slug last."""
-    from archive.pipeline import MeetingInfo, ingest as run_ingest
+    from archive.pipeline import MeetingInfo
+    from archive.pipeline import ingest as run_ingest
 
     settings = settings_from(ctx, **engine)
     info = MeetingInfo(body=body, title=title, date=_parse_date(date_text), source_url=source_url)
     load = None if no_transcribe else (lambda: _load_transcriber(settings))
     sessions = sessions_for(ctx, settings, create=True)
     with _progress_bar() as on_progress:
-        result = run_ingest(sessions, settings, list(files), info, load_transcriber=load, report=_say, on_progress=on_progress)
+        result = run_ingest(
+            sessions, settings, list(files), info, load_transcriber=load, report=_say, on_progress=on_progress
+        )
     click.echo(result.slug)
 
 
@@ -136,7 +141,9 @@ def transcribe(ctx: click.Context, slug: str, **engine: Any) -> None:
 
 @main.command()
 @click.argument("slug")
-@click.option("--format", "fmt", type=click.Choice(["json", "txt", "vtt", "srt", "csv"]), default="txt", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "txt", "vtt", "srt", "csv"]), default="txt", show_default=True
+)
 @click.pass_context
 def export(ctx: click.Context, slug: str, fmt: str) -> None:
     """Write one meeting's transcript to stdout."""
@@ -222,13 +229,20 @@ def check(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--home", "demo_home", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-home"), show_default=True)
+@click.option(
+    "--home",
+    "demo_home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-home"),
+    show_default=True,
+)
 @engine_options
 @click.pass_context
 def demo(ctx: click.Context, demo_home: Path, **engine: Any) -> None:
     """The main job on embedded defaults: a home, the bundled demo meeting ingested and transcribed."""
     from archive.exports import meeting_document, render
-    from archive.pipeline import MeetingInfo, ingest as run_ingest
+    from archive.pipeline import MeetingInfo
+    from archive.pipeline import ingest as run_ingest
 
     recording = DEMO_DIR / "demo-meeting.ogg"
     if not recording.exists():
@@ -242,7 +256,12 @@ def demo(ctx: click.Context, demo_home: Path, **engine: Any) -> None:
     _say(f"demo home: {demo_home.resolve()} (a synthetic re-enactment, made with espeak-ng voices)")
     with _progress_bar() as on_progress:
         result = run_ingest(
-            sessions, settings, [recording], info, load_transcriber=lambda: _load_transcriber(settings), report=_say,
+            sessions,
+            settings,
+            [recording],
+            info,
+            load_transcriber=lambda: _load_transcriber(settings),
+            report=_say,
             on_progress=on_progress,
         )
     with sessions() as session:

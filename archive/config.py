@@ -27,7 +27,9 @@ class Settings:
     database_url: str = _setting("", "SQLAlchemy URL; empty means sqlite:///<home>/archive.db.", secret=True)
     engine: str = _setting("whisper", "Transcription engine: whisper (openai-whisper) or faster-whisper.")
     model: str = _setting("tiny.en", "Whisper model name (tiny.en, base.en, small, …).")
-    model_path: str = _setting("", "A local model: a .pt checkpoint (whisper) or a CTranslate2 folder (faster-whisper).")
+    model_path: str = _setting(
+        "", "A local model: a .pt checkpoint (whisper) or a CTranslate2 folder (faster-whisper)."
+    )
     language: str = _setting("", "Spoken language code (en, es, …); empty means detect (English-only models: en).")
     threads: int = _setting(1, "CPU threads for the speech engine; on a busy 2-core machine 1 was measured fastest.")
     beam_size: int = _setting(5, "Beam size for decoding at temperature 0.")
@@ -36,7 +38,9 @@ class Settings:
     )
     decode_timeout: int = _setting(900, "Seconds a media decoder child process may run before it is killed.")
     decode_memory_mb: int = _setting(4096, "Address-space limit (MiB) of the media decoder child process.")
-    search_backend: str = _setting("whoosh", "Search backend: whoosh (files under search_index/) or postgres (needs PostgreSQL).")
+    search_backend: str = _setting(
+        "whoosh", "Search backend: whoosh (files under search_index/) or postgres (needs PostgreSQL)."
+    )
     cache_dir: Path = _setting(
         Path(user_cache_dir("testimony-archive")), "Where converted model checkpoints are cached."
     )

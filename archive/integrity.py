@@ -58,5 +58,7 @@ def _index_problems(session: Session, settings: Settings) -> list[str]:
     if missing := stored - indexed:
         problems.append(f"{len(missing)} segment(s) missing from the search index (run `testimony reindex`)")
     if extra := indexed - stored:
-        problems.append(f"{len(extra)} search index document(s) for segments that no longer exist (run `testimony reindex`)")
+        problems.append(
+            f"{len(extra)} search index document(s) for segments that no longer exist (run `testimony reindex`)"
+        )
     return problems

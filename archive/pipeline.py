@@ -24,7 +24,7 @@ from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
 from archive.search.index import index_meeting, open_backend
 from archive.timecodes import format_clock
-from archive.transcribe.transcript import Progress, Transcript, Transcriber, load_transcript, transcript_filename
+from archive.transcribe.transcript import Progress, Transcriber, Transcript, load_transcript, transcript_filename
 
 Report = Callable[[str], None]
 
@@ -87,7 +87,9 @@ def _stage_all(store: MediaStore, settings: Settings, files: Sequence[Path]) -> 
                 raise InvalidInput(f"{path}: no such file")
             item = store.stage(path)
             try:
-                media = probe(item.path, name=str(path), timeout=settings.decode_timeout, memory_mb=settings.decode_memory_mb)
+                media = probe(
+                    item.path, name=str(path), timeout=settings.decode_timeout, memory_mb=settings.decode_memory_mb
+                )
             except BaseException:
                 store.discard(item)
                 raise
@@ -151,7 +153,8 @@ def _store_recordings(
                 )
             )
             offset += media.duration
-            report(f"stored {item.original_name} ({format_clock(media.duration)}, {media.container}) as {path.relative_to(store.root.parent)}")
+            where = path.relative_to(store.root.parent)
+            report(f"stored {item.original_name} ({format_clock(media.duration)}, {media.container}) as {where}")
         return meeting.slug, len(staged)
 
 
@@ -252,7 +255,12 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
                 end=round(s.end + offset, 3),
                 text=s.text,
                 words=[
-                    {"word": w.word, "start": round(w.start + offset, 3), "end": round(w.end + offset, 3), "probability": w.probability}
+                    {
+                        "word": w.word,
+                        "start": round(w.start + offset, 3),
+                        "end": round(w.end + offset, 3),
+                        "probability": w.probability,
+                    }
                     for w in s.words
                 ],
                 language=s.language or None,

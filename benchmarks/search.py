@@ -57,10 +57,14 @@ class Corpus:
         self.words = pseudo_words(VOCABULARY, rng)
         weights = [1 / (rank + 1) ** 1.07 for rank in range(VOCABULARY)]  # Zipf, as in natural text
         self._cumulative = list(_accumulate(weights))
-        self.speakers = [f"{rng.choice(self.words[200:3000]).title()} {rng.choice(self.words[200:3000]).title()}"
-                         for _ in range(SPEAKERS)]
+        self.speakers = [
+            f"{rng.choice(self.words[200:3000]).title()} {rng.choice(self.words[200:3000]).title()}"
+            for _ in range(SPEAKERS)
+        ]
         start = dt.date(2015, 1, 1)
-        self.meetings = [(f"meeting-{n:05d}", start + dt.timedelta(days=rng.randrange(11 * 365))) for n in range(MEETINGS)]
+        self.meetings = [
+            (f"meeting-{n:05d}", start + dt.timedelta(days=rng.randrange(11 * 365))) for n in range(MEETINGS)
+        ]
         self.seed = seed
 
     @property
@@ -83,9 +87,19 @@ class Corpus:
             speaker = rng.randrange(SPEAKERS)
             start = (n % per_meeting) * 20.0
             yield SegmentDocument(
-                segment_id=n + 1, meeting_slug=slug, meeting_title=f"Meeting {slug}", meeting_date=date,
-                body="Synthetic Council", speaker_id=speaker + 1, speaker_name=self.speakers[speaker],
-                speaker_role="member", kind=KINDS[n % 4], tags=(), language="en", start=start, end=start + 15.0,
+                segment_id=n + 1,
+                meeting_slug=slug,
+                meeting_title=f"Meeting {slug}",
+                meeting_date=date,
+                body="Synthetic Council",
+                speaker_id=speaker + 1,
+                speaker_name=self.speakers[speaker],
+                speaker_role="member",
+                kind=KINDS[n % 4],
+                tags=(),
+                language="en",
+                start=start,
+                end=start + 15.0,
                 text=" ".join(words).capitalize() + ".",
             )
 
@@ -170,10 +184,13 @@ class PostgresRun:
         import psycopg
 
         with psycopg.connect(self.libpq, options=f"-csearch_path={self.schema}") as connection:
-            return int(connection.execute(
-                "SELECT sum(pg_relation_size(indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
-                "WHERE c.relname = 'segments'"
-            ).fetchone()[0] or 0)
+            return int(
+                connection.execute(
+                    "SELECT sum(pg_relation_size(indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+                    "WHERE c.relname = 'segments'"
+                ).fetchone()[0]
+                or 0
+            )
 
     def search(self, request: SearchRequest) -> int:
         return len(self.backend.search(request).hits)
@@ -193,7 +210,7 @@ def _copy_corpus(connection, corpus: Corpus) -> None:  # type: ignore[no-untyped
         for n, (slug, date) in enumerate(corpus.meetings, start=1):
             copy.write_row((n, slug, 1, f"Meeting {slug}", date, now))
     with connection.cursor().copy(
-        "COPY recordings (id, sha256, meeting_id, position, \"offset\", suffix, original_name, size, container, "
+        'COPY recordings (id, sha256, meeting_id, position, "offset", suffix, original_name, size, container, '
         "duration, has_video, streams, created_at) FROM STDIN"
     ) as copy:
         for n in range(1, len(corpus.meetings) + 1):
@@ -207,19 +224,44 @@ def _copy_corpus(connection, corpus: Corpus) -> None:  # type: ignore[no-untyped
     # One speaker row per (meeting, voice) pair that occurs, as ingest would make them.
     speaker_ids: dict[tuple[int, int], int] = {}
     meeting_number = {slug: n for n, (slug, _) in enumerate(corpus.meetings, start=1)}
-    with connection.cursor().copy("COPY speakers (id, meeting_id, label, name, role) FROM STDIN") as speakers, \
-            connection.cursor().copy(
-                "COPY segments (id, meeting_id, recording_id, run_id, speaker_id, start, \"end\", text, words, "
-                "language, kind, tags, created_at) FROM STDIN") as segments:
+    with (
+        connection.cursor().copy("COPY speakers (id, meeting_id, label, name, role) FROM STDIN") as speakers,
+        connection.cursor().copy(
+            'COPY segments (id, meeting_id, recording_id, run_id, speaker_id, start, "end", text, words, '
+            "language, kind, tags, created_at) FROM STDIN"
+        ) as segments,
+    ):
         for document in corpus.documents():
             meeting = meeting_number[document.meeting_slug]
             key = (meeting, document.speaker_id or 0)
             if key not in speaker_ids:
                 speaker_ids[key] = len(speaker_ids) + 1
-                speakers.write_row((speaker_ids[key], meeting, f"SPEAKER_{len(speaker_ids):05d}",
-                                    document.speaker_name, document.speaker_role))
-            segments.write_row((document.segment_id, meeting, meeting, meeting, speaker_ids[key], document.start,
-                                document.end, document.text, "[]", "en", document.kind, "[]", now))
+                speakers.write_row(
+                    (
+                        speaker_ids[key],
+                        meeting,
+                        f"SPEAKER_{len(speaker_ids):05d}",
+                        document.speaker_name,
+                        document.speaker_role,
+                    )
+                )
+            segments.write_row(
+                (
+                    document.segment_id,
+                    meeting,
+                    meeting,
+                    meeting,
+                    speaker_ids[key],
+                    document.start,
+                    document.end,
+                    document.text,
+                    "[]",
+                    "en",
+                    document.kind,
+                    "[]",
+                    now,
+                )
+            )
     connection.execute("SELECT setval(pg_get_serial_sequence('segments', 'id'), (SELECT max(id) FROM segments))")
 
 
@@ -243,8 +285,10 @@ class Fts5Run:
         )
         db.executemany(
             "INSERT INTO seg VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((d.segment_id, d.meeting_slug, d.meeting_date.isoformat(), d.speaker_name, d.kind, d.start, d.text)
-             for d in self.corpus.documents()),
+            (
+                (d.segment_id, d.meeting_slug, d.meeting_date.isoformat(), d.speaker_name, d.kind, d.start, d.text)
+                for d in self.corpus.documents()
+            ),
         )
         db.execute("INSERT INTO seg_fts(seg_fts) VALUES ('rebuild')")
         db.commit()
@@ -265,14 +309,16 @@ class Fts5Run:
         clause = " AND ".join(where)
         rows = self.db.execute(
             f"SELECT seg.id, snippet(seg_fts, 0, char(2), char(3), '…', 40) FROM seg_fts JOIN seg ON seg.id = "
-            f"seg_fts.rowid WHERE {clause} ORDER BY bm25(seg_fts) LIMIT ?", [*params, request.per_page]
+            f"seg_fts.rowid WHERE {clause} ORDER BY bm25(seg_fts) LIMIT ?",
+            [*params, request.per_page],
         ).fetchall()
         [html.escape(snippet).replace("\x02", "<mark>").replace("\x03", "</mark>") for _, snippet in rows]
         self.db.execute(f"SELECT count(*) FROM seg_fts JOIN seg ON seg.id = seg_fts.rowid WHERE {clause}", params)
         for column in ("speaker", "kind", "meeting", "substr(date, 1, 4)"):
             self.db.execute(
                 f"SELECT {column}, count(*) FROM seg_fts JOIN seg ON seg.id = seg_fts.rowid WHERE {clause} "
-                f"GROUP BY 1 ORDER BY 2 DESC LIMIT 20", params
+                f"GROUP BY 1 ORDER BY 2 DESC LIMIT 20",
+                params,
             ).fetchall()
         return len(rows)
 
@@ -320,21 +366,28 @@ def main() -> None:
                 began = time.perf_counter()
                 run.build()
                 seconds = time.perf_counter() - began
-                print(f"{name:<9} built in {seconds:7.1f} s = {size / seconds:8,.0f} segments/s; "
-                      f"index size {run.size() / 2**20:8.1f} MiB")
-                results[name] = {label: latencies(run.search, request, args.repeat)
-                                 for label, request in corpus.queries().items()}
+                print(
+                    f"{name:<9} built in {seconds:7.1f} s = {size / seconds:8,.0f} segments/s; "
+                    f"index size {run.size() / 2**20:8.1f} MiB"
+                )
+                results[name] = {
+                    label: latencies(run.search, request, args.repeat) for label, request in corpus.queries().items()
+                }
                 run.close()
         header = f"{'query':<22}" + "".join(f"{n + ' p50':>13}{n + ' p95':>13}" for n in names)
         if "fts5" in names:
             header += "".join(f"{n + '/fts5 p95':>16}" for n in names if n != "fts5")
         print(header)
         for label in corpus.queries():
-            row = f"{label:<22}" + "".join(f"{results[n][label][0]:>11.1f}ms{results[n][label][1]:>11.1f}ms"
-                                          for n in names)
+            row = f"{label:<22}" + "".join(
+                f"{results[n][label][0]:>11.1f}ms{results[n][label][1]:>11.1f}ms" for n in names
+            )
             if "fts5" in names:
-                row += "".join(f"{results[n][label][1] / max(results['fts5'][label][1], 1e-6):>15.1f}×"
-                               for n in names if n != "fts5")
+                row += "".join(
+                    f"{results[n][label][1] / max(results['fts5'][label][1], 1e-6):>15.1f}×"
+                    for n in names
+                    if n != "fts5"
+                )
             print(row)
 
 

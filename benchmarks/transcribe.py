@@ -31,7 +31,9 @@ from archive.transcribe import make_transcriber  # noqa: E402
 from archive.transcribe.evaluate import reference_text, word_error_rate  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
-JFK_TRUTH = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+JFK_TRUTH = (
+    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+)
 
 
 def long_recording(minutes: float) -> np.ndarray:
@@ -90,21 +92,41 @@ def main() -> None:
 
     results = []
     for engine in args.engines.split(","):
-        command = [sys.executable, __file__, "--child", engine, "--minutes", str(args.minutes),
-                   "--runs", str(args.runs), "--threads", str(args.threads), "--beam-size", str(args.beam_size)]
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            engine,
+            "--minutes",
+            str(args.minutes),
+            "--runs",
+            str(args.runs),
+            "--threads",
+            str(args.threads),
+            "--beam-size",
+            str(args.beam_size),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
 
-    print(f"{args.minutes:g}-minute recording, {args.runs} run(s) after a warm-up, "
-          f"{args.threads} thread(s), beam {args.beam_size}, tiny.en")
-    print(f"{'engine':<16}{'load s':>8}{'RTF median':>12}{'RTF runs':>24}{'peak MiB':>10}{'WER jfk':>9}{'WER sample':>12}")
+    print(
+        f"{args.minutes:g}-minute recording, {args.runs} run(s) after a warm-up, "
+        f"{args.threads} thread(s), beam {args.beam_size}, tiny.en"
+    )
+    print(
+        f"{'engine':<16}{'load s':>8}{'RTF median':>12}{'RTF runs':>24}{'peak MiB':>10}{'WER jfk':>9}{'WER sample':>12}"
+    )
     for r in results:
         runs = " ".join(f"{x:.3f}" for x in r["rtf_runs"])
-        print(f"{r['engine']:<16}{r['load_seconds']:>8.2f}{r['rtf_median']:>12.3f}{runs:>24}"
-              f"{r['peak_rss_mib']:>10.0f}{r['wer_jfk']:>9.3f}{r['wer_sample']:>12.3f}")
+        print(
+            f"{r['engine']:<16}{r['load_seconds']:>8.2f}{r['rtf_median']:>12.3f}{runs:>24}"
+            f"{r['peak_rss_mib']:>10.0f}{r['wer_jfk']:>9.3f}{r['wer_sample']:>12.3f}"
+        )
     if len(results) == 2:
         fast, slow = sorted(results, key=lambda r: r["rtf_median"])
-        print(f"ratio: {slow['engine']} takes {slow['rtf_median'] / fast['rtf_median']:.2f}× the time of {fast['engine']}")
+        print(
+            f"ratio: {slow['engine']} takes {slow['rtf_median'] / fast['rtf_median']:.2f}× the time of {fast['engine']}"
+        )
         same = results[0]["jfk_text"] == results[1]["jfk_text"]
         print(f"engines agree on jfk.flac word for word: {'yes' if same else 'no'}")
 

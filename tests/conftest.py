@@ -79,7 +79,11 @@ def sessions(settings: Settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runner(settings: Settings) -> CliRunner:
     """Runs `testimony` against the test's home and database."""
-    env = {"TESTIMONY_HOME": str(settings.home), "TESTIMONY_DATABASE_URL": settings.database_url, "TESTIMONY_THREADS": "1"}
+    env = {
+        "TESTIMONY_HOME": str(settings.home),
+        "TESTIMONY_DATABASE_URL": settings.database_url,
+        "TESTIMONY_THREADS": "1",
+    }
     return CliRunner(env=env)
 
 

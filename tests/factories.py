@@ -34,13 +34,29 @@ def add_meeting(
     body: str = "Vermont Criminal Justice Council",
 ) -> int:
     with sessions() as session, session.begin():
-        body_row = session.scalar(select(Body).where(Body.name == body)) or Body(name=body, slug=body.lower().replace(" ", "-"))
+        body_row = session.scalar(select(Body).where(Body.name == body)) or Body(
+            name=body, slug=body.lower().replace(" ", "-")
+        )
         meeting = Meeting(slug=slug, body=body_row, title=title, date=date)
         digest = hashlib.sha256(slug.encode()).hexdigest()
-        recording = Recording(meeting=meeting, sha256=digest, suffix=".wav", original_name=f"{slug}.wav", size=1,
-                              container="wav", duration=max((line.end for line in lines), default=0.0), streams=[])
-        run = TranscriptionRun(recording=recording, engine="whisper", model="tiny.en", engine_version="test",
-                               transcript_file=f"{digest}.json", transcript_sha256=digest)
+        recording = Recording(
+            meeting=meeting,
+            sha256=digest,
+            suffix=".wav",
+            original_name=f"{slug}.wav",
+            size=1,
+            container="wav",
+            duration=max((line.end for line in lines), default=0.0),
+            streams=[],
+        )
+        run = TranscriptionRun(
+            recording=recording,
+            engine="whisper",
+            model="tiny.en",
+            engine_version="test",
+            transcript_file=f"{digest}.json",
+            transcript_sha256=digest,
+        )
         session.add_all([meeting, recording, run])
         session.flush()
         speakers: dict[str, Speaker] = {}
@@ -48,13 +64,26 @@ def add_meeting(
             speaker = None
             if line.speaker:
                 if line.speaker not in speakers:
-                    speakers[line.speaker] = Speaker(meeting=meeting, label=f"SPEAKER_{len(speakers):02d}",
-                                                     name=line.speaker, role=line.role)
+                    speakers[line.speaker] = Speaker(
+                        meeting=meeting, label=f"SPEAKER_{len(speakers):02d}", name=line.speaker, role=line.role
+                    )
                     session.add(speakers[line.speaker])
                     session.flush()
                 speaker = speakers[line.speaker]
             words = [{"word": w, "start": line.start, "end": line.end, "probability": 0.9} for w in line.text.split()]
-            session.add(Segment(meeting_id=meeting.id, recording_id=recording.id, run_id=run.id,
-                                speaker_id=speaker.id if speaker else None, start=line.start, end=line.end,
-                                text=line.text, words=words, language="en", kind=line.kind, tags=list(line.tags)))
+            session.add(
+                Segment(
+                    meeting_id=meeting.id,
+                    recording_id=recording.id,
+                    run_id=run.id,
+                    speaker_id=speaker.id if speaker else None,
+                    start=line.start,
+                    end=line.end,
+                    text=line.text,
+                    words=words,
+                    language="en",
+                    kind=line.kind,
+                    tags=list(line.tags),
+                )
+            )
         return meeting.id

@@ -21,10 +21,17 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 
 def test_environment_then_overrides() -> None:
-    settings = Settings.from_env({"TESTIMONY_ENGINE": "faster-whisper", "TESTIMONY_THREADS": "2",
-                                  "TESTIMONY_HOME": "/srv/archive"}, threads=None, model="base.en")
+    settings = Settings.from_env(
+        {"TESTIMONY_ENGINE": "faster-whisper", "TESTIMONY_THREADS": "2", "TESTIMONY_HOME": "/srv/archive"},
+        threads=None,
+        model="base.en",
+    )
     assert (settings.engine, settings.threads, settings.model, settings.home) == (
-        "faster-whisper", 2, "base.en", Path("/srv/archive"))
+        "faster-whisper",
+        2,
+        "base.en",
+        Path("/srv/archive"),
+    )
     assert settings.sqlalchemy_url == "sqlite:////srv/archive/archive.db"
 
 

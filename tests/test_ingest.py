@@ -107,8 +107,8 @@ def test_bad_input_is_one_line_naming_the_file_and_leaves_nothing(
     ],
 )
 def test_bad_meeting_details_are_refused(runner: CliRunner, arguments: list[str], message: str) -> None:
-    options = dict(zip(MEETING[::2], MEETING[1::2]))
-    options.update(dict(zip(arguments[::2], arguments[1::2])))
+    options = dict(zip(MEETING[::2], MEETING[1::2], strict=True))
+    options.update(dict(zip(arguments[::2], arguments[1::2], strict=True)))
     flat = [part for pair in options.items() for part in pair]
     result = runner.invoke(main, ["ingest", str(FIXTURES / "jfk.flac"), *flat, "--no-transcribe"])
     assert result.exit_code == 1

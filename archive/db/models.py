@@ -64,12 +64,8 @@ class Meeting(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     body: Mapped[Body] = relationship(back_populates="meetings")
-    recordings: Mapped[list[Recording]] = relationship(
-        back_populates="meeting", order_by="Recording.position"
-    )
-    segments: Mapped[list[Segment]] = relationship(
-        back_populates="meeting", order_by="(Segment.start, Segment.id)"
-    )
+    recordings: Mapped[list[Recording]] = relationship(back_populates="meeting", order_by="Recording.position")
+    segments: Mapped[list[Segment]] = relationship(back_populates="meeting", order_by="(Segment.start, Segment.id)")
     speakers: Mapped[list[Speaker]] = relationship(back_populates="meeting", order_by="Speaker.label")
 
     @property

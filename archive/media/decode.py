@@ -131,16 +131,12 @@ def _decode_in_child(path: Path, out: Path | None) -> MediaInfo:
         stream = audio_streams[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         samples = 0
-        sink = open(out, "wb") if out is not None else None
-        try:
+        with open(out if out is not None else os.devnull, "wb") as sink:
             for frame in _frames(container, stream):
                 for chunk in resampler.resample(frame):
                     samples += _write(chunk, sink)
             for chunk in resampler.resample(None):
                 samples += _write(chunk, sink)
-        finally:
-            if sink is not None:
-                sink.close()
     duration = samples / SAMPLE_RATE
     if duration < MIN_DURATION:
         raise _Unsupported(f"too short to hold speech ({duration:.2f} s of audio; at least {MIN_DURATION} s)")
@@ -158,8 +154,7 @@ def _frames(container, stream):  # type: ignore[no-untyped-def]
 
 def _write(frame, sink) -> int:  # type: ignore[no-untyped-def]
     data = frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-    if sink is not None:
-        sink.write(data.tobytes())
+    sink.write(data.tobytes())
     return int(data.shape[0])
 
 

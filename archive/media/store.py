@@ -91,6 +91,7 @@ def write_atomically(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
+        os.chmod(temp_name, 0o644)  # mkstemp's 0600 would hide the file from the web server's account
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()

@@ -93,5 +93,7 @@ class SearchPage:
                 }
                 for h in self.hits
             ],
-            "facets": {name: [{"value": f.value, "count": f.count} for f in counts] for name, counts in self.facets.items()},
+            "facets": {
+                name: [{"value": f.value, "count": f.count} for f in counts] for name, counts in self.facets.items()
+            },
         }

@@ -32,7 +32,10 @@ class SegmentDocument:
 
 def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDocument]:
     segments = session.scalars(
-        select(Segment).where(Segment.meeting_id == meeting.id).options(selectinload(Segment.speaker)).order_by(Segment.start)
+        select(Segment)
+        .where(Segment.meeting_id == meeting.id)
+        .options(selectinload(Segment.speaker))
+        .order_by(Segment.start)
     )
     for segment in segments:
         speaker = segment.speaker

@@ -42,7 +42,9 @@ def parse_user_query(text: str, schema: Schema) -> ParsedQuery:
         notes.append(f"Only the first {MAX_QUERY_CHARACTERS} characters of the query were used.")
     unknown = sorted({f for f in _FIELD_PREFIX.findall(text) if f.lower() not in _field_names()})
     if unknown:
-        notes.append(f"Unknown field {', '.join(unknown)}: searched as words (fields: speaker, kind, meeting, tag, date).")
+        notes.append(
+            f"Unknown field {', '.join(unknown)}: searched as words (fields: speaker, kind, meeting, tag, date)."
+        )
     parsed = _parse(_EXCLUSION.sub("NOT ", text), schema)
     if parsed is None:
         words = _WORDS.findall(text)

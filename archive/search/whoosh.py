@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-
 from whoosh import index as whoosh_index
 from whoosh import query as q
 from whoosh import sorting
@@ -251,7 +250,9 @@ class WhooshBackend:
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise ArchiveError(f"the search index is busy (another writer for {LOCK_TIMEOUT:g} s)") from None
+                        raise ArchiveError(
+                            f"the search index is busy (another writer for {LOCK_TIMEOUT:g} s)"
+                        ) from None
                     time.sleep(0.05)
             try:
                 yield

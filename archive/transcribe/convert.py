@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
-import os
 import re
 import struct
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from archive.errors import ModelUnavailable
+from archive.media.store import write_atomically
 
 # The DataType ids of CTranslate2's model.bin (ctranslate2/specs/model_spec.py, _dtype_to_type_id).
 _DTYPES = (torch.float32, torch.int8, torch.int16, torch.int32, torch.float16, torch.bfloat16)
@@ -204,29 +204,6 @@ def _split(v: Variables, src: str, dsts: list[str]) -> dict[str, torch.Tensor]:
 
 
 def _save_atomically(checkpoint: dict, out_path: Path) -> None:  # type: ignore[type-arg]
-    # A temporary file in the same folder, then os.replace: readers see no file or a whole one, never half.
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from other accounts
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(out_path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # So that the rename itself survives a power cut (POSIX); Windows cannot open folders, nor needs to.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    write_atomically(out_path, buffer.getvalue())

@@ -101,7 +101,9 @@ def _compile_word_alignment() -> None:
 
 def _segment(raw: dict, language: str) -> TranscriptSegment:  # type: ignore[type-arg]
     words = tuple(
-        Word(w["word"].strip(), round(float(w["start"]), 3), round(float(w["end"]), 3), round(float(w["probability"]), 4))
+        Word(
+            w["word"].strip(), round(float(w["start"]), 3), round(float(w["end"]), 3), round(float(w["probability"]), 4)
+        )
         for w in raw.get("words", [])
         if w["word"].strip()
     )

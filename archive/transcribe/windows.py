@@ -41,7 +41,7 @@ def split_points(audio: np.ndarray, window_seconds: float) -> list[int]:
 def windows(audio: np.ndarray, window_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
     """(offset in seconds, samples) for each window."""
     starts = split_points(audio, window_seconds)
-    for start, stop in zip(starts, starts[1:] + [len(audio)]):
+    for start, stop in zip(starts, starts[1:] + [len(audio)], strict=True):
         yield start / SAMPLE_RATE, audio[start:stop]
 
 

@@ -18,7 +18,7 @@ def test_init_creates_every_table_and_is_repeatable(settings: Settings) -> None:
     init_home(settings).kw["bind"].dispose()
     init_home(settings).kw["bind"].dispose()  # a second run changes nothing and does not fail
     engine = make_engine(settings.sqlalchemy_url)
-    assert TABLES <= set(inspect(engine).get_table_names())
+    assert set(inspect(engine).get_table_names()) >= TABLES
     engine.dispose()
     for folder in ("media", "transcripts", "search_index"):
         assert (settings.home / folder).is_dir()
@@ -40,20 +40,41 @@ def test_rows_round_trip_with_words_as_json(sessions) -> None:  # type: ignore[n
     with sessions() as session, session.begin():
         meeting = Meeting(slug="m", body=Body(name="Council", slug="council"), title="T", date=dt.date(2024, 2, 7))
         recording = Recording(
-            meeting=meeting, sha256="a" * 64, suffix=".wav", original_name="x.wav", size=1,
-            container="wav", duration=3800.0, streams=[{"index": 0, "type": "audio", "codec": "pcm_s16le"}],
+            meeting=meeting,
+            sha256="a" * 64,
+            suffix=".wav",
+            original_name="x.wav",
+            size=1,
+            container="wav",
+            duration=3800.0,
+            streams=[{"index": 0, "type": "audio", "codec": "pcm_s16le"}],
         )
         run = TranscriptionRun(
-            recording=recording, engine="whisper", model="tiny.en", engine_version="1",
-            parameters={"beam_size": 5}, transcript_file="f.json", transcript_sha256="b" * 64,
+            recording=recording,
+            engine="whisper",
+            model="tiny.en",
+            engine_version="1",
+            parameters={"beam_size": 5},
+            transcript_file="f.json",
+            transcript_sha256="b" * 64,
         )
         speaker = Speaker(meeting=meeting, label="SPEAKER_01", name="Deputy", role="member")
         session.add_all([meeting, recording, run, speaker])
         session.flush()
         session.add(
-            Segment(meeting_id=meeting.id, recording_id=recording.id, run_id=run.id, speaker_id=speaker.id,
-                    start=3721.4, end=3726.0, text="You're here illegally", words=words, language="en",
-                    kind="remark", tags=["hot-mic"])
+            Segment(
+                meeting_id=meeting.id,
+                recording_id=recording.id,
+                run_id=run.id,
+                speaker_id=speaker.id,
+                start=3721.4,
+                end=3726.0,
+                text="You're here illegally",
+                words=words,
+                language="en",
+                kind="remark",
+                tags=["hot-mic"],
+            )
         )
     with sessions() as session:
         segment = session.scalars(select(Segment)).one()

@@ -10,18 +10,76 @@ from click.testing import CliRunner
 from archive.cli import main
 
 HOSTILE = [
-    '"unbalanced quote', 'unbalanced quote"', '"', '""', "'", "::", "speaker:", ":police", "kind:", "a:b:c",
-    "AND", "OR", "NOT", "AND OR NOT", "-", "+", "--", "*", "?", "**", "(", ")", "(((", "[", "]", "{", "}", "^",
-    "\\", "/", "~", "police~~", "border^^2", "date:", "date:garbage", "date:[2024 to", "date:[x to y]", "tag:",
-    "meeting:", "segment_id:1", "start:[0 to 99999]", "x" * 2000, "police " * 400, "😀", "🚔 police 🚔",
-    "警察", "الشرطة", "полиция", "\x00", "\u200b", "%", "%%", "<script>alert(1)</script>", "' OR 1=1 --",
-    "text:(", "speaker:(rosa", '"border patrol" OR', "OR border", "NOT NOT", "border -", "a" * 300 + "*",
+    '"unbalanced quote',
+    'unbalanced quote"',
+    '"',
+    '""',
+    "'",
+    "::",
+    "speaker:",
+    ":police",
+    "kind:",
+    "a:b:c",
+    "AND",
+    "OR",
+    "NOT",
+    "AND OR NOT",
+    "-",
+    "+",
+    "--",
+    "*",
+    "?",
+    "**",
+    "(",
+    ")",
+    "(((",
+    "[",
+    "]",
+    "{",
+    "}",
+    "^",
+    "\\",
+    "/",
+    "~",
+    "police~~",
+    "border^^2",
+    "date:",
+    "date:garbage",
+    "date:[2024 to",
+    "date:[x to y]",
+    "tag:",
+    "meeting:",
+    "segment_id:1",
+    "start:[0 to 99999]",
+    "x" * 2000,
+    "police " * 400,
+    "😀",
+    "🚔 police 🚔",
+    "警察",
+    "الشرطة",
+    "полиция",
+    "\x00",
+    "\u200b",
+    "%",
+    "%%",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "text:(",
+    "speaker:(rosa",
+    '"border patrol" OR',
+    "OR border",
+    "NOT NOT",
+    "border -",
+    "a" * 300 + "*",
 ]
 
 
 def cli(settings):  # type: ignore[no-untyped-def]
-    env = {"TESTIMONY_HOME": str(settings.home), "TESTIMONY_DATABASE_URL": settings.database_url,
-           "TESTIMONY_SEARCH_BACKEND": settings.search_backend}
+    env = {
+        "TESTIMONY_HOME": str(settings.home),
+        "TESTIMONY_DATABASE_URL": settings.database_url,
+        "TESTIMONY_SEARCH_BACKEND": settings.search_backend,
+    }
     return CliRunner(env=env)
 
 
@@ -83,9 +141,12 @@ def test_the_api_answers_the_contract(archive, app_for) -> None:  # type: ignore
     page = response.get_json()
     assert (page["query"], page["total"], page["page"], page["per_page"]) == ("here illegally", 1, 1, 20)
     hit = page["results"][0]
-    assert hit["meeting"] == {"slug": "2024-02-07-public-comment", "date": "2024-02-07",
-                              "title": "Public comment on the Fair and Impartial Policing Policy",
-                              "body": "Vermont Criminal Justice Council"}
+    assert hit["meeting"] == {
+        "slug": "2024-02-07-public-comment",
+        "date": "2024-02-07",
+        "title": "Public comment on the Fair and Impartial Policing Policy",
+        "body": "Vermont Criminal Justice Council",
+    }
     assert hit["speaker"]["name"] == "Deputy Dan" and hit["speaker"]["role"] == "member"
     assert (hit["kind"], hit["start"], hit["end"]) == ("remark", 3721.4, 3726.0)
     assert hit["highlight"].count("<mark>") == 2

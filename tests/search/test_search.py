@@ -25,7 +25,12 @@ def test_a_phrase_finds_the_hot_mic_remark_at_its_second(archive) -> None:  # ty
     assert page.total == 1
     hit = page.hits[0]
     assert (hit.meeting_slug, hit.start, hit.end, hit.speaker_name, hit.kind) == (
-        COMMENT, 3721.4, 3726.0, "Deputy Dan", "remark")
+        COMMENT,
+        3721.4,
+        3726.0,
+        "Deputy Dan",
+        "remark",
+    )
     assert hit.url == f"/meetings/{COMMENT}?t=3721"
     assert "<mark>here</mark> <mark>illegally</mark>" in hit.highlight
     # The words in another order are not the phrase.
@@ -35,7 +40,8 @@ def test_a_phrase_finds_the_hot_mic_remark_at_its_second(archive) -> None:  # ty
 def test_words_must_all_match_and_stems_match(archive) -> None:  # type: ignore[no-untyped-def]
     _, _, backend = archive
     assert texts(find(backend, "grocery driving")) == [
-        "I want to feel safe driving to the grocery store with my children."]
+        "I want to feel safe driving to the grocery store with my children."
+    ]
     assert find(backend, "drive").total == 1  # "driving", stemmed
     assert find(backend, "grocery zebra").total == 0
 

@@ -74,8 +74,10 @@ def test_concurrent_writers_wait_for_each_other(whoosh_archive) -> None:  # type
         except BaseException as error:  # noqa: BLE001
             errors.append(error)
 
-    threads = [threading.Thread(target=write, args=(slug,)) for slug in
-               ("2024-02-07-public-comment", "2023-05-10-regular-meeting", "2022-11-01-annual-meeting")]
+    threads = [
+        threading.Thread(target=write, args=(slug,))
+        for slug in ("2024-02-07-public-comment", "2023-05-10-regular-meeting", "2022-11-01-annual-meeting")
+    ]
     threads.append(threading.Thread(target=full_rebuild))
     for thread in threads:
         thread.start()

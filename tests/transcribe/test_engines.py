@@ -11,7 +11,9 @@ from archive.transcribe.transcript import Transcript
 from tests.conftest import FIXTURES
 from tests.media_files import speech
 
-JFK_TRUTH = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+JFK_TRUTH = (
+    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+)
 # Measured on the 2-core development machine (see the README's benchmark figures); the bar is 0.25.
 SAMPLE_WER_LIMIT = 0.25
 
@@ -69,6 +71,8 @@ def test_the_run_records_what_made_it(transcripts: dict[str, Transcript]) -> Non
 
 
 def test_both_engines_agree_word_for_word_on_jfk() -> None:
-    texts = {engine: make_transcriber(Settings(engine=engine, threads=1)).transcribe(speech()).text for engine in ENGINES}
+    texts = {
+        engine: make_transcriber(Settings(engine=engine, threads=1)).transcribe(speech()).text for engine in ENGINES
+    }
     words = {engine: [w.strip(".,").lower() for w in text.split()] for engine, text in texts.items()}
     assert words["whisper"] == words["faster-whisper"], texts

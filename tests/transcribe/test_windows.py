@@ -28,7 +28,8 @@ def test_windows_cover_every_sample_once() -> None:
     parts = list(windows(audio, 45))
     assert len(parts) >= 4
     assert sum(len(samples) for _, samples in parts) == len(audio)
-    assert all(abs(offset * SAMPLE_RATE - start) < 1 for (offset, _), start in zip(parts, split_points(audio, 45)))
+    starts = split_points(audio, 45)
+    assert all(abs(offset * SAMPLE_RATE - start) < 1 for (offset, _), start in zip(parts, starts, strict=True))
 
 
 def test_segments_are_shifted_to_the_recording_timeline_and_silence_is_skipped() -> None:
