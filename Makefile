@@ -24,5 +24,9 @@ test: install
 bench: install
 	$(PY) benchmarks/transcribe.py
 
+lint: install
+	$(VENV)/bin/ruff check archive tests benchmarks
+	$(VENV)/bin/ruff format --check archive tests benchmarks
+
 clean:
 	rm -rf demo-home .pytest_cache test-artifacts
