@@ -9,11 +9,21 @@ config = context.config
 connection = config.attributes.get("connection")
 
 
+# PostgreSQL-only objects made by hand-written migrations (0002: full-text search), not in the models:
+# autogenerate must not propose dropping them.
+DATABASE_ONLY = {"search_vector", "ix_segments_search_vector"}
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    return name not in DATABASE_ONLY
+
+
 def run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
