@@ -70,8 +70,15 @@ def _parse(text: str, schema: Schema) -> q.Query | None:
         parsed = parser.parse(text).accept(lambda node: q.NullQuery if isinstance(node, _NULL) else node).normalize()
     except Exception:  # noqa: BLE001 - Whoosh raises many kinds on odd input; any of them means "fall back"
         return None
-    parsed = parsed.accept(_only_public_fields).normalize()
+    parsed = parsed.accept(_only_public_fields).accept(lambda node: _phrases_where_possible(node, schema)).normalize()
     return None if isinstance(parsed, _NULL) else parsed
+
+
+def _phrases_where_possible(node: q.Query, schema: Schema) -> q.Query:
+    """A "quoted phrase" on a field without word positions (speaker, title…) means all of its words."""
+    if isinstance(node, q.Phrase) and not schema[node.fieldname].format.supports("positions"):
+        return q.And([q.Term(node.fieldname, word) for word in node.words])
+    return node
 
 
 def _only_public_fields(node: q.Query) -> q.Query:
