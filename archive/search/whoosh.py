@@ -163,15 +163,15 @@ class WhooshBackend:
             results.results.formatter = MarkFormatter()
             # Whoosh answers a page past the end with the last page; a person asking for it gets none.
             hits = [_hit(hit, results.results) for hit in results] if results.pagenum == request.page else []
-            total = results.total
-            facets = self._facets(searcher, q.And([query, filter_query]) if filter_query else query)
+            # Counted from the matches themselves: Whoosh's own total ignores the filter without groupedby.
+            total, facets = self._count(searcher, q.And([query, filter_query]) if filter_query else query)
         message = parsed.message
         if total == 0 and message is None:
             message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
         return SearchPage(request.q, total, request.page, request.per_page, hits, facets, message)
 
-    def _facets(self, searcher, query: q.Query) -> dict[str, list[FacetCount]]:  # type: ignore[no-untyped-def]
-        """Counts per facet over every match: matching document numbers, then numpy over cached columns."""
+    def _count(self, searcher, query: q.Query) -> tuple[int, dict[str, list[FacetCount]]]:  # type: ignore[no-untyped-def]
+        """The total and the counts per facet over every match: numpy over cached columns."""
         matches = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
         facets = {}
         for name, field in FACETS.items():
@@ -179,7 +179,7 @@ class WhooshBackend:
             counts = np.bincount(ordinals[matches], minlength=len(values)) if len(matches) else np.zeros(len(values))
             found = [FacetCount(values[i], int(counts[i])) for i in np.flatnonzero(counts) if values[i]]
             facets[name] = sorted(found, key=lambda f: (-f.count, f.value))
-        return facets
+        return len(matches), facets
 
     def _column_ordinals(self, searcher, field: str) -> tuple[np.ndarray, list[str]]:  # type: ignore[no-untyped-def]
         """Each document's value of a sortable field as a small integer, computed once per index version."""
@@ -320,16 +320,17 @@ def _hit(hit, results) -> SearchHit:  # type: ignore[no-untyped-def]
     long = len(hit["text"]) > SNIPPET_CHARACTERS
     results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARACTERS, surround=80) if long else WholeFragmenter()
     highlight = hit.highlights("text", top=3) or str(escape(hit["text"]))
+    stored = hit.fields()  # not hit.get(): whoosh3 falls back to sortable columns there, and fails on short ones
     return SearchHit(
         segment_id=int(hit["segment_id"]),
         meeting_slug=hit["meeting"],
         meeting_title=hit["meeting_title"],
         meeting_date=hit["date"].date(),
         body=hit["body"],
-        speaker_id=hit.get("speaker_id"),
-        speaker_name=hit.get("speaker_name"),
-        speaker_role=hit.get("role"),
-        kind=hit.get("kind"),
+        speaker_id=stored.get("speaker_id"),
+        speaker_name=stored.get("speaker_name"),
+        speaker_role=stored.get("role"),
+        kind=stored.get("kind"),
         start=hit["start"],
         end=hit["end"],
         text=hit["text"],
