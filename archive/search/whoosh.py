@@ -76,6 +76,7 @@ class WhooshBackend:
         self.root = Path(root)
         self._lock = threading.Lock()
         self._opened: tuple[Path, whoosh_index.FileIndex] | None = None
+        self._thread = threading.local()
         self._columns_key: object = None
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
 
@@ -148,23 +149,26 @@ class WhooshBackend:
         filters = _filters(request)
         if parsed.query is None and not filters:
             return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
-        query = parsed.query if parsed.query is not None else q.Every()
+        if not filters:
+            query = parsed.query
+        elif parsed.query is None:
+            query = q.And(filters)
+        else:
+            # Inside the query rather than Whoosh's filter=: posting lists are intersected first, so phrase
+            # checks and scoring touch only documents that pass the filters; Require scores the words alone.
+            query = q.Require(parsed.query, q.And(filters))
         sortedby = None
         if request.sort == "date" or parsed.query is None:
             sortedby = [sorting.FieldFacet("date", reverse=True), sorting.FieldFacet("start_ms")]
         with self.searcher() as searcher:
             if searcher is None:
                 return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
-            filter_query = q.And(filters) if filters else None
             # No groupedby here: Whoosh would then score every match in Python; facets are counted below.
-            results = searcher.search_page(
-                query, request.page, pagelen=request.per_page, filter=filter_query, sortedby=sortedby, terms=True
-            )
+            results = searcher.search_page(query, request.page, pagelen=request.per_page, sortedby=sortedby, terms=True)
             results.results.formatter = MarkFormatter()
             # Whoosh answers a page past the end with the last page; a person asking for it gets none.
             hits = [_hit(hit, results.results) for hit in results] if results.pagenum == request.page else []
-            # Counted from the matches themselves: Whoosh's own total ignores the filter without groupedby.
-            total, facets = self._count(searcher, q.And([query, filter_query]) if filter_query else query)
+            total, facets = self._count(searcher, query)
         message = parsed.message
         if total == 0 and message is None:
             message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
@@ -198,16 +202,24 @@ class WhooshBackend:
 
     @contextmanager
     def searcher(self) -> Iterator:  # type: ignore[type-arg]
-        """A searcher on the live generation (None when nothing was indexed yet), reopened after a swap."""
+        """This thread's searcher on the live generation (None when nothing was indexed yet).
+
+        Opening a searcher reads the index's table of contents and term dictionaries (measured: ~50 ms at
+        100k segments), so each thread keeps one and refreshes it when the index changed; a swapped
+        generation gets a new one. Searchers are not shared between threads: their files have positions.
+        """
         ix = self._live_index(create=False)
         if ix is None:
             yield None
             return
-        searcher = ix.searcher()
-        try:
-            yield searcher
-        finally:
-            searcher.close()
+        local = self._thread
+        if getattr(local, "index", None) is not ix:
+            if getattr(local, "searcher", None) is not None:
+                local.searcher.close()
+            local.index, local.searcher = ix, ix.searcher()
+        else:
+            local.searcher = local.searcher.refresh()  # the same searcher when nothing changed
+        yield local.searcher
 
     # --- the generations -----------------------------------------------------------------------------
 
