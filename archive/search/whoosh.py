@@ -164,7 +164,11 @@ class WhooshBackend:
             if searcher is None:
                 return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
             # No groupedby here: Whoosh would then score every match in Python; facets are counted below.
-            results = searcher.search_page(query, request.page, pagelen=request.per_page, sortedby=sortedby, terms=True)
+            # optimize=False with filters: Whoosh's block-quality skipping trips an assertion inside
+            # Require over an intersection (found by benchmarks/search.py: a word and a date range).
+            results = searcher.search_page(
+                query, request.page, pagelen=request.per_page, sortedby=sortedby, terms=True, optimize=not filters
+            )
             results.results.formatter = MarkFormatter()
             # Whoosh answers a page past the end with the last page; a person asking for it gets none.
             hits = [_hit(hit, results.results) for hit in results] if results.pagenum == request.page else []

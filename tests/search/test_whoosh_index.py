@@ -100,3 +100,40 @@ def test_check_finds_segments_missing_from_the_index(whoosh_archive) -> None:  #
     assert runner.invoke(main, ["reindex"]).exit_code == 0
     # (The factories' recordings have no media files, so check still lists those; the index is whole again.)
     assert "search index" not in runner.invoke(main, ["check"]).stdout
+
+
+def test_a_word_with_a_date_range_on_a_larger_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Whoosh's block-quality skipping once tripped an assertion here (a word + a date range, 2,000 segments).
+    import datetime as dt
+    import random
+
+    from archive.search.documents import SegmentDocument
+
+    rng = random.Random(3)
+    words = [f"w{n}" for n in range(300)]
+    documents = [
+        SegmentDocument(
+            segment_id=n,
+            meeting_slug=f"m{n // 20}",
+            meeting_title="Meeting",
+            meeting_date=dt.date(2015, 1, 1) + dt.timedelta(days=n * 2),
+            body="Council",
+            speaker_id=None,
+            speaker_name=None,
+            speaker_role=None,
+            kind="testimony",
+            tags=(),
+            language="en",
+            start=float(n),
+            end=n + 5.0,
+            text=" ".join(rng.choices(words, weights=[1 / (i + 1) for i in range(300)], k=rng.randint(10, 40))),
+        )
+        for n in range(2000)
+    ]
+    backend = WhooshBackend(tmp_path / "index")
+    backend.rebuild(documents)
+    request = SearchRequest(q="w3", date_from=dt.date(2018, 1, 1), date_to=dt.date(2018, 12, 31))
+    page = backend.search(request)
+    expected = [d for d in documents if "w3" in d.text.split() and d.meeting_date.year == 2018]
+    assert page.total == len(expected) > 20
+    assert all(hit.meeting_date.year == 2018 for hit in page.hits)
