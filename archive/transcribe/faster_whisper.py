@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from importlib.metadata import version
 
 import numpy as np
 
-from archive.media.decode import SAMPLE_RATE
 from archive.transcribe.models import load_faster_whisper_model
-from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word, most_common_language
-from archive.transcribe.whisper import TEMPERATURES
-from archive.transcribe.windows import transcribe_windows
+from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word
+from archive.transcribe.windows import TEMPERATURES, decoding_parameters, windowed_transcript
 
 
 class FasterWhisperTranscriber:
@@ -32,23 +29,15 @@ class FasterWhisperTranscriber:
         self._model = load_faster_whisper_model(model, model_path, threads)
         self.language = language or ("en" if model.endswith(".en") else None)
         self.window_seconds = window_seconds
-        self.parameters = {
-            "model_path": model_path,
-            "language": self.language,
-            "threads": threads,
-            "compute_type": "int8",
-            "beam_size": beam_size,
-            "best_of": beam_size,
-            "temperature": list(TEMPERATURES),
-            "condition_on_previous_text": True,
-            "word_timestamps": True,
-            "window_seconds": window_seconds,
-        }
+        self.parameters = decoding_parameters(
+            model_path=model_path,
+            language=self.language,
+            threads=threads,
+            beam_size=beam_size,
+            window_seconds=window_seconds,
+        ) | {"compute_type": "int8"}
 
     def transcribe(self, audio: np.ndarray, *, on_progress: Progress | None = None) -> Transcript:
-        began = time.perf_counter()
-        duration = len(audio) / SAMPLE_RATE
-
         def one_window(samples: np.ndarray, prompt: str, report: Callable[[float], None]) -> list[TranscriptSegment]:
             raw_segments, info = self._model.transcribe(
                 samples,
@@ -66,17 +55,8 @@ class FasterWhisperTranscriber:
                 report(raw.end)
             return found
 
-        segments = transcribe_windows(audio, self.window_seconds, one_window, on_progress)
-        return Transcript(
-            engine=self.engine,
-            model=self.model,
-            engine_version=f"{version('faster-whisper')} (ctranslate2 {version('ctranslate2')})",
-            language=most_common_language(segments) or self.language or "",
-            duration=round(duration, 3),
-            segments=tuple(segments),
-            parameters=self.parameters,
-            processing_seconds=round(time.perf_counter() - began, 3),
-        )
+        engine_version = f"{version('faster-whisper')} (ctranslate2 {version('ctranslate2')})"
+        return windowed_transcript(self, engine_version, audio, one_window, on_progress)
 
 
 def _segment(raw, language: str) -> TranscriptSegment:  # type: ignore[no-untyped-def]

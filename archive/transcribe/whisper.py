@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -12,11 +11,8 @@ import torch
 
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe.models import load_whisper_model
-from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word, most_common_language
-from archive.transcribe.windows import transcribe_windows
-
-# Temperature 0 first, so decoding is deterministic; higher ones only when a window fails the checks.
-TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word
+from archive.transcribe.windows import TEMPERATURES, decoding_parameters, windowed_transcript
 
 
 class WhisperTranscriber:
@@ -39,22 +35,17 @@ class WhisperTranscriber:
         _compile_word_alignment()
         self.language = language or ("en" if model.endswith(".en") else None)
         self.window_seconds = window_seconds
-        self.parameters = {
-            "model_path": model_path,
-            "language": self.language,
-            "threads": threads,
-            "beam_size": beam_size,
-            "best_of": beam_size,
-            "temperature": list(TEMPERATURES),
-            "condition_on_previous_text": True,
-            "word_timestamps": True,
-            "window_seconds": window_seconds,
-        }
+        self.parameters = decoding_parameters(
+            model_path=model_path,
+            language=self.language,
+            threads=threads,
+            beam_size=beam_size,
+            window_seconds=window_seconds,
+        )
 
     def transcribe(self, audio: np.ndarray, *, on_progress: Progress | None = None) -> Transcript:
         import whisper
 
-        began = time.perf_counter()
         torch.set_num_threads(self.threads)  # see _compile_word_alignment
 
         def one_window(samples: np.ndarray, prompt: str, report: Callable[[float], None]) -> list[TranscriptSegment]:
@@ -75,17 +66,7 @@ class WhisperTranscriber:
             report(len(samples) / SAMPLE_RATE)
             return [_segment(s, language) for s in result["segments"]]
 
-        segments = transcribe_windows(audio, self.window_seconds, one_window, on_progress)
-        return Transcript(
-            engine=self.engine,
-            model=self.model,
-            engine_version=version("openai-whisper"),
-            language=most_common_language(segments) or self.language or "",
-            duration=round(len(audio) / SAMPLE_RATE, 3),
-            segments=tuple(segments),
-            parameters=self.parameters,
-            processing_seconds=round(time.perf_counter() - began, 3),
-        )
+        return windowed_transcript(self, version("openai-whisper"), audio, one_window, on_progress)
 
 
 def _compile_word_alignment() -> None:

@@ -7,18 +7,21 @@ that moves, and (later) lets a worker commit a meeting chunk by chunk.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
 
 from archive.media.decode import SAMPLE_RATE
-from archive.transcribe.transcript import Progress, TranscriptSegment, Word
+from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word, most_common_language
 
 FRAME = SAMPLE_RATE // 10  # 100 ms frames for loudness
 SEARCH_SECONDS = 20  # look this far back from a window's end for the quietest moment
 SILENCE_RMS = 1e-3  # about -60 dBFS: below this throughout, a window holds no speech
 PROMPT_CHARACTERS = 200  # the end of one window's text primes the next one, as Whisper does within a file
+# Temperature 0 first, so decoding is deterministic; higher ones only when a window fails Whisper's checks.
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 # Transcribes one window (times relative to the window), given the text that came before it and a
 # callback for the seconds of the window done so far.
@@ -93,3 +96,42 @@ def _shift(segment: TranscriptSegment, offset: float) -> TranscriptSegment:
 
 def _shift_word(word: Word, offset: float) -> Word:
     return replace(word, start=round(word.start + offset, 3), end=round(word.end + offset, 3))
+
+
+def decoding_parameters(
+    *, model_path: str | None, language: str | None, threads: int, beam_size: int, window_seconds: int
+) -> dict[str, object]:
+    """What both engines record with a run: enough to say how a transcript was made."""
+    return {
+        "model_path": model_path,
+        "language": language,
+        "threads": threads,
+        "beam_size": beam_size,
+        "best_of": beam_size,
+        "temperature": list(TEMPERATURES),
+        "condition_on_previous_text": True,
+        "word_timestamps": True,
+        "window_seconds": window_seconds,
+    }
+
+
+def windowed_transcript(
+    transcriber,  # type: ignore[no-untyped-def]
+    engine_version: str,
+    audio: np.ndarray,
+    transcribe_window: WindowTranscriber,
+    on_progress: Progress | None,
+) -> Transcript:
+    """Run an engine's window function over the recording and assemble the Transcript."""
+    began = time.perf_counter()
+    segments = transcribe_windows(audio, transcriber.window_seconds, transcribe_window, on_progress)
+    return Transcript(
+        engine=transcriber.engine,
+        model=transcriber.model,
+        engine_version=engine_version,
+        language=most_common_language(segments) or transcriber.language or "",
+        duration=round(len(audio) / SAMPLE_RATE, 3),
+        segments=tuple(segments),
+        parameters=transcriber.parameters,
+        processing_seconds=round(time.perf_counter() - began, 3),
+    )
