@@ -212,6 +212,26 @@ def reindex(ctx: click.Context) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("--threads", "web_threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, web_threads: int) -> None:
+    """Serve the site and the API with a production WSGI server (waitress)."""
+    serve_home(settings_from(ctx), host, port, web_threads)
+
+
+def serve_home(settings: Settings, host: str, port: int, threads: int) -> None:
+    import waitress
+
+    from archive import create_app
+
+    app = create_app(settings)
+    _say(f"serving {settings.home.resolve()} at http://{host}:{port}/ (Ctrl-C stops)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="testimony")
+
+
+@main.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Integrity: every row's files exist with the right hash, nothing orphaned; exit 1 with a list when not."""
@@ -322,3 +342,7 @@ class _progress_bar:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from archive.config import Settings
@@ -20,8 +20,10 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.extensions["search"] = open_backend(settings)
 
     from archive.web.api import api
+    from archive.web.pages import pages
 
     app.register_blueprint(api)
+    app.register_blueprint(pages)
 
     @app.teardown_appcontext
     def close_session(_error: BaseException | None) -> None:
@@ -29,27 +31,39 @@ def build_app(settings: Settings | None = None) -> Flask:
         if session is not None:
             session.close()
 
+    # The API answers in JSON, the pages in HTML; the same errors, each turned into words once.
+    def answer(message: str, status: int):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/api/"):
+            return jsonify(error=message), status
+        return render_template("error.html", message=message, status=status), status
+
     @app.errorhandler(InvalidInput)
     def invalid(error: InvalidInput):  # type: ignore[no-untyped-def]
-        return jsonify(error=str(error)), 400
+        return answer(str(error), 400)
 
     @app.errorhandler(NotFound)
     def not_found(error: NotFound):  # type: ignore[no-untyped-def]
-        return jsonify(error=str(error)), 404
+        return answer(str(error), 404)
 
     @app.errorhandler(ArchiveError)
     def archive_error(error: ArchiveError):  # type: ignore[no-untyped-def]
-        return jsonify(error=str(error)), 503
+        return answer(str(error), 503)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        return jsonify(error=error.description), error.code
+        return answer(error.description or error.name, error.code or 500)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # Everything is served from here: no inline scripts, no third-party requests.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        )
         return response
 
     return app

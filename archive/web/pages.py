@@ -1,0 +1,153 @@
+"""The public pages: home, search, meetings (with their media, captions and downloads)."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from archive.db.models import Body, Meeting, Recording
+from archive.errors import InvalidInput
+from archive.exports import FORMATS, meeting_document, render
+from archive.media.store import MediaStore
+from archive.timecodes import format_clock
+from archive.web.api import db, search_request_from
+
+pages = Blueprint("pages", __name__)
+
+# What browsers need to hear about each stored suffix (the store names files by their decoded container).
+MEDIA_TYPES = {
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".ogg": "audio/ogg",
+    ".aiff": "audio/aiff",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
+}
+EXPORT_TYPES = {
+    "json": "application/json",
+    "txt": "text/plain",
+    "vtt": "text/vtt",
+    "srt": "application/x-subrip",
+    "csv": "text/csv",
+}
+LOW_PROBABILITY = 0.5  # words Whisper was less sure of are marked on the page
+
+
+@pages.app_template_filter("clock")
+def clock(seconds: float) -> str:
+    return format_clock(seconds)
+
+
+@pages.get("/")
+def home():  # type: ignore[no-untyped-def]
+    meetings = (
+        db()
+        .scalars(
+            select(Meeting)
+            .options(selectinload(Meeting.body))
+            .order_by(Meeting.date.desc(), Meeting.id.desc())
+            .limit(10)
+        )
+        .all()
+    )
+    return render_template("home.html", meetings=meetings)
+
+
+@pages.get("/search")
+def search():  # type: ignore[no-untyped-def]
+    args = request.args
+    if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "from", "to")):
+        return render_template("search.html", page=None, args=args, error=None)
+    try:
+        search_request = search_request_from(args)
+    except InvalidInput as error:
+        return render_template("search.html", page=None, args=args, error=str(error)), 400
+    page = current_app.extensions["search"].search(search_request)
+    return render_template("search.html", page=page, args=args, error=None)
+
+
+@pages.get("/meetings")
+def meetings():  # type: ignore[no-untyped-def]
+    body_slug = request.args.get("body") or None
+    query = select(Meeting).options(selectinload(Meeting.body)).order_by(Meeting.date.desc(), Meeting.id.desc())
+    if body_slug:
+        query = query.join(Body).where(Body.slug == body_slug)
+    bodies = db().scalars(select(Body).order_by(Body.name)).all()
+    return render_template("meetings.html", meetings=db().scalars(query).all(), bodies=bodies, body=body_slug)
+
+
+@pages.get("/meetings/<slug>")
+def meeting(slug: str):  # type: ignore[no-untyped-def]
+    found = db().scalar(select(Meeting).where(Meeting.slug == slug))
+    if found is None:
+        abort(404)
+    document = meeting_document(db(), slug)
+    start = _start_second(request.args.get("t"))
+    return render_template(
+        "meeting.html",
+        meeting=found,
+        document=document,
+        turns=_turns(document["segments"]),
+        start=start,
+        low_probability=LOW_PROBABILITY,
+        formats=FORMATS,
+    )
+
+
+@pages.get("/meetings/<slug>.<fmt>")
+def meeting_export(slug: str, fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in FORMATS:
+        abort(404)
+    if db().scalar(select(Meeting.id).where(Meeting.slug == slug)) is None:
+        abort(404)
+    body = render(meeting_document(db(), slug), fmt)
+    response = Response(body, mimetype=EXPORT_TYPES[fmt])
+    response.charset = "utf-8"
+    if fmt != "vtt":  # the captions track is read by the player; the rest are downloads
+        response.headers["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
+    return response
+
+
+@pages.get("/meetings/<slug>/recordings/<int:position><suffix>")
+def recording(slug: str, position: int, suffix: str):  # type: ignore[no-untyped-def]
+    row = db().scalar(select(Recording).join(Meeting).where(Meeting.slug == slug, Recording.position == position))
+    if row is None or row.suffix != suffix:
+        abort(404)
+    path = MediaStore(current_app.config["TESTIMONY"].media_dir).path_for(row.sha256, row.suffix)
+    # conditional=True answers Range requests with 206 Partial Content, so players can seek.
+    response = send_file(
+        path,
+        mimetype=MEDIA_TYPES.get(row.suffix) or mimetypes.guess_type(path.name)[0],
+        conditional=True,
+        etag=row.sha256,
+        max_age=31_536_000,
+    )
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # content-addressed: never changes
+    return response
+
+
+def _start_second(value: str | None) -> float:
+    try:
+        second = float(value) if value else 0.0
+    except ValueError:
+        return 0.0
+    return second if 0 <= second < 10**7 else 0.0
+
+
+def _turns(segments: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """Consecutive segments of one speaker, shown under one name."""
+    turns: list[dict] = []  # type: ignore[type-arg]
+    for segment in segments:
+        label = segment["speaker"]["label"] if segment["speaker"] else None
+        if turns and turns[-1]["label"] == label:
+            turns[-1]["segments"].append(segment)
+        else:
+            turns.append({"label": label, "speaker": segment["speaker"], "segments": [segment]})
+    return turns

@@ -1,0 +1,175 @@
+"""The public pages through Flask's test client: every route, escaping, 404s, media with range requests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.factories import Line, add_meeting
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def site(settings, sessions, app_for, runner):  # type: ignore[no-untyped-def]
+    """An archive with a real recording (ingested, not transcribed) and factory segments, and its test client."""
+    from archive.cli import main
+    from archive.search.index import index_meeting, open_backend
+
+    result = runner.invoke(
+        main,
+        [
+            "ingest",
+            str(FIXTURES / "jfk.flac"),
+            "--body",
+            "Council",
+            "--title",
+            "Inaugural",
+            "--date",
+            "1961-01-20",
+            "--no-transcribe",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    add_meeting(
+        sessions,
+        "2024-02-07-comment",
+        [
+            Line("I want to feel safe driving to the grocery store.", 20.0, 26.5, XSS, "public commenter", "testimony"),
+            Line(
+                "You're here illegally and you're worried about being safe?",
+                3721.4,
+                3726.0,
+                "Deputy Dan",
+                "member",
+                "remark",
+                ["hot-mic"],
+            ),
+        ],
+        title="Public comment <b>on</b> policing",
+    )
+    with sessions() as session:
+        index_meeting(open_backend(settings), session, "2024-02-07-comment")
+    return app_for(settings).test_client()
+
+
+def test_home_lists_recent_meetings_and_a_search_box(site) -> None:  # type: ignore[no-untyped-def]
+    response = site.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'role="search"' in html and 'name="q"' in html
+    assert "Public comment &lt;b&gt;on&lt;/b&gt; policing" in html
+    assert "Inaugural" in html
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
+def test_the_meeting_page_escapes_names_and_text(site) -> None:  # type: ignore[no-untyped-def]
+    html = site.get("/meetings/2024-02-07-comment").get_data(as_text=True)
+    assert XSS not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "1:02:01" in html and 'href="/meetings/2024-02-07-comment?t=3721"' in html
+    assert "Machine transcript, not yet reviewed" in html
+
+
+def test_the_meeting_page_plays_its_recording_with_captions(site) -> None:  # type: ignore[no-untyped-def]
+    html = site.get("/meetings/1961-01-20-inaugural?t=7").get_data(as_text=True)
+    assert '<audio controls preload="metadata" src="/meetings/1961-01-20-inaugural/recordings/0.flac#t=7.0">' in html
+    assert 'src="/meetings/1961-01-20-inaugural.vtt"' in html
+
+
+def test_media_is_served_with_ranges_and_long_caching(site) -> None:  # type: ignore[no-untyped-def]
+    with site.get("/meetings/1961-01-20-inaugural/recordings/0.flac") as whole:  # streamed: close it
+        whole.get_data()
+    assert whole.status_code == 200
+    assert whole.headers["Content-Type"] == "audio/flac"
+    assert whole.data == (FIXTURES / "jfk.flac").read_bytes()
+    assert "immutable" in whole.headers["Cache-Control"]
+    with site.get("/meetings/1961-01-20-inaugural/recordings/0.flac", headers={"Range": "bytes=100-199"}) as part:
+        part.get_data()
+    assert part.status_code == 206
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(whole.data)}"
+    assert part.data == whole.data[100:200]
+    assert site.get("/meetings/1961-01-20-inaugural/recordings/0.mp3").status_code == 404
+    assert site.get("/meetings/1961-01-20-inaugural/recordings/1.flac").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mimetype"),
+    [
+        ("vtt", "text/vtt"),
+        ("srt", "application/x-subrip"),
+        ("txt", "text/plain"),
+        ("json", "application/json"),
+        ("csv", "text/csv"),
+    ],
+)
+def test_transcript_downloads(site, fmt, mimetype) -> None:  # type: ignore[no-untyped-def]
+    response = site.get(f"/meetings/2024-02-07-comment.{fmt}")
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    assert "grocery store" in response.get_data(as_text=True)
+
+
+def test_search_page_shows_highlighted_hits_with_timestamp_links(site) -> None:  # type: ignore[no-untyped-def]
+    html = site.get("/search", query_string={"q": '"here illegally"'}).get_data(as_text=True)
+    assert "1 result" in html
+    assert "<mark>here</mark> <mark>illegally</mark>" in html
+    assert 'href="/meetings/2024-02-07-comment?t=3721"' in html
+    assert 'value="&#34;here illegally&#34;"' in html  # the box keeps the query
+    facets = site.get("/search", query_string={"q": "safe"}).get_data(as_text=True)
+    assert "Deputy Dan</a> (1)" in facets and "&lt;img src=x onerror=alert(1)&gt;</a> (1)" in facets
+
+
+def test_search_page_without_results_and_with_bad_input(site) -> None:  # type: ignore[no-untyped-def]
+    empty = site.get("/search", query_string={"q": "zebra"})
+    assert empty.status_code == 200 and "Try fewer words" in empty.get_data(as_text=True)
+    bad = site.get("/search", query_string={"q": "safe", "from": "yesterday"})
+    assert bad.status_code == 400 and "from must be a date" in bad.get_data(as_text=True)
+    assert site.get("/search").status_code == 200  # the form alone
+
+
+def test_meetings_list_filters_by_body_and_unknown_slugs_are_404(site) -> None:  # type: ignore[no-untyped-def]
+    listing = site.get("/meetings", query_string={"body": "council"}).get_data(as_text=True)
+    assert "Inaugural" in listing and "policing" not in listing
+    missing = site.get("/meetings/no-such-meeting")
+    assert missing.status_code == 404 and "Not found" in missing.get_data(as_text=True)
+    assert site.get("/meetings/no-such-meeting.vtt").status_code == 404
+    assert site.get("/meetings/2024-02-07-comment.exe").status_code == 404
+
+
+def test_testimony_serve_answers_over_http(site, settings) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:  # a free port on loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, TESTIMONY_HOME=str(settings.home), TESTIMONY_DATABASE_URL=settings.database_url)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "archive.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=grocery", timeout=2) as reply:
+                    body = reply.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, server.stderr.read().decode() if server.poll() else "no answer"
+                time.sleep(0.2)
+        assert '"total": 1' in body or '"total":1' in body
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+            assert reply.headers["Server"] == "testimony"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stderr.close()
