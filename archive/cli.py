@@ -256,10 +256,12 @@ def check(ctx: click.Context) -> None:
     default=Path("demo-home"),
     show_default=True,
 )
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Stop after printing the transcript.")
 @engine_options
 @click.pass_context
-def demo(ctx: click.Context, demo_home: Path, **engine: Any) -> None:
-    """The main job on embedded defaults: a home, the bundled demo meeting ingested and transcribed."""
+def demo(ctx: click.Context, demo_home: Path, port: int, no_serve: bool, **engine: Any) -> None:
+    """The main job on embedded defaults: the bundled demo meeting ingested, transcribed, indexed and served."""
     from archive.exports import meeting_document, render
     from archive.pipeline import MeetingInfo
     from archive.pipeline import ingest as run_ingest
@@ -287,6 +289,9 @@ def demo(ctx: click.Context, demo_home: Path, **engine: Any) -> None:
     with sessions() as session:
         click.echo(render(meeting_document(session, result.slug), "txt"), nl=False)
     click.echo(result.slug)
+    if not no_serve:
+        _say(f"open http://127.0.0.1:{port}/meetings/{result.slug}")
+        serve_home(settings, "127.0.0.1", port, threads=8)
 
 
 def _load_transcriber(settings: Settings) -> Any:

@@ -35,7 +35,7 @@ def test_the_demo_is_rebuilt_from_its_script(tmp_path: Path) -> None:
 def test_testimony_demo_transcribes_and_indexes_the_meeting(tmp_path: Path) -> None:
     home = tmp_path / "demo-home"
     runner = CliRunner(env={"TESTIMONY_DATABASE_URL": "", "TESTIMONY_HOME": str(home)})
-    result = runner.invoke(main, ["demo", "--home", str(home)])
+    result = runner.invoke(main, ["demo", "--home", str(home), "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "synthetic re-enactment" in result.stderr
     slug = result.stdout.splitlines()[-1]
@@ -66,6 +66,6 @@ def test_testimony_demo_transcribes_and_indexes_the_meeting(tmp_path: Path) -> N
     )
 
     # Running the demo again reuses everything.
-    again = runner.invoke(main, ["demo", "--home", str(home)])
+    again = runner.invoke(main, ["demo", "--home", str(home), "--no-serve"])
     assert again.exit_code == 0
     assert "already in the archive" in again.stderr
