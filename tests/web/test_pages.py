@@ -74,7 +74,10 @@ def test_the_meeting_page_escapes_names_and_text(site) -> None:  # type: ignore[
 
 def test_the_meeting_page_plays_its_recording_with_captions(site) -> None:  # type: ignore[no-untyped-def]
     html = site.get("/meetings/1961-01-20-inaugural?t=7").get_data(as_text=True)
-    assert '<audio controls preload="metadata" src="/meetings/1961-01-20-inaugural/recordings/0.flac#t=7.0">' in html
+    assert (
+        '<audio controls preload="metadata" data-player data-start="7.0" '
+        'src="/meetings/1961-01-20-inaugural/recordings/0.flac#t=7.0">'
+    ) in html
     assert 'src="/meetings/1961-01-20-inaugural.vtt"' in html
 
 
