@@ -158,3 +158,27 @@ def test_screenshots_of_the_main_pages(live_site, browser, width, height, name) 
         page.screenshot(path=str(SCREENSHOTS / f"{label}-{name}.png"), full_page=True)
         assert (SCREENSHOTS / f"{label}-{name}.png").stat().st_size > 5_000
     context.close()
+
+
+AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=chicago", "/meetings/{slug}", "/meetings"])
+def test_no_serious_accessibility_violations(live_site, browser, path) -> None:  # type: ignore[no-untyped-def]
+    base, slug = live_site
+    # bypass_csp only lets the test inject axe-core; the pages themselves run no inline script.
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(base + path.format(slug=slug))
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
+    )
+    serious = [
+        (v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    context.close()
+    assert len(result["passes"]) >= 10  # axe really ran its rules on the page
+    assert serious == []
