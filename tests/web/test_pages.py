@@ -72,6 +72,15 @@ def test_the_meeting_page_escapes_names_and_text(site) -> None:  # type: ignore[
     assert "Machine transcript, not yet reviewed" in html
 
 
+def test_a_search_within_the_meeting(site) -> None:  # type: ignore[no-untyped-def]
+    html = site.get("/meetings/2024-02-07-comment").get_data(as_text=True)
+    assert '<input type="hidden" name="meeting" value="2024-02-07-comment">' in html
+    found = site.get("/search", query_string={"q": "safe", "meeting": "2024-02-07-comment"}).get_data(as_text=True)
+    assert "2 results" in found
+    elsewhere = site.get("/search", query_string={"q": "safe", "meeting": "1961-01-20-inaugural"})
+    assert "0 results" in elsewhere.get_data(as_text=True)
+
+
 def test_the_meeting_page_plays_its_recording_with_captions(site) -> None:  # type: ignore[no-untyped-def]
     html = site.get("/meetings/1961-01-20-inaugural?t=7").get_data(as_text=True)
     assert (
