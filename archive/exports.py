@@ -11,9 +11,9 @@ from typing import Any
 import srt
 import webvtt
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from archive.db.models import Meeting
+from archive.db.models import Meeting, Segment
 from archive.errors import InvalidInput, NotFound
 from archive.timecodes import format_clock
 
@@ -23,7 +23,17 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def meeting_document(session: Session, slug: str) -> dict[str, Any]:
     """The meeting as the API and `testimony export --format json` give it."""
-    meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
+    meeting = session.scalar(
+        select(Meeting)
+        .where(Meeting.slug == slug)
+        # One query per relation, not one per segment: a long meeting has thousands of segments.
+        .options(
+            selectinload(Meeting.segments).selectinload(Segment.speaker),
+            selectinload(Meeting.speakers),
+            selectinload(Meeting.recordings),
+            selectinload(Meeting.body),
+        )
+    )
     if meeting is None:
         raise NotFound(f"no meeting with slug {slug!r}")
     talk_time: dict[int, float] = {}

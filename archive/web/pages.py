@@ -145,6 +145,8 @@ def _turns(segments: list[dict]) -> list[dict]:  # type: ignore[type-arg]
     """Consecutive segments of one speaker, shown under one name."""
     turns: list[dict] = []  # type: ignore[type-arg]
     for segment in segments:
+        # Only lines with an unsure word are rendered word by word (a 2,000-line meeting renders in time).
+        segment["unsure"] = any(word["probability"] < LOW_PROBABILITY for word in segment["words"])
         label = segment["speaker"]["label"] if segment["speaker"] else None
         if turns and turns[-1]["label"] == label:
             turns[-1]["segments"].append(segment)
