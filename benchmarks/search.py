@@ -146,7 +146,7 @@ class WhooshRun:
         return len(self.backend.search(request).hits)
 
     def close(self) -> None:
-        pass
+        """Nothing to release: the index folder goes with the temporary directory."""
 
 
 class PostgresRun:

@@ -105,7 +105,7 @@ def _suffix_for(format_name: str, codecs: set[str], has_video: bool) -> str:
 
 
 class _Unsupported(Exception):
-    pass
+    """Raised in the child: the file is not a usable recording (the message says why)."""
 
 
 def _decode_in_child(path: Path, out: Path | None) -> MediaInfo:
