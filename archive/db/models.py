@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -30,6 +31,13 @@ NAMING = {
 }
 
 SEGMENT_KINDS = ("testimony", "deliberation", "remark", "procedural")
+
+# How an attribution of a voice to a person was established. Attributions get disputed, so each one says.
+ATTRIBUTION_METHODS = ("self-identified", "named-by-chair", "voice-match", "curator")
+# What a person has agreed to. "public": named, and their voice print is kept and matched across meetings;
+# "no-voice-match": named, but no voice print is kept and they are never matched automatically;
+# "anonymous": never named on a public surface (their role stands in), and no voice print.
+CONSENT_LEVELS = ("public", "no-voice-match", "anonymous")
 
 
 class Base(DeclarativeBase):
@@ -115,18 +123,99 @@ class TranscriptionRun(Base):
     recording: Mapped[Recording] = relationship(back_populates="runs")
 
 
+class Person(Base):
+    """Someone who speaks in meetings: a council member, a testifier, an interpreter."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    role: Mapped[str | None] = mapped_column(String(300))  # chair, member, public commenter, interpreter…
+    affiliation: Mapped[str | None] = mapped_column(String(300))  # the seat held, e.g. "Vermont Police Association"
+    consent: Mapped[str] = mapped_column(String(20), default="public")  # one of CONSENT_LEVELS
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    voice_print: Mapped[VoicePrint | None] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def public_name(self) -> str:
+        """The name public pages show: an anonymous person is shown by role only."""
+        if self.consent == "anonymous":
+            return self.role or "Unnamed speaker"
+        return self.name
+
+    @property
+    def voice_matching_allowed(self) -> bool:
+        return self.consent == "public"
+
+
 class Speaker(Base):
-    """A voice in one meeting (a diarization label such as SPEAKER_00), optionally named."""
+    """A voice in one meeting (a diarization label such as SPEAKER_00), attributed to a person or not yet.
+
+    `embedding` is the voice's mean speaker embedding over clean speech (personal data: never public).
+    The attribution columns hold the current attribution; `attributions` keeps every one ever made.
+    """
 
     __tablename__ = "speakers"
     __table_args__ = (UniqueConstraint("meeting_id", "label", name="uq_speaker_meeting_label"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
     label: Mapped[str] = mapped_column(String(40))
-    name: Mapped[str | None] = mapped_column(String(300))
-    role: Mapped[str | None] = mapped_column(String(300))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    attribution: Mapped[str | None] = mapped_column(String(20))  # one of ATTRIBUTION_METHODS
+    attribution_score: Mapped[float | None] = mapped_column(Float)  # the similarity, for a voice match
+    attribution_note: Mapped[str | None] = mapped_column(Text)
+    # A voice match below the assignment threshold is only suggested to a curator.
+    suggested_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    suggestion_score: Mapped[float | None] = mapped_column(Float)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32 vector, see archive.speakers
+    embedding_model: Mapped[str | None] = mapped_column(String(100))
+    speech_seconds: Mapped[float] = mapped_column(Float, default=0.0)  # the clean speech the embedding saw
 
     meeting: Mapped[Meeting] = relationship(back_populates="speakers")
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
+    suggested_person: Mapped[Person | None] = relationship(foreign_keys=[suggested_person_id])
+
+    @property
+    def name(self) -> str | None:
+        return self.person.public_name if self.person else None
+
+    @property
+    def role(self) -> str | None:
+        return self.person.role if self.person else None
+
+
+class Attribution(Base):
+    """One attribution of a meeting's voice to a person (or its withdrawal), kept forever for disputes."""
+
+    __tablename__ = "attributions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    speaker_id: Mapped[int] = mapped_column(ForeignKey("speakers.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    method: Mapped[str] = mapped_column(String(20))  # one of ATTRIBUTION_METHODS, or "withdrawn"
+    score: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    made_by: Mapped[str] = mapped_column(String(200), default="")  # "cli", "ingest", later a curator's name
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class VoicePrint(Base):
+    """A person's voice: the mean embedding of the voices attributed to them by people (not by matching).
+
+    Personal data: never shown or exported; deleted with the person; kept only for consent "public".
+    """
+
+    __tablename__ = "voice_prints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), unique=True)
+    model: Mapped[str] = mapped_column(String(100))
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    speech_seconds: Mapped[float] = mapped_column(Float)
+    meetings: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+    person: Mapped[Person] = relationship(back_populates="voice_print")
 
 
 class Segment(Base):

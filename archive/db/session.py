@@ -9,6 +9,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+# PostgreSQL-only objects made by hand-written migrations (0002: full-text search), not in the models:
+# autogenerate must not propose dropping them.
+DATABASE_ONLY = {"search_vector", "ix_segments_search_vector"}
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    """Alembic's filter: compare everything but the DATABASE_ONLY objects."""
+    return name not in DATABASE_ONLY
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -31,16 +40,35 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema up to the newest Alembic revision (what `testimony init` runs)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to the newest Alembic revision (what `testimony init` runs).
+
+    On SQLite, batch migrations rebuild a table (copy, drop, rename); with foreign keys on, dropping a table
+    that others refer to fails or cascades. So they run with foreign keys off, as SQLite's documentation
+    advises for schema changes, and the result is checked with `PRAGMA foreign_key_check` before commit.
+    """
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left rows with broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+                connection.commit()
 
 
 def connect(url: str) -> sessionmaker[Session]:

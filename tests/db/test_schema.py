@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import inspect, select, text
 
 from archive.config import Settings
-from archive.db.models import Body, Meeting, Recording, Segment, Speaker, TranscriptionRun
+from archive.db.models import Body, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
 from archive.db.session import make_engine, migrate
 from archive.home import init_home
 
@@ -58,7 +58,7 @@ def test_rows_round_trip_with_words_as_json(sessions) -> None:  # type: ignore[n
             transcript_file="f.json",
             transcript_sha256="b" * 64,
         )
-        speaker = Speaker(meeting=meeting, label="SPEAKER_01", name="Deputy", role="member")
+        speaker = Speaker(meeting=meeting, label="SPEAKER_01", person=Person(name="Deputy", role="member"))
         session.add_all([meeting, recording, run, speaker])
         session.flush()
         session.add(
@@ -109,3 +109,76 @@ def test_migrate_on_an_existing_schema_is_a_no_op(sessions) -> None:  # type: ig
     migrate(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+
+
+def test_the_migrations_build_exactly_the_models_schema(sessions) -> None:  # type: ignore[no-untyped-def]
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from archive.db.session import include_object
+    from archive.db.models import Base
+
+    with sessions.kw["bind"].connect() as connection:
+        context = MigrationContext.configure(connection, opts={"include_object": include_object})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_migration_0003_moves_speaker_names_to_people(settings: Settings) -> None:
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine, "0002")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO bodies (id, name, slug) VALUES (1, 'Council', 'council')"))
+        connection.execute(
+            text(
+                "INSERT INTO meetings (id, slug, body_id, title, date, created_at)"
+                " VALUES (1, 'm', 1, 'T', '2024-02-07', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO speakers (meeting_id, label, name, role) VALUES"
+                " (1, 'SPEAKER_00', 'Rosa', 'public commenter'), (1, 'SPEAKER_01', NULL, NULL)"
+            )
+        )
+        # A segment that refers to a speaker: rebuilding `speakers` must keep it (and its reference).
+        connection.execute(
+            text(
+                "INSERT INTO recordings (id, sha256, meeting_id, position, \"offset\", suffix, original_name, size,"
+                " container, duration, has_video, streams, created_at) VALUES (1, :sha, 1, 0, 0, '.wav', 'x.wav',"
+                " 1, 'wav', 10, false, '[]', CURRENT_TIMESTAMP)"
+            ),
+            {"sha": "a" * 64},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO transcription_runs (id, recording_id, engine, model, engine_version, parameters,"
+                " transcript_file, transcript_sha256, created_at)"
+                " VALUES (1, 1, 'whisper', 'tiny.en', '1', '{}', 'f.json', 'b', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO segments (meeting_id, recording_id, run_id, speaker_id, start, \"end\", text, words,"
+                " tags, created_at) SELECT 1, 1, 1, id, 0, 1, 'hello', '[]', '[]', CURRENT_TIMESTAMP"
+                " FROM speakers WHERE label = 'SPEAKER_00'"
+            )
+        )
+    migrate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT s.label, p.name, p.role, s.attribution FROM speakers AS s"
+                " LEFT JOIN people AS p ON p.id = s.person_id ORDER BY s.label"
+            )
+        ).all()
+        history = connection.execute(text("SELECT method, made_by FROM attributions")).all()
+        segment_speaker = connection.execute(
+            text("SELECT s.label FROM segments JOIN speakers AS s ON s.id = segments.speaker_id")
+        ).scalar_one()
+    engine.dispose()
+    assert segment_speaker == "SPEAKER_00"
+    assert [tuple(row) for row in rows] == [
+        ("SPEAKER_00", "Rosa", "public commenter", "curator"),
+        ("SPEAKER_01", None, None, None),
+    ]
+    assert [tuple(row) for row in history] == [("curator", "migration 0003")]

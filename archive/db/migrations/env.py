@@ -4,18 +4,10 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from archive.db.models import Base
+from archive.db.session import include_object
 
 config = context.config
 connection = config.attributes.get("connection")
-
-
-# PostgreSQL-only objects made by hand-written migrations (0002: full-text search), not in the models:
-# autogenerate must not propose dropping them.
-DATABASE_ONLY = {"search_vector", "ix_segments_search_vector"}
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
-    return name not in DATABASE_ONLY
 
 
 def run(connection) -> None:  # type: ignore[no-untyped-def]
