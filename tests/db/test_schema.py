@@ -115,8 +115,8 @@ def test_the_migrations_build_exactly_the_models_schema(sessions) -> None:  # ty
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from archive.db.session import include_object
     from archive.db.models import Base
+    from archive.db.session import include_object
 
     with sessions.kw["bind"].connect() as connection:
         context = MigrationContext.configure(connection, opts={"include_object": include_object})
@@ -143,7 +143,7 @@ def test_migration_0003_moves_speaker_names_to_people(settings: Settings) -> Non
         # A segment that refers to a speaker: rebuilding `speakers` must keep it (and its reference).
         connection.execute(
             text(
-                "INSERT INTO recordings (id, sha256, meeting_id, position, \"offset\", suffix, original_name, size,"
+                'INSERT INTO recordings (id, sha256, meeting_id, position, "offset", suffix, original_name, size,'
                 " container, duration, has_video, streams, created_at) VALUES (1, :sha, 1, 0, 0, '.wav', 'x.wav',"
                 " 1, 'wav', 10, false, '[]', CURRENT_TIMESTAMP)"
             ),
@@ -158,7 +158,7 @@ def test_migration_0003_moves_speaker_names_to_people(settings: Settings) -> Non
         )
         connection.execute(
             text(
-                "INSERT INTO segments (meeting_id, recording_id, run_id, speaker_id, start, \"end\", text, words,"
+                'INSERT INTO segments (meeting_id, recording_id, run_id, speaker_id, start, "end", text, words,'
                 " tags, created_at) SELECT 1, 1, 1, id, 0, 1, 'hello', '[]', '[]', CURRENT_TIMESTAMP"
                 " FROM speakers WHERE label = 'SPEAKER_00'"
             )

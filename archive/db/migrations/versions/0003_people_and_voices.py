@@ -107,7 +107,6 @@ def _create_attributions_and_voice_prints() -> None:
     )
 
 
-
 def _move_names_to_people() -> list[tuple[int, int]]:
     """Make a person of each distinct (name, role); return (speaker id, person id) pairs."""
     bind = op.get_bind()
@@ -144,8 +143,15 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_speakers_person_id_people"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_speakers_person_id"))
         for column in (
-            "speech_seconds", "embedding_model", "embedding", "suggestion_score", "suggested_person_id",
-            "attribution_note", "attribution_score", "attribution", "person_id",
+            "speech_seconds",
+            "embedding_model",
+            "embedding",
+            "suggestion_score",
+            "suggested_person_id",
+            "attribution_note",
+            "attribution_score",
+            "attribution",
+            "person_id",
         ):
             batch_op.drop_column(column)
     op.drop_index(op.f("ix_people_name"), table_name="people")
