@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Body, Meeting, Recording, Segment, Speaker, TranscriptionRun
+from archive.db.models import Body, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
 
 
 @dataclass
@@ -18,10 +18,11 @@ class Line:
     text: str
     start: float
     end: float
-    speaker: str | None = None  # the speaker's name; a label is made for it
+    speaker: str | None = None  # the speaker's name; a label is made for it, and a person (one per name)
     role: str | None = None
     kind: str | None = None
     tags: list[str] = field(default_factory=list)
+    label_only: bool = False  # a diarized voice nobody has named yet: the label, no person
 
 
 def add_meeting(
@@ -64,8 +65,16 @@ def add_meeting(
             speaker = None
             if line.speaker:
                 if line.speaker not in speakers:
+                    person = None
+                    if not line.label_only:
+                        person = session.scalar(select(Person).where(Person.name == line.speaker)) or Person(
+                            name=line.speaker, role=line.role
+                        )
                     speakers[line.speaker] = Speaker(
-                        meeting=meeting, label=f"SPEAKER_{len(speakers):02d}", name=line.speaker, role=line.role
+                        meeting=meeting,
+                        label=f"SPEAKER_{len(speakers):02d}",
+                        person=person,
+                        attribution="curator" if person else None,
                     )
                     session.add(speakers[line.speaker])
                     session.flush()

@@ -13,7 +13,7 @@ import webvtt
 from click.testing import CliRunner
 
 from archive.cli import main
-from archive.db.models import Body, Meeting, Recording, Segment, Speaker, TranscriptionRun
+from archive.db.models import Body, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
 from archive.exports import meeting_document, render
 
 WORDS = [{"word": "You're", "start": 3721.4, "end": 3721.7, "probability": 0.93}]
@@ -47,7 +47,7 @@ def meeting(sessions) -> str:  # type: ignore[no-untyped-def]
             transcript_file="x.json",
             transcript_sha256="d" * 64,
         )
-        deputy = Speaker(meeting=meeting, label="SPEAKER_01", name="Deputy <b>Doe</b>", role="member")
+        deputy = Speaker(meeting=meeting, label="SPEAKER_01", person=Person(name="Deputy <b>Doe</b>", role="member"))
         session.add_all([meeting, recording, run, deputy])
         session.flush()
         rows = [
