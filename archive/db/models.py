@@ -172,6 +172,9 @@ class Speaker(Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32 vector, see archive.speakers
     embedding_model: Mapped[str | None] = mapped_column(String(100))
     speech_seconds: Mapped[float] = mapped_column(Float, default=0.0)  # the clean speech the embedding saw
+    # When this voice speaks, from diarization: [[start, end], …] in seconds on the meeting's timeline. Words
+    # are assigned to speakers from these, so a re-transcription keeps every attribution.
+    turns: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
 
     meeting: Mapped[Meeting] = relationship(back_populates="speakers")
     person: Mapped[Person | None] = relationship(foreign_keys=[person_id])

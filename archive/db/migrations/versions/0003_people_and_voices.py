@@ -41,6 +41,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("embedding", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("embedding_model", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("speech_seconds", sa.Float(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("turns", sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
         batch_op.create_index(batch_op.f("ix_speakers_person_id"), ["person_id"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_speakers_person_id_people"), "people", ["person_id"], ["id"], ondelete="SET NULL"
