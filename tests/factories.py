@@ -96,3 +96,13 @@ def add_meeting(
                 )
             )
         return meeting.id
+
+
+def update_person(sessions: sessionmaker[Session], name: str, **values: object) -> int:
+    """Set columns of the person add_meeting made for `name` (consent, affiliation, role…); their id."""
+    with sessions() as session, session.begin():
+        person = session.scalar(select(Person).where(Person.name == name))
+        assert person is not None, f"no person named {name!r}"
+        for column, value in values.items():
+            setattr(person, column, value)
+        return person.id

@@ -32,6 +32,8 @@ class SearchHit:
     meeting_title: str
     meeting_date: dt.date
     body: str
+    # The person the voice is attributed to: their id, public name (an anonymous person's role) and role;
+    # None for a voice nobody has identified yet, whose diarization label is still given.
     speaker_id: int | None
     speaker_name: str | None
     speaker_role: str | None
@@ -40,6 +42,7 @@ class SearchHit:
     end: float
     text: str
     highlight: str  # HTML: the text escaped, matches in <mark>
+    speaker_label: str | None = None  # the voice in its meeting (SPEAKER_00…); None without diarization
 
     @property
     def url(self) -> str:
@@ -83,7 +86,14 @@ class SearchPage:
                         "date": h.meeting_date.isoformat(),
                         "body": h.body,
                     },
-                    "speaker": {"id": h.speaker_id, "name": h.speaker_name, "role": h.speaker_role},
+                    # Always the four keys: id, name and role are the person's (null for a voice nobody has
+                    # identified), label is the voice's in its meeting (null for a segment without one).
+                    "speaker": {
+                        "id": h.speaker_id,
+                        "name": h.speaker_name,
+                        "role": h.speaker_role,
+                        "label": h.speaker_label,
+                    },
                     "kind": h.kind,
                     "start": h.start,
                     "end": h.end,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.db.models import Meeting, Segment
+from archive.db.models import Meeting, Segment, Speaker
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,8 @@ class SegmentDocument:
     meeting_title: str
     meeting_date: dt.date
     body: str
-    speaker_id: int | None
-    speaker_name: str | None
+    speaker_id: int | None  # the person's id, not the per-meeting voice's
+    speaker_name: str | None  # the person's public name: never an anonymous person's real name
     speaker_role: str | None
     kind: str | None
     tags: tuple[str, ...]
@@ -28,26 +28,29 @@ class SegmentDocument:
     start: float
     end: float
     text: str
+    speaker_label: str | None = None  # the voice's diarization label in its meeting
 
 
 def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDocument]:
     segments = session.scalars(
         select(Segment)
         .where(Segment.meeting_id == meeting.id)
-        .options(selectinload(Segment.speaker))
+        .options(selectinload(Segment.speaker).selectinload(Speaker.person))
         .order_by(Segment.start)
     )
     for segment in segments:
         speaker = segment.speaker
+        person = speaker.person if speaker else None
         yield SegmentDocument(
             segment_id=segment.id,
             meeting_slug=meeting.slug,
             meeting_title=meeting.title,
             meeting_date=meeting.date,
             body=meeting.body.name,
-            speaker_id=speaker.id if speaker else None,
-            speaker_name=speaker.name if speaker else None,
-            speaker_role=speaker.role if speaker else None,
+            speaker_id=person.id if person else None,
+            speaker_name=person.public_name if person else None,
+            speaker_role=person.role if person else None,
+            speaker_label=speaker.label if speaker else None,
             kind=segment.kind,
             tags=tuple(segment.tags or ()),
             language=segment.language,

@@ -68,7 +68,8 @@ page AS (
 hits AS (
     SELECT page.id, page.start, page.meeting_date, page.rank, json_build_object(
         'id', s.id, 'slug', m.slug, 'title', m.title, 'date', m.date, 'body', b.name,
-        'speaker_id', s.speaker_id, 'speaker_name', sp.name, 'speaker_role', sp.role, 'kind', s.kind,
+        'speaker_id', p.id, 'speaker_name', {public_name}, 'speaker_role', p.role, 'speaker_label', sp.label,
+        'kind', s.kind,
         'start', s.start, 'end', s."end", 'text', s.text,
         'headline', {headline}
     ) AS hit
@@ -77,6 +78,7 @@ hits AS (
     JOIN meetings AS m ON m.id = s.meeting_id
     JOIN bodies AS b ON b.id = m.body_id
     LEFT JOIN speakers AS sp ON sp.id = s.speaker_id
+    LEFT JOIN people AS p ON p.id = sp.person_id
 ),
 counts AS (
     -- Counted by id first and named after: a few thousand names to look up, not one per match.
@@ -86,8 +88,9 @@ counts AS (
     GROUP BY GROUPING SETS ((speaker_id), (kind), (meeting_id))
 ),
 facets AS (
-    SELECT 'speaker' AS facet, sp.name AS value, sum(n) AS n
-    FROM counts JOIN speakers AS sp ON sp.id = counts.speaker_id GROUP BY sp.name
+    SELECT 'speaker' AS facet, {public_name} AS value, sum(n) AS n
+    FROM counts JOIN speakers AS sp ON sp.id = counts.speaker_id JOIN people AS p ON p.id = sp.person_id
+    GROUP BY 2
     UNION ALL
     SELECT 'kind', kind, n FROM counts WHERE by_kind
     UNION ALL
@@ -106,12 +109,15 @@ HEADLINE = (
     f"ts_headline('{TEXT_CONFIG}', testimony_search_text(s.text), {{tsquery}},"
     f" CASE WHEN length(s.text) <= {SNIPPET_CHARACTERS} THEN :whole ELSE :fragments END)"
 )
+# The name public surfaces give a person, as Person.public_name: an anonymous person's role, never their name.
+PUBLIC_NAME = "CASE WHEN p.consent = 'anonymous' THEN coalesce(p.role, 'Unnamed speaker') ELSE p.name END"
 # Joined into the matches only when a condition needs them (speaker:, role:, body:, the speaker filter).
+# The speaker searched is the person the voice is attributed to.
 JOINS = {
-    "sp": "\n    LEFT JOIN speakers AS sp ON sp.id = s.speaker_id",
+    "sp": "\n    LEFT JOIN speakers AS sp ON sp.id = s.speaker_id\n    LEFT JOIN people AS p ON p.id = sp.person_id",
     "b": "\n    JOIN bodies AS b ON b.id = m.body_id",
 }
-NAME_COLUMNS = {"speaker": ("sp", "sp.name"), "role": ("sp", "sp.role"), "body": ("b", "b.name")}
+NAME_COLUMNS = {"speaker": ("sp", f"({PUBLIC_NAME})"), "role": ("sp", "p.role"), "body": ("b", "b.name")}
 
 
 class Statement:
@@ -175,7 +181,7 @@ class Statement:
         conditions = []
         if request.speaker:
             self.joins.add("sp")
-            conditions.append(f"sp.name = {self.bind(request.speaker)}")
+            conditions.append(f"({PUBLIC_NAME}) = {self.bind(request.speaker)}")
         if request.kind:
             conditions.append(f"s.kind = {self.bind(request.kind)}")
         if request.meeting:
@@ -197,6 +203,7 @@ def search_sql(statement: Statement, tree: Node | None, request: SearchRequest) 
         where=" AND ".join(where),
         headline=HEADLINE.format(tsquery=wanted_tsquery) if wanted_tsquery is not None else "NULL",
         order=BY_RELEVANCE if ranked else BY_DATE,
+        public_name=PUBLIC_NAME,
     )
 
 
@@ -287,6 +294,7 @@ def _hit(row: dict[str, Any]) -> SearchHit:
         end=float(row["end"]),
         text=row["text"],
         highlight=highlight(row["headline"], row["text"]),
+        speaker_label=row["speaker_label"],
     )
 
 

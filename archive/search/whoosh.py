@@ -41,9 +41,11 @@ SCHEMA = Schema(
     text=TEXT(analyzer=TEXT_ANALYZER, stored=True, phrase=True),
     # Fields other than the text are matched, never scored: scorable fields cost Whoosh a field-length
     # lookup per posting when it writes (measured: a third of the build time).
+    # The speaker is the person (their public name: an anonymous person's real name never reaches the index).
     speaker=KEYWORD(analyzer=NAME_ANALYZER),  # for speaker:rosa in a query string
     speaker_name=ID(stored=True, sortable=True),  # the exact value, for facets and filters
-    speaker_id=STORED,
+    speaker_id=STORED,  # the person's id
+    speaker_label=STORED,  # the voice in its meeting, for voices nobody has identified yet
     role=KEYWORD(analyzer=NAME_ANALYZER, stored=True),
     kind=ID(stored=True, sortable=True),
     tags=KEYWORD(stored=True, commas=True, lowercase=True),
@@ -86,6 +88,11 @@ class WhooshBackend:
         """Replace one meeting's documents, in one commit."""
         with self._write_lock():
             ix = self._live_index(create=True)
+            missing = set(SCHEMA.names()) - set(ix.schema.names())
+            if missing:  # an index written by an earlier version: its documents lack fields searches read
+                raise ArchiveError(
+                    f"the search index predates this version (no {', '.join(sorted(missing))}): run `testimony reindex`"
+                )
             writer = ix.writer()
             try:
                 writer.delete_by_term("meeting", slug)
@@ -292,6 +299,7 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
         "segment_id": str(document.segment_id),
         "text": document.text,
         "speaker_id": document.speaker_id,
+        "speaker_label": document.speaker_label,
         "meeting": document.meeting_slug,
         "meeting_title": document.meeting_title,
         "body": document.body,
@@ -351,4 +359,5 @@ def _hit(hit, results) -> SearchHit:  # type: ignore[no-untyped-def]
         end=hit["end"],
         text=hit["text"],
         highlight=highlight,
+        speaker_label=stored.get("speaker_label"),
     )

@@ -11,9 +11,12 @@ from archive.config import Settings
 from archive.home import init_home
 from archive.search.index import index_meeting, open_backend
 from tests.conftest import fresh_postgres_schema
-from tests.factories import Line, add_meeting
+from tests.factories import Line, add_meeting, update_person
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
+ANONYMOUS_NAME = "Maria Quintanilla"  # must never be findable, nor be in the index or the API
+# What people agreed to, set after their meetings are added.
+PEOPLE = {ANONYMOUS_NAME: {"consent": "anonymous", "affiliation": "Migrant Justice"}}
 
 MEETINGS = {
     "2024-02-07-public-comment": dict(
@@ -45,6 +48,15 @@ MEETINGS = {
                 "testimony",
             ),
             Line("<script>alert(1)</script> Border Patrol & police", 40.0, 45.0, XSS_NAME, "member", "deliberation"),
+            # Anonymous (see PEOPLE): indexed and shown by role only.
+            Line(
+                "I harvest apples every autumn in Franklin County.",
+                50.0,
+                55.0,
+                ANONYMOUS_NAME,
+                "farmworker",
+                "testimony",
+            ),
             Line(
                 "You're here illegally and you're worried about being safe?",
                 3721.4,
@@ -62,6 +74,8 @@ MEETINGS = {
                 "chair",
                 "procedural",
             ),
+            # A voice nobody has identified yet: a label, no person.
+            Line("The minutes are approved as written.", 3810.0, 3812.0, "voice", label_only=True),
         ],
     ),
     "2023-05-10-regular-meeting": dict(
@@ -103,6 +117,9 @@ def build_archive(settings: Settings):  # type: ignore[no-untyped-def]
     backend = open_backend(settings)
     for slug, meeting in MEETINGS.items():
         add_meeting(sessions, slug, meeting["lines"], title=meeting["title"], date=meeting["date"])
+        for name, values in PEOPLE.items():
+            if any(line.speaker == name for line in meeting["lines"]):
+                update_person(sessions, name, **values)
         with sessions() as session:
             index_meeting(backend, session, slug)
     return settings, sessions, backend

@@ -195,3 +195,33 @@ def test_unknown_api_routes_are_json_404s(archive, app_for) -> None:  # type: ig
     response = client.get("/api/meetings/no-such-meeting")
     assert response.status_code == 404
     assert response.get_json() == {"error": "no meeting with slug 'no-such-meeting'"}
+
+
+def test_the_api_speaker_is_the_person_or_the_voice(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    settings, sessions, _ = archive
+    from sqlalchemy import select
+
+    from archive.db.models import Person
+
+    with sessions() as session:
+        dan = session.scalar(select(Person.id).where(Person.name == "Deputy Dan"))
+    client = app_for(settings).test_client()
+    named = client.get("/api/search", query_string={"q": "here illegally"}).get_json()["results"][0]["speaker"]
+    assert named == {"id": dan, "name": "Deputy Dan", "role": "member", "label": named["label"]}
+    assert named["label"].startswith("SPEAKER_")
+    unnamed = client.get("/api/search", query_string={"q": "minutes"}).get_json()["results"][0]["speaker"]
+    assert unnamed["id"] is None and unnamed["name"] is None and unnamed["role"] is None
+    assert unnamed["label"].startswith("SPEAKER_")
+    none = client.get("/api/search", query_string={"q": "adjourned"}).get_json()["results"][0]["speaker"]
+    assert none == {"id": None, "name": None, "role": None, "label": None}
+
+
+def test_an_anonymous_name_never_reaches_the_api(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    settings, _, _ = archive
+    client = app_for(settings).test_client()
+    for params in ({"q": "apples"}, {"q": "county"}, {"speaker": "farmworker"}, {"q": "quintanilla"}):
+        body = client.get("/api/search", query_string=params).get_data(as_text=True)
+        assert "Quintanilla" not in body and "Maria" not in body, params
+    hit = client.get("/api/search", query_string={"q": "apples"}).get_json()["results"][0]
+    assert (hit["speaker"]["name"], hit["speaker"]["role"]) == ("farmworker", "farmworker")
+    assert cli(settings).invoke(main, ["search", "apples"]).stdout.count("farmworker") == 1

@@ -6,7 +6,7 @@ import datetime as dt
 
 from archive.search import SearchRequest
 from archive.search.index import index_meeting
-from tests.search.conftest import XSS_NAME
+from tests.search.conftest import ANONYMOUS_NAME, XSS_NAME
 
 COMMENT = "2024-02-07-public-comment"
 
@@ -147,3 +147,74 @@ def test_no_results_suggest_what_to_try(archive) -> None:  # type: ignore[no-unt
     page = find(backend, "zebra")
     assert page.total == 0
     assert "fewer words" in page.message
+
+
+# --- speakers are people ----------------------------------------------------------------------------------
+
+
+def person_id(sessions, name: str) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from archive.db.models import Person
+
+    with sessions() as session:
+        return session.scalar(select(Person.id).where(Person.name == name))
+
+
+def test_a_speaker_is_the_person_across_meetings(archive) -> None:  # type: ignore[no-untyped-def]
+    _, sessions, backend = archive
+    page = find(backend, "comment")  # the chair opens public comment in 2024 and closes it in 2023
+    assert page.total == 2
+    chair = person_id(sessions, "Chair Anne")
+    assert {(h.meeting_slug, h.speaker_id, h.speaker_name, h.speaker_role) for h in page.hits} == {
+        (COMMENT, chair, "Chair Anne", "chair"),
+        ("2023-05-10-regular-meeting", chair, "Chair Anne", "chair"),
+    }
+    # Two voices (one per meeting), one person: one facet value counting both.
+    facets = {f.value: f.count for f in page.facets["speaker"]}
+    assert facets == {"Chair Anne": 2}
+    assert {f.value: f.count for f in find(backend, '"border patrol" OR comment').facets["speaker"]} == {
+        "Chair Anne": 2,
+        "Deputy Dan": 1,
+        "Rosa": 1,
+        XSS_NAME: 1,
+    }
+
+
+def test_the_speaker_filter_and_fields_match_the_person(archive) -> None:  # type: ignore[no-untyped-def]
+    _, sessions, backend = archive
+    chair = find(backend, "", speaker="Chair Anne")  # a filter alone: everything the person said, newest first
+    assert [h.start for h in chair.hits] == [10.0, 3800.0, 70.0] and chair.total == 3
+    assert {h.speaker_id for h in chair.hits} == {person_id(sessions, "Chair Anne")}
+    assert find(backend, "comment", speaker="Chair Anne").total == 2
+    assert find(backend, "comment", speaker="Rosa").total == 0
+    assert find(backend, "speaker:anne").total == 3
+    assert find(backend, 'speaker:"chair anne" closed').total == 1
+    assert {h.start for h in find(backend, "role:chair").hits} == {10.0, 3800.0, 70.0}
+    assert find(backend, "border", speaker="Dan").total == 0  # the filter is the exact name
+
+
+def test_an_anonymous_person_is_found_only_by_role(archive) -> None:  # type: ignore[no-untyped-def]
+    _, _, backend = archive
+    hit = find(backend, "apples").hits[0]
+    assert (hit.speaker_name, hit.speaker_role, hit.kind) == ("farmworker", "farmworker", "testimony")
+    assert hit.speaker_id is not None  # their page exists, under the role
+    assert find(backend, "speaker:farmworker").total == 1
+    assert find(backend, "", speaker="farmworker").total == 1
+    assert {f.value: f.count for f in find(backend, "apples").facets["speaker"]} == {"farmworker": 1}
+    for query in ("quintanilla", "maria", "speaker:quintanilla", "speaker:maria", '"Maria Quintanilla"'):
+        assert find(backend, query).total == 0, query
+    assert find(backend, "", speaker=ANONYMOUS_NAME).total == 0
+    assert find(backend, "apples", speaker=ANONYMOUS_NAME).total == 0
+
+
+def test_a_voice_nobody_identified_keeps_its_label(archive) -> None:  # type: ignore[no-untyped-def]
+    _, _, backend = archive
+    page = find(backend, "minutes approved")
+    hit = page.hits[0]
+    assert (hit.speaker_id, hit.speaker_name, hit.speaker_role) == (None, None, None)
+    assert hit.speaker_label is not None and hit.speaker_label.startswith("SPEAKER_")
+    assert page.facets["speaker"] == []  # facets name people only
+    assert find(backend, "apples").hits[0].speaker_label.startswith("SPEAKER_")
+    # A segment without any diarized voice has no label either.
+    assert find(backend, "adjourned").hits[0].speaker_label is None

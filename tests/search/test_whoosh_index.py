@@ -30,7 +30,7 @@ def test_delete_the_index_reindex_and_get_the_same_answers(whoosh_archive) -> No
     env = {"TESTIMONY_HOME": str(settings.home), "TESTIMONY_DATABASE_URL": settings.database_url}
     result = CliRunner(env=env).invoke(main, ["reindex"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "indexed 9 segments"
+    assert result.stdout.strip() == "indexed 11 segments"
     assert answers(WhooshBackend(settings.index_dir)) == before
     assert answers(backend) == before  # a long-lived backend (the web process) follows the swap
 
@@ -85,7 +85,7 @@ def test_concurrent_writers_wait_for_each_other(whoosh_archive) -> None:  # type
         thread.join()
     assert errors == []
     backend = WhooshBackend(settings.index_dir)
-    assert len(backend.document_ids()) == 9
+    assert len(backend.document_ids()) == 11
     assert backend.search(SearchRequest(q="border")).total == 3
 
 
@@ -137,3 +137,32 @@ def test_a_word_with_a_date_range_on_a_larger_index(tmp_path) -> None:  # type: 
     expected = [d for d in documents if "w3" in d.text.split() and d.meeting_date.year == 2018]
     assert page.total == len(expected) > 20
     assert all(hit.meeting_date.year == 2018 for hit in page.hits)
+
+
+def test_an_anonymous_name_is_not_in_the_index_files(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+    from tests.search.conftest import ANONYMOUS_NAME
+
+    settings, _, backend = whoosh_archive
+    assert backend.search(SearchRequest(q="apples")).total == 1  # her words are indexed…
+    files = [path for path in settings.index_dir.rglob("*") if path.is_file()]
+    assert files
+    for path in files:  # …her name is not, in any case or form
+        data = path.read_bytes().lower()
+        for part in ANONYMOUS_NAME.lower().split():
+            assert part.encode() not in data, path
+
+
+def test_an_index_from_an_earlier_version_asks_for_a_reindex(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from whoosh import index as whoosh_index
+    from whoosh.fields import ID, Schema
+
+    from archive.errors import ArchiveError
+
+    backend = WhooshBackend(tmp_path / "index")
+    backend.rebuild([])
+    generation = (tmp_path / "index" / "current").resolve()
+    for path in generation.iterdir():
+        path.unlink()
+    whoosh_index.create_in(str(generation), Schema(segment_id=ID(stored=True), meeting=ID)).close()
+    with pytest.raises(ArchiveError, match="testimony reindex"):
+        WhooshBackend(tmp_path / "index").index_documents("m", [])
