@@ -10,6 +10,7 @@ from archive.db.models import SEGMENT_KINDS
 from archive.errors import InvalidInput
 from archive.exports import meeting_document
 from archive.search import PER_PAGE_MAX, SORTS, SearchRequest
+from archive.web.speakers import person_record
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -30,6 +31,17 @@ def search():  # type: ignore[no-untyped-def]
 @api.get("/meetings/<slug>")
 def meeting(slug: str):  # type: ignore[no-untyped-def]
     return jsonify(meeting_document(db(), slug))
+
+
+@api.get("/speakers/<int:person_id>")
+def speaker(person_id: int):  # type: ignore[no-untyped-def]
+    page, per_page = page_from(request.args)
+    return jsonify(person_record(db(), person_id, page, per_page))
+
+
+def page_from(args, per_page: int = 50) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """The page and page size of a listing; a 400 that names the parameter when they are not numbers."""
+    return _whole(args, "page", 1, 1, 10_000), _whole(args, "per_page", per_page, 1, PER_PAGE_MAX)
 
 
 def search_request_from(args) -> SearchRequest:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""The public pages: home, search, meetings (with their media, captions and downloads)."""
+"""The public pages: home, search, meetings (with their media, captions and downloads), speakers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from archive.errors import InvalidInput
 from archive.exports import FORMATS, meeting_document, render
 from archive.media.store import MediaStore
 from archive.timecodes import format_clock
-from archive.web.api import db, search_request_from
+from archive.web.api import db, page_from, search_request_from
+from archive.web.speakers import meeting_voices, person_record
 
 pages = Blueprint("pages", __name__)
 
@@ -36,6 +37,7 @@ EXPORT_TYPES = {
     "vtt": "text/vtt",
     "srt": "application/x-subrip",
     "csv": "text/csv",
+    "rttm": "text/plain",  # who spoke when (NIST RTTM), for diarization tools
 }
 LOW_PROBABILITY = 0.5  # words Whisper was less sure of are marked on the page
 
@@ -60,9 +62,14 @@ def home():  # type: ignore[no-untyped-def]
     return render_template("home.html", meetings=meetings)
 
 
+# The parameters the search page keeps in its links: only these, so a crafted URL cannot pass url_for's own
+# arguments (_external, _scheme, _anchor) into the page's links.
+SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "per_page", "page")
+
+
 @pages.get("/search")
 def search():  # type: ignore[no-untyped-def]
-    args = request.args
+    args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
     if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "from", "to")):
         return render_template("search.html", page=None, args=args, error=None)
     try:
@@ -90,11 +97,13 @@ def meeting(slug: str):  # type: ignore[no-untyped-def]
         abort(404)
     document = meeting_document(db(), slug)
     start = _start_second(request.args.get("t"))
+    voices = meeting_voices(db(), found.id)
     return render_template(
         "meeting.html",
         meeting=found,
         document=document,
-        turns=_turns(document["segments"]),
+        voices=voices,
+        turns=_turns(document["segments"], {voice["label"]: voice for voice in voices}),
         start=start,
         low_probability=LOW_PROBABILITY,
         formats=FORMATS,
@@ -108,11 +117,19 @@ def meeting_export(slug: str, fmt: str):  # type: ignore[no-untyped-def]
     if db().scalar(select(Meeting.id).where(Meeting.slug == slug)) is None:
         abort(404)
     body = render(meeting_document(db(), slug), fmt)
-    response = Response(body, mimetype=EXPORT_TYPES[fmt])
+    response = Response(body, mimetype=EXPORT_TYPES.get(fmt, "text/plain"))
     response.charset = "utf-8"
     if fmt != "vtt":  # the captions track is read by the player; the rest are downloads
         response.headers["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
     return response
+
+
+@pages.get("/speakers/<int:person_id>")
+def speaker(person_id: int):  # type: ignore[no-untyped-def]
+    page, per_page = page_from(request.args)
+    record = person_record(db(), person_id, page, per_page)
+    pages_count = max(1, -(-record["total"] // per_page))
+    return render_template("speaker.html", record=record, pages=pages_count, args=request.args)
 
 
 @pages.get("/meetings/<slug>/recordings/<int:position><suffix>")
@@ -141,8 +158,8 @@ def _start_second(value: str | None) -> float:
     return second if 0 <= second < 10**7 else 0.0
 
 
-def _turns(segments: list[dict]) -> list[dict]:  # type: ignore[type-arg]
-    """Consecutive segments of one speaker, shown under one name."""
+def _turns(segments: list[dict], voices: dict[str, dict]) -> list[dict]:  # type: ignore[type-arg]
+    """Consecutive segments of one speaker, shown under one name (linked to the person's page when known)."""
     turns: list[dict] = []  # type: ignore[type-arg]
     for segment in segments:
         # Only lines with an unsure word are rendered word by word (a 2,000-line meeting renders in time).
@@ -151,5 +168,7 @@ def _turns(segments: list[dict]) -> list[dict]:  # type: ignore[type-arg]
         if turns and turns[-1]["label"] == label:
             turns[-1]["segments"].append(segment)
         else:
-            turns.append({"label": label, "speaker": segment["speaker"], "segments": [segment]})
+            turns.append(
+                {"label": label, "speaker": segment["speaker"], "voice": voices.get(label), "segments": [segment]}
+            )
     return turns

@@ -1,0 +1,132 @@
+"""Who spoke, as the public sees it: a meeting's voices and a person's record across meetings.
+
+Only public data leaves here: a person's public name (an anonymous person's role, never their name), role,
+affiliation (not for an anonymous person) and how each voice was attributed. Embeddings, voice prints and
+a curator's suggestions are never read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from archive.db.models import Meeting, Person, Segment, Speaker
+from archive.errors import NotFound
+
+# Database ids are 32-bit integers on PostgreSQL; anything larger is no one (and must not reach SQL).
+LARGEST_ID = 2**31 - 1
+
+ATTRIBUTION_WORDS = {
+    "named-by-chair": "named by the chair",
+    "self-identified": "self-identified",
+    "voice-match": "voice match",
+    "curator": "curator's judgement",
+}
+
+
+def attribution_words(person: Person | None, method: str | None, score: float | None) -> str:
+    """How a voice came to be attributed, in plain words: "voice match, similarity 0.82"."""
+    if person is None:
+        return "not yet identified"
+    words = ATTRIBUTION_WORDS.get(method or "", "attributed")
+    if method == "voice-match" and score is not None:
+        words += f", similarity {score:.2f}"
+    return words
+
+
+def public_person(person: Person) -> dict[str, Any]:
+    anonymous = person.consent == "anonymous"
+    return {
+        "id": person.id,
+        "name": person.public_name,
+        "role": person.role,
+        # Where someone works can name them as surely as their name does.
+        "affiliation": None if anonymous else person.affiliation,
+        "url": f"/speakers/{person.id}",
+    }
+
+
+def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
+    """The voices of one meeting, most talk time first: who (if known), how we know, how long they spoke."""
+    talk = dict(
+        session.execute(
+            select(Segment.speaker_id, func.sum(Segment.end - Segment.start))
+            .where(Segment.meeting_id == meeting_id, Segment.speaker_id.is_not(None))
+            .group_by(Segment.speaker_id)
+        ).all()
+    )
+    speakers = session.scalars(
+        select(Speaker).where(Speaker.meeting_id == meeting_id).options(selectinload(Speaker.person))
+    ).all()
+    voices = []
+    for speaker in speakers:
+        person = public_person(speaker.person) if speaker.person else None
+        voices.append(
+            {
+                "label": speaker.label,
+                "person": person,
+                "attribution": attribution_words(speaker.person, speaker.attribution, speaker.attribution_score),
+                "talk_time": round(float(talk.get(speaker.id) or 0.0), 1),
+            }
+        )
+    return sorted(voices, key=lambda voice: (-voice["talk_time"], voice["label"]))
+
+
+def person_record(session: Session, person_id: int, page: int = 1, per_page: int = 50) -> dict[str, Any]:
+    """A person's public record: who they are, the meetings they spoke in and a page of their statements."""
+    person = session.get(Person, person_id) if 0 < person_id <= LARGEST_ID else None
+    if person is None:
+        raise NotFound(f"no speaker with id {person_id}")
+    newest_first = (Meeting.date.desc(), Meeting.id.desc())
+    meetings = session.execute(
+        select(Meeting, func.count(Segment.id), func.sum(Segment.end - Segment.start))
+        .join(Speaker, Speaker.meeting_id == Meeting.id)
+        .outerjoin(Segment, Segment.speaker_id == Speaker.id)
+        .where(Speaker.person_id == person.id)
+        .group_by(Meeting.id)
+        .order_by(*newest_first)
+        .options(selectinload(Meeting.body))
+    ).all()
+    statements = session.execute(
+        select(Segment, Meeting)
+        .join(Speaker, Speaker.id == Segment.speaker_id)
+        .join(Meeting, Meeting.id == Segment.meeting_id)
+        .where(Speaker.person_id == person.id)
+        .order_by(*newest_first, Segment.start, Segment.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return {
+        "person": public_person(person),
+        "meetings": [
+            {
+                **_meeting(meeting),
+                "statements": count,
+                "talk_time": round(float(seconds or 0.0), 1),
+                "url": f"/meetings/{meeting.slug}",
+            }
+            for meeting, count, seconds in meetings
+        ],
+        "total": sum(count for _, count, _ in meetings),
+        "page": page,
+        "per_page": per_page,
+        "statements": [
+            {
+                "segment_id": segment.id,
+                "meeting": _meeting(meeting),
+                "start": segment.start,
+                "end": segment.end,
+                "kind": segment.kind,
+                "tags": segment.tags or [],
+                "text": segment.text,
+                "url": f"/meetings/{meeting.slug}?t={int(segment.start)}",
+            }
+            for segment, meeting in statements
+        ],
+    }
+
+
+def _meeting(meeting: Meeting) -> dict[str, Any]:
+    return {"slug": meeting.slug, "title": meeting.title, "date": meeting.date.isoformat(), "body": meeting.body.name}
