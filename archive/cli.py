@@ -96,6 +96,7 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--date", "date_text", required=True, help="The meeting's date, YYYY-MM-DD.")
 @click.option("--source-url", help="Where the recording was published.")
 @click.option("--no-transcribe", is_flag=True, help="Store the recordings only.")
+@click.option("--no-diarize", is_flag=True, help="Transcribe without finding the speakers.")
 @engine_options
 @click.pass_context
 def ingest(
@@ -106,19 +107,29 @@ def ingest(
     date_text: str,
     source_url: str | None,
     no_transcribe: bool,
+    no_diarize: bool,
     **engine: Any,
 ) -> None:
-    """Store recordings as one meeting (idempotent by hash), transcribe them; prints the meeting's slug last."""
+    """Store recordings as one meeting (idempotent by hash), transcribe them and find who speaks when;
+    prints the meeting's slug last."""
     from archive.pipeline import MeetingInfo
     from archive.pipeline import ingest as run_ingest
 
     settings = settings_from(ctx, **engine)
     info = MeetingInfo(body=body, title=title, date=_parse_date(date_text), source_url=source_url)
     load = None if no_transcribe else (lambda: _load_transcriber(settings))
+    load_diarizer = None if no_diarize else (lambda: _load_diarizer(settings))
     sessions = sessions_for(ctx, settings, create=True)
     with _progress_bar() as on_progress:
         result = run_ingest(
-            sessions, settings, list(files), info, load_transcriber=load, report=_say, on_progress=on_progress
+            sessions,
+            settings,
+            list(files),
+            info,
+            load_transcriber=load,
+            load_diarizer=load_diarizer,
+            report=_say,
+            on_progress=on_progress,
         )
     click.echo(result.slug)
 
@@ -136,6 +147,23 @@ def transcribe(ctx: click.Context, slug: str, **engine: Any) -> None:
     transcriber = _load_transcriber(settings)
     with _progress_bar() as on_progress:
         transcribe_meeting(sessions, settings, slug, transcriber, report=_say, on_progress=on_progress)
+    click.echo(slug)
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads (default: TESTIMONY_THREADS).")
+@click.pass_context
+def diarize(ctx: click.Context, slug: str, threads: int | None) -> None:
+    """Find who speaks when in a meeting (again), attribute its segments and match known voices.
+
+    Refused when a person has already identified one of the meeting's speakers: use `testimony speakers`.
+    """
+    from archive.pipeline import diarize_meeting
+
+    settings = settings_from(ctx, threads=threads)
+    sessions = sessions_for(ctx, settings)
+    diarize_meeting(sessions, settings, slug, _load_diarizer(settings), report=_say)
     click.echo(slug)
 
 
@@ -283,6 +311,7 @@ def demo(ctx: click.Context, demo_home: Path, port: int, no_serve: bool, **engin
             [recording],
             info,
             load_transcriber=lambda: _load_transcriber(settings),
+            load_diarizer=lambda: _load_diarizer(settings),
             report=_say,
             on_progress=on_progress,
         )
@@ -511,6 +540,13 @@ def _load_transcriber(settings: Settings) -> Any:
 
     _say(f"loading {settings.engine} model {settings.model} …")
     return make_transcriber(settings)
+
+
+def _load_diarizer(settings: Settings) -> Any:
+    from archive.speakers.diarize import Diarizer
+
+    _say("loading the speaker models (pyannote segmentation-3.0, CAM++) …")
+    return Diarizer(threads=settings.threads)
 
 
 def _parse_date(text: str, option: str = "--date") -> dt.date:

@@ -1,14 +1,17 @@
-"""Ingest, as plain stages: store → transcribe → save segments → index (diarization: its own issue).
+"""Ingest, as plain stages: store → transcribe → save segments → diarize → index.
 
 Order matters for consistency. Every file is staged and decoded in full before anything lands, so
 a bad file leaves no trace; media lands before its database row, so a crash can leave at most a
 complete, content-addressed file that the next ingest of the same bytes reuses; segments are
 replaced in one transaction per recording; machine transcripts are written once and reused.
+A meeting's speakers (and their turns) are replaced in one transaction, and only while no person
+has attributed them; a re-transcription keeps them, because words are assigned from the stored turns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +21,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
-from archive.db.models import Body, Meeting, Recording, Segment, TranscriptionRun
+from archive.db.models import Body, Meeting, Recording, Segment, Speaker, TranscriptionRun
 from archive.errors import InvalidInput, NotFound
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
 from archive.search.index import index_meeting, open_backend
+from archive.speakers.assign import assign_segments
+from archive.speakers.diarize import Diarizer
+from archive.speakers.voices import HUMAN_METHODS, to_bytes
 from archive.timecodes import format_clock
 from archive.transcribe.transcript import Progress, Transcriber, Transcript, load_transcript, transcript_filename
 
@@ -43,6 +49,7 @@ class IngestResult:
     slug: str
     new_recordings: int
     transcribed: int  # recordings transcribed in this run (not reused)
+    speakers: int | None = None  # voices found by diarization in this run (None: not diarized now)
 
 
 def ingest(
@@ -52,12 +59,14 @@ def ingest(
     info: MeetingInfo,
     *,
     load_transcriber: Callable[[], Transcriber] | None,
+    load_diarizer: Callable[[], Diarizer] | None = None,
     report: Report = lambda message: None,
     on_progress: Progress | None = None,
 ) -> IngestResult:
-    """Store the files as one meeting's recordings (idempotent by hash), then transcribe what is missing.
+    """Store the files as one meeting's recordings (idempotent by hash), transcribe what is missing, and
+    find the speakers of a meeting that has none yet.
 
-    The model is loaded after the files proved decodable (a bad file fails fast) and before anything
+    The models are loaded after the files proved decodable (a bad file fails fast) and before anything
     lands (a missing model leaves no meeting without a transcript behind).
     """
     if not files:
@@ -66,6 +75,7 @@ def ingest(
     staged = _stage_all(store, settings, files)
     try:
         transcriber = load_transcriber() if load_transcriber is not None else None
+        diarizer = load_diarizer() if load_diarizer is not None and transcriber is not None else None
         slug, new = _store_recordings(sessions, store, staged, info, report)
     except BaseException:
         for item, _ in staged:
@@ -76,7 +86,10 @@ def ingest(
         transcribed = transcribe_meeting(
             sessions, settings, slug, transcriber, replace=False, report=report, on_progress=on_progress
         )
-    return IngestResult(slug, new, transcribed)
+    speakers = None
+    if diarizer is not None:
+        speakers = diarize_meeting(sessions, settings, slug, diarizer, replace=False, report=report)
+    return IngestResult(slug, new, transcribed, speakers)
 
 
 def _stage_all(store: MediaStore, settings: Settings, files: Sequence[Path]) -> list[tuple[StagedFile, MediaInfo]]:
@@ -245,6 +258,7 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
             session.add(run)
             session.flush()
         session.execute(delete(Segment).where(Segment.recording_id == recording_id))
+        session.flush()
         offset = recording.offset
         session.add_all(
             Segment(
@@ -270,6 +284,95 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
             )
             for s in transcript.segments
         )
+        session.flush()
+        assign_segments(session, recording.meeting_id)  # the meeting's speakers, if diarized, keep their words
+
+
+def diarize_meeting(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    slug: str,
+    diarizer: Diarizer,
+    *,
+    replace: bool = True,
+    report: Report = lambda message: None,
+) -> int | None:
+    """Find who speaks when across the meeting's recordings, attribute every segment, match known voices.
+
+    Returns the number of speakers found, or None when the meeting already had speakers and `replace` is
+    False (ingest never redoes it). Replacing speakers that a person has attributed is refused: it would
+    throw away their judgement.
+    """
+    from archive.speakers.people import apply_voice_matches
+
+    with sessions() as session:
+        meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
+        if meeting is None:
+            raise NotFound(f"no meeting with slug {slug!r}")
+        existing = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id)).all()
+        named = sorted(s.label for s in existing if s.attribution in HUMAN_METHODS)
+        recordings = [(r.sha256, r.suffix, r.original_name, r.offset) for r in meeting.recordings]
+    if existing and not replace:
+        report(f"{slug}: speakers already found ({len(existing)}); kept")
+        return None
+    if named:
+        raise InvalidInput(
+            f"{slug}: speakers {', '.join(named)} were identified by a person; diarizing again would discard "
+            "that (merge or split speakers instead: testimony speakers --help)"
+        )
+    store = MediaStore(settings.media_dir)
+    found = []
+    working = 0.0  # seconds spent diarizing, decoding excluded (it is the transcriber's cost too)
+    for sha256, suffix, name, _ in recordings:
+        _, audio = decode_audio(
+            store.path_for(sha256, suffix),
+            name=name,
+            timeout=settings.decode_timeout,
+            memory_mb=settings.decode_memory_mb,
+        )
+        started = time.perf_counter()
+        found.append(diarizer.local_speakers(audio))
+        working += time.perf_counter() - started
+        del audio
+    started = time.perf_counter()
+    diarization = diarizer.cluster(found)
+    working += time.perf_counter() - started
+    with sessions() as session, session.begin():
+        meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
+        assert meeting is not None
+        session.execute(Segment.__table__.update().where(Segment.meeting_id == meeting.id).values(speaker_id=None))
+        session.execute(delete(Speaker).where(Speaker.meeting_id == meeting.id))
+        session.flush()
+        speakers = [
+            Speaker(
+                meeting_id=meeting.id,
+                label=f"SPEAKER_{index:02d}",
+                embedding=to_bytes(voice.embedding),
+                embedding_model=diarization.model,
+                speech_seconds=voice.speech_seconds,
+                turns=[],
+            )
+            for index, voice in enumerate(diarization.voices)
+        ]
+        for (_, _, _, offset), turns in zip(recordings, diarization.turns, strict=True):
+            for turn in turns:
+                speakers[turn.speaker].turns.append([round(turn.start + offset, 3), round(turn.end + offset, 3)])
+        session.add_all(speakers)
+        session.flush()
+        split = assign_segments(session, meeting.id)
+        matches = apply_voice_matches(session, meeting)
+    total = sum(r.num_samples for r in found) / 16000
+    report(
+        f"{slug}: {len(speakers)} speakers in {working:.1f} s"
+        f" (real-time factor {working / max(total, 1e-9):.3f}); {split} segments split at a"
+        " change of speaker"
+    )
+    for match in matches:
+        how = "recognised as" if match.action == "attributed" else "may be"
+        report(f"{slug}: {match.label} {how} {match.person} (voice similarity {match.score:.2f})")
+    with sessions() as session:
+        index_meeting(open_backend(settings), session, slug)
+    return len(speakers)
 
 
 def _body(session: Session, name: str) -> Body:
