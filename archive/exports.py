@@ -1,4 +1,6 @@
-"""A meeting's transcript as JSON (PRODUCT.md §4), WebVTT, SRT, plain text and CSV — one context, many renderers."""
+"""A meeting's transcript as JSON (PRODUCT.md §4), WebVTT, SRT, plain text, CSV and RTTM — one context, many
+renderers. Speakers appear by their public name (an anonymous person's role), or by their label while nobody
+has named them; embeddings and voice prints never leave the database."""
 
 from __future__ import annotations
 
@@ -13,11 +15,20 @@ import webvtt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.db.models import Meeting, Segment
+from archive.db.models import Meeting, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.timecodes import format_clock
 
-FORMATS = ("json", "txt", "vtt", "srt", "csv")
+FORMATS = ("json", "txt", "vtt", "srt", "csv", "rttm")
+# What each format is served as (RTTM has no registered type: it is plain text).
+CONTENT_TYPES = {
+    "json": "application/json",
+    "txt": "text/plain",
+    "vtt": "text/vtt",
+    "srt": "application/x-subrip",
+    "csv": "text/csv",
+    "rttm": "text/plain",
+}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -28,8 +39,8 @@ def meeting_document(session: Session, slug: str) -> dict[str, Any]:
         .where(Meeting.slug == slug)
         # One query per relation, not one per segment: a long meeting has thousands of segments.
         .options(
-            selectinload(Meeting.segments).selectinload(Segment.speaker),
-            selectinload(Meeting.speakers),
+            selectinload(Meeting.segments).selectinload(Segment.speaker).selectinload(Speaker.person),
+            selectinload(Meeting.speakers).selectinload(Speaker.person),
             selectinload(Meeting.recordings),
             selectinload(Meeting.body),
         )
@@ -50,7 +61,14 @@ def meeting_document(session: Session, slug: str) -> dict[str, Any]:
             "duration": round(meeting.duration, 3),
         },
         "speakers": [
-            {"label": s.label, "name": s.name, "role": s.role, "talk_time": round(talk_time.get(s.id, 0.0), 1)}
+            {
+                "label": s.label,
+                "name": s.name,
+                "role": s.role,
+                "talk_time": round(talk_time.get(s.id, 0.0), 1),
+                "person_id": s.person_id,
+                "attribution": s.attribution,
+            }
             for s in meeting.speakers
         ],
         "segments": [
@@ -59,7 +77,14 @@ def meeting_document(session: Session, slug: str) -> dict[str, Any]:
                 "start": s.start,
                 "end": s.end,
                 "speaker": (
-                    {"label": s.speaker.label, "name": s.speaker.name, "role": s.speaker.role} if s.speaker else None
+                    {
+                        "label": s.speaker.label,
+                        "name": s.speaker.name,
+                        "role": s.speaker.role,
+                        "person_id": s.speaker.person_id,
+                    }
+                    if s.speaker
+                    else None
                 ),
                 "kind": s.kind,
                 "tags": s.tags,
@@ -88,11 +113,19 @@ def _json(document: dict[str, Any]) -> str:
 
 
 def _text(document: dict[str, Any]) -> str:
+    """A script: a blank line between speaker turns, `Name:` where each turn starts, a timestamp on every line."""
     meeting = document["meeting"]
-    lines = [f"{meeting['title']}", f"{meeting['body']}, {meeting['date']}", ""]
+    lines = [f"{meeting['title']}", f"{meeting['body']}, {meeting['date']}"]
+    previous: object = ()
     for segment in document["segments"]:
+        voice = segment["speaker"]["label"] if segment["speaker"] else None
         name = _speaker_name(segment)
-        lines.append(f"[{format_clock(segment['start'])}] {name + ': ' if name else ''}{segment['text']}")
+        starts_turn = voice != previous or voice is None
+        if starts_turn:
+            lines.append("")
+        prefix = f"{name}: " if name and starts_turn else ""
+        lines.append(f"[{format_clock(segment['start'])}] {prefix}{_one_line(segment['text'])}")
+        previous = voice
     return "\n".join(lines) + "\n"
 
 
@@ -107,6 +140,8 @@ def _vtt(document: dict[str, Any]) -> str:
 
 
 def _escape_vtt(text: str) -> str:
+    # One line: a blank line would end the cue. Then the WebVTT escapes (a voice name cannot hold "<" or ">").
+    text = _one_line(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
 
 
@@ -151,9 +186,27 @@ def _csv(document: dict[str, Any]) -> str:
     return out.getvalue()
 
 
+def _rttm(document: dict[str, Any]) -> str:
+    """NIST RTTM, the diarization exchange format: one SPEAKER line per segment that has a speaker."""
+    uri = document["meeting"]["slug"]
+    lines = []
+    for segment in document["segments"]:
+        name = _speaker_name(segment)
+        if not name:
+            continue
+        duration = max(segment["end"] - segment["start"], 0.0)
+        speaker = "_".join(name.split())  # fields are separated by spaces
+        lines.append(f"SPEAKER {uri} 1 {segment['start']:.3f} {duration:.3f} <NA> <NA> {speaker} <NA> <NA>")
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def neutralise_formula(cell: str) -> str:
     """Spreadsheets run cells that start with = + - @ as formulas; a leading apostrophe makes them text."""
     return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
 
 
-_RENDERERS = {"json": _json, "txt": _text, "vtt": _vtt, "srt": _srt, "csv": _csv}
+_RENDERERS = {"json": _json, "txt": _text, "vtt": _vtt, "srt": _srt, "csv": _csv, "rttm": _rttm}

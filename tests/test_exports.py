@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from archive.cli import main
 from archive.db.models import Body, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
-from archive.exports import meeting_document, render
+from archive.exports import FORMATS, meeting_document, render
+from archive.speakers.people import name_speaker
+from tests.factories import Line, add_meeting, update_person
 
 WORDS = [{"word": "You're", "start": 3721.4, "end": 3721.7, "probability": 0.93}]
 
@@ -92,11 +94,25 @@ def test_json_follows_the_contract(sessions, meeting: str) -> None:  # type: ign
         "source_url": "https://example.org/m",
         "duration": 3800.0,
     }
+    person_id = document["speakers"][0]["person_id"]
+    assert isinstance(person_id, int)
     assert document["speakers"] == [
-        {"label": "SPEAKER_01", "name": "Deputy <b>Doe</b>", "role": "member", "talk_time": 4.6}
+        {
+            "label": "SPEAKER_01",
+            "name": "Deputy <b>Doe</b>",
+            "role": "member",
+            "talk_time": 4.6,
+            "person_id": person_id,
+            "attribution": None,  # a person set without saying how: the fixture's row, not an attribution
+        }
     ]
     remark = document["segments"][1]
-    assert remark["speaker"] == {"label": "SPEAKER_01", "name": "Deputy <b>Doe</b>", "role": "member"}
+    assert remark["speaker"] == {
+        "label": "SPEAKER_01",
+        "name": "Deputy <b>Doe</b>",
+        "role": "member",
+        "person_id": person_id,
+    }
     assert (remark["kind"], remark["tags"], remark["words"], remark["start"]) == ("remark", ["hot-mic"], WORDS, 3721.4)
 
 
@@ -137,12 +153,137 @@ def test_text_and_the_cli(runner: CliRunner, meeting: str) -> None:
     result = runner.invoke(main, ["export", meeting, "--format", "txt"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[:2] == ["Council <meeting>", "Council, 2024-02-07"]
-    assert lines[3] == "[0:00:12] Good evening, we now open public comment."
-    assert lines[4].startswith("[1:02:01] Deputy <b>Doe</b>: =HYPERLINK")
+    assert lines[:4] == [
+        "Council <meeting>",
+        "Council, 2024-02-07",
+        "",
+        "[0:00:12] Good evening, we now open public comment.",
+    ]
+    assert lines[4] == ""  # a blank line between speaker turns
+    assert lines[5].startswith("[1:02:01] Deputy <b>Doe</b>: =HYPERLINK")
 
 
 def test_an_unknown_meeting_is_a_clear_error(runner: CliRunner, meeting: str) -> None:
     result = runner.invoke(main, ["export", "no-such-meeting", "--format", "json"])
     assert result.exit_code == 1
     assert result.stderr.strip() == "testimony: error: no meeting with slug 'no-such-meeting'"
+
+
+# --- speakers in every format ----------------------------------------------------------------------------
+
+VOICES = "2024-03-06-council"
+
+
+@pytest.fixture
+def voices(sessions) -> str:  # type: ignore[no-untyped-def]
+    """A chair named by a curator, an unnamed voice (SPEAKER_01) in two turns, an anonymous testifier."""
+    add_meeting(
+        sessions,
+        VOICES,
+        [
+            Line("We open public comment.", 1.0, 4.0, speaker="Dan Doe", role="chair"),
+            Line("Good evening.", 4.5, 6.0, speaker="voice", label_only=True),
+            Line("I was stopped\non my way.\n\nTwice.", 6.0, 9.25, speaker="voice", label_only=True),
+            Line("Thank you.", 9.5, 10.0, speaker="Dan Doe", role="chair"),
+            Line("I work on a farm in <Addison> & I'm afraid.", 10.5, 14.125, speaker="Elena Ruiz", role="farmworker"),
+            Line("[applause]", 14.5, 15.0),
+        ],
+    )
+    update_person(sessions, "Elena Ruiz", consent="anonymous")
+    with sessions() as session, session.begin():
+        name_speaker(session, VOICES, "SPEAKER_00", "Dan Doe", method="named-by-chair", made_by="t")
+    return VOICES
+
+
+def export(sessions, slug: str, fmt: str) -> str:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return render(meeting_document(session, slug), fmt)
+
+
+def test_json_gives_each_speaker_its_person_and_attribution(sessions, voices: str) -> None:  # type: ignore[no-untyped-def]
+    document = json.loads(export(sessions, voices, "json"))
+    speakers = [(s["label"], s["name"], s["role"], s["attribution"]) for s in document["speakers"]]
+    assert speakers == [
+        ("SPEAKER_00", "Dan Doe", "chair", "named-by-chair"),
+        ("SPEAKER_01", None, None, None),
+        ("SPEAKER_02", "farmworker", "farmworker", "curator"),
+    ]
+    person_ids = [s["person_id"] for s in document["speakers"]]
+    assert person_ids[1] is None and all(isinstance(i, int) for i in (person_ids[0], person_ids[2]))
+    assert [s["speaker"]["person_id"] if s["speaker"] else "-" for s in document["segments"]] == [
+        person_ids[0],
+        None,
+        None,
+        person_ids[0],
+        person_ids[2],
+        "-",
+    ]
+
+
+def test_webvtt_cues_carry_the_voice(sessions, voices: str) -> None:  # type: ignore[no-untyped-def]
+    text = export(sessions, voices, "vtt")
+    captions = webvtt.from_string(text)
+    assert [c.raw_text for c in captions] == [
+        "<v Dan Doe>We open public comment.",
+        "<v SPEAKER_01>Good evening.",
+        "<v SPEAKER_01>I was stopped on my way. Twice.",  # a blank line would have ended the cue
+        "<v Dan Doe>Thank you.",
+        "<v farmworker>I work on a farm in &lt;Addison&gt; &amp; I'm afraid.",
+        "[applause]",
+    ]
+    assert [c.voice for c in captions][:2] == ["Dan Doe", "SPEAKER_01"]
+
+
+def test_text_names_the_speaker_where_each_turn_starts(sessions, voices: str) -> None:  # type: ignore[no-untyped-def]
+    lines = export(sessions, voices, "txt").splitlines()[2:]
+    assert lines == [
+        "",
+        "[0:00:01] Dan Doe: We open public comment.",
+        "",
+        "[0:00:04] SPEAKER_01: Good evening.",
+        "[0:00:06] I was stopped on my way. Twice.",
+        "",
+        "[0:00:09] Dan Doe: Thank you.",
+        "",
+        "[0:00:10] farmworker: I work on a farm in <Addison> & I'm afraid.",
+        "",
+        "[0:00:14] [applause]",
+    ]
+
+
+def test_csv_has_the_speaker_of_each_segment(sessions, voices: str) -> None:  # type: ignore[no-untyped-def]
+    rows = list(csv.DictReader(io.StringIO(export(sessions, voices, "csv"))))
+    assert [row["speaker"] for row in rows] == ["Dan Doe", "SPEAKER_01", "SPEAKER_01", "Dan Doe", "farmworker", ""]
+
+
+def test_rttm_parses_back_to_the_segments_and_speakers(sessions, voices: str) -> None:  # type: ignore[no-untyped-def]
+    text = export(sessions, voices, "rttm")
+    turns = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        assert len(fields) == 10, line
+        kind, uri, channel, start, duration, ortho, stype, name, conf, lookahead = fields
+        assert (kind, uri, channel, ortho, stype, conf, lookahead) == ("SPEAKER", voices, "1", *["<NA>"] * 4)
+        assert start == f"{float(start):.3f}" and duration == f"{float(duration):.3f}"  # three decimals
+        turns.append((float(start), round(float(start) + float(duration), 3), name))
+    assert turns == [
+        (1.0, 4.0, "Dan_Doe"),
+        (4.5, 6.0, "SPEAKER_01"),
+        (6.0, 9.25, "SPEAKER_01"),
+        (9.5, 10.0, "Dan_Doe"),
+        (10.5, 14.125, "farmworker"),
+    ]  # the segment without a speaker has no line
+
+
+def test_rttm_from_the_cli(runner: CliRunner, voices: str) -> None:
+    result = runner.invoke(main, ["export", voices, "--format", "rttm"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == f"SPEAKER {voices} 1 1.000 3.000 <NA> <NA> Dan_Doe <NA> <NA>"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_anonymous_person_is_exported_by_role_only(sessions, voices: str, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    text = export(sessions, voices, fmt)
+    assert "Elena" not in text and "Ruiz" not in text
+    assert "farmworker" in text
+    assert "embedding" not in text and "voice_print" not in text
