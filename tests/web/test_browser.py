@@ -30,14 +30,19 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def live_site(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def site_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("site") / "home"
+
+
+@pytest.fixture(scope="module")
+def live_site(site_home: Path):  # type: ignore[no-untyped-def]
     """sample.wav ingested and transcribed (faster-whisper), served by waitress on a free loopback port."""
     import waitress
 
     from archive import create_app
     from archive.cli import main
 
-    home = tmp_path_factory.mktemp("site") / "home"
+    home = site_home
     env = {"TESTIMONY_HOME": str(home), "TESTIMONY_DATABASE_URL": "", "TESTIMONY_ENGINE": "faster-whisper"}
     result = CliRunner(env=env).invoke(
         main,
@@ -61,6 +66,31 @@ def live_site(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     yield f"http://127.0.0.1:{server.effective_port}", slug
     server.close()
     app.extensions["sessions"].kw["bind"].dispose()
+
+
+@pytest.fixture(scope="module")
+def caller(live_site, site_home: Path) -> int:  # type: ignore[no-untyped-def]
+    """The id of a person attributed to the meeting's first voice (a voice made if diarization found none)."""
+    from sqlalchemy import select
+
+    from archive.db.models import Meeting, Person, Speaker
+    from archive.home import open_home
+
+    _, slug = live_site
+    sessions = open_home(Settings(home=site_home))
+    try:
+        with sessions() as session, session.begin():
+            meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
+            speaker = meeting.speakers[0] if meeting.speakers else Speaker(meeting=meeting, label="SPEAKER_00")
+            if not meeting.speakers:
+                for segment in meeting.segments:
+                    segment.speaker = speaker
+            speaker.person = Person(name="Diane", role="caller", affiliation="New Jersey")
+            speaker.attribution = "self-identified"
+            session.flush()
+            return speaker.person.id
+    finally:
+        sessions.kw["bind"].dispose()
 
 
 @pytest.fixture(scope="module")
@@ -146,12 +176,13 @@ def test_a_search_from_home_leads_to_the_second(live_site, page) -> None:  # typ
 
 
 @pytest.mark.parametrize(("width", "height", "name"), [(390, 844, "phone"), (1280, 800, "desktop")])
-def test_screenshots_of_the_main_pages(live_site, browser, width, height, name) -> None:  # type: ignore[no-untyped-def]
+def test_screenshots_of_the_main_pages(live_site, caller, browser, width, height, name) -> None:  # type: ignore[no-untyped-def]
     base, slug = live_site
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    for label, path in [("home", "/"), ("search", "/search?q=chicago"), ("meeting", f"/meetings/{slug}")]:
+    pages = [("home", "/"), ("search", "/search?q=chicago"), ("meeting", f"/meetings/{slug}")]
+    for label, path in pages + [("speaker", f"/speakers/{caller}")]:
         page.goto(base + path)
         # Nothing may be wider than the screen: a phone must not scroll sideways.
         assert page.evaluate("document.documentElement.scrollWidth") <= width
@@ -163,13 +194,13 @@ def test_screenshots_of_the_main_pages(live_site, browser, width, height, name) 
 AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
 
 
-@pytest.mark.parametrize("path", ["/", "/search?q=chicago", "/meetings/{slug}", "/meetings"])
-def test_no_serious_accessibility_violations(live_site, browser, path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("path", ["/", "/search?q=chicago", "/meetings/{slug}", "/meetings", "/speakers/{caller}"])
+def test_no_serious_accessibility_violations(live_site, caller, browser, path) -> None:  # type: ignore[no-untyped-def]
     base, slug = live_site
     # bypass_csp only lets the test inject axe-core; the pages themselves run no inline script.
     context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     page = context.new_page()
-    page.goto(base + path.format(slug=slug))
+    page.goto(base + path.format(slug=slug, caller=caller))
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
