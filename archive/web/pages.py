@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
-from archive.exports import FORMATS, meeting_document, render
+from archive.exports import CONTENT_TYPES, FORMATS, meeting_document, render
 from archive.media.store import MediaStore
 from archive.timecodes import format_clock
 from archive.web.api import db, page_from, search_request_from
@@ -30,14 +30,6 @@ MEDIA_TYPES = {
     ".mp4": "video/mp4",
     ".webm": "video/webm",
     ".mkv": "video/x-matroska",
-}
-EXPORT_TYPES = {
-    "json": "application/json",
-    "txt": "text/plain",
-    "vtt": "text/vtt",
-    "srt": "application/x-subrip",
-    "csv": "text/csv",
-    "rttm": "text/plain",  # who spoke when (NIST RTTM), for diarization tools
 }
 LOW_PROBABILITY = 0.5  # words Whisper was less sure of are marked on the page
 
@@ -117,7 +109,7 @@ def meeting_export(slug: str, fmt: str):  # type: ignore[no-untyped-def]
     if db().scalar(select(Meeting.id).where(Meeting.slug == slug)) is None:
         abort(404)
     body = render(meeting_document(db(), slug), fmt)
-    response = Response(body, mimetype=EXPORT_TYPES.get(fmt, "text/plain"))
+    response = Response(body, mimetype=CONTENT_TYPES.get(fmt, "text/plain"))
     response.charset = "utf-8"
     if fmt != "vtt":  # the captions track is read by the player; the rest are downloads
         response.headers["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'

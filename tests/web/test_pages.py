@@ -123,6 +123,16 @@ def test_transcript_downloads(site, fmt, mimetype) -> None:  # type: ignore[no-u
     assert "grocery store" in response.get_data(as_text=True)
 
 
+def test_the_rttm_download_says_who_spoke_when(site) -> None:  # type: ignore[no-untyped-def]
+    response = site.get("/meetings/2024-02-07-comment.rttm")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="2024-02-07-comment.rttm"'
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[-1].startswith("SPEAKER 2024-02-07-comment 1 3721.400 4.600 ")
+    assert "Deputy_Dan" in lines[-1]
+    assert 'href="/meetings/2024-02-07-comment.rttm"' in site.get("/meetings/2024-02-07-comment").get_data(as_text=True)
+
+
 def test_search_page_shows_highlighted_hits_with_timestamp_links(site) -> None:  # type: ignore[no-untyped-def]
     html = site.get("/search", query_string={"q": '"here illegally"'}).get_data(as_text=True)
     assert "1 result" in html
