@@ -228,19 +228,21 @@ def _copy_corpus(connection, corpus: Corpus) -> None:  # type: ignore[no-untyped
     # (deterministic) corpus: one connection runs one COPY at a time.
     speaker_ids: dict[tuple[int, int], int] = {}
     meeting_number = {slug: n for n, (slug, _) in enumerate(corpus.meetings, start=1)}
-    with connection.cursor().copy("COPY speakers (id, meeting_id, label, name, role) FROM STDIN") as copy:
+    # The corpus's speaker ids are people: one row each, then the voices attributed to them.
+    people: set[int] = set()
+    with connection.cursor().copy("COPY people (id, name, role, consent, created_at) FROM STDIN") as copy:
+        for document in corpus.documents():
+            if document.speaker_id and document.speaker_id not in people:
+                people.add(document.speaker_id)
+                copy.write_row((document.speaker_id, document.speaker_name, document.speaker_role, "public", now))
+    with connection.cursor().copy("COPY speakers (id, meeting_id, label, person_id, attribution) FROM STDIN") as copy:
         for document in corpus.documents():
             key = (meeting_number[document.meeting_slug], document.speaker_id or 0)
             if key not in speaker_ids:
                 speaker_ids[key] = len(speaker_ids) + 1
+                person = document.speaker_id or None
                 copy.write_row(
-                    (
-                        speaker_ids[key],
-                        key[0],
-                        f"SPEAKER_{len(speaker_ids):05d}",
-                        document.speaker_name,
-                        document.speaker_role,
-                    )
+                    (speaker_ids[key], key[0], f"SPEAKER_{len(speaker_ids):05d}", person, "curator" if person else None)
                 )
     with connection.cursor().copy(
         'COPY segments (id, meeting_id, recording_id, run_id, speaker_id, start, "end", text, words, '

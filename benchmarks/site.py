@@ -41,7 +41,7 @@ def build_archive(home: Path, meetings: int, per_meeting: int) -> list[str]:
     """Meetings, speakers and segments written in bulk, then indexed; returns the meeting slugs."""
     from sqlalchemy import insert
 
-    from archive.db.models import Body, Meeting, Recording, Segment, Speaker, TranscriptionRun
+    from archive.db.models import Body, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
     from archive.home import init_home
     from archive.search.index import open_backend, rebuild
 
@@ -98,6 +98,8 @@ def build_archive(home: Path, meetings: int, per_meeting: int) -> list[str]:
                     }
                 ],
             )
+            people = [{"id": n * 10 + k, "name": f"Member {n}-{k}", "role": "member"} for k in range(5)]
+            session.execute(insert(Person), people)
             session.execute(
                 insert(Speaker),
                 [
@@ -105,8 +107,8 @@ def build_archive(home: Path, meetings: int, per_meeting: int) -> list[str]:
                         "id": n * 10 + k,
                         "meeting_id": n,
                         "label": f"SPEAKER_{k:02d}",
-                        "name": f"Member {n}-{k}",
-                        "role": "member",
+                        "person_id": n * 10 + k,
+                        "attribution": "curator",
                     }
                     for k in range(5)
                 ],
