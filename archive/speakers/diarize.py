@@ -37,6 +37,7 @@ SAMPLE_RATE = 16_000
 WINDOW_SECONDS = 10.0  # what segmentation-3.0 was trained on
 FRAME_STEP = PyanNet.frame_step()  # samples
 FRAME_SIZE = PyanNet.frame_size()
+EMBEDDING_SIZE = 192
 
 # Tuned on the fixtures (README, "Speakers"), in this order of importance.
 CLUSTER_THRESHOLD = 0.375  # cosine distance at which average-linkage clustering stops merging
@@ -145,7 +146,7 @@ class Diarizer:
             unit_window=np.array([u[0] for u in units], dtype=np.int64),
             unit_local=np.array([u[1] for u in units], dtype=np.int64),
             unit_seconds=np.array([u[2] for u in units], dtype=np.float64),
-            unit_embeddings=np.array([u[3] for u in units], dtype=np.float32).reshape(len(units), -1),
+            unit_embeddings=np.array([u[3] for u in units], dtype=np.float32).reshape(len(units), EMBEDDING_SIZE),
         )
 
     def _embed_window(self, chunk: np.ndarray, activity: np.ndarray) -> list[tuple[int, float, np.ndarray]]:
@@ -163,7 +164,7 @@ class Diarizer:
             clean = (activity[:, k] == 1) & alone
             seconds = float(clean.sum() * FRAME_STEP / SAMPLE_RATE)
             mask = clean[nearest] if clean.any() else (activity[:, k] == 1)[nearest]
-            embedding = np.zeros(192, dtype=np.float32)
+            embedding = np.zeros(EMBEDDING_SIZE, dtype=np.float32)
             if mask.sum() * 0.01 >= MIN_EMBED_SECONDS:
                 selected = features[mask]
                 selected = selected - selected.mean(axis=0)
@@ -285,7 +286,9 @@ def _turns(active: np.ndarray, duration: float) -> list[Turn]:
             else:
                 spans.append([start, end])
         turns.extend(
-            Turn(round(max(s, 0.0), 3), round(min(e, duration), 3), speaker) for s, e in spans if e - s >= MIN_TURN
+            Turn(round(float(max(s, 0.0)), 3), round(float(min(e, duration)), 3), speaker)
+            for s, e in spans
+            if e - s >= MIN_TURN
         )
     return sorted(turns, key=lambda t: (t.start, t.speaker))
 
