@@ -1,0 +1,135 @@
+"""Diarization accuracy and speed: DER against RTTM references, speakers found, real-time factor and memory.
+
+Accuracy: DER (collar 0 and 0.25 s) and the number of speakers found against the truth, on the fixtures
+(sample.wav, the demo meeting) and on any further `AUDIO=RTTM` pairs given on the command line.
+Speed: the median real-time factor over --runs passes of a --minutes long recording built from the
+fixtures, side by side with faster-whisper transcribing the same recording (the issue's bar: diarization
+costs at most what transcription costs), and the peak memory of each, every configuration in its own
+child process. --steps compares window steps (pyannote's own default is 1 s; ours 5 s).
+
+    .venv/bin/python benchmarks/diarize.py                          # 10 minutes, 3 runs, steps 5 and 2.5
+    .venv/bin/python benchmarks/diarize.py --minutes 2 --runs 1 --steps 5 meeting.wav=meeting.rttm
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from archive.config import Settings  # noqa: E402
+from archive.media.decode import SAMPLE_RATE, decode_audio  # noqa: E402
+from archive.speakers.diarize import Diarizer  # noqa: E402
+from archive.speakers.evaluate import diarization_error, read_rttm  # noqa: E402
+from benchmarks.transcribe import long_recording  # noqa: E402
+
+FIXTURES = [
+    (ROOT / "tests" / "fixtures" / "sample.wav", ROOT / "tests" / "fixtures" / "sample.rttm"),
+    (ROOT / "media" / "demo" / "demo-meeting.ogg", ROOT / "media" / "demo" / "demo-meeting.rttm"),
+]
+
+
+def accuracy(diarizer: Diarizer, audio_path: Path, rttm_path: Path) -> dict[str, object]:
+    _, audio = decode_audio(audio_path, name=str(audio_path))
+    began = time.perf_counter()
+    result = diarizer.diarize(audio)
+    seconds = time.perf_counter() - began
+    reference = read_rttm(rttm_path)
+    hypothesis = [(t.start, t.end, str(t.speaker)) for t in result.turns[0]]
+    return {
+        "file": audio_path.name,
+        "der_0": diarization_error(reference, hypothesis, 0.0).der,
+        "der_25": diarization_error(reference, hypothesis, 0.25).der,
+        "found": len(result.voices),
+        "true": len({name for _, _, name in reference}),
+        "rtf": seconds / (len(audio) / SAMPLE_RATE),
+    }
+
+
+def measure_diarizer(step: float, minutes: float, runs: int, threads: int, pairs: list[tuple[Path, Path]]) -> dict:
+    began = time.perf_counter()
+    diarizer = Diarizer(threads=threads, step=step)
+    load = time.perf_counter() - began
+    files = [accuracy(diarizer, audio, rttm) for audio, rttm in pairs]
+    audio = long_recording(minutes)
+    rtfs = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        diarizer.diarize(audio)
+        rtfs.append((time.perf_counter() - began) / (len(audio) / SAMPLE_RATE))
+    return {"name": f"diarize, step {step:g} s", "load": load, "rtfs": rtfs, "files": files, "peak": _peak_mib()}
+
+
+def measure_transcriber(minutes: float, runs: int, threads: int) -> dict:
+    began = time.perf_counter()
+    from archive.transcribe import make_transcriber
+
+    transcriber = make_transcriber(Settings.from_env(engine="faster-whisper", threads=threads))
+    load = time.perf_counter() - began
+    audio = long_recording(minutes)
+    transcriber.transcribe(audio[: SAMPLE_RATE * 10])  # warm-up
+    rtfs = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        transcriber.transcribe(audio)
+        rtfs.append((time.perf_counter() - began) / (len(audio) / SAMPLE_RATE))
+    return {"name": "transcribe, faster-whisper", "load": load, "rtfs": rtfs, "files": [], "peak": _peak_mib()}
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("pairs", nargs="*", help="further AUDIO=RTTM files to score")
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", default="5,2.5", help="window steps in seconds, compared side by side")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    pairs = FIXTURES + [(Path(a), Path(r)) for a, r in (pair.split("=", 1) for pair in args.pairs)]
+
+    if args.child:
+        if args.child == "transcribe":
+            result = measure_transcriber(args.minutes, args.runs, args.threads)
+        else:
+            result = measure_diarizer(float(args.child), args.minutes, args.runs, args.threads, pairs)
+        print(json.dumps(result))
+        return
+
+    results = []
+    for child in [*args.steps.split(","), "transcribe"]:
+        command = [sys.executable, __file__, *args.pairs, "--child", child, "--minutes", str(args.minutes)]
+        command += ["--runs", str(args.runs), "--threads", str(args.threads)]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    print(f"{args.minutes:g}-minute recording, {args.runs} run(s), {args.threads} thread(s)")
+    print(f"{'':<28}{'load s':>8}{'RTF median':>12}{'RTF runs':>24}{'peak MiB':>10}")
+    for r in results:
+        runs = " ".join(f"{x:.3f}" for x in r["rtfs"])
+        print(f"{r['name']:<28}{r['load']:>8.2f}{statistics.median(r['rtfs']):>12.3f}{runs:>24}{r['peak']:>10.0f}")
+    transcribe = statistics.median(results[-1]["rtfs"])
+    for r in results[:-1]:
+        ratio = statistics.median(r["rtfs"]) / transcribe
+        print(f"ratio: {r['name']} takes {ratio:.2f}× the time of faster-whisper transcription")
+    print()
+    print(f"{'':<28}{'file':<22}{'DER c=0':>9}{'DER c=.25':>11}{'found/true':>12}{'RTF':>8}")
+    for r in results[:-1]:
+        for f in r["files"]:
+            count = f"{f['found']}/{f['true']}"
+            print(f"{r['name']:<28}{f['file']:<22}{f['der_0']:>9.3f}{f['der_25']:>11.3f}{count:>12}{f['rtf']:>8.3f}")
+
+
+if __name__ == "__main__":
+    main()
