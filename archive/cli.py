@@ -318,6 +318,10 @@ def demo(ctx: click.Context, demo_home: Path, port: int, no_serve: bool, **engin
     with sessions() as session:
         click.echo(render(meeting_document(session, result.slug), "txt"), nl=False)
     click.echo(result.slug)
+    _say(
+        f"name a voice: testimony --home {demo_home} speakers name {result.slug} SPEAKER_01 Rosa"
+        ' --role "public commenter" --how self-identified'
+    )
     if not no_serve:
         _say(f"open http://127.0.0.1:{port}/meetings/{result.slug}")
         serve_home(settings, "127.0.0.1", port, threads=8)

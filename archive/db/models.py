@@ -196,7 +196,7 @@ class Attribution(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     speaker_id: Mapped[int] = mapped_column(ForeignKey("speakers.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
-    method: Mapped[str] = mapped_column(String(20))  # one of ATTRIBUTION_METHODS, or "withdrawn"
+    method: Mapped[str] = mapped_column(String(20))  # ATTRIBUTION_METHODS, or "withdrawn", "merged", "split"
     score: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
     made_by: Mapped[str] = mapped_column(String(200), default="")  # "cli", "ingest", later a curator's name
