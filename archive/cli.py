@@ -15,7 +15,7 @@ from archive import __version__
 from archive.config import ENGINES, Settings
 from archive.db.models import ATTRIBUTION_METHODS, CONSENT_LEVELS, SEGMENT_KINDS
 from archive.errors import ArchiveError, InvalidInput
-from archive.timecodes import format_clock
+from archive.timecodes import format_clock, parse_clock
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "media" / "demo"
 
@@ -436,7 +436,6 @@ def speakers_merge(ctx: click.Context, slug: str, keep: str, other: str) -> None
 def speakers_split(ctx: click.Context, slug: str, label: str, start: str, end: str, into_label: str | None) -> None:
     """Segments of LABEL whose middle lies in the span are another voice: move them."""
     from archive.speakers.people import split_speaker
-    from archive.timecodes import parse_clock
 
     settings = settings_from(ctx)
     sessions = sessions_for(ctx, settings)
@@ -525,6 +524,78 @@ def people_delete(ctx: click.Context, person_id: int, yes: bool) -> None:
         delete_person(session, get_person(session, person_id), made_by="cli")
     _reindex(settings, sessions, slugs)
     click.echo(f"deleted person {person_id}; {len(slugs)} meeting(s) re-indexed")
+
+
+# --- excerpts ------------------------------------------------------------------------------------------------
+
+
+@main.group(cls=ArchiveGroup)
+def excerpt() -> None:
+    """Citable spans of meetings: make, list, show and verify excerpts."""
+
+
+@excerpt.command("create")
+@click.argument("slug")
+@click.option("--start", "start_text", required=True, help="Start, in seconds or h:mm:ss (snapped to a word).")
+@click.option("--end", "end_text", required=True, help="End, in seconds or h:mm:ss (snapped to a word).")
+@click.option("--title", required=True, help="A short title, e.g. 'Deputy on a hot mic'.")
+@click.option("--note", help="The organizer's note: why it matters.")
+@click.pass_context
+def excerpt_create(ctx: click.Context, slug: str, start_text: str, end_text: str, title: str, note: str | None) -> None:
+    """Make an excerpt of a meeting; prints its slug last."""
+    from archive.excerpts import create_excerpt, quote
+
+    with sessions_for(ctx, settings_from(ctx))() as session, session.begin():
+        made = create_excerpt(
+            session, slug, parse_clock(start_text), parse_clock(end_text), title, note=note, created_by="cli"
+        )
+        words = quote(session, made.meeting_id, made.start, made.end).text
+        _say(f"{format_clock(made.start)}–{format_clock(made.end)}: “{words}”")
+    click.echo(made.slug)
+
+
+@excerpt.command("list")
+@click.option("--meeting", "meeting_slug", help="Only this meeting's excerpts.")
+@click.pass_context
+def excerpt_list(ctx: click.Context, meeting_slug: str | None) -> None:
+    """Excerpts, newest first: slug, meeting, time, verified or not, title."""
+    from sqlalchemy import select
+
+    from archive.db.models import Excerpt, Meeting
+    from archive.excerpts import is_verified, quote
+
+    with sessions_for(ctx, settings_from(ctx))() as session:
+        query = select(Excerpt).join(Meeting).order_by(Excerpt.created_at.desc(), Excerpt.id.desc())
+        if meeting_slug:
+            query = query.where(Meeting.slug == meeting_slug)
+        for item in session.scalars(query):
+            words = quote(session, item.meeting_id, item.start, item.end)
+            state = "verified" if is_verified(item, words) else "machine"
+            click.echo(f"{item.slug}  {item.meeting.slug}  {format_clock(item.start)}  {state:<8}  {item.title}")
+
+
+@excerpt.command("show")
+@click.argument("excerpt_slug")
+@click.pass_context
+def excerpt_show(ctx: click.Context, excerpt_slug: str) -> None:
+    """One excerpt as JSON (the API's shape)."""
+    from archive.excerpts import excerpt_document, find_excerpt
+
+    with sessions_for(ctx, settings_from(ctx))() as session:
+        click.echo(json.dumps(excerpt_document(session, find_excerpt(session, excerpt_slug)), indent=2))
+
+
+@excerpt.command("verify")
+@click.argument("excerpt_slug")
+@click.option("--by", "verified_by", required=True, help="Who listened to the recording and confirms the words.")
+@click.pass_context
+def excerpt_verify(ctx: click.Context, excerpt_slug: str, verified_by: str) -> None:
+    """Mark an excerpt verified against the recording (it lapses if its words are later edited)."""
+    from archive.excerpts import find_excerpt, verify
+
+    with sessions_for(ctx, settings_from(ctx))() as session, session.begin():
+        verify(session, find_excerpt(session, excerpt_slug), verified_by=verified_by)
+    click.echo(f"{excerpt_slug}: verified against the recording by {verified_by}")
 
 
 def _reindex(settings: Settings, sessions: Any, slugs: list[str]) -> None:

@@ -44,6 +44,16 @@ class Settings:
     cache_dir: Path = _setting(
         Path(user_cache_dir("testimony-archive")), "Where converted model checkpoints are cached."
     )
+    site_name: str = _setting("Testimony Archive", "The site's name, on pages, quote cards and citations.")
+    public_url: str = _setting(
+        "", "The site's public address (https://…), for citations, feeds and share links; empty: the request's."
+    )
+    editor_token: str = _setting(
+        "", "Until accounts exist, who may make excerpts on the site and the API must give this token.", secret=True
+    )
+    secret_key: str = _setting(
+        "", "Signs the site's cookies (CSRF); empty: a random key kept in <home>/.secret_key.", secret=True
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -244,3 +244,28 @@ class Segment(Base):
 
     meeting: Mapped[Meeting] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()
+
+
+class Excerpt(Base):
+    """A citable span of a meeting chosen by an organizer: start and end fall on word boundaries.
+
+    The quote is not stored: it is always the meeting's words between start and end, so a correction of the
+    transcript shows in every excerpt of it. A verification records the SHA-256 of the quote the curator
+    heard; it holds only while the quote is still exactly that (any later edit of those words clears it).
+    """
+
+    __tablename__ = "excerpts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(16), unique=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by: Mapped[str | None] = mapped_column(String(200))
+    verified_quote_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    meeting: Mapped[Meeting] = relationship()

@@ -1,0 +1,233 @@
+"""Excerpts: citable spans of a meeting, their word-exact quotes and their verification.
+
+An excerpt is (meeting, start, end) with start and end on word boundaries. Its quote is computed from the
+meeting's words each time, never stored, so a correction of the transcript shows everywhere. A curator
+who listened to the recording can mark it verified; the verification names the exact quote (its SHA-256)
+and lapses as soon as the words differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from archive.db.models import Excerpt, Meeting, Recording, Segment, Speaker
+from archive.errors import InvalidInput, NotFound
+
+MAX_SECONDS = 600.0  # a quote, not a meeting: longer spans are better cited as the meeting itself
+MAX_TITLE = 200
+MAX_NOTE = 5000
+SLUG_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: slugs are read aloud and typed
+SLUG_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class QuotePart:
+    """Consecutive words of one voice within the excerpt."""
+
+    speaker: dict[str, Any] | None  # {"label", "name", "role", "person_id"} or None (no diarization)
+    words: list[dict[str, Any]]
+
+    @property
+    def text(self) -> str:
+        return " ".join(w["word"] for w in self.words)
+
+    @property
+    def start(self) -> float:
+        return self.words[0]["start"]
+
+    @property
+    def end(self) -> float:
+        return self.words[-1]["end"]
+
+
+@dataclass(frozen=True)
+class Quote:
+    parts: list[QuotePart] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(part.text for part in self.parts)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def words(self) -> list[dict[str, Any]]:
+        return [w for part in self.parts for w in part.words]
+
+
+def quote(session: Session, meeting_id: int, start: float, end: float) -> Quote:
+    """The meeting's words whose middle lies in [start, end], grouped by voice, in time order."""
+    segments = session.scalars(
+        select(Segment)
+        .where(Segment.meeting_id == meeting_id, Segment.end > start, Segment.start < end)
+        .options(selectinload(Segment.speaker).selectinload(Speaker.person))
+        .order_by(Segment.start, Segment.id)
+    ).all()
+    parts: list[QuotePart] = []
+    for segment in segments:
+        words = [w for w in segment.words if start <= (w["start"] + w["end"]) / 2 <= end]
+        if not words:
+            continue
+        speaker = _speaker(segment.speaker)
+        if parts and parts[-1].speaker == speaker:
+            parts[-1].words.extend(words)
+        else:
+            parts.append(QuotePart(speaker, list(words)))
+    return Quote(parts)
+
+
+def _speaker(speaker: Speaker | None) -> dict[str, Any] | None:
+    if speaker is None:
+        return None
+    return {"label": speaker.label, "name": speaker.name, "role": speaker.role, "person_id": speaker.person_id}
+
+
+def snap(session: Session, meeting_id: int, start: float, end: float) -> tuple[float, float]:
+    """Widen a rough span to whole words: from the start of the first word it touches to the end of the last."""
+    if not (0 <= start < end):
+        raise InvalidInput(f"the excerpt must end after it starts (start {start:g} s, end {end:g} s)")
+    touched = [
+        w
+        for segment in session.scalars(
+            select(Segment).where(Segment.meeting_id == meeting_id, Segment.end > start, Segment.start < end)
+        )
+        for w in segment.words
+        if w["end"] > start and w["start"] < end
+    ]
+    if not touched:
+        raise InvalidInput(f"no words between {start:g} s and {end:g} s of this meeting")
+    return min(w["start"] for w in touched), max(w["end"] for w in touched)
+
+
+def recording_for(meeting: Meeting, start: float, end: float) -> Recording:
+    """The recording that holds the whole span (a clip is cut from one file)."""
+    for recording in meeting.recordings:
+        if recording.offset - 0.01 <= start and end <= recording.offset + recording.duration + 0.01:
+            return recording
+    raise InvalidInput("an excerpt must lie within one recording of the meeting")
+
+
+def create_excerpt(
+    session: Session,
+    meeting_slug: str,
+    start: float,
+    end: float,
+    title: str,
+    *,
+    note: str | None = None,
+    created_by: str,
+) -> Excerpt:
+    """Make an excerpt with boundaries snapped to words; flushes, the caller commits."""
+    meeting = session.scalar(select(Meeting).where(Meeting.slug == meeting_slug))
+    if meeting is None:
+        raise NotFound(f"no meeting with slug {meeting_slug!r}")
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput("an excerpt needs a title")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"the title is {len(title)} characters; the most is {MAX_TITLE}")
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise InvalidInput(f"the note is {len(note)} characters; the most is {MAX_NOTE}")
+    start, end = snap(session, meeting.id, start, end)
+    if end - start > MAX_SECONDS:
+        raise InvalidInput(f"an excerpt is at most {MAX_SECONDS / 60:g} minutes; this one is {end - start:.0f} s")
+    recording_for(meeting, start, end)
+    excerpt = Excerpt(
+        slug=_new_slug(session),
+        meeting_id=meeting.id,
+        start=round(start, 3),
+        end=round(end, 3),
+        title=title,
+        note=note,
+        created_by=created_by,
+    )
+    session.add(excerpt)
+    session.flush()
+    return excerpt
+
+
+def _new_slug(session: Session) -> str:
+    while True:
+        slug = "".join(secrets.choice(SLUG_ALPHABET) for _ in range(SLUG_LENGTH))
+        if session.scalar(select(Excerpt.id).where(Excerpt.slug == slug)) is None:
+            return slug
+
+
+def find_excerpt(session: Session, slug: str) -> Excerpt:
+    excerpt = session.scalar(
+        select(Excerpt)
+        .where(Excerpt.slug == slug)
+        .options(
+            selectinload(Excerpt.meeting).selectinload(Meeting.recordings),
+            selectinload(Excerpt.meeting).selectinload(Meeting.body),
+        )
+    )
+    if excerpt is None:
+        raise NotFound(f"no excerpt {slug!r}")
+    return excerpt
+
+
+def verify(session: Session, excerpt: Excerpt, *, verified_by: str) -> None:
+    """A curator listened to the recording and confirms these words, as they are now."""
+    if not verified_by.strip():
+        raise InvalidInput("say who verified the excerpt")
+    excerpt.verified_quote_sha256 = quote(session, excerpt.meeting_id, excerpt.start, excerpt.end).sha256
+    excerpt.verified_by = verified_by.strip()
+    excerpt.verified_at = dt.datetime.now(dt.UTC)
+
+
+def is_verified(excerpt: Excerpt, current: Quote) -> bool:
+    """Verified, and the words have not changed since."""
+    return excerpt.verified_quote_sha256 is not None and excerpt.verified_quote_sha256 == current.sha256
+
+
+def excerpt_document(session: Session, excerpt: Excerpt) -> dict[str, Any]:
+    """An excerpt as JSON (GET /api/excerpts/<slug>, exports): everything a citation or a card needs."""
+    meeting = excerpt.meeting
+    current = quote(session, excerpt.meeting_id, excerpt.start, excerpt.end)
+    recording = recording_for(meeting, excerpt.start, excerpt.end)
+    verified = is_verified(excerpt, current)
+    return {
+        "slug": excerpt.slug,
+        "title": excerpt.title,
+        "note": excerpt.note,
+        "start": excerpt.start,
+        "end": excerpt.end,
+        "quote": current.text,
+        "parts": [{"speaker": p.speaker, "start": p.start, "end": p.end, "text": p.text} for p in current.parts],
+        "speakers": _distinct([p.speaker for p in current.parts if p.speaker]),
+        "meeting": {
+            "slug": meeting.slug,
+            "title": meeting.title,
+            "date": meeting.date.isoformat(),
+            "body": meeting.body.name,
+            "source_url": meeting.source_url,
+        },
+        "recording": {"sha256": recording.sha256, "offset": recording.offset, "has_video": recording.has_video},
+        "verified": (
+            {"by": excerpt.verified_by, "at": excerpt.verified_at.isoformat() if excerpt.verified_at else None}
+            if verified
+            else None
+        ),
+        "created_at": excerpt.created_at.isoformat() if excerpt.created_at else None,
+        "url": f"/excerpts/{excerpt.slug}",
+        "context_url": f"/meetings/{meeting.slug}?t={int(excerpt.start)}",
+    }
+
+
+def _distinct(speakers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    for speaker in speakers:
+        if speaker not in seen:
+            seen.append(speaker)
+    return seen
