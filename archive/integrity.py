@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.config import Settings
-from archive.db.models import Recording, Segment, TranscriptionRun
+from archive.db.models import Recording, Segment, Speaker, TranscriptionRun
 from archive.media.store import MediaStore, sha256_of
 
 
@@ -45,8 +45,22 @@ def check_archive(session: Session, settings: Settings) -> list[str]:
             problems.append(f"machine transcript {path} belongs to no recording")
     for path in sorted(settings.transcripts_dir.glob(".*")):
         problems.append(f"unfinished transcript file {path} (safe to delete)")
+    problems.extend(_speaker_problems(session))
     problems.extend(_index_problems(session, settings))
     return problems
+
+
+def _speaker_problems(session: Session) -> list[str]:
+    """A segment's voice must be a voice of its own meeting (merges and splits move rows between labels)."""
+    crossed = session.execute(
+        select(Segment.id, Segment.meeting_id, Speaker.meeting_id)
+        .join(Speaker, Speaker.id == Segment.speaker_id)
+        .where(Speaker.meeting_id != Segment.meeting_id)
+    ).all()
+    return [
+        f"segment {segment} of meeting {meeting} is attributed to a voice of meeting {other}"
+        for segment, meeting, other in crossed
+    ]
 
 
 def _index_problems(session: Session, settings: Settings) -> list[str]:
