@@ -267,5 +267,7 @@ class Excerpt(Base):
     verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     verified_by: Mapped[str | None] = mapped_column(String(200))
     verified_quote_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The random key of the form (or the API's Idempotency-Key) that made it: a form sent twice makes one excerpt.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     meeting: Mapped[Meeting] = relationship()

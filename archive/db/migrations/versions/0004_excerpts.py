@@ -29,9 +29,11 @@ def upgrade() -> None:
         sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("verified_by", sa.String(length=200), nullable=True),
         sa.Column("verified_quote_sha256", sa.String(length=64), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(["meeting_id"], ["meetings.id"], name=op.f("fk_excerpts_meeting_id_meetings")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_excerpts")),
         sa.UniqueConstraint("slug", name=op.f("uq_excerpts_slug")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_excerpts_idempotency_key")),
     )
     op.create_index(op.f("ix_excerpts_meeting_id"), "excerpts", ["meeting_id"], unique=False)
     op.create_index(op.f("ix_excerpts_created_at"), "excerpts", ["created_at"], unique=False)
