@@ -24,7 +24,7 @@ from archive.errors import DecodeFailed, UnsupportedMedia
 
 SAMPLE_RATE = 16_000
 MIN_DURATION = 0.5  # seconds; shorter files cannot hold a sentence and are refused
-_UNSUPPORTED_EXIT = 3
+UNSUPPORTED_EXIT = 3  # a child's exit status for a file it refuses (the reason on stdout)
 
 # FFmpeg demuxer name → the suffix the stored file gets (file names from users never become paths).
 _SUFFIXES = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "ogg": ".ogg", "aac": ".aac", "aiff": ".aiff"}
@@ -58,9 +58,27 @@ def decode_audio(
 
 
 def _run_child(path: Path, out: Path | None, *, name: str, timeout: float, memory_mb: int) -> tuple[MediaInfo, None]:
-    command = [sys.executable, "-m", "archive.media.decode", str(path)]
-    if out is not None:
-        command.append(str(out))
+    arguments = [str(path)] if out is None else [str(path), str(out)]
+    stdout = run_limited("archive.media.decode", arguments, name=name, timeout=timeout, memory_mb=memory_mb)
+    return MediaInfo(**json.loads(stdout)), None
+
+
+def run_limited(
+    module: str,
+    arguments: list[str],
+    *,
+    name: str,
+    timeout: float,
+    memory_mb: int,
+    doing: str = "decoding",
+    who: str = "decoder",
+) -> bytes:
+    """Run `python -m module arguments…` with a timeout and an address-space limit; return its stdout.
+
+    The child's contract: exit 0 on success, exit 3 with a one-line reason on stdout for a file it refuses.
+    Every way it can end is turned into UnsupportedMedia or DecodeFailed naming `name`.
+    """
+    command = [sys.executable, "-m", module, *arguments]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     try:
         done = subprocess.run(
@@ -71,17 +89,17 @@ def _run_child(path: Path, out: Path | None, *, name: str, timeout: float, memor
             preexec_fn=lambda: _limit_memory(memory_mb),
         )
     except subprocess.TimeoutExpired:
-        raise DecodeFailed(f"{name}: decoding took longer than {timeout:g} s and was stopped") from None
+        raise DecodeFailed(f"{name}: {doing} took longer than {timeout:g} s and was stopped") from None
     if done.returncode == 0:
-        return MediaInfo(**json.loads(done.stdout)), None
-    if done.returncode == _UNSUPPORTED_EXIT:
+        return done.stdout
+    if done.returncode == UNSUPPORTED_EXIT:
         raise UnsupportedMedia(f"{name}: {done.stdout.decode(errors='replace').strip()}")
     if done.returncode < 0:
-        raise DecodeFailed(f"{name}: the decoder crashed ({signal.Signals(-done.returncode).name})")
+        raise DecodeFailed(f"{name}: the {who} crashed ({signal.Signals(-done.returncode).name})")
     last_line = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
     if "MemoryError" in last_line or "memory allocation" in last_line.lower():
-        raise DecodeFailed(f"{name}: the decoder ran out of memory (limit {memory_mb} MiB)")
-    raise DecodeFailed(f"{name}: the decoder failed ({last_line})")
+        raise DecodeFailed(f"{name}: the {who} ran out of memory (limit {memory_mb} MiB)")
+    raise DecodeFailed(f"{name}: the {who} failed ({last_line})")
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -175,7 +193,7 @@ def main(argv: list[str]) -> int:
         info = _decode_in_child(path, out)
     except _Unsupported as error:
         print(error)
-        return _UNSUPPORTED_EXIT
+        return UNSUPPORTED_EXIT
     print(json.dumps(asdict(info)))
     return 0
 
