@@ -45,6 +45,8 @@
   lines.forEach(function (line) {
     line.addEventListener("click", function (event) {
       if (event.target.closest("a") && (event.ctrlKey || event.metaKey || event.shiftKey)) return;  // new tab
+      // While lines are being chosen for an excerpt (excerpt.js), a click chooses instead of seeking.
+      if (event.target.closest("input, button, label") || document.body.classList.contains("choosing")) return;
       event.preventDefault();
       seek(parseFloat(line.dataset.start));
     });
