@@ -94,7 +94,7 @@ class Diarizer:
 
     model = EMBEDDING_MODEL
 
-    def __init__(self, threads: int = 1, step: float = 5.0, batch_size: int = 32) -> None:
+    def __init__(self, threads: int = 1, step: float = 5.0, batch_size: int = 8) -> None:
         torch.set_num_threads(threads)
         self.threads = threads
         self.step = step
