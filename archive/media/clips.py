@@ -51,13 +51,27 @@ FORMATS = {
     "ogg": ClipFormat(".ogg", "ogg", "libopus", 48_000, 48_000, "audio/ogg"),
     "mp4": ClipFormat(".mp4", "mp4", "aac", 44_100, 96_000, "video/mp4", video=True),
 }
-TAGS = ("title", "artist", "album", "date", "comment")
 MAX_VIDEO_HEIGHT = 720  # a clip to share, not an archival copy
 
 
 def clip_span(start: float, end: float, duration: float, pad: float = PAD) -> tuple[float, float]:
     """The clip's span in file time: the words' span with a pad each side, kept within the file."""
     return max(0.0, start - pad), min(duration, end + pad)
+
+
+def clip_tags(document: dict[str, Any], site_url: str) -> dict[str, str]:
+    """Metadata for an excerpt's clip: title, speaker(s) as artist, meeting as album, date, where it is from."""
+    meeting = document["meeting"]
+    names = [s["name"] for s in document["speakers"] if s.get("name")]
+    source = meeting["source_url"] or f"{site_url}/meetings/{meeting['slug']}"
+    tags = {
+        "title": document["title"],
+        "artist": ", ".join(names),
+        "album": meeting["title"],
+        "date": meeting["date"],
+        "comment": f"{site_url}{document['url']} ({meeting['body']}; recording: {source})",
+    }
+    return {name: value for name, value in tags.items() if value}
 
 
 def clip_key(sha256: str, start: float, end: float, fmt: str, tags: dict[str, str]) -> str:
