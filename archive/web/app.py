@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from flask import Flask, g, has_request_context, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from archive.config import Settings
@@ -18,12 +25,27 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.extensions["sessions"] = open_home(settings)
     # One backend object per process: it keeps the index open and reopens it after a swap.
     app.extensions["search"] = open_backend(settings)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or stored_secret_key(settings.home),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Secure when the public address is https; SessionCookies also marks them so on any https request.
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=12 * 3600,  # a meeting page left open for a working day can still send its form
+    )
+    app.session_interface = SessionCookies()
+    # Every form POST needs the CSRF token ({{ csrf_token() }}); token-authenticated API views are exempted below.
+    csrf = CSRFProtect(app)
 
     from archive.web.api import api
     from archive.web.excerpt_media import excerpt_media
+    from archive.web.excerpts import excerpt_api, excerpts
     from archive.web.pages import pages
 
     app.register_blueprint(api)
+    app.register_blueprint(excerpt_api)
+    csrf.exempt(excerpt_api)  # authenticated by Authorization: Bearer, which no other site can make a browser send
+    app.register_blueprint(excerpts)
     app.register_blueprint(excerpt_media)  # clips and quote cards
     app.register_blueprint(pages)
 
@@ -51,6 +73,14 @@ def build_app(settings: Settings | None = None) -> Flask:
     def archive_error(error: ArchiveError):  # type: ignore[no-untyped-def]
         return answer(str(error), 503)
 
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        return answer(
+            f"The form could not be accepted ({error.description.rstrip('.').lower()}): "
+            "reload the page and send it again.",
+            400,
+        )
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         return answer(error.description or error.name, error.code or 500)
@@ -69,3 +99,42 @@ def build_app(settings: Settings | None = None) -> Flask:
         return response
 
     return app
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, marked Secure when the site is public over https or this request is https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def stored_secret_key(home: Path) -> str:
+    """The key in <home>/.secret_key, made once (random, mode 0600, written atomically) when there is none."""
+    path = home / ".secret_key"
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+        if not key:
+            raise ArchiveError(f"{path} is empty: delete it and a new key is made (signed-in forms start afresh)")
+        return key
+    key = secrets.token_hex(32)
+    descriptor, temporary = tempfile.mkstemp(dir=home, prefix=".secret_key.")  # mkstemp: mode 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(key + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temporary, path)  # atomic, and never replaces a key another process made first
+        except FileExistsError:
+            return path.read_text(encoding="ascii").strip()
+        except OSError:  # a file system without hard links
+            os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    directory = os.open(home, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return key
