@@ -598,6 +598,46 @@ def excerpt_verify(ctx: click.Context, excerpt_slug: str, verified_by: str) -> N
     click.echo(f"{excerpt_slug}: verified against the recording by {verified_by}")
 
 
+@excerpt.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--meeting", "meeting_slug", help="Only this meeting's excerpts.")
+@click.pass_context
+def excerpt_export(ctx: click.Context, fmt: str, meeting_slug: str | None) -> None:
+    """Every excerpt (newest first) to stdout: JSON (the API's documents) or CSV (formula cells neutralised)."""
+    from archive.exports import excerpt_documents, render_excerpts
+
+    settings = settings_from(ctx)
+    with sessions_for(ctx, settings)() as session:
+        documents = excerpt_documents(session, meeting_slug=meeting_slug, base_url=settings.public_url)
+        click.echo(render_excerpts(documents, fmt), nl=False)
+
+
+@main.command()
+@click.argument("out_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--zip", "make_zip", is_flag=True, help="Also write OUT_DIR.zip (always done without OUT_DIR).")
+@click.pass_context
+def dump(ctx: click.Context, out_dir: Path | None, make_zip: bool) -> None:
+    """Write the whole public archive as JSON Lines with a manifest, for researchers; prints its path last.
+
+    Without OUT_DIR: a new dump under <home>/dumps/ and its zip, which the site offers at /downloads.
+    """
+    from archive.bulk import DUMPS, dump_name, write_dump, write_zip
+
+    settings = settings_from(ctx)
+    if out_dir is None:
+        out_dir, make_zip = settings.home / DUMPS / dump_name(), True
+    with sessions_for(ctx, settings)() as session:
+        made = write_dump(session, out_dir, site_name=settings.site_name, site_url=settings.public_url.rstrip("/"))
+    counts = made.manifest["counts"]
+    _say(", ".join(f"{count} {name}" for name, count in counts.items()) + f" in {made.path}")
+    if make_zip:
+        made_zip = write_zip(made.path, made.path.with_name(f"{made.path.name}.zip"))
+        _say(f"zipped: {made_zip}")
+        click.echo(made_zip)
+    else:
+        click.echo(made.path)
+
+
 def _reindex(settings: Settings, sessions: Any, slugs: list[str]) -> None:
     """Bring the search index up to date with meetings whose speakers changed (after the commit)."""
     from archive.search.index import index_meeting, open_backend

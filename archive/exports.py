@@ -1,6 +1,6 @@
 """A meeting's transcript as JSON (PRODUCT.md §4), WebVTT, SRT, plain text, CSV and RTTM — one context, many
-renderers. Speakers appear by their public name (an anonymous person's role), or by their label while nobody
-has named them; embeddings and voice prints never leave the database."""
+renderers — and excerpts as JSON and CSV. Speakers appear by their public name (an anonymous person's role),
+or by their label while nobody has named them; embeddings and voice prints never leave the database."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 
 import srt
 import webvtt
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.db.models import Meeting, Segment, Speaker
+from archive.db.models import Excerpt, Meeting, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
+from archive.excerpts import excerpt_document
 from archive.timecodes import format_clock
 
 FORMATS = ("json", "txt", "vtt", "srt", "csv", "rttm")
@@ -210,3 +211,90 @@ def neutralise_formula(cell: str) -> str:
 
 
 _RENDERERS = {"json": _json, "txt": _text, "vtt": _vtt, "srt": _srt, "csv": _csv, "rttm": _rttm}
+
+
+# --- excerpts ----------------------------------------------------------------------------------------------
+
+EXCERPT_FORMATS = ("json", "csv")
+EXCERPT_COLUMNS = (
+    "slug",
+    "title",
+    "quote",
+    "speakers",
+    "meeting",
+    "meeting_title",
+    "body",
+    "date",
+    "start",
+    "end",
+    "timestamp",
+    "verified",
+    "verified_by",
+    "note",
+    "url",
+    "context_url",
+    "recording_sha256",
+    "created_at",
+)
+
+
+def excerpt_query(meeting_slug: str | None = None) -> Select[tuple[Excerpt]]:
+    """Excerpts newest first, with what their documents read loaded in a few queries."""
+    query = (
+        select(Excerpt)
+        .join(Meeting)
+        .options(
+            selectinload(Excerpt.meeting).selectinload(Meeting.recordings),
+            selectinload(Excerpt.meeting).selectinload(Meeting.body),
+        )
+        .order_by(Excerpt.created_at.desc(), Excerpt.id.desc())
+    )
+    return query.where(Meeting.slug == meeting_slug) if meeting_slug else query
+
+
+def excerpt_documents(
+    session: Session, *, meeting_slug: str | None = None, base_url: str = "", offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Excerpts as their JSON documents, newest first; with a base URL their links are absolute."""
+    if meeting_slug and session.scalar(select(Meeting.id).where(Meeting.slug == meeting_slug)) is None:
+        raise NotFound(f"no meeting with slug {meeting_slug!r}")
+    query = excerpt_query(meeting_slug).offset(offset).limit(limit)
+    return [absolute_links(excerpt_document(session, row), base_url) for row in session.scalars(query)]
+
+
+def absolute_links(document: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """An excerpt document whose url and context_url start with the site's address (when one is known)."""
+    base = base_url.rstrip("/")
+    return {**document, "url": base + document["url"], "context_url": base + document["context_url"]}
+
+
+def render_excerpts(documents: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(documents, ensure_ascii=False, indent=1) + "\n"
+    if fmt == "csv":
+        return _excerpts_csv(documents)
+    raise InvalidInput(f"format {fmt!r} is not one of: {', '.join(EXCERPT_FORMATS)}")
+
+
+def _excerpts_csv(documents: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXCERPT_COLUMNS)
+    for document in documents:
+        meeting = document["meeting"]
+        verified = document["verified"]
+        row = {
+            **document,
+            "speakers": "; ".join(s["name"] or s["label"] for s in document["speakers"]),
+            "meeting": meeting["slug"],
+            "meeting_title": meeting["title"],
+            "body": meeting["body"],
+            "date": meeting["date"],
+            "timestamp": format_clock(document["start"]),
+            "verified": "yes" if verified else "no",
+            "verified_by": verified["by"] if verified else "",
+            "recording_sha256": document["recording"]["sha256"],
+        }
+        # Every cell people typed or spoke can start a formula: titles, notes, names, quotes.
+        writer.writerow([neutralise_formula(str(row[c])) if row[c] is not None else "" for c in EXCERPT_COLUMNS])
+    return out.getvalue()

@@ -287,3 +287,96 @@ def test_an_anonymous_person_is_exported_by_role_only(sessions, voices: str, fmt
     assert "Elena" not in text and "Ruiz" not in text
     assert "farmworker" in text
     assert "embedding" not in text and "voice_print" not in text
+
+
+# --- round trips and formula cells, on awkward input -----------------------------------------------------
+
+AWKWARD = "2024-04-03-awkward"
+
+
+@pytest.fixture
+def awkward(sessions) -> str:  # type: ignore[no-untyped-def]
+    """Times that round across a second, and cells that spreadsheets would run as formulas."""
+    add_meeting(
+        sessions,
+        AWKWARD,
+        [
+            Line("=SUM(A1:A9) is the budget", 0.0004, 1.9996, speaker="=Evil Name", role="member"),
+            Line("+1 for the motion", 59.9996, 61.0005, speaker="+Plus", role="member"),
+            Line("@everyone listen", 3599.4994, 3600.0, speaker="@handle", role="public commenter"),
+            Line("-2 votes against", 3600.001, 3601.25),
+            Line("\tTabbed start", 3602.0, 3603.0),
+        ],
+    )
+    return AWKWARD
+
+
+def test_webvtt_round_trips_every_cue_to_the_millisecond(sessions, awkward: str) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        document = meeting_document(session, awkward)
+    captions = webvtt.from_string(render(document, "vtt"))
+    assert len(captions) == len(document["segments"])
+    for caption, segment in zip(captions, document["segments"], strict=True):
+        assert _millis(caption.start) == round(segment["start"] * 1000)
+        assert _millis(caption.end) == round(segment["end"] * 1000)
+        name = segment["speaker"]["name"] if segment["speaker"] else None
+        assert caption.voice == name
+        assert caption.text == " ".join(segment["text"].split())
+    assert [c.start for c in captions][:2] == ["00:00:00.000", "00:01:00.000"]  # 59.9996 s rounds up a minute
+
+
+def test_srt_round_trips_every_subtitle_to_the_millisecond(sessions, awkward: str) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        document = meeting_document(session, awkward)
+    subtitles = list(srt.parse(render(document, "srt")))
+    assert [s.index for s in subtitles] == list(range(1, len(document["segments"]) + 1))
+    for subtitle, segment in zip(subtitles, document["segments"], strict=True):
+        assert subtitle.start == dt.timedelta(milliseconds=round(segment["start"] * 1000))
+        assert subtitle.end == dt.timedelta(milliseconds=round(segment["end"] * 1000))
+        name = segment["speaker"]["name"] if segment["speaker"] else None
+        assert subtitle.content == (f"{name}: {segment['text']}" if name else segment["text"])
+
+
+def _millis(timestamp: str) -> int:
+    hours, minutes, seconds = timestamp.split(":")
+    whole, millis = seconds.split(".")
+    return ((int(hours) * 60 + int(minutes)) * 60 + int(whole)) * 1000 + int(millis)
+
+
+def test_csv_neutralises_every_formula_start_in_names_and_text(sessions, awkward: str) -> None:  # type: ignore[no-untyped-def]
+    rows = list(csv.DictReader(io.StringIO(export(sessions, awkward, "csv"))))
+    assert [(row["speaker"], row["text"]) for row in rows] == [
+        ("'=Evil Name", "'=SUM(A1:A9) is the budget"),
+        ("'+Plus", "'+1 for the motion"),
+        ("'@handle", "'@everyone listen"),
+        ("", "'-2 votes against"),
+        ("", "'\tTabbed start"),
+    ]
+    for row in rows:
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+
+
+# --- excerpts ---------------------------------------------------------------------------------------------
+
+
+def test_excerpts_export_as_json_and_safe_csv(runner: CliRunner, sessions, awkward: str) -> None:  # type: ignore[no-untyped-def]
+    from archive.excerpts import create_excerpt
+
+    with sessions() as session, session.begin():
+        create_excerpt(session, awkward, 0.0, 2.0, "=cmd|'/C calc'!A0", note="-note", created_by="t")
+        create_excerpt(session, awkward, 60.0, 61.0, "Plus one", created_by="t")
+    as_json = runner.invoke(main, ["excerpt", "export", "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    documents = json.loads(as_json.stdout)
+    assert [d["title"] for d in documents] == ["Plus one", "=cmd|'/C calc'!A0"]  # newest first
+    assert documents[1]["quote"] == "=SUM(A1:A9) is the budget" and documents[1]["url"].startswith("/excerpts/")
+    as_csv = runner.invoke(main, ["excerpt", "export", "--format", "csv", "--meeting", awkward])
+    assert as_csv.exit_code == 0, as_csv.output
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [(r["title"], r["speakers"], r["quote"], r["note"]) for r in rows] == [
+        ("Plus one", "'+Plus", "'+1 for the motion", ""),
+        ("'=cmd|'/C calc'!A0", "'=Evil Name", "'=SUM(A1:A9) is the budget", "'-note"),
+    ]
+    assert rows[1]["timestamp"] == "0:00:00" and rows[1]["verified"] == "no"
+    missing = runner.invoke(main, ["excerpt", "export", "--meeting", "nope"])
+    assert missing.exit_code == 1 and missing.stderr.strip() == "testimony: error: no meeting with slug 'nope'"
