@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, g, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
@@ -40,12 +42,14 @@ def build_app(settings: Settings | None = None) -> Flask:
     from archive.web.api import api
     from archive.web.excerpt_media import excerpt_media
     from archive.web.excerpts import excerpt_api, excerpts
+    from archive.web.feeds import feeds
     from archive.web.pages import pages
 
     app.register_blueprint(api)
     app.register_blueprint(excerpt_api)
     csrf.exempt(excerpt_api)  # authenticated by Authorization: Bearer, which no other site can make a browser send
     app.register_blueprint(excerpts)
+    app.register_blueprint(feeds)
     app.register_blueprint(excerpt_media)  # clips and quote cards
     app.register_blueprint(pages)
 
@@ -89,16 +93,26 @@ def build_app(settings: Settings | None = None) -> Flask:
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Framing is forbidden everywhere but on views marked @frameable (the embeddable player): the one switch.
+        embeddable = getattr(app.view_functions.get(request.endpoint or ""), "frameable", False)
+        if not embeddable:
+            response.headers.setdefault("X-Frame-Options", "DENY")
         # Everything is served from here: no inline scripts, no third-party requests.
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            "object-src 'none'; base-uri 'none'; form-action 'self'; "
+            + ("frame-ancestors *" if embeddable else "frame-ancestors 'none'"),
         )
         return response
 
     return app
+
+
+def frameable(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let other sites show this view in an iframe (frame-ancestors *, no X-Frame-Options); nothing else may."""
+    view.frameable = True  # type: ignore[attr-defined]
+    return view
 
 
 class SessionCookies(SecureCookieSessionInterface):

@@ -1,0 +1,363 @@
+"""Sharing beyond the site: the embeddable player, oEmbed, Atom feeds, the sitemap and the downloads.
+
+Links that leave the site (feeds, the sitemap, oEmbed, CSV) are absolute: TESTIMONY_PUBLIC_URL when it is
+set, else the address the request came to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, send_file
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from archive import __version__, atom
+from archive.bulk import DUMPS, newest_zip
+from archive.db.models import Excerpt, Meeting, Person, Segment, Speaker
+from archive.errors import InvalidInput, NotFound
+from archive.excerpts import excerpt_document, find_excerpt
+from archive.exports import excerpt_documents, excerpt_query, render_excerpts
+from archive.timecodes import format_clock
+from archive.web.api import db, page_from, search_request_from
+from archive.web.app import frameable
+
+feeds = Blueprint("feeds", __name__)
+
+FEED_SIZE = 50
+# The search parameters a saved search keeps (no page or sort: a feed is the newest hits).
+FEED_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to")
+EMBED_SIZE = (560, 300)  # the iframe oEmbed proposes, shrunk to the consumer's maxwidth/maxheight
+CARD_SIZE = (1200, 630)
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_EXCERPT_PATH = re.compile(r"/excerpts/([a-z0-9]{1,16})(?:/embed)?/?")
+
+
+def site_url() -> str:
+    """The site's address without a trailing slash."""
+    return (current_app.config["TESTIMONY"].public_url or request.host_url).rstrip("/")
+
+
+@feeds.app_template_global()
+def absolute_url(path: str) -> str:
+    return site_url() + path
+
+
+@feeds.app_template_global()
+def oembed_url(slug: str) -> str:
+    """The oEmbed address of an excerpt, for its page's discovery tag (templates/_oembed_link.html)."""
+    return absolute_url("/oembed?" + urlencode({"url": absolute_url(f"/excerpts/{slug}"), "format": "json"}))
+
+
+@feeds.app_template_global()
+def search_feed_url(args: dict[str, str]) -> str:
+    """The Atom feed of a search: its filters, without page or sort."""
+    kept = {name: args[name] for name in FEED_PARAMETERS if (args.get(name) or "").strip()}
+    return "/search.atom?" + urlencode(kept)
+
+
+def speakers_text(document: dict[str, Any]) -> str | None:
+    """Who speaks in an excerpt, as a byline: "Dan Doe, chair; SPEAKER_01"."""
+    names = []
+    for speaker in document["speakers"]:
+        name = speaker["name"] or speaker["label"]
+        role = speaker["role"]
+        names.append(f"{name}, {role}" if role and role != name else name)
+    return "; ".join(names) or None
+
+
+# --- the embeddable player and oEmbed --------------------------------------------------------------------
+
+
+@feeds.get("/excerpts/<slug>/embed")
+@frameable
+def embed(slug: str):  # type: ignore[no-untyped-def]
+    document = excerpt_document(db(), find_excerpt(db(), slug))
+    return render_template(
+        "embed.html",
+        excerpt=document,
+        speakers=speakers_text(document),
+        date=dt.date.fromisoformat(document["meeting"]["date"]),
+        page_url=absolute_url(f"/excerpts/{slug}"),
+        site_name=current_app.config["TESTIMONY"].site_name,
+    )
+
+
+@feeds.get("/oembed")
+def oembed():  # type: ignore[no-untyped-def]
+    """oEmbed 1.0 (https://oembed.com) for excerpt pages: a "rich" answer whose html is the embed iframe."""
+    if request.args.get("format", "json") != "json":
+        return jsonify(error="only format=json is offered"), 501
+    url = (request.args.get("url") or "").strip()
+    if not url:
+        return jsonify(error="url: give the address of an excerpt page"), 400
+    try:
+        max_width, max_height = _dimension("maxwidth"), _dimension("maxheight")
+    except InvalidInput as error:
+        return jsonify(error=str(error)), 400
+    slug = _excerpt_slug(url)
+    try:
+        if slug is None:
+            raise NotFound(f"{url} is not an excerpt of this site")
+        document = excerpt_document(db(), find_excerpt(db(), slug))
+    except NotFound as error:
+        return jsonify(error=str(error)), 404
+    settings = current_app.config["TESTIMONY"]
+    width = min(EMBED_SIZE[0], max_width or EMBED_SIZE[0])
+    height = min(EMBED_SIZE[1], max_height or EMBED_SIZE[1])
+    scale = min(1.0, (max_width or CARD_SIZE[0]) / CARD_SIZE[0], (max_height or CARD_SIZE[1]) / CARD_SIZE[1])
+    answer: dict[str, Any] = {
+        "type": "rich",
+        "version": "1.0",
+        "title": document["title"],
+        "provider_name": settings.site_name,
+        "provider_url": absolute_url("/"),
+        "cache_age": 3600,
+        "html": render_template(
+            "_oembed_iframe.html",
+            src=absolute_url(f"/excerpts/{slug}/embed"),
+            width=width,
+            height=height,
+            title=document["title"],
+        ).strip(),
+        "width": width,
+        "height": height,
+        "thumbnail_url": absolute_url(f"/excerpts/{slug}/card.png"),
+        "thumbnail_width": int(CARD_SIZE[0] * scale),
+        "thumbnail_height": int(CARD_SIZE[1] * scale),
+    }
+    author = speakers_text(document)
+    if author:
+        answer["author_name"] = author
+    people = {s["person_id"] for s in document["speakers"]}
+    if len(people) == 1 and None not in people:
+        answer["author_url"] = absolute_url(f"/speakers/{people.pop()}")
+    return jsonify(answer)
+
+
+def _dimension(name: str) -> int | None:
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) <= 10_000:
+        raise InvalidInput(f"{name} must be a whole number of pixels between 1 and 10000")
+    return int(value)
+
+
+def _excerpt_slug(url: str) -> str | None:
+    """The excerpt slug of a URL of this site (its public address or the one asked), else None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https"):
+        return None
+    for base in {current_app.config["TESTIMONY"].public_url, request.host_url}:
+        if not base:
+            continue
+        site = urlsplit(base)
+        prefix = site.path.rstrip("/")
+        if parts.netloc.lower() == site.netloc.lower() and parts.path.startswith(prefix + "/"):
+            match = _EXCERPT_PATH.fullmatch(parts.path[len(prefix) :])
+            if match:
+                return match.group(1)
+    return None
+
+
+# --- Atom feeds --------------------------------------------------------------------------------------------
+
+
+@feeds.get("/meetings.atom")
+def meetings_feed():  # type: ignore[no-untyped-def]
+    rows = db().scalars(
+        select(Meeting)
+        .options(selectinload(Meeting.body), selectinload(Meeting.recordings))
+        .order_by(Meeting.created_at.desc(), Meeting.id.desc())
+        .limit(FEED_SIZE)
+    )
+    entries = []
+    for meeting in rows:
+        place = f", {meeting.place}" if meeting.place else ""
+        url = absolute_url(f"/meetings/{meeting.slug}")
+        entries.append(
+            atom.Entry(
+                id=url,
+                title=meeting.title,
+                url=url,
+                updated=_utc(meeting.created_at),
+                summary=f"{meeting.body.name}{place}, {meeting.date:%-d %B %Y}; "
+                f"{format_clock(meeting.duration)} recorded.",
+            )
+        )
+    return _atom("/meetings.atom", "/meetings", "New meetings", entries)
+
+
+@feeds.get("/excerpts.atom")
+def excerpts_feed():  # type: ignore[no-untyped-def]
+    entries = []
+    for excerpt in db().scalars(excerpt_query().limit(FEED_SIZE)):
+        document = excerpt_document(db(), excerpt)
+        meeting = document["meeting"]
+        byline = speakers_text(document) or "Unnamed speaker"
+        status = "Verified against the recording." if document["verified"] else "Machine transcript, not yet verified."
+        url = absolute_url(document["url"])
+        entries.append(
+            atom.Entry(
+                id=url,
+                title=document["title"],
+                url=url,
+                updated=max(_utc(t) for t in (excerpt.created_at, excerpt.verified_at) if t is not None),
+                summary=f"“{document['quote']}” — {byline}. {meeting['title']}, {meeting['body']}, "
+                f"{meeting['date']}, at {format_clock(document['start'])}. {status}",
+                author=byline,
+                enclosure=(f"{url}/clip.mp3", "audio/mpeg"),
+            )
+        )
+    return _atom("/excerpts.atom", "/", "New excerpts", entries)
+
+
+@feeds.get("/search.atom")
+def search_feed():  # type: ignore[no-untyped-def]
+    """A saved search to follow: the newest hits by meeting date, with the parameters and errors of /api/search."""
+    args = {name: request.args[name] for name in FEED_PARAMETERS if name in request.args}
+    try:
+        search_request = search_request_from(args)
+    except InvalidInput as error:
+        return jsonify(error=str(error)), 400
+    search_request = dataclasses.replace(search_request, sort="date", page=1, per_page=FEED_SIZE)
+    page = current_app.extensions["search"].search(search_request)
+    entries = []
+    for hit in page.hits:
+        who = hit.speaker_name or hit.speaker_label or "Unnamed speaker"
+        url = absolute_url(f"{hit.url}#s{hit.segment_id}")
+        entries.append(
+            atom.Entry(
+                id=url,
+                title=f"{who}: “{_shorten(hit.text, 100)}”",
+                url=url,
+                updated=dt.datetime.combine(hit.meeting_date, dt.time(), dt.UTC),
+                summary=f"{hit.text} — {who}, {hit.meeting_title}, {hit.body}, {hit.meeting_date}, "
+                f"at {format_clock(hit.start)}.",
+                author=who,
+            )
+        )
+    described = " ".join(value if name == "q" else f"{name}:{value}" for name, value in args.items() if value.strip())
+    return _atom(search_feed_url(args), "/search?" + urlencode(args), f"Search: {described}", entries)
+
+
+def _atom(self_path: str, page_path: str, title: str, entries: list[atom.Entry]) -> Response:
+    site_name = current_app.config["TESTIMONY"].site_name
+    feed = atom.Feed(
+        id=absolute_url(self_path),
+        title=f"{title} · {site_name}",
+        self_url=absolute_url(self_path),
+        page_url=absolute_url(page_path),
+        author=site_name,
+        author_url=absolute_url("/"),
+        generator="Testimony Archive",
+        version=__version__,
+    )
+    return Response(atom.render(feed, entries), mimetype="application/atom+xml")
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    # SQLite gives back naive datetimes; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+# --- the sitemap -------------------------------------------------------------------------------------------
+
+
+@feeds.get("/sitemap.xml")
+def sitemap():  # type: ignore[no-untyped-def]
+    """Every public page: home, meetings, each meeting, excerpt and named speaker (https://www.sitemaps.org)."""
+    urlset = ET.Element(f"{{{SITEMAP_NS}}}urlset")
+
+    def add(path: str, lastmod: dt.datetime | None = None) -> None:
+        url = ET.SubElement(urlset, f"{{{SITEMAP_NS}}}url")
+        ET.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = absolute_url(path)
+        if lastmod is not None:
+            ET.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = _utc(lastmod).isoformat(timespec="seconds")
+
+    changed = (
+        db()
+        .execute(
+            select(Meeting.slug, Meeting.created_at, func.max(Segment.created_at))
+            .outerjoin(Segment, Segment.meeting_id == Meeting.id)
+            .group_by(Meeting.id, Meeting.slug, Meeting.created_at)
+            .order_by(Meeting.date.desc(), Meeting.id.desc())
+        )
+        .all()
+    )
+    newest = max((_utc(t) for _slug, made, last in changed for t in (made, last) if t is not None), default=None)
+    add("/", newest)
+    add("/meetings", newest)
+    for slug, made, last in changed:
+        add(f"/meetings/{slug}", max(_utc(t) for t in (made, last) if t is not None))
+    for slug, made, verified in db().execute(
+        select(Excerpt.slug, Excerpt.created_at, Excerpt.verified_at).order_by(Excerpt.created_at.desc())
+    ):
+        add(f"/excerpts/{slug}", max(_utc(t) for t in (made, verified) if t is not None))
+    # People who speak in a meeting; those who asked to stay anonymous are left out of the index entirely.
+    for (person_id,) in db().execute(
+        select(Person.id)
+        .where(Person.id.in_(select(Speaker.person_id)), Person.consent != "anonymous")
+        .order_by(Person.id)
+    ):
+        add(f"/speakers/{person_id}")
+    ET.register_namespace("", SITEMAP_NS)
+    body = ET.tostring(urlset, encoding="utf-8", xml_declaration=True)
+    return Response(body, mimetype="application/xml")
+
+
+# --- excerpts as data, and the bulk download ------------------------------------------------------------
+
+
+@feeds.get("/api/excerpts")
+def api_excerpts():  # type: ignore[no-untyped-def]
+    page, per_page = page_from(request.args)
+    meeting = (request.args.get("meeting") or "").strip() or None
+    documents = excerpt_documents(db(), meeting_slug=meeting, offset=(page - 1) * per_page, limit=per_page)
+    total = db().scalar(select(func.count()).select_from(excerpt_query(meeting).order_by(None).subquery()))
+    return jsonify(total=total, page=page, per_page=per_page, excerpts=documents)
+
+
+@feeds.get("/excerpts.csv")
+def excerpts_csv():  # type: ignore[no-untyped-def]
+    meeting = (request.args.get("meeting") or "").strip() or None
+    body = render_excerpts(excerpt_documents(db(), meeting_slug=meeting, base_url=site_url()), "csv")
+    response = Response(body, mimetype="text/csv")
+    response.charset = "utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="excerpts.csv"'
+    return response
+
+
+@feeds.get("/downloads")
+def downloads():  # type: ignore[no-untyped-def]
+    published = newest_zip(current_app.config["TESTIMONY"].home / DUMPS)
+    return render_template("downloads.html", dump=published)
+
+
+@feeds.get("/downloads/archive.zip")
+def archive_zip():  # type: ignore[no-untyped-def]
+    published = newest_zip(current_app.config["TESTIMONY"].home / DUMPS)
+    if published is None:
+        abort(404, description="No bulk download has been published yet: see /downloads.")
+    return send_file(
+        published.path,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=published.path.name,
+        conditional=True,
+        max_age=3600,
+    )
