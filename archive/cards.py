@@ -1,0 +1,267 @@
+"""Quote cards: a 1200×630 PNG of an excerpt's words, who said them, where and when, for sharing.
+
+`layout_card` decides every line of text, its font and its box; `draw_card` only paints that layout, so
+tests can check that nothing overflows without reading pixels. Fonts are the DejaVu files shipped under
+archive/web/static/fonts/ (never the system's), so a card looks the same wherever it is made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import io
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from archive.media.clips import cached, forget_others
+from archive.timecodes import format_clock
+
+FONTS = Path(__file__).parent / "web" / "static" / "fonts"
+SANS, SANS_BOLD, SERIF = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf"
+WIDTH, HEIGHT = 1200, 630  # Open Graph's recommended size (1.91:1)
+MARGIN_X, MARGIN_Y = 72, 56
+CARD_VERSION = 1  # bump when the design changes, so cached cards are drawn again
+
+# Colours: every text colour has a contrast ratio of at least 4.5:1 on the background (WCAG AA; tested).
+BACKGROUND = "#f7f4ec"
+INK = "#1b1f24"  # the quote and the speaker
+MUTED = "#4a5260"  # the meeting and the date
+ACCENT = "#8c2f1b"  # the site's name and the rule under it
+VERIFIED = "#1d6a38"
+UNVERIFIED = "#7f4606"
+TEXT_COLOURS = {"ink": INK, "muted": MUTED, "accent": ACCENT, "verified": VERIFIED, "unverified": UNVERIFIED}
+
+QUOTE_SIZES = (54, 48, 44, 40, 36, 33, 30)  # the largest that holds the whole quote wins
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class CardText:
+    """Everything a card says, as strings: the card's cache key is made from this."""
+
+    site: str
+    status: str
+    verified: bool
+    quote: str
+    speaker: str
+    role: str
+    meeting: str
+    when: str
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    font: str  # file name under FONTS
+    size: int
+    colour: str
+    x: int
+    y: int  # top of the line (the ascender), as drawn with anchor "la"
+    box: tuple[int, int, int, int]  # left, top, right, bottom of the ink, in card pixels
+
+
+@dataclass(frozen=True)
+class CardLayout:
+    width: int
+    height: int
+    background: str
+    lines: tuple[Line, ...]
+    rule: tuple[int, int, int, int]  # the accent rule under the header
+    shortened: bool  # the quote did not fit and ends with an ellipsis
+
+
+def card_text(document: dict[str, Any], site_name: str) -> CardText:
+    """The words of the card for an excerpt document (archive.excerpts.excerpt_document)."""
+    speakers = [s for s in document["speakers"] if s.get("name")]
+    if speakers:
+        speaker = ", ".join(s["name"] for s in speakers)
+        roles = [s["role"] for s in speakers if s.get("role")]
+        role = roles[0] if len(speakers) == 1 and roles else ""
+    else:
+        speaker, role = "Unidentified speaker", ""
+    meeting = document["meeting"]
+    date = dt.date.fromisoformat(meeting["date"])
+    return CardText(
+        site=site_name,
+        status="✓ Verified against the recording" if document["verified"] else "Machine transcript, not yet verified",
+        verified=bool(document["verified"]),
+        quote=_typographic(" ".join(document["quote"].split())),
+        speaker=speaker,
+        role=role,
+        meeting=f"{meeting['title']} · {meeting['body']}",
+        when=f"{date.day} {date:%B %Y} · at {format_clock(document['start'])}",
+    )
+
+
+def _typographic(text: str) -> str:
+    """Straight apostrophes and quotes as printers set them: you're → you’re, "safe" → “safe”."""
+    text = re.sub(r"(?<=\w)'|'(?=\d0s)", "’", text)
+    text = re.sub(r'(^|[\s(])"', "\\1“", text)
+    return text.replace('"', "”").replace("'", "‘")
+
+
+@functools.lru_cache(maxsize=32)
+def font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONTS / name), size)
+
+
+def layout_card(text: CardText) -> CardLayout:
+    lines: list[Line] = []
+    inner = WIDTH - 2 * MARGIN_X
+    top = MARGIN_Y
+
+    # Header: the site's name on the left, the verification on the right, a rule beneath.
+    status_colour = "verified" if text.verified else "unverified"
+    status = _fit(text.status, SANS_BOLD, 22, inner // 2)
+    status_width = _width(font(SANS_BOLD, 22), status)
+    lines.append(_line(status, SANS_BOLD, 22, status_colour, WIDTH - MARGIN_X - status_width, top))
+    site = _fit(text.site, SANS_BOLD, 22, inner - status_width - 32)
+    lines.append(_line(site, SANS_BOLD, 22, "accent", MARGIN_X, top))
+    rule_y = top + 40
+    rule = (MARGIN_X, rule_y, WIDTH - MARGIN_X - 1, rule_y + 2)  # inclusive, as Pillow draws rectangles
+
+    # Footer, from the bottom up: when, the meeting, the speaker.
+    bottom = HEIGHT - MARGIN_Y
+    when = _line(_fit(text.when, SANS, 24, inner), SANS, 24, "muted", MARGIN_X, bottom - 28)
+    meeting = _line(_fit(text.meeting, SANS, 24, inner), SANS, 24, "muted", MARGIN_X, when.y - 36)
+    speaker_y = meeting.y - 48
+    name = _fit(text.speaker, SANS_BOLD, 30, inner)
+    lines.append(_line(name, SANS_BOLD, 30, "ink", MARGIN_X, speaker_y))
+    if text.role:
+        name_width = _width(font(SANS_BOLD, 30), name)
+        role = _fit(f", {text.role}", SANS, 30, inner - name_width)
+        if role.strip(", " + ELLIPSIS):
+            lines.append(_line(role, SANS, 30, "ink", MARGIN_X + name_width, speaker_y))
+    lines += [meeting, when]
+
+    # The quote fills the space between, at the largest size that holds it, else shortened at a word.
+    quote_top, quote_bottom = rule_y + 3 + 34, speaker_y - 34
+    wrapped, size, shortened = _quote_lines(text.quote, inner, quote_bottom - quote_top)
+    leading = round(size * 1.3)
+    block = len(wrapped) * leading
+    y = quote_top + max(0, (quote_bottom - quote_top - block) // 2)  # centred in its space
+    for row in wrapped:
+        lines.append(_line(row, SERIF, size, "ink", MARGIN_X, y))
+        y += leading
+    return CardLayout(WIDTH, HEIGHT, BACKGROUND, tuple(lines), rule, shortened)
+
+
+def _line(text: str, name: str, size: int, colour: str, x: int, y: int) -> Line:
+    left, top, right, bottom = font(name, size).getbbox(text, anchor="la")
+    return Line(text, name, size, TEXT_COLOURS[colour], x, y, (x + left, y + top, x + right, y + bottom))
+
+
+def _fit(text: str, name: str, size: int, width: int) -> str:
+    """One line: the text, or as many words of it as fit, with an ellipsis."""
+    face = font(name, size)
+    if _width(face, text) <= width:
+        return text
+    words = text.split(" ")
+    while words:
+        words.pop()
+        candidate = _trail(" ".join(words))
+        if _width(face, candidate) <= width:
+            return candidate
+    return ELLIPSIS
+
+
+def _width(face: ImageFont.FreeTypeFont, text: str) -> int:
+    """How far the text reaches from its origin: its advance, or its ink where a glyph overhangs."""
+    return max(int(face.getlength(text) + 0.999), face.getbbox(text, anchor="la")[2])
+
+
+def _trail(text: str) -> str:
+    return text.rstrip(" ,;:.—–-") + ELLIPSIS
+
+
+def _quote_lines(quote: str, width: int, height: int) -> tuple[list[str], int, bool]:
+    words = quote.split()
+    for size in QUOTE_SIZES:
+        rows = _wrap(f"“{quote}”", font(SERIF, size), width)
+        if len(rows) * round(size * 1.3) <= height:
+            return rows, size, False
+    # Even the smallest size is too big: keep the most words that fit (a binary search over the count).
+    size = QUOTE_SIZES[-1]
+    face, most = font(SERIF, size), height // round(size * 1.3)
+    low, high, best = 1, len(words), [f"“{ELLIPSIS}”"]
+    while low <= high:
+        middle = (low + high) // 2
+        rows = _wrap(f"“{_trail(' '.join(words[:middle]))}”", face, width)
+        if len(rows) <= most:
+            best, low = rows, middle + 1
+        else:
+            high = middle - 1
+    return best, size, True
+
+
+def _wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """Greedy wrapping at spaces; a word wider than the line (a long URL) is broken between characters."""
+    rows: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if _width(face, candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            rows.append(current)
+        current = word
+        while _width(face, current) > width:
+            low, high = 1, len(current) - 1  # the longest prefix that fits (at least one character)
+            while low < high:
+                middle = (low + high + 1) // 2
+                low, high = (middle, high) if _width(face, current[:middle]) <= width else (low, middle - 1)
+            rows.append(current[:low])
+            current = current[low:]
+    if current:
+        rows.append(current)
+    return rows
+
+
+def draw_card(layout: CardLayout) -> Image.Image:
+    image = Image.new("RGB", (layout.width, layout.height), layout.background)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle(layout.rule, fill=ACCENT)
+    for line in layout.lines:
+        draw.text((line.x, line.y), line.text, font=font(line.font, line.size), fill=line.colour, anchor="la")
+    return image
+
+
+def render_card(text: CardText) -> bytes:
+    out = io.BytesIO()
+    draw_card(layout_card(text)).save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def card_key(text: CardText) -> str:
+    material = json.dumps([CARD_VERSION, asdict(text)], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def excerpt_card(cache_dir: Path, document: dict[str, Any], site_name: str) -> Path:
+    """The cached card of an excerpt; a change of anything it shows makes a new file."""
+    text = card_text(document, site_name)
+    path = cache_dir / f"{document['slug']}-{card_key(text)[:20]}.png"
+    if path.exists():
+        return path
+    cached(path, lambda temp: temp.write_bytes(render_card(text)))
+    forget_others(path, f"{document['slug']}-")
+    return path
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
