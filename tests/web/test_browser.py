@@ -4,6 +4,8 @@ main pages at phone and desktop widths are saved under test-artifacts/screenshot
 
 from __future__ import annotations
 
+import re
+import struct
 import threading
 from pathlib import Path
 
@@ -93,6 +95,48 @@ def caller(live_site, site_home: Path) -> int:  # type: ignore[no-untyped-def]
         sessions.kw["bind"].dispose()
 
 
+EDITOR_TOKEN = "browser-test-editor-token"
+
+
+@pytest.fixture(scope="module")
+def editor_site(live_site, site_home: Path):  # type: ignore[no-untyped-def]
+    """The same archive served again with an editor token, so the meeting page offers the excerpt form."""
+    import waitress
+
+    from archive import create_app
+
+    _, slug = live_site
+    app = create_app(Settings(home=site_home, editor_token=EDITOR_TOKEN))
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}", slug
+    server.close()
+    app.extensions["sessions"].kw["bind"].dispose()
+
+
+@pytest.fixture(scope="module")
+def excerpt(live_site, caller, site_home: Path) -> str:  # type: ignore[no-untyped-def]
+    """An excerpt of the meeting's second and third lines (the caller's), with a note."""
+    from sqlalchemy import select
+
+    from archive.db.models import Meeting
+    from archive.excerpts import create_excerpt
+    from archive.home import open_home
+
+    _, slug = live_site
+    sessions = open_home(Settings(home=site_home))
+    try:
+        with sessions() as session, session.begin():
+            meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
+            first, last = meeting.segments[1], meeting.segments[2]
+            note = "Read this before the hearing on the 14th.\nShe asks the question twice."
+            made = create_excerpt(session, slug, first.start, last.end, "Diane calls in", note=note, created_by="test")
+            return made.slug
+    finally:
+        sessions.kw["bind"].dispose()
+
+
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
@@ -176,13 +220,13 @@ def test_a_search_from_home_leads_to_the_second(live_site, page) -> None:  # typ
 
 
 @pytest.mark.parametrize(("width", "height", "name"), [(390, 844, "phone"), (1280, 800, "desktop")])
-def test_screenshots_of_the_main_pages(live_site, caller, browser, width, height, name) -> None:  # type: ignore[no-untyped-def]
+def test_screenshots_of_the_main_pages(live_site, caller, excerpt, browser, width, height, name) -> None:  # type: ignore[no-untyped-def]
     base, slug = live_site
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     pages = [("home", "/"), ("search", "/search?q=chicago"), ("meeting", f"/meetings/{slug}")]
-    for label, path in pages + [("speaker", f"/speakers/{caller}")]:
+    for label, path in pages + [("speaker", f"/speakers/{caller}"), ("excerpt", f"/excerpts/{excerpt}")]:
         page.goto(base + path)
         # Nothing may be wider than the screen: a phone must not scroll sideways.
         assert page.evaluate("document.documentElement.scrollWidth") <= width
@@ -194,13 +238,21 @@ def test_screenshots_of_the_main_pages(live_site, caller, browser, width, height
 AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
 
 
-@pytest.mark.parametrize("path", ["/", "/search?q=chicago", "/meetings/{slug}", "/meetings", "/speakers/{caller}"])
-def test_no_serious_accessibility_violations(live_site, caller, browser, path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "path", ["/", "/search?q=chicago", "/meetings/{slug}", "/meetings", "/speakers/{caller}", "/excerpts/{excerpt}"]
+)
+def test_no_serious_accessibility_violations(live_site, caller, excerpt, browser, path) -> None:  # type: ignore[no-untyped-def]
     base, slug = live_site
     # bypass_csp only lets the test inject axe-core; the pages themselves run no inline script.
     context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     page = context.new_page()
-    page.goto(base + path.format(slug=slug, caller=caller))
+    page.goto(base + path.format(slug=slug, caller=caller, excerpt=excerpt))
+    assert_accessible(page)
+    context.close()
+
+
+def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
+    """axe-core's WCAG 2.1 AA rules find nothing serious or critical on the page as it is now."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
@@ -210,6 +262,103 @@ def test_no_serious_accessibility_violations(live_site, caller, browser, path) -
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
-    context.close()
     assert len(result["passes"]) >= 10  # axe really ran its rules on the page
     assert serious == []
+
+
+def choose_lines(page, first: int, last: int) -> None:  # type: ignore[no-untyped-def]
+    """Open the excerpt form, switch to choosing lines, click the first line's box and shift-click the last's."""
+    page.click("summary:has-text('Make an excerpt')")
+    page.click("#choose-lines")
+    boxes = page.locator(".segment .pick")
+    boxes.nth(first).click()
+    boxes.nth(last).click(modifiers=["Shift"])
+
+
+def seconds(clock: str) -> float:
+    from archive.timecodes import parse_clock
+
+    return parse_clock(clock)
+
+
+def test_make_an_excerpt_from_the_meeting_page_play_it_and_copy_its_citation(editor_site, browser) -> None:  # type: ignore[no-untyped-def]
+    base, slug = editor_site
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    page.goto(f"{base}/meetings/{slug}")
+    spans = segments(page)
+    choose_lines(page, 1, 3)
+    assert page.locator(".segment.selected").count() == 3
+    assert page.locator("#selection-bar").is_visible()
+    assert "3 lines chosen" in page.text_content("#selection-status")
+    assert abs(seconds(page.input_value("#excerpt-start")) - spans[1][0]) < 0.06
+    assert abs(seconds(page.input_value("#excerpt-end")) - spans[3][1]) < 0.06
+    first_words = page.locator(".segment[data-start]").nth(1).text_content().split()[1:3]  # after the timestamp
+    page.screenshot(path=str(SCREENSHOTS / "meeting-choosing-lines-desktop.png"))
+    page.click("#selection-continue")
+    assert page.evaluate("document.activeElement.id") == "excerpt-title"
+    page.fill("#excerpt-title", "Diane's question")
+    page.fill("#excerpt-note", "For the letter.")
+    page.fill("#excerpt-token", EDITOR_TOKEN)
+    page.click("#excerpt-form [type=submit]")
+    page.wait_for_url(re.compile(r"/excerpts/[a-z0-9]{8}$"))
+    excerpt_url = page.url
+    assert page.text_content("h1") == "Diane's question"
+    quote = " ".join(page.locator(".excerpt blockquote .words").all_text_contents())
+    assert " ".join(first_words) in quote
+    assert "Machine transcript, not yet verified" in page.text_content(".verification")
+
+    # The clip plays (cut by the clips' route at the excerpt's word boundaries).
+    page.evaluate("document.querySelector('.excerpt audio').play()")
+    page.wait_for_function("() => document.querySelector('.excerpt audio').currentTime > 0.5", timeout=30_000)
+    assert re.search(r"/clip\.(m4a|ogg|mp3)$", page.evaluate("document.querySelector('.excerpt audio').currentSrc"))
+
+    # Copying a citation puts exactly its text on the clipboard and says so.
+    page.click("button[data-copy='cite-plain']")
+    page.wait_for_function("() => document.querySelector('[data-copy=cite-plain] + .copied').textContent === 'Copied'")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.text_content("#cite-plain")
+    assert f"/meetings/{slug}?t=" in copied and "Recording SHA-256" in copied
+    page.click("button[data-copy-text]")
+    assert page.evaluate("navigator.clipboard.readText()") == excerpt_url
+    page.screenshot(path=str(SCREENSHOTS / "excerpt-made-desktop.png"), full_page=True)
+
+    # The quote card the page's og:image names, saved beside the screenshots.
+    card_url = page.get_attribute("meta[property='og:image']", "content")
+    card = page.request.get(card_url)
+    assert card.status == 200 and card.headers["content-type"] == "image/png"
+    body = card.body()
+    assert body[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", body[16:24]) == (1200, 630)
+    (SCREENSHOTS / "excerpt-card.png").write_bytes(body)
+    context.close()
+
+
+def test_the_excerpt_form_is_accessible_while_choosing_lines(editor_site, browser) -> None:  # type: ignore[no-untyped-def]
+    base, slug = editor_site
+    context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{base}/meetings/{slug}")
+    choose_lines(page, 0, 1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SCREENSHOTS / "meeting-choosing-lines-phone.png"))
+    assert_accessible(page)
+    context.close()
+
+
+def test_a_wrong_token_shows_the_reason_and_keeps_the_form(editor_site, browser) -> None:  # type: ignore[no-untyped-def]
+    base, slug = editor_site
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{base}/meetings/{slug}")
+    choose_lines(page, 0, 0)
+    page.click("#selection-continue")
+    page.fill("#excerpt-title", "Kept title")
+    page.fill("#excerpt-token", "not the token")
+    page.click("#excerpt-form [type=submit]")
+    page.wait_for_selector("#excerpt-error")
+    assert "not right" in page.text_content("#excerpt-error")
+    assert page.input_value("#excerpt-title") == "Kept title" and page.input_value("#excerpt-token") == ""
+    context.close()
