@@ -63,9 +63,16 @@ def measure_diarizer(step: float, minutes: float, runs: int, threads: int, pairs
     rtfs = []
     for _ in range(runs):
         began = time.perf_counter()
-        diarizer.diarize(audio)
+        result = diarizer.diarize(audio)
         rtfs.append((time.perf_counter() - began) / (len(audio) / SAMPLE_RATE))
-    return {"name": f"diarize, step {step:g} s", "load": load, "rtfs": rtfs, "files": files, "peak": _peak_mib()}
+    return {
+        "name": f"diarize, step {step:g} s",
+        "load": load,
+        "rtfs": rtfs,
+        "files": files,
+        "peak": _peak_mib(),
+        "long_speakers": len(result.voices),
+    }
 
 
 def measure_transcriber(minutes: float, runs: int, threads: int) -> dict:
@@ -82,6 +89,10 @@ def measure_transcriber(minutes: float, runs: int, threads: int) -> dict:
         transcriber.transcribe(audio)
         rtfs.append((time.perf_counter() - began) / (len(audio) / SAMPLE_RATE))
     return {"name": "transcribe, faster-whisper", "load": load, "rtfs": rtfs, "files": [], "peak": _peak_mib()}
+
+
+# The long recording repeats sample.wav (two callers) and jfk.flac (one speaker).
+LONG_RECORDING_SPEAKERS = 3
 
 
 def _peak_mib() -> float:
@@ -123,6 +134,9 @@ def main() -> None:
     for r in results[:-1]:
         ratio = statistics.median(r["rtfs"]) / transcribe
         print(f"ratio: {r['name']} takes {ratio:.2f}× the time of faster-whisper transcription")
+    for r in results[:-1]:
+        found = r["long_speakers"]
+        print(f"{r['name']}: {found} speakers found in the long recording ({LONG_RECORDING_SPEAKERS} true)")
     print()
     print(f"{'':<28}{'file':<22}{'DER c=0':>9}{'DER c=.25':>11}{'found/true':>12}{'RTF':>8}")
     for r in results[:-1]:
