@@ -123,6 +123,18 @@ def test_oembed_describes_an_excerpt_as_rich_html(client, archive) -> None:  # t
     assert (answer["thumbnail_width"], answer["thumbnail_height"]) == (1200, 630)
 
 
+def test_the_excerpt_page_advertises_its_oembed_endpoint(client, archive) -> None:  # type: ignore[no-untyped-def]
+    import html
+    import re
+
+    page = client.get(f"/excerpts/{archive['hot']}").get_data(as_text=True)
+    link = re.search(r'<link rel="alternate" type="application/json\+oembed" href="([^"]+)"', page)
+    assert link is not None
+    discovered = client.get(html.unescape(link.group(1)))
+    assert discovered.status_code == 200
+    assert discovered.get_json()["thumbnail_url"].endswith(f"/excerpts/{archive['hot']}/card.png")
+
+
 def test_oembed_honours_the_maximum_sizes(client, archive) -> None:  # type: ignore[no-untyped-def]
     url = f"http://localhost/excerpts/{archive['hot']}/"
     small = oembed(client, url, maxwidth="400", maxheight="200").get_json()
