@@ -70,6 +70,10 @@ class Meeting(Base):
     place: Mapped[str | None] = mapped_column(String(300))
     source_url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # A person checked the transcript against the recording (see archive.review); a new machine transcript
+    # of any of the meeting's recordings clears both, so they never vouch for words nobody has read.
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
 
     body: Mapped[Body] = relationship(back_populates="meetings")
     recordings: Mapped[list[Recording]] = relationship(back_populates="meeting", order_by="Recording.position")

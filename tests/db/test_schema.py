@@ -182,3 +182,38 @@ def test_migration_0003_moves_speaker_names_to_people(settings: Settings) -> Non
         ("SPEAKER_01", None, None, None),
     ]
     assert [tuple(row) for row in history] == [("curator", "migration 0003")]
+
+
+def test_migration_0004_adds_and_removes_the_review_columns(settings: Settings) -> None:
+    """Downgrading 0004 drops the meeting's review and keeps the meeting; upgrading again restores the columns."""
+    from alembic import command
+    from alembic.config import Config
+
+    from archive.db.session import MIGRATIONS
+
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO bodies (id, name, slug) VALUES (1, 'Council', 'council')"))
+        connection.execute(
+            text(
+                "INSERT INTO meetings (id, slug, body_id, title, date, created_at, reviewed_at, reviewed_by)"
+                " VALUES (1, 'm', 1, 'T', '2024-02-07', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'Ana')"
+            )
+        )
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":  # as migrate() does: a table rebuild with foreign keys off
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()
+        with connection.begin():
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+    columns = {column["name"] for column in inspect(engine).get_columns("meetings")}
+    assert {"reviewed_at", "reviewed_by"}.isdisjoint(columns) and "excerpts" not in inspect(engine).get_table_names()
+    migrate(engine)
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT slug, reviewed_at, reviewed_by FROM meetings")).one()
+    engine.dispose()
+    assert tuple(row) == ("m", None, None)

@@ -1,4 +1,4 @@
-"""excerpts: citable spans of meetings
+"""excerpts: citable spans of meetings; a meeting's transcript review
 
 Revision ID: 0004
 Revises: 0003
@@ -38,6 +38,14 @@ def upgrade() -> None:
     op.create_index(op.f("ix_excerpts_meeting_id"), "excerpts", ["meeting_id"], unique=False)
     op.create_index(op.f("ix_excerpts_created_at"), "excerpts", ["created_at"], unique=False)
 
+    # Who reviewed the meeting's transcript against the recording, and when; both empty: the machine's.
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("reviewed_by", sa.String(length=200), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.drop_column("reviewed_by")
+        batch_op.drop_column("reviewed_at")
     op.drop_table("excerpts")
