@@ -169,6 +169,30 @@ def diarize(ctx: click.Context, slug: str, threads: int | None) -> None:
 
 @main.command()
 @click.argument("slug")
+@click.option("--by", "reviewer", help="Who checked the whole transcript against the recording.")
+@click.option("--undo", is_flag=True, help="Mark the transcript unreviewed again (the machine's).")
+@click.pass_context
+def review(ctx: click.Context, slug: str, reviewer: str | None, undo: bool) -> None:
+    """Mark a meeting's transcript reviewed by a person now (--by NAME), or unreviewed again (--undo).
+
+    The meeting page and the JSON say so; a later re-transcription makes it unreviewed again.
+    """
+    from archive.review import mark_reviewed, mark_unreviewed
+
+    if undo == (reviewer is not None):
+        raise InvalidInput("give either --by NAME (reviewed) or --undo (unreviewed)")
+    with sessions_for(ctx, settings_from(ctx))() as session, session.begin():
+        if undo:
+            mark_unreviewed(session, slug)
+            message = f"{slug}: the transcript is marked unreviewed (the machine's)"
+        else:
+            meeting = mark_reviewed(session, slug, by=reviewer or "")
+            message = f"{slug}: the transcript is marked reviewed by {meeting.reviewed_by}"
+    click.echo(message)
+
+
+@main.command()
+@click.argument("slug")
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "txt", "vtt", "srt", "csv", "rttm"]), default="txt", show_default=True
 )

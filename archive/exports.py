@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts import excerpt_document
+from archive.review import review_of
 from archive.timecodes import format_clock
 
 FORMATS = ("json", "txt", "vtt", "srt", "csv", "rttm")
@@ -61,6 +62,8 @@ def meeting_document(session: Session, slug: str) -> dict[str, Any]:
             "source_url": meeting.source_url,
             "duration": round(meeting.duration, 3),
         },
+        # {"by", "at"} once a person has reviewed the transcript; null: the unreviewed machine transcript.
+        "reviewed": review_of(meeting),
         "speakers": [
             {
                 "label": s.label,

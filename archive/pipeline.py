@@ -259,6 +259,9 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
             session.flush()
         session.execute(delete(Segment).where(Segment.recording_id == recording_id))
         session.flush()
+        # A new machine transcript is unreviewed: a person's review vouched for the segments just deleted.
+        recording.meeting.reviewed_at = None
+        recording.meeting.reviewed_by = None
         offset = recording.offset
         session.add_all(
             Segment(
