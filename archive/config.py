@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from archive.errors import InvalidInput
 
 ENGINES = ("whisper", "faster-whisper")
 SEARCH_BACKENDS = ("whoosh", "postgres")
+# The report settings become links on every meeting page: a web address only (never javascript: or data:),
+# and one email address with nothing that could add a recipient or a header to the mailto: link.
+WEB_ADDRESS = re.compile(r"https?://[^\s\"'<>]+", re.IGNORECASE)
+EMAIL_ADDRESS = re.compile(r"[^\s@<>,;:?&=%\"'()\[\]\\]+@[^\s@<>,;:?&=%\"'()\[\]\\]+")
 
 
 def _setting(default: object, help: str, secret: bool = False) -> object:
@@ -51,6 +56,12 @@ class Settings:
     editor_token: str = _setting(
         "", "Until accounts exist, who may make excerpts on the site and the API must give this token.", secret=True
     )
+    report_url: str = _setting(
+        "", "Where readers report a transcript error: an https:// address (an issue tracker, a form); empty: none."
+    )
+    report_email: str = _setting(
+        "", "An address readers can email about a transcript error (a prefilled message); empty: none."
+    )
     secret_key: str = _setting(
         "", "Signs the site's cookies (CSRF); empty: a random key kept in <home>/.secret_key.", secret=True
     )
@@ -81,6 +92,10 @@ class Settings:
             raise InvalidInput(f"threads must be at least 1, not {self.threads}")
         if self.window_seconds < 30:
             raise InvalidInput(f"window_seconds must be at least 30, not {self.window_seconds}")
+        if self.report_url and not WEB_ADDRESS.fullmatch(self.report_url):
+            raise InvalidInput(f"TESTIMONY_REPORT_URL must be an http:// or https:// address, not {self.report_url!r}")
+        if self.report_email and not EMAIL_ADDRESS.fullmatch(self.report_email):
+            raise InvalidInput(f"TESTIMONY_REPORT_EMAIL must be one email address, not {self.report_email!r}")
 
     # The parts of an archive home (PRODUCT.md §3).
     @property

@@ -48,6 +48,33 @@ def test_bad_values_are_named(environ: dict[str, str], message: str) -> None:
         Settings.from_env(environ)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TESTIMONY_REPORT_URL", "javascript:alert(1)"),
+        ("TESTIMONY_REPORT_URL", "example.org/issues"),
+        ("TESTIMONY_REPORT_URL", 'https://example.org/" onclick="x'),
+        ("TESTIMONY_REPORT_EMAIL", "errors@example.org?bcc=everyone@example.org"),
+        ("TESTIMONY_REPORT_EMAIL", "a@example.org, b@example.org"),
+        ("TESTIMONY_REPORT_EMAIL", "errors"),
+    ],
+)
+def test_report_addresses_must_be_safe_links(variable: str, value: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        Settings.from_env({variable: value})
+    assert str(error.value).startswith(f"{variable} must be ") and repr(value) in str(error.value)
+
+
+def test_report_addresses() -> None:
+    settings = Settings.from_env(
+        {"TESTIMONY_REPORT_URL": "https://example.org/issues/new?label=transcript", "TESTIMONY_REPORT_EMAIL": "a@b.org"}
+    )
+    assert (settings.report_url, settings.report_email) == (
+        "https://example.org/issues/new?label=transcript",
+        "a@b.org",
+    )
+
+
 def test_secrets_are_masked() -> None:
     settings = Settings(database_url="postgresql+psycopg://archive:hunter2@db.example/archive")
     shown = dict((name, value) for name, value, _ in settings.describe())

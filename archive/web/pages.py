@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import mimetypes
+from urllib.parse import quote as url_quote
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from archive.config import EMAIL_ADDRESS, WEB_ADDRESS
 from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
 from archive.exports import CONTENT_TYPES, FORMATS, meeting_document, render
 from archive.media.store import MediaStore
 from archive.timecodes import format_clock
 from archive.web.api import db, page_from, search_request_from
+from archive.web.excerpts import public_base
 from archive.web.speakers import meeting_voices, person_record
 
 pages = Blueprint("pages", __name__)
@@ -96,6 +100,7 @@ def meeting(slug: str):  # type: ignore[no-untyped-def]
         document=document,
         voices=voices,
         turns=_turns(document["segments"], {voice["label"]: voice for voice in voices}),
+        report=_report_links(found, start or None),  # the second ?t= opened the page at, if any
         start=start,
         low_probability=LOW_PROBABILITY,
         formats=FORMATS,
@@ -140,6 +145,27 @@ def recording(slug: str, position: int, suffix: str):  # type: ignore[no-untyped
     )
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # content-addressed: never changes
     return response
+
+
+def _report_links(meeting: Meeting, second: float | None) -> dict[str, str]:
+    """Where a reader reports an error in this transcript: the configured form or tracker, and a prefilled email
+    naming the meeting (and the second the page was opened at) with the page's address. Empty: neither is set."""
+    settings = current_app.config["TESTIMONY"]
+    links: dict[str, str] = {}
+    if settings.report_url and WEB_ADDRESS.fullmatch(settings.report_url):
+        links["url"] = settings.report_url
+    if settings.report_email and EMAIL_ADDRESS.fullmatch(settings.report_email):
+        where = f" at {format_clock(second)}" if second is not None else ""
+        subject = f"Transcript error: {meeting.title} ({meeting.date.isoformat()}){where}"
+        page = public_base() + url_for(
+            "pages.meeting", slug=meeting.slug, t=int(second) if second is not None else None
+        )
+        body = f"Page: {page}\n\nWhat the transcript says, and what was said:\n"
+        # Spaces as %20, not +: mail programs do not decode + in mailto: links.
+        links["email"] = f"mailto:{settings.report_email}?" + urlencode(
+            {"subject": subject, "body": body}, quote_via=url_quote
+        )
+    return links
 
 
 def _start_second(value: str | None) -> float:

@@ -69,7 +69,7 @@ def test_the_meeting_page_escapes_names_and_text(site) -> None:  # type: ignore[
     assert XSS not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "1:02:01" in html and 'href="/meetings/2024-02-07-comment?t=3721"' in html
-    assert "Machine transcript, not yet reviewed" in html
+    assert "<strong>Machine transcript, not reviewed by a person:</strong> it may contain errors." in html
 
 
 def test_a_search_within_the_meeting(site) -> None:  # type: ignore[no-untyped-def]
@@ -195,3 +195,79 @@ def test_testimony_serve_answers_over_http(site, settings) -> None:  # type: ign
         server.terminate()
         server.wait(timeout=10)
         server.stderr.close()
+
+
+COMMENT = "2024-02-07-comment"
+
+
+def _review(sessions, by: str | None) -> None:  # type: ignore[no-untyped-def]
+    from archive.review import mark_reviewed, mark_unreviewed
+
+    with sessions() as session, session.begin():
+        if by is None:
+            mark_unreviewed(session, COMMENT)
+        else:
+            mark_reviewed(session, COMMENT, by=by)
+
+
+def _notice(html: str) -> str:
+    start = html.index('<p class="notice review')
+    return html[start : html.index("</p>", start)]
+
+
+def test_the_meeting_page_says_whether_a_person_reviewed_the_transcript(site, sessions) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    notice = _notice(site.get(f"/meetings/{COMMENT}").get_data(as_text=True))
+    assert "not reviewed by a person" in notice and "Reviewed" not in notice
+    assert "Found an error?" not in notice and "<a " not in notice  # no address configured: no link
+
+    _review(sessions, "<b>x</b>")
+    html = site.get(f"/meetings/{COMMENT}").get_data(as_text=True)
+    notice = _notice(html)
+    today = dt.datetime.now(dt.UTC).date()
+    assert "<b>x</b>" not in html
+    assert f'<strong>Reviewed</strong> by &lt;b&gt;x&lt;/b&gt; on <time datetime="{today.isoformat()}T' in notice
+    assert f">{today.day} {today:%B %Y}</time>." in notice
+    assert "not reviewed" not in notice
+    api = site.get(f"/api/meetings/{COMMENT}").get_json()
+    assert api["reviewed"]["by"] == "<b>x</b>" and api["reviewed"]["at"].startswith(today.isoformat())
+
+    _review(sessions, None)
+    assert "not reviewed by a person" in _notice(site.get(f"/meetings/{COMMENT}").get_data(as_text=True))
+    assert site.get(f"/api/meetings/{COMMENT}").get_json()["reviewed"] is None
+
+
+def test_the_report_links(site, settings, app_for) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+    from urllib.parse import parse_qs, urlsplit
+
+    from markupsafe import Markup
+
+    def report_links(path: str, **report: str) -> list[str]:
+        client = app_for(dataclasses.replace(settings, public_url="https://archive.example", **report)).test_client()
+        notice = _notice(client.get(path).get_data(as_text=True))
+        return [Markup(part.split('"', 1)[0]).unescape() for part in notice.split('href="')[1:]]
+
+    assert report_links(f"/meetings/{COMMENT}", report_url="https://example.org/issues/new") == [
+        "https://example.org/issues/new"
+    ]
+
+    [mailto] = report_links(f"/meetings/{COMMENT}?t=3721", report_email="errors@example.org")
+    address, _, query = mailto.partition("?")
+    assert address == "mailto:errors@example.org"
+    assert "+" not in query and " " not in query and "%3Cb%3Eon%3C%2Fb%3E" in query  # spaces as %20, tags encoded
+    fields = parse_qs(query)
+    assert fields["subject"] == ["Transcript error: Public comment <b>on</b> policing (2024-02-07) at 1:02:01"]
+    assert fields["body"][0].startswith(f"Page: https://archive.example/meetings/{COMMENT}?t=3721\n")
+
+    [mailto] = report_links(f"/meetings/{COMMENT}", report_email="errors@example.org")
+    subject = parse_qs(urlsplit(mailto).query)["subject"][0]
+    assert subject == "Transcript error: Public comment <b>on</b> policing (2024-02-07)"
+
+    both = report_links(f"/meetings/{COMMENT}", report_url="https://example.org/form", report_email="e@example.org")
+    assert both[0] == "https://example.org/form" and both[1].startswith("mailto:e@example.org?subject=")
+
+    # Settings that would make a dangerous link are refused by `Settings.validate` and never reach a page.
+    assert report_links(f"/meetings/{COMMENT}", report_url="javascript:alert(1)") == []
+    assert report_links(f"/meetings/{COMMENT}", report_email="a@example.org?bcc=b@example.org") == []
