@@ -1,4 +1,4 @@
-"""The database tables: the source of truth for meetings, recordings, runs, segments and speakers."""
+"""The database tables: the source of truth for meetings, recordings, runs, segments, speakers and legislators."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -38,6 +39,8 @@ ATTRIBUTION_METHODS = ("self-identified", "named-by-chair", "voice-match", "cura
 # "no-voice-match": named, but no voice print is kept and they are never matched automatically;
 # "anonymous": never named on a public surface (their role stands in), and no voice print.
 CONSENT_LEVELS = ("public", "no-voice-match", "anonymous")
+# The legislature's chambers, as stored (an imported file's "lower"/"upper" become these).
+CHAMBERS = ("house", "senate")
 
 
 class Base(DeclarativeBase):
@@ -275,3 +278,35 @@ class Excerpt(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     meeting: Mapped[Meeting] = relationship()
+
+
+class Legislator(Base):
+    """A member of the legislature, from an imported directory (see archive.legislators).
+
+    `chamber` is "house" or "senate"; `source` is where the row came from (the Open States file, for Vermont).
+    An import replaces every row, so nothing else may refer to a legislator by id across imports.
+    """
+
+    __tablename__ = "legislators"
+    __table_args__ = (Index("ix_legislators_chamber_district", "chamber", "district"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    chamber: Mapped[str] = mapped_column(String(10))  # one of CHAMBERS
+    district: Mapped[str] = mapped_column(String(100))
+    party: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(50))
+    openstates_id: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str | None] = mapped_column(String(500))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class DistrictTown(Base):
+    """A town (wholly or in part) in a chamber's district: a split town has a row for each of its districts."""
+
+    __tablename__ = "district_towns"
+    __table_args__ = (UniqueConstraint("chamber", "district", "town", name="uq_district_towns_chamber_district_town"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chamber: Mapped[str] = mapped_column(String(10))
+    district: Mapped[str] = mapped_column(String(100))
+    town: Mapped[str] = mapped_column(String(200), index=True)
