@@ -43,6 +43,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     from archive.web.excerpt_media import excerpt_media
     from archive.web.excerpts import excerpt_api, excerpts
     from archive.web.feeds import feeds
+    from archive.web.legislators import legislators
     from archive.web.pages import pages
 
     app.register_blueprint(api)
@@ -51,6 +52,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(excerpts)
     app.register_blueprint(feeds)
     app.register_blueprint(excerpt_media)  # clips and quote cards
+    app.register_blueprint(legislators)  # /legislators and /api/legislators
     app.register_blueprint(pages)
 
     @app.teardown_appcontext

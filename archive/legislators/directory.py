@@ -1,4 +1,4 @@
-"""The legislator directory: validated CSV imports that replace it whole, and lookups by district or town."""
+"""Legislator directory files: read and validated whole, then written in place of the old directory."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from archive.db.models import CHAMBERS, DistrictTown, Legislator
 from archive.errors import InvalidInput
 
-DATA_DIR = Path(__file__).with_name("data")
+DATA_DIR = Path(__file__).parents[1] / "data"
 # The default data set: Vermont's General Assembly from Open States (see archive/data/README.md).
 VERMONT_FILE = DATA_DIR / "vt_legislators.csv"
 # Seats in the Vermont House and Senate. A file for another legislature passes its own (--expect-seats).
@@ -32,6 +32,7 @@ CHAMBER_TITLES = {"house": "House", "senate": "Senate"}
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&*+/=?^_`{|}~'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 LIMITS = {"name": 200, "district": 100, "party": 100, "email": 320, "phone": 50, "openstates_id": 100, "source": 500}
 TOWN_LIMIT = 200
+QUOTED = "\u201c{}\u201d"
 MAX_PROBLEMS = 5  # named in the refusal; the rest are counted
 EXTRA = "\0extra"  # where csv puts the fields of a row longer than the header
 
@@ -66,58 +67,6 @@ class Imported:
     districts: dict[str, int]
     towns: int  # town rows in the directory now
     towns_replaced: bool  # False: no towns file, the stored rows were kept
-
-
-@dataclass
-class ChamberMatch:
-    """A chamber's districts for a lookup: one (or the chosen one) gives its legislators; several ask to choose."""
-
-    chamber: str
-    districts: list[str]
-    chosen: str | None = None
-    legislators: list[Legislator] = field(default_factory=list)
-
-    @property
-    def split(self) -> bool:
-        return self.chosen is None and len(self.districts) > 1
-
-
-@dataclass
-class Lookup:
-    town: str | None
-    district: str | None
-    chamber: str | None
-    towns_available: bool
-    matches: list[ChamberMatch]
-    message: str | None = None
-
-    @property
-    def legislators(self) -> list[Legislator]:
-        return [person for match in self.matches for person in match.legislators]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "query": {"town": self.town, "district": self.district, "chamber": self.chamber},
-            "towns_available": self.towns_available,
-            "candidates": [
-                {"chamber": m.chamber, "districts": m.districts, "chosen": m.chosen, "split": m.split}
-                for m in self.matches
-            ],
-            "legislators": [legislator_json(person) for person in self.legislators],
-            "message": self.message,
-        }
-
-
-def legislator_json(person: Legislator) -> dict[str, str | None]:
-    return {
-        "name": person.name,
-        "chamber": person.chamber,
-        "district": person.district,
-        "party": person.party,
-        "email": person.email,
-        "phone": person.phone,
-        "openstates_id": person.openstates_id,
-    }
 
 
 # --- reading and validating files ---------------------------------------------------------------------------
@@ -324,111 +273,3 @@ def replace_directory(session: Session, legislators: list[Row], towns: list[Town
         towns=session.scalar(select(func.count()).select_from(DistrictTown)) or 0,
         towns_replaced=towns is not None,
     )
-
-
-# --- looking up ---------------------------------------------------------------------------------------------
-
-
-def district_key(name: str) -> tuple[object, ...]:
-    """Natural order: Addison-2 before Addison-10."""
-    return tuple(int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name))
-
-
-def list_legislators(session: Session, chamber: str | None = None, district: str | None = None) -> list[Legislator]:
-    query = select(Legislator)
-    if chamber:
-        query = query.where(Legislator.chamber == chamber)
-    if district:
-        query = query.where(func.lower(Legislator.district) == district.strip().lower())
-    people = session.scalars(query).all()
-    order = {name: index for index, name in enumerate(CHAMBERS)}
-    return sorted(people, key=lambda p: (order.get(p.chamber, 9), district_key(p.district), p.name.casefold()))
-
-
-def districts(session: Session) -> dict[str, list[str]]:
-    """Each chamber's districts, in natural order."""
-    rows = session.execute(select(Legislator.chamber, Legislator.district).distinct()).all()
-    return {chamber: sorted((d for c, d in rows if c == chamber), key=district_key) for chamber in CHAMBERS}
-
-
-def towns(session: Session) -> list[str]:
-    return sorted(set(session.scalars(select(DistrictTown.town))), key=str.casefold)
-
-
-def check_query(town: str | None, district: str | None, chamber: str | None) -> None:
-    """InvalidInput (a 400 at the web's edge) for parameters no lookup could answer."""
-    if chamber and chamber not in CHAMBERS:
-        raise InvalidInput(f"chamber must be one of: {', '.join(CHAMBERS)}")
-    if town and len(town) > TOWN_LIMIT:
-        raise InvalidInput(f"town must be at most {TOWN_LIMIT} characters")
-    if district and len(district) > LIMITS["district"]:
-        raise InvalidInput(f"district must be at most {LIMITS['district']} characters")
-    for name, value in (("town", town), ("district", district)):
-        if value and any(ord(character) < 32 for character in value):
-            raise InvalidInput(f"{name} must not contain control characters")
-
-
-def find_legislators(
-    session: Session, town: str | None = None, district: str | None = None, chamber: str | None = None
-) -> Lookup:
-    """A supporter's legislators by town (every candidate district of a split town) or by district."""
-    town = " ".join((town or "").split()) or None
-    district = (district or "").strip() or None
-    chamber = (chamber or "").strip() or None
-    check_query(town, district, chamber)
-    towns_available = session.scalar(select(func.count()).select_from(DistrictTown)) != 0
-    lookup = Lookup(town, district, chamber, towns_available, [])
-    chambers = [chamber] if chamber else list(CHAMBERS)
-    if town:
-        if not towns_available:
-            lookup.message = "Finding legislators by town is not available here yet: choose your district below."
-            return lookup
-        rows = session.execute(
-            select(DistrictTown.chamber, DistrictTown.district, DistrictTown.town).where(
-                func.lower(DistrictTown.town) == town.lower()
-            )
-        ).all()
-        if not rows:
-            lookup.message = (
-                f"No town named {town!r} in the directory: check the spelling, or choose your district below."
-            )
-            return lookup
-        lookup.town = rows[0].town  # as the towns file spells it
-        for name in chambers:
-            found = sorted({d for c, d, _ in rows if c == name}, key=district_key)
-            if found:
-                chosen = next((d for d in found if district and d.lower() == district.lower()), None)
-                if chosen is None and len(found) == 1:
-                    chosen = found[0]
-                lookup.matches.append(ChamberMatch(name, found, chosen))
-        splits = [m for m in lookup.matches if m.split]
-        if splits:
-            lookup.message = " ".join(
-                f"{lookup.town} is split between {CHAMBER_TITLES[m.chamber]} districts {_words(m.districts)}:"
-                " choose yours."
-                for m in splits
-            )
-    elif district:
-        found = session.execute(
-            select(Legislator.chamber, Legislator.district)
-            .where(func.lower(Legislator.district) == district.lower(), Legislator.chamber.in_(chambers))
-            .distinct()
-        ).all()
-        lookup.matches = [ChamberMatch(c, [d], d) for c, d in sorted(found, key=lambda r: CHAMBERS.index(r[0]))]
-        if not found:
-            lookup.message = f"No district named {district!r}: choose your district from the list below."
-    else:
-        lookup.matches = [
-            ChamberMatch(name, found, None) for name, found in districts(session).items() if name in chambers
-        ]
-        for match in lookup.matches:
-            match.legislators = list_legislators(session, chamber=match.chamber)
-        return lookup
-    for match in lookup.matches:
-        if match.chosen:
-            match.legislators = list_legislators(session, chamber=match.chamber, district=match.chosen)
-    return lookup
-
-
-def _words(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
