@@ -217,3 +217,23 @@ def test_migration_0004_adds_and_removes_the_review_columns(settings: Settings) 
         row = connection.execute(text("SELECT slug, reviewed_at, reviewed_by FROM meetings")).one()
     engine.dispose()
     assert tuple(row) == ("m", None, None)
+
+
+def test_migration_0005_adds_and_removes_the_legislator_directory(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from archive.db.session import MIGRATIONS
+
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    assert {"legislators", "district_towns"} <= set(inspect(engine).get_table_names())
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    assert {"legislators", "district_towns"}.isdisjoint(inspect(engine).get_table_names())
+    migrate(engine)
+    assert {"legislators", "district_towns"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
