@@ -138,6 +138,23 @@ def excerpt(live_site, caller, site_home: Path) -> str:  # type: ignore[no-untyp
 
 
 @pytest.fixture(scope="module")
+def directory(live_site, site_home: Path) -> str:  # type: ignore[no-untyped-def]
+    """The bundled Vermont legislator directory with a towns file in which Burlington is split; a page to open."""
+    from archive.cli import main
+
+    towns = site_home.parent / "towns.csv"
+    towns.write_text(
+        "town,chamber,district\nBurlington,lower,Chittenden-15\nBurlington,lower,Chittenden-16\n"
+        "Burlington,upper,Chittenden Central\n",
+        encoding="utf-8",
+    )
+    env = {"TESTIMONY_HOME": str(site_home), "TESTIMONY_DATABASE_URL": ""}
+    result = CliRunner(env=env).invoke(main, ["legislators", "import", "--towns", str(towns)])
+    assert result.exit_code == 0, result.output
+    return "/legislators?town=Burlington&district=Chittenden-16"
+
+
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
@@ -229,13 +246,14 @@ def test_a_search_from_home_leads_to_the_second(live_site, page) -> None:  # typ
 
 
 @pytest.mark.parametrize(("width", "height", "name"), [(390, 844, "phone"), (1280, 800, "desktop")])
-def test_screenshots_of_the_main_pages(live_site, caller, excerpt, browser, width, height, name) -> None:  # type: ignore[no-untyped-def]
+def test_screenshots_of_the_main_pages(live_site, caller, excerpt, directory, browser, width, height, name) -> None:  # type: ignore[no-untyped-def]
     base, slug = live_site
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     pages = [("home", "/"), ("search", "/search?q=chicago"), ("meeting", f"/meetings/{slug}")]
-    for label, path in pages + [("speaker", f"/speakers/{caller}"), ("excerpt", f"/excerpts/{excerpt}")]:
+    more = [("speaker", f"/speakers/{caller}"), ("excerpt", f"/excerpts/{excerpt}"), ("legislators", directory)]
+    for label, path in pages + more:
         page.goto(base + path)
         # Nothing may be wider than the screen: a phone must not scroll sideways.
         assert page.evaluate("document.documentElement.scrollWidth") <= width
@@ -248,14 +266,24 @@ AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/search?q=chicago", "/meetings/{slug}", "/meetings", "/speakers/{caller}", "/excerpts/{excerpt}"]
+    "path",
+    [
+        "/",
+        "/search?q=chicago",
+        "/meetings/{slug}",
+        "/meetings",
+        "/speakers/{caller}",
+        "/excerpts/{excerpt}",
+        "/legislators?town=Burlington",
+        "{directory}",
+    ],
 )
-def test_no_serious_accessibility_violations(live_site, caller, excerpt, browser, path) -> None:  # type: ignore[no-untyped-def]
+def test_no_serious_accessibility_violations(live_site, caller, excerpt, directory, browser, path) -> None:  # type: ignore[no-untyped-def]
     base, slug = live_site
     # bypass_csp only lets the test inject axe-core; the pages themselves run no inline script.
     context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     page = context.new_page()
-    page.goto(base + path.format(slug=slug, caller=caller, excerpt=excerpt))
+    page.goto(base + path.format(slug=slug, caller=caller, excerpt=excerpt, directory=directory))
     assert_accessible(page)
     context.close()
 
