@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from archive.db.models import SEGMENT_KINDS
+from archive.db.models import SEGMENT_KINDS, Body, Meeting
 from archive.errors import InvalidInput
 from archive.exports import meeting_document
 from archive.search import PER_PAGE_MAX, SORTS, SearchRequest
@@ -26,6 +28,47 @@ def search():  # type: ignore[no-untyped-def]
     search_request = search_request_from(request.args)
     page = current_app.extensions["search"].search(search_request)
     return jsonify(page.to_json())
+
+
+@api.get("/meetings")
+def meetings():  # type: ignore[no-untyped-def]
+    """Meetings, newest first, optionally of one body (by its slug), paginated."""
+    page, per_page = page_from(request.args)
+    query = select(Meeting).options(selectinload(Meeting.body), selectinload(Meeting.recordings))
+    count = select(func.count(Meeting.id))
+    body_slug = (request.args.get("body") or "").strip()
+    if body_slug:
+        query = query.join(Body).where(Body.slug == body_slug)
+        count = count.join(Body).where(Body.slug == body_slug)
+    found = (
+        db()
+        .scalars(query.order_by(Meeting.date.desc(), Meeting.id.desc()).offset((page - 1) * per_page).limit(per_page))
+        .all()
+    )
+    return jsonify(
+        total=db().scalar(count),
+        page=page,
+        per_page=per_page,
+        meetings=[
+            {
+                "slug": m.slug,
+                "title": m.title,
+                "date": m.date.isoformat(),
+                "body": m.body.name,
+                "body_slug": m.body.slug,
+                "duration": m.duration,
+                "url": f"/meetings/{m.slug}",
+            }
+            for m in found
+        ],
+    )
+
+
+@api.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    from archive.web.openapi import document
+
+    return jsonify(document())
 
 
 @api.get("/meetings/<slug>")

@@ -1,0 +1,260 @@
+"""The JSON API's OpenAPI 3.1 description, served at /api/openapi.json (PRODUCT.md §4).
+
+Written by hand, next to the routes it describes; a test checks that every /api route is here and every
+path here is a route, so the two cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archive import __version__
+from archive.db.models import SEGMENT_KINDS
+from archive.search import PER_PAGE_MAX, SORTS
+
+
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def _path(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+PAGING = [
+    _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1}),
+    _query("per_page", "Items per page.", {"type": "integer", "minimum": 1, "maximum": PER_PAGE_MAX}),
+]
+
+
+def _ok(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+ERROR = {
+    "description": "Bad input: the reason, naming the parameter.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+NOT_FOUND = {
+    "description": "No such item.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Testimony Archive API",
+            "version": __version__,
+            "description": "Public-meeting testimony: search, meetings with word-timed transcripts, speakers, "
+            'excerpts and legislators. Errors are {"error": "…"} with a 4xx status.',
+        },
+        "paths": {
+            "/api/search": {
+                "get": {
+                    "summary": "Search every segment of testimony",
+                    "parameters": [
+                        _query(
+                            "q", 'Words, "quoted phrases", OR, -exclusion, prefix*, speaker:, kind:, meeting:, date:.'
+                        ),
+                        _query("speaker", "Only this speaker (exact public name)."),
+                        _query("kind", "Only this kind of segment.", {"type": "string", "enum": list(SEGMENT_KINDS)}),
+                        _query("meeting", "Only this meeting (slug)."),
+                        _query("from", "Meetings on or after this date.", {"type": "string", "format": "date"}),
+                        _query("to", "Meetings on or before this date.", {"type": "string", "format": "date"}),
+                        _query("sort", "Order of results.", {"type": "string", "enum": list(SORTS)}),
+                        *PAGING,
+                    ],
+                    "responses": {"200": _ok("A page of results with facets.", "SearchPage"), "400": ERROR},
+                }
+            },
+            "/api/meetings": {
+                "get": {
+                    "summary": "Meetings, newest first",
+                    "parameters": [_query("body", "Only this body (its slug)."), *PAGING],
+                    "responses": {"200": _ok("A page of meetings.", "MeetingList"), "400": ERROR},
+                }
+            },
+            "/api/meetings/{slug}": {
+                "get": {
+                    "summary": "One meeting with its speakers and word-timed segments",
+                    "parameters": [_path("slug", "The meeting's slug.")],
+                    "responses": {"200": _ok("The meeting.", "Meeting"), "404": NOT_FOUND},
+                }
+            },
+            "/api/speakers/{person_id}": {
+                "get": {
+                    "summary": "A person: meetings they spoke in and their statements",
+                    "parameters": [_path("person_id", "The person's id.", {"type": "integer"}), *PAGING],
+                    "responses": {"200": _ok("The person's record.", "Object"), "400": ERROR, "404": NOT_FOUND},
+                }
+            },
+            "/api/excerpts": {
+                "get": {
+                    "summary": "Excerpts, newest first",
+                    "parameters": [_query("meeting", "Only this meeting's excerpts (slug)."), *PAGING],
+                    "responses": {"200": _ok("A page of excerpts.", "Object"), "400": ERROR},
+                },
+                "post": {
+                    "summary": "Make an excerpt (boundaries snap to words)",
+                    "security": [{"editorToken": []}],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "16–64 letters, digits, - or _: a repeat returns the first excerpt (200).",
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewExcerpt"}}},
+                    },
+                    "responses": {
+                        "201": _ok("Made; Location names its page.", "Excerpt"),
+                        "200": _ok("Already made with this Idempotency-Key.", "Excerpt"),
+                        "400": ERROR,
+                        "401": {"description": "No token.", "content": ERROR["content"]},
+                        "403": {
+                            "description": "Wrong token, or excerpts are switched off.",
+                            "content": ERROR["content"],
+                        },
+                    },
+                },
+            },
+            "/api/excerpts/{slug}": {
+                "get": {
+                    "summary": "One excerpt: quote by voice, verification, citations",
+                    "parameters": [_path("slug", "The excerpt's slug.")],
+                    "responses": {"200": _ok("The excerpt.", "Excerpt"), "404": NOT_FOUND},
+                }
+            },
+            "/api/legislators": {
+                "get": {
+                    "summary": "Find legislators by town or district",
+                    "parameters": [
+                        _query("town", "A town (every candidate district when the town is split)."),
+                        {**_query("district", "A district name; may repeat (one per chamber)."), "explode": True},
+                        _query("chamber", "house or senate.", {"type": "string", "enum": ["house", "senate"]}),
+                    ],
+                    "responses": {"200": _ok("Matching legislators.", "Object"), "400": ERROR},
+                }
+            },
+            "/api/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": _ok("OpenAPI 3.1.", "Object")}}
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "editorToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "TESTIMONY_EDITOR_TOKEN, until curator accounts exist.",
+                }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "string"}},
+                },
+                "Object": {"type": "object"},
+                "Speaker": {
+                    "type": ["object", "null"],
+                    "properties": {
+                        "id": {"type": ["integer", "null"], "description": "The person (null: not identified)."},
+                        "name": {"type": ["string", "null"], "description": "Public name (anonymous: the role)."},
+                        "role": {"type": ["string", "null"]},
+                        "label": {"type": ["string", "null"], "description": "The voice in its meeting, SPEAKER_nn."},
+                    },
+                },
+                "SearchPage": {
+                    "type": "object",
+                    "required": ["query", "total", "page", "per_page", "results", "facets"],
+                    "properties": {
+                        "query": {"type": "string"},
+                        "total": {"type": "integer"},
+                        "page": {"type": "integer"},
+                        "per_page": {"type": "integer"},
+                        "results": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "segment_id": {"type": "integer"},
+                                    "meeting": {"type": "object"},
+                                    "speaker": {"$ref": "#/components/schemas/Speaker"},
+                                    "kind": {"type": ["string", "null"]},
+                                    "start": {"type": "number"},
+                                    "end": {"type": "number"},
+                                    "text": {"type": "string"},
+                                    "highlight": {"type": "string", "description": "Escaped text, matches in <mark>."},
+                                    "url": {"type": "string"},
+                                },
+                            },
+                        },
+                        "facets": {"type": "object"},
+                    },
+                },
+                "MeetingList": {
+                    "type": "object",
+                    "properties": {
+                        "total": {"type": "integer"},
+                        "page": {"type": "integer"},
+                        "per_page": {"type": "integer"},
+                        "meetings": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "Meeting": {
+                    "type": "object",
+                    "required": ["meeting", "speakers", "segments"],
+                    "properties": {
+                        "meeting": {"type": "object"},
+                        "reviewed": {"type": ["object", "null"]},
+                        "speakers": {"type": "array", "items": {"type": "object"}},
+                        "segments": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "NewExcerpt": {
+                    "type": "object",
+                    "required": ["meeting", "start", "end", "title"],
+                    "properties": {
+                        "meeting": {"type": "string", "description": "The meeting's slug."},
+                        "start": {"type": ["number", "string"], "description": "Seconds or h:mm:ss."},
+                        "end": {"type": ["number", "string"], "description": "Seconds or h:mm:ss."},
+                        "title": {"type": "string", "maxLength": 200},
+                        "note": {"type": ["string", "null"], "maxLength": 5000},
+                    },
+                },
+                "Excerpt": {
+                    "type": "object",
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "title": {"type": "string"},
+                        "quote": {"type": "string"},
+                        "start": {"type": "number"},
+                        "end": {"type": "number"},
+                        "verified": {"type": ["object", "null"]},
+                        "meeting": {"type": "object"},
+                    },
+                },
+            },
+        },
+    }
