@@ -339,13 +339,10 @@ def demo(ctx: click.Context, demo_home: Path, port: int, no_serve: bool, **engin
             report=_say,
             on_progress=on_progress,
         )
+    _name_demo_voices(settings, sessions, result.slug)
     with sessions() as session:
         click.echo(render(meeting_document(session, result.slug), "txt"), nl=False)
     click.echo(result.slug)
-    _say(
-        f"name a voice: testimony --home {demo_home} speakers name {result.slug} SPEAKER_01 Rosa"
-        ' --role "public commenter" --how self-identified'
-    )
     if not no_serve:
         _say(f"open http://127.0.0.1:{port}/meetings/{result.slug}")
         serve_home(settings, "127.0.0.1", port, threads=8)
@@ -748,6 +745,37 @@ def _load_transcriber(settings: Settings) -> Any:
 
     _say(f"loading {settings.engine} model {settings.model} …")
     return make_transcriber(settings)
+
+
+def _name_demo_voices(settings: Settings, sessions: Any, slug: str) -> None:
+    """The curator's step, done for the demo: each voice is named after the script's speaker whose words it
+    says most (media/demo/script.json records who says what). A voice already named is left alone."""
+    from sqlalchemy import select
+
+    from archive.db.models import Segment, Speaker
+    from archive.speakers.people import find_meeting, name_speaker
+    from archive.transcribe.evaluate import normalize
+
+    script = json.loads((DEMO_DIR / "script.json").read_text(encoding="utf-8"))
+    people: dict[str, tuple[str, str, set[str]]] = {}
+    for turn in script:
+        name, role, words = people.get(turn["speaker"], (turn["name"], turn["role"], set()))
+        people[turn["speaker"]] = (name, role, words | set(normalize(turn["text"]).split()))
+    named = []
+    with sessions() as session, session.begin():
+        meeting = find_meeting(session, slug)
+        for voice in session.scalars(
+            select(Speaker).where(Speaker.meeting_id == meeting.id, Speaker.attribution.is_(None))
+        ):
+            texts = session.scalars(select(Segment.text).where(Segment.speaker_id == voice.id))
+            said = set(normalize(" ".join(texts)).split())
+            name, role, _ = max(people.values(), key=lambda person: len(said & person[2]))
+            note = "the demo's script (media/demo/script.json) says who speaks"
+            name_speaker(session, slug, voice.label, name, role=role, note=note, made_by="demo")
+            named.append(f"{voice.label} {name}")
+    if named:
+        _reindex(settings, sessions, [slug])
+        _say(f"named the voices as a curator would: {', '.join(named)}")
 
 
 def _load_diarizer(settings: Settings) -> Any:

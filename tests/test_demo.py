@@ -55,6 +55,11 @@ def test_testimony_demo_transcribes_and_indexes_the_meeting(tmp_path: Path) -> N
     assert found["total"] == 1
     hit = found["results"][0]
     assert hit["meeting"]["slug"] == slug
+    # Diarization found the four voices; the demo named them from its script, as a curator would.
+    names = {turn["name"] for turn in script}
+    assert {speaker["name"] for speaker in transcript["speakers"]} == names
+    assert {speaker["attribution"] for speaker in transcript["speakers"]} == {"curator"}
+    assert hit["speaker"]["name"] == next(turn["name"] for turn in script if turn["speaker"] == "member")
     remark = next(line for line in (DEMO_DIR / "demo-meeting.stm").read_text().splitlines() if " member " in line)
     remark_start = float(remark.split()[3])
     words = [w for s in transcript["segments"] if s["id"] == hit["segment_id"] for w in s["words"]]
