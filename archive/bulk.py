@@ -102,7 +102,7 @@ def _write(session: Session, root: Path, *, site_name: str, site_url: str) -> di
         for person in session.scalars(
             select(Person).where(Person.id.in_(select(Speaker.person_id))).order_by(Person.id)
         ):
-            people.write(public_person(person, site_url))
+            people.write(person.public_record(site_url))
             counts["people"] += 1
     manifest = {
         "schema_version": SCHEMA_VERSION,
@@ -114,18 +114,6 @@ def _write(session: Session, root: Path, *, site_name: str, site_url: str) -> di
     }
     _write_file(root / MANIFEST, (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode())
     return manifest
-
-
-def public_person(person: Person, site_url: str = "") -> dict[str, Any]:
-    """What the public may know of a person: an anonymous person is their role, with no affiliation."""
-    anonymous = person.consent == "anonymous"
-    return {
-        "id": person.id,
-        "name": person.public_name,
-        "role": person.role,
-        "affiliation": None if anonymous else person.affiliation,
-        "url": f"{site_url}/speakers/{person.id}",
-    }
 
 
 def _recordings(session: Session, slug: str) -> list[dict[str, Any]]:

@@ -156,6 +156,18 @@ class Person(Base):
     def voice_matching_allowed(self) -> bool:
         return self.consent == "public"
 
+    def public_record(self, site_url: str = "") -> dict[str, Any]:
+        """What the public may know of this person (pages, API, bulk dump): an anonymous person is their role."""
+        anonymous = self.consent == "anonymous"
+        return {
+            "id": self.id,
+            "name": self.public_name,
+            "role": self.role,
+            # Where someone works can name them as surely as their name does.
+            "affiliation": None if anonymous else self.affiliation,
+            "url": f"{site_url}/speakers/{self.id}",
+        }
+
 
 class Speaker(Base):
     """A voice in one meeting (a diarization label such as SPEAKER_00), attributed to a person or not yet.

@@ -36,18 +36,6 @@ def attribution_words(person: Person | None, method: str | None, score: float | 
     return words
 
 
-def public_person(person: Person) -> dict[str, Any]:
-    anonymous = person.consent == "anonymous"
-    return {
-        "id": person.id,
-        "name": person.public_name,
-        "role": person.role,
-        # Where someone works can name them as surely as their name does.
-        "affiliation": None if anonymous else person.affiliation,
-        "url": f"/speakers/{person.id}",
-    }
-
-
 def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
     """The voices of one meeting, most talk time first: who (if known), how we know, how long they spoke."""
     talk = dict(
@@ -62,7 +50,7 @@ def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
     ).all()
     voices = []
     for speaker in speakers:
-        person = public_person(speaker.person) if speaker.person else None
+        person = speaker.person.public_record() if speaker.person else None
         voices.append(
             {
                 "label": speaker.label,
@@ -99,7 +87,7 @@ def person_record(session: Session, person_id: int, page: int = 1, per_page: int
         .offset((page - 1) * per_page)
     ).all()
     return {
-        "person": public_person(person),
+        "person": person.public_record(),
         "meetings": [
             {
                 **_meeting(meeting),
