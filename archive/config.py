@@ -14,6 +14,7 @@ from archive.errors import InvalidInput
 
 ENGINES = ("whisper", "faster-whisper")
 SEARCH_BACKENDS = ("whoosh", "postgres")
+SMTP_TLS = ("none", "starttls", "tls")
 # The report settings become links on every meeting page: a web address only (never javascript: or data:),
 # and one email address with nothing that could add a recipient or a header to the mailto: link.
 WEB_ADDRESS = re.compile(r"https?://[^\s\"'<>]+", re.IGNORECASE)
@@ -66,6 +67,29 @@ class Settings:
         "", "Signs the site's cookies (CSRF); empty: a random key kept in <home>/.secret_key.", secret=True
     )
 
+    # Accounts (archive.accounts).
+    session_hours: int = _setting(12, "How long a sign-in lasts without use before the server forgets it.")
+    login_max_failures: int = _setting(
+        5, "Failed logins, per email and per address, before sign-in is refused for login_lockout_minutes."
+    )
+    login_lockout_minutes: int = _setting(15, "The window in which failed logins are counted, and the lockout.")
+    admin_totp_required: bool = _setting(False, "Admins must set up and use a TOTP second factor to sign in.")
+    # Mail (archive.mail): letters and confirmations leave from the archive's own address.
+    mail_from: str = _setting("", "The archive's sending address (letters carry the supporter's name on it).")
+    smtp_host: str = _setting("127.0.0.1", "The SMTP server that `testimony worker` delivers to.")
+    smtp_port: int = _setting(25, "Its port (587 for STARTTLS, 465 for TLS).")
+    smtp_tls: str = _setting("none", "none, starttls or tls.")
+    smtp_username: str = _setting("", "SMTP login; empty: none.")
+    smtp_password: str = _setting("", "SMTP password.", secret=True)
+    # Letters (archive.campaigns).
+    confirm_hours: int = _setting(48, "How long a supporter's confirmation link works.")
+    letters_per_address_hour: int = _setting(10, "Letters written from one network address per hour.")
+    letters_per_email_day: int = _setting(5, "Letters written by one email address per day.")
+    min_fill_seconds: int = _setting(5, "A letter form sent sooner than this after it was shown is refused (bots).")
+    supporter_retention_days: int = _setting(
+        90, "Supporters' names, emails, towns and letters are deleted this many days after a campaign closes."
+    )
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Read TESTIMONY_* variables; keyword overrides (from command-line options) win when not None."""
@@ -92,6 +116,10 @@ class Settings:
             raise InvalidInput(f"threads must be at least 1, not {self.threads}")
         if self.window_seconds < 30:
             raise InvalidInput(f"window_seconds must be at least 30, not {self.window_seconds}")
+        if self.smtp_tls not in SMTP_TLS:
+            raise InvalidInput(f"smtp_tls {self.smtp_tls!r} is not one of: {', '.join(SMTP_TLS)}")
+        if self.mail_from and not EMAIL_ADDRESS.fullmatch(self.mail_from):
+            raise InvalidInput(f"TESTIMONY_MAIL_FROM must be one email address, not {self.mail_from!r}")
         if self.report_url and not WEB_ADDRESS.fullmatch(self.report_url):
             raise InvalidInput(f"TESTIMONY_REPORT_URL must be an http:// or https:// address, not {self.report_url!r}")
         if self.report_email and not EMAIL_ADDRESS.fullmatch(self.report_email):
@@ -128,6 +156,12 @@ class Settings:
 def _parse(name: str, default: object, raw: str) -> object:
     if isinstance(default, Path):
         return Path(raw).expanduser()
+    if isinstance(default, bool):  # before int: a bool is an int
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise InvalidInput(f"TESTIMONY_{name.upper()} must be true or false, not {raw!r}")
     if isinstance(default, int):
         try:
             return int(raw)

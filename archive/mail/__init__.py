@@ -1,0 +1,1 @@
+"""Mail: the outbox (written in the same transaction as what it announces) and its delivery by `testimony worker`."""
