@@ -835,3 +835,11 @@ class _progress_bar:
 
 if __name__ == "__main__":
     main()
+
+
+# Command groups kept in their own modules (they import the helpers above, so they come last).
+from archive.cli_accounts import user  # noqa: E402
+from archive.cli_campaigns import campaign  # noqa: E402
+
+main.add_command(user)
+main.add_command(campaign)

@@ -39,7 +39,10 @@ def build_app(settings: Settings | None = None) -> Flask:
     # Every form POST needs the CSRF token ({{ csrf_token() }}); token-authenticated API views are exempted below.
     csrf = CSRFProtect(app)
 
+    from archive.web.admin_campaigns import admin_campaigns
     from archive.web.api import api
+    from archive.web.auth import auth
+    from archive.web.campaigns import campaigns
     from archive.web.excerpt_media import excerpt_media
     from archive.web.excerpts import excerpt_api, excerpts
     from archive.web.feeds import feeds
@@ -54,6 +57,9 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(excerpt_media)  # clips and quote cards
     app.register_blueprint(legislators)  # /legislators and /api/legislators
     app.register_blueprint(pages)
+    app.register_blueprint(auth)  # /login, /logout, /account, /admin, /admin/users, /admin/audit
+    app.register_blueprint(campaigns)  # /campaigns/…
+    app.register_blueprint(admin_campaigns)  # /admin/campaigns/…
 
     @app.teardown_appcontext
     def close_session(_error: BaseException | None) -> None:

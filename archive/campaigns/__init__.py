@@ -1,0 +1,1 @@
+"""Campaigns: letter-writing calls to action that carry excerpts to legislators (no HTTP here)."""

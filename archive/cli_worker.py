@@ -1,0 +1,3 @@
+"""`testimony worker`: runs background work (letter delivery from the outbox)."""
+
+from __future__ import annotations
