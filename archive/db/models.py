@@ -496,3 +496,52 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+# Background jobs (archive.jobs). The table is the source of truth; the queue only carries job ids.
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class Job(Base):
+    """A piece of background work, e.g. transcribing a meeting's recordings.
+
+    A running job holds a lease (`lease_token`, `lease_until`) that its worker renews as it goes (the heartbeat);
+    a job whose lease has expired belonged to a worker that died, and the reaper puts it back in the queue.
+    Only the holder of the current lease may record progress or finish the job.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_lease_until", "status", "lease_until"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "transcribe"
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"), index=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # one of JOB_STATUSES
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    lease_token: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str | None] = mapped_column(String(200))  # host:pid of the lease holder, for people
+    progress_done: Mapped[float] = mapped_column(Float, default=0.0)  # seconds of audio
+    progress_total: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)  # in words a curator understands
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    meeting: Mapped[Meeting | None] = relationship()
+
+
+class JobChunk(Base):
+    """One finished window of a transcription job, committed as soon as it is done: a resumed job skips it."""
+
+    __tablename__ = "job_chunks"
+    __table_args__ = (UniqueConstraint("job_id", "recording_id", "window", name="uq_job_chunks_job_recording_window"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
+    window: Mapped[int] = mapped_column(Integer)
+    segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

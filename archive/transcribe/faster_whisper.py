@@ -9,7 +9,7 @@ import numpy as np
 
 from archive.transcribe.models import load_faster_whisper_model
 from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word
-from archive.transcribe.windows import TEMPERATURES, decoding_parameters, windowed_transcript
+from archive.transcribe.windows import TEMPERATURES, Checkpoint, decoding_parameters, windowed_transcript
 
 
 class FasterWhisperTranscriber:
@@ -37,7 +37,9 @@ class FasterWhisperTranscriber:
             window_seconds=window_seconds,
         ) | {"compute_type": "int8"}
 
-    def transcribe(self, audio: np.ndarray, *, on_progress: Progress | None = None) -> Transcript:
+    def transcribe(
+        self, audio: np.ndarray, *, on_progress: Progress | None = None, checkpoint: Checkpoint | None = None
+    ) -> Transcript:
         def one_window(samples: np.ndarray, prompt: str, report: Callable[[float], None]) -> list[TranscriptSegment]:
             raw_segments, info = self._model.transcribe(
                 samples,
@@ -56,7 +58,7 @@ class FasterWhisperTranscriber:
             return found
 
         engine_version = f"{version('faster-whisper')} (ctranslate2 {version('ctranslate2')})"
-        return windowed_transcript(self, engine_version, audio, one_window, on_progress)
+        return windowed_transcript(self, engine_version, audio, one_window, on_progress, checkpoint)
 
 
 def _segment(raw, language: str) -> TranscriptSegment:  # type: ignore[no-untyped-def]

@@ -67,7 +67,11 @@ class Transcriber(Protocol):
     engine: str
     model: str
 
-    def transcribe(self, audio: np.ndarray, *, on_progress: Progress | None = None) -> Transcript: ...
+    def transcribe(
+        self, audio: np.ndarray, *, on_progress: Progress | None = None, checkpoint: Any = None
+    ) -> Transcript:
+        """`checkpoint` (archive.transcribe.windows.Checkpoint) keeps finished windows, so a run can resume."""
+        ...
 
 
 def transcript_filename(sha256: str, engine: str, model: str) -> str:

@@ -12,7 +12,7 @@ import torch
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe.models import load_whisper_model
 from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word
-from archive.transcribe.windows import TEMPERATURES, decoding_parameters, windowed_transcript
+from archive.transcribe.windows import TEMPERATURES, Checkpoint, decoding_parameters, windowed_transcript
 
 
 class WhisperTranscriber:
@@ -43,7 +43,9 @@ class WhisperTranscriber:
             window_seconds=window_seconds,
         )
 
-    def transcribe(self, audio: np.ndarray, *, on_progress: Progress | None = None) -> Transcript:
+    def transcribe(
+        self, audio: np.ndarray, *, on_progress: Progress | None = None, checkpoint: Checkpoint | None = None
+    ) -> Transcript:
         import whisper
 
         torch.set_num_threads(self.threads)  # see _compile_word_alignment
@@ -66,7 +68,7 @@ class WhisperTranscriber:
             report(len(samples) / SAMPLE_RATE)
             return [_segment(s, language) for s in result["segments"]]
 
-        return windowed_transcript(self, version("openai-whisper"), audio, one_window, on_progress)
+        return windowed_transcript(self, version("openai-whisper"), audio, one_window, on_progress, checkpoint)
 
 
 def _compile_word_alignment() -> None:

@@ -2,7 +2,9 @@
 
 Both engines compute a spectrogram of whatever audio they are handed; on a 3-hour meeting that
 costs gigabytes. Handing them windows of a few minutes keeps memory flat, gives a progress bar
-that moves, and (later) lets a worker commit a meeting chunk by chunk.
+that moves, and lets a background job commit a meeting window by window (a Checkpoint), so a worker that
+is killed resumes at the first window it had not committed. The cuts depend only on the audio, so a resumed
+run cuts the same windows.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import Protocol
 
 import numpy as np
 
@@ -26,6 +29,18 @@ TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 # Transcribes one window (times relative to the window), given the text that came before it and a
 # callback for the seconds of the window done so far.
 WindowTranscriber = Callable[[np.ndarray, str, Callable[[float], None]], list[TranscriptSegment]]
+
+
+class Checkpoint(Protocol):
+    """Where a resumable transcription keeps the windows it has finished (see archive.jobs)."""
+
+    def done(self) -> dict[int, list[TranscriptSegment]]:
+        """The windows finished by earlier attempts, by number, their segments on the recording's timeline."""
+        ...
+
+    def save(self, window: int, segments: list[TranscriptSegment]) -> None:
+        """Keep a finished window durably before the next one starts."""
+        ...
 
 
 def split_points(audio: np.ndarray, window_seconds: float) -> list[int]:
@@ -53,12 +68,16 @@ def transcribe_windows(
     window_seconds: float,
     transcribe_window: WindowTranscriber,
     on_progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> list[TranscriptSegment]:
     duration = len(audio) / SAMPLE_RATE
     segments: list[TranscriptSegment] = []
     prompt = ""
-    for offset, samples in windows(audio, window_seconds):
-        if is_silent(samples):
+    finished = checkpoint.done() if checkpoint else {}
+    for number, (offset, samples) in enumerate(windows(audio, window_seconds)):
+        if number in finished:
+            found = finished[number]
+        elif is_silent(samples):
             found: list[TranscriptSegment] = []
         else:
 
@@ -67,6 +86,8 @@ def transcribe_windows(
                     on_progress(min(offset + done, duration), duration)
 
             found = [_shift(s, offset) for s in transcribe_window(samples, prompt, report) if s.text.strip()]
+        if checkpoint and number not in finished:
+            checkpoint.save(number, found)
         segments.extend(found)
         if found:
             prompt = " ".join(s.text for s in found)[-PROMPT_CHARACTERS:]
@@ -121,10 +142,11 @@ def windowed_transcript(
     audio: np.ndarray,
     transcribe_window: WindowTranscriber,
     on_progress: Progress | None,
+    checkpoint: Checkpoint | None = None,
 ) -> Transcript:
     """Run an engine's window function over the recording and assemble the Transcript."""
     began = time.perf_counter()
-    segments = transcribe_windows(audio, transcriber.window_seconds, transcribe_window, on_progress)
+    segments = transcribe_windows(audio, transcriber.window_seconds, transcribe_window, on_progress, checkpoint)
     return Transcript(
         engine=transcriber.engine,
         model=transcriber.model,
