@@ -67,6 +67,14 @@ class Settings:
         "", "Signs the site's cookies (CSRF); empty: a random key kept in <home>/.secret_key.", secret=True
     )
 
+    # Background jobs (archive.jobs).
+    redis_url: str = _setting(
+        "", "The job queue: empty keeps it in <home>/jobs-queue.db (SQLite); redis://host:6379/0 shares it.", secret=True
+    )
+    job_lease_seconds: int = _setting(
+        60, "A running job's worker renews its lease this often ×3; a job whose lease ran out is resumed elsewhere."
+    )
+    job_max_attempts: int = _setting(3, "Attempts (a killed worker's included) before a job is marked failed.")
     # Accounts (archive.accounts).
     session_hours: int = _setting(12, "How long a sign-in lasts without use before the server forgets it.")
     login_max_failures: int = _setting(
@@ -81,6 +89,14 @@ class Settings:
     smtp_tls: str = _setting("none", "none, starttls or tls.")
     smtp_username: str = _setting("", "SMTP login; empty: none.")
     smtp_password: str = _setting("", "SMTP password.", secret=True)
+    smtp_timeout: int = _setting(30, "Seconds to wait for the SMTP server at each step before trying again later.")
+    delivery_lease_seconds: int = _setting(
+        300, "A worker owns a message it is sending this long; after that another worker may send it again."
+    )
+    delivery_retry_seconds: int = _setting(
+        30, "The first wait after a temporary delivery failure; it doubles with each attempt (at most 6 hours)."
+    )
+    delivery_max_attempts: int = _setting(8, "Attempts before a message that keeps failing temporarily is failed.")
     # Letters (archive.campaigns).
     confirm_hours: int = _setting(48, "How long a supporter's confirmation link works.")
     letters_per_address_hour: int = _setting(10, "Letters written from one network address per hour.")
@@ -118,6 +134,14 @@ class Settings:
             raise InvalidInput(f"window_seconds must be at least 30, not {self.window_seconds}")
         if self.smtp_tls not in SMTP_TLS:
             raise InvalidInput(f"smtp_tls {self.smtp_tls!r} is not one of: {', '.join(SMTP_TLS)}")
+        if self.smtp_timeout < 1:
+            raise InvalidInput(f"smtp_timeout must be at least 1 second, not {self.smtp_timeout}")
+        if self.delivery_lease_seconds < 1:
+            raise InvalidInput(f"delivery_lease_seconds must be at least 1, not {self.delivery_lease_seconds}")
+        if self.delivery_retry_seconds < 1:
+            raise InvalidInput(f"delivery_retry_seconds must be at least 1, not {self.delivery_retry_seconds}")
+        if self.delivery_max_attempts < 1:
+            raise InvalidInput(f"delivery_max_attempts must be at least 1, not {self.delivery_max_attempts}")
         if self.mail_from and not EMAIL_ADDRESS.fullmatch(self.mail_from):
             raise InvalidInput(f"TESTIMONY_MAIL_FROM must be one email address, not {self.mail_from!r}")
         if self.report_url and not WEB_ADDRESS.fullmatch(self.report_url):
