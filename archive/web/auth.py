@@ -1,7 +1,346 @@
-"""Signing in and out, accounts and the audit log on the site (archive.accounts behind it)."""
+"""Signing in and out, accounts and the audit log on the site (archive.accounts behind it).
+
+The Flask cookie holds only a random token; the server keeps its SHA-256 (UserSession), so logging out, a
+password change or disabling an account ends a session for good, even for a copied cookie. Every /admin view is
+guarded by `role_required`, which marks the view with its roles so a test can check that none is forgotten.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import functools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from sqlalchemy import func, select
+
+from archive import accounts
+from archive.db.models import ROLES, AuditEvent, User
+from archive.errors import InvalidInput
+from archive.web.api import db
 
 auth = Blueprint("auth", __name__)
+
+TOKEN_KEY = "account"  # the Flask session key of the sign-in token
+AUDIT_PAGE = 50
+
+
+def settings():  # type: ignore[no-untyped-def]
+    return current_app.config["TESTIMONY"]
+
+
+def address() -> str | None:
+    return request.remote_addr
+
+
+@auth.app_template_global("current_user")
+def current_user() -> User | None:
+    """The signed-in user of this request (cached on flask.g), or None."""
+    if "user" not in g:
+        g.user = _load_user()
+    return g.user
+
+
+def _load_user() -> User | None:
+    token = session.get(TOKEN_KEY)
+    row = accounts.session_for(db(), token)
+    if row is None:
+        return None
+    if accounts.needs_slide(row):
+        # Its own short transaction, so a view's uncommitted work is never committed by a look at the user.
+        with current_app.extensions["sessions"]() as other, other.begin():
+            accounts.slide(other, token, settings())
+    return row.user
+
+
+def needs_totp_setup(user: User) -> bool:
+    return settings().admin_totp_required and user.role == "admin" and not user.totp_secret
+
+
+def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Only signed-in users with one of `roles` (admins always) reach the view; checked before it looks anything up."""
+    for role in roles:
+        accounts.check_role(role)
+    allowed = {*roles, "admin"}
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            api = request.path.startswith("/api/")
+            if user is None:
+                if api:
+                    return jsonify(error="sign in to use this"), 401
+                return redirect(url_for("auth.login", next=_here()))
+            if user.role not in allowed:
+                message = f"Your account ({user.role}) may not use this page."
+                if api:
+                    return jsonify(error=message), 403
+                return render_template("error.html", message=message, status=403), 403
+            return view(*args, **kwargs)
+
+        guarded.roles = roles  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+def _here() -> str:
+    return request.full_path if request.query_string else request.path
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never //other.example or a scheme, so the login form is no open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+@auth.before_app_request
+def totp_setup_first():  # type: ignore[no-untyped-def]
+    """With admin_totp_required, an admin without TOTP may do nothing under /admin until it is set up."""
+    if not request.path.startswith("/admin"):
+        return None
+    user = current_user()
+    if user is not None and needs_totp_setup(user):
+        return redirect(url_for("auth.account", _anchor="totp"))
+    return None
+
+
+# --- signing in and out -----------------------------------------------------------------------------------------
+
+
+@auth.get("/login")
+def login():  # type: ignore[no-untyped-def]
+    return render_template("login.html", next=_safe_next(request.args.get("next")) or "", email="", error=None)
+
+
+@auth.post("/login")
+def login_post():  # type: ignore[no-untyped-def]
+    form = request.form
+    email = form.get("email", "")
+    target = _safe_next(form.get("next"))
+    try:
+        user = accounts.sign_in(
+            db(), settings(), email, form.get("password", ""), code=form.get("code", ""), address=address()
+        )
+    except (accounts.LoginFailed, accounts.LoginThrottled, accounts.CodeNeeded) as error:
+        db().commit()  # the failure is what throttling counts
+        status = 429 if isinstance(error, accounts.LoginThrottled) else 401
+        needed = isinstance(error, accounts.CodeNeeded)
+        page = render_template("login.html", next=target or "", email=email, error=str(error), code_needed=needed)
+        return page, status
+    # A new session for a new sign-in: nothing from before (a planted cookie, the old CSRF token) carries over.
+    session.clear()
+    session[TOKEN_KEY] = accounts.start_session(db(), user, settings())
+    db().commit()
+    g.user = user
+    if needs_totp_setup(user):
+        return redirect(url_for("auth.account", _anchor="totp"), 303)
+    return redirect(target or url_for("auth.dashboard"), 303)
+
+
+@auth.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    user = current_user()
+    accounts.end_session(db(), session.get(TOKEN_KEY))
+    if user is not None:
+        accounts.record(db(), "logout", user=user, target=user.email, address=address())
+    db().commit()
+    session.clear()
+    return redirect(url_for("pages.home"), 303)
+
+
+# --- one's own account ------------------------------------------------------------------------------------------
+
+
+def _account_page(user: User, status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
+    secret = context.pop("secret", None) or (None if user.totp_secret else accounts.new_totp_secret())
+    return (
+        render_template(
+            "account.html",
+            user=user,
+            secret=secret,
+            uri=accounts.totp_uri(secret, user.email, settings().site_name) if secret else None,
+            totp_required=needs_totp_setup(user),
+            **context,
+        ),
+        status,
+    )
+
+
+@auth.get("/account")
+@role_required(*ROLES)
+def account():  # type: ignore[no-untyped-def]
+    return _account_page(current_user(), done=request.args.get("done"))
+
+
+@auth.post("/account/password")
+@role_required(*ROLES)
+def change_password():  # type: ignore[no-untyped-def]
+    user = current_user()
+    form = request.form
+    try:
+        if form.get("new", "") != form.get("confirm", ""):
+            raise InvalidInput("confirm: the two new passwords differ")
+        accounts.change_password(db(), user, form.get("current", ""), form.get("new", ""), address=address())
+    except InvalidInput as error:
+        db().rollback()
+        return _account_page(user, 400, password_error=str(error))
+    # Every session ended with the change; this browser carries on in a fresh one.
+    session.clear()
+    session[TOKEN_KEY] = accounts.start_session(db(), user, settings())
+    db().commit()
+    return redirect(url_for("auth.account", done="password"), 303)
+
+
+@auth.post("/account/totp")
+@role_required(*ROLES)
+def enable_totp():  # type: ignore[no-untyped-def]
+    user = current_user()
+    secret = request.form.get("secret", "")
+    try:
+        accounts.enable_totp(db(), user, secret, request.form.get("code", ""), address=address())
+    except InvalidInput as error:
+        db().rollback()
+        return _account_page(user, 400, totp_error=str(error), secret=secret if user.totp_secret is None else None)
+    db().commit()
+    return redirect(url_for("auth.account", done="totp-on"), 303)
+
+
+@auth.post("/account/totp/disable")
+@role_required(*ROLES)
+def disable_totp():  # type: ignore[no-untyped-def]
+    user = current_user()
+    try:
+        accounts.disable_totp(db(), user, request.form.get("password", ""), address=address())
+    except InvalidInput as error:
+        db().rollback()
+        return _account_page(user, 400, totp_error=str(error))
+    db().commit()
+    return redirect(url_for("auth.account", done="totp-off"), 303)
+
+
+# --- administration ---------------------------------------------------------------------------------------------
+
+
+@auth.get("/admin")
+@role_required("curator", "organizer")
+def dashboard():  # type: ignore[no-untyped-def]
+    """The pages under /admin this user's role may open, found from the routes themselves."""
+    role = current_user().role
+    links = []
+    for rule in current_app.url_map.iter_rules():
+        view = current_app.view_functions[rule.endpoint]
+        roles = getattr(view, "roles", None)
+        if (
+            rule.rule.startswith("/admin/")
+            and "GET" in (rule.methods or ())
+            and not rule.arguments
+            and roles is not None
+            and (role == "admin" or role in roles)
+        ):
+            title = (view.__doc__ or rule.rule).strip().splitlines()[0].split(":")[0]
+            links.append({"url": rule.rule, "title": title})
+    return render_template("admin_dashboard.html", links=sorted(links, key=lambda link: link["url"]))
+
+
+def _users_page(status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
+    users = db().scalars(select(User).order_by(User.disabled_at.is_not(None), User.email)).all()
+    return render_template("admin_users.html", users=users, roles=ROLES, **context), status
+
+
+@auth.get("/admin/users")
+@role_required("admin")
+def users():  # type: ignore[no-untyped-def]
+    """Accounts: add one, change a role, disable one."""
+    return _users_page(done=request.args.get("done"))
+
+
+@auth.post("/admin/users")
+@role_required("admin")
+def add_user():  # type: ignore[no-untyped-def]
+    form = request.form
+    me = current_user()
+    try:
+        made = accounts.create_user(db(), form.get("email", ""), form.get("password", ""), form.get("role", ""))
+        accounts.record(db(), "user-add", user=me, target=made.email, address=address(), role=made.role)
+        db().commit()
+    except InvalidInput as error:
+        db().rollback()
+        values = {"email": form.get("email", ""), "role": form.get("role", "")}
+        return _users_page(400, error=str(error), values=values)
+    return redirect(url_for("auth.users", done=f"added {made.email}"), 303)
+
+
+def _user(user_id: int) -> User:
+    user = db().get(User, user_id)
+    if user is None:
+        raise InvalidInput(f"no account with id {user_id}")
+    return user
+
+
+@auth.post("/admin/users/<int:user_id>/role")
+@role_required("admin")
+def set_role(user_id: int):  # type: ignore[no-untyped-def]
+    me = current_user()
+    try:
+        user = _user(user_id)
+        accounts.set_role(db(), user, request.form.get("role", ""), actor=me.email, by=me, address=address())
+        db().commit()
+    except InvalidInput as error:
+        db().rollback()
+        return _users_page(400, error=str(error))
+    return redirect(url_for("auth.users", done=f"{user.email} is now {user.role}"), 303)
+
+
+@auth.post("/admin/users/<int:user_id>/disable")
+@role_required("admin")
+def disable_user(user_id: int):  # type: ignore[no-untyped-def]
+    me = current_user()
+    try:
+        user = _user(user_id)
+        accounts.disable_user(db(), user, actor=me.email, by=me, address=address())
+        db().commit()
+    except InvalidInput as error:
+        db().rollback()
+        return _users_page(400, error=str(error))
+    return redirect(url_for("auth.users", done=f"disabled {user.email}"), 303)
+
+
+@auth.get("/admin/audit")
+@role_required("admin")
+def audit():  # type: ignore[no-untyped-def]
+    """The audit log: sign-ins, account changes, exports."""
+    action = request.args.get("action", "").strip()
+    actor = request.args.get("actor", "").strip().lower()
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        raise InvalidInput("page: give a whole number") from None
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    total = db().scalar(select(func.count()).select_from(query.subquery()))
+    events = (
+        db()
+        .scalars(
+            query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(AUDIT_PAGE).offset((page - 1) * AUDIT_PAGE)
+        )
+        .all()
+    )
+    actions = db().scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    return render_template(
+        "admin_audit.html",
+        events=events,
+        actions=actions,
+        action=action,
+        actor=actor,
+        page=page,
+        pages=max(1, -(-total // AUDIT_PAGE)),
+        total=total,
+    )
