@@ -1,0 +1,359 @@
+"""A supporter's letter: drafted from the campaign's template, written (unconfirmed) with its confirmation email
+in one transaction, and sent to each legislator only after the supporter opens the emailed link and confirms.
+
+Abuse limits live here, not in the web: a honeypot field, a minimum time to fill the form, letters per network
+address per hour and per email per day, and the campaign's daily cap. The address is never stored, only an
+HMAC of it keyed with the site's secret, so the table cannot be read back into addresses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from archive.campaigns.template import fill_template
+from archive.config import EMAIL_ADDRESS, Settings
+from archive.db.models import Campaign, Legislator, Letter, OutboxMessage
+from archive.errors import InvalidInput, NotFound
+from archive.excerpts import quote
+from archive.legislators import find_legislators
+from archive.mail.outbox import enqueue, idempotency_key
+
+# Left in the supporter's editable letter and filled when it is sent: each legislator gets their own name, and
+# the supporter's name and town are known only once the form is sent. Plain text replacement: the supporter's
+# letter is never treated as a template (its braces are theirs).
+LEGISLATOR_MARKER = "{legislator_name}"
+SUPPORTER_MARKER = "{supporter_name}"
+TOWN_MARKER = "{town}"
+TITLES = {"house": "Representative", "senate": "Senator"}
+NAME_LIMIT = 200
+EMAIL_LIMIT = 320
+TOWN_LIMIT = 200
+BODY_LIMIT = 10_000
+FALLBACK_SENDER = "letters@localhost"  # only for Message-IDs when no TESTIMONY_MAIL_FROM is set
+
+
+class TooMany(InvalidInput):
+    """A rate limit or the campaign's daily cap: the web answers 429, and the words say when to try again."""
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite keeps no time zone: it is UTC
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return _utc(now) if now is not None else dt.datetime.now(dt.UTC)
+
+
+def accepting_letters(campaign: Campaign, now: dt.datetime | None = None) -> bool:
+    """Open, and the deadline (a whole UTC day) not yet past."""
+    today = _now(now).date()
+    return campaign.status == "open" and (campaign.deadline is None or today <= campaign.deadline)
+
+
+def addressed(legislator: Legislator | dict[str, Any]) -> str:
+    """'Representative Jane Doe', 'Senator …' (a recipient of unknown chamber: just the name)."""
+    name, chamber = _get(legislator, "name"), _get(legislator, "chamber")
+    title = TITLES.get(chamber or "")
+    return f"{title} {name}" if title else name
+
+
+def salutation(legislator: Legislator | dict[str, Any]) -> str:
+    """'Dear Representative Jane Doe,' or 'Dear Senator …,'."""
+    return f"Dear {addressed(legislator)},"
+
+
+def _get(item: Legislator | dict[str, Any], key: str) -> Any:
+    return item.get(key) if isinstance(item, dict) else getattr(item, key)
+
+
+def draft_letter(campaign: Campaign, supporter_name: str, town: str, *, session: Session, excerpt_link: str) -> str:
+    """The campaign's template filled for this supporter; {legislator_name} stays, to be filled per recipient.
+
+    `excerpt_link` is the first excerpt's absolute address (the domain knows no host name)."""
+    first = campaign.excerpts[0].excerpt if campaign.excerpts else None
+    said = quote(session, first.meeting_id, first.start, first.end).text if first is not None else ""
+    return fill_template(
+        campaign.letter_template,
+        {
+            "legislator_name": LEGISLATOR_MARKER,
+            "supporter_name": supporter_name,
+            "town": town,
+            "quote": said,
+            "excerpt_link": excerpt_link if first is not None else "",
+        },
+    )
+
+
+def recipients_for(session: Session, campaign: Campaign, districts: list[str]) -> list[dict[str, Any]]:
+    """Who this supporter's letter goes to: their legislators in the campaign's chamber(s), or the campaign's own
+    list. Each is {"name", "email", "chamber", "district", "party", "writable"}; one without an email address is
+    listed (the supporter should know) but cannot be written to."""
+    if campaign.target == "list":
+        wanted = [email.lower() for email in campaign.recipients]
+        rows = session.scalars(select(Legislator).where(func.lower(Legislator.email).in_(wanted))) if wanted else []
+        people = {person.email.lower(): person for person in rows}
+        found = []
+        for email in wanted:
+            person = people.get(email)
+            found.append(
+                _recipient(person)
+                if person is not None
+                else {"name": email, "email": email, "chamber": None, "district": None, "party": None, "writable": True}
+            )
+        return found
+    chosen = [name for name in districts if name and name.strip()]
+    if not chosen:
+        return []
+    chamber = campaign.target if campaign.target in TITLES else None
+    lookup = find_legislators(session, district=chosen, chamber=chamber)
+    return [_recipient(person) for person in lookup.legislators]
+
+
+def _recipient(person: Legislator) -> dict[str, Any]:
+    return {
+        "name": person.name,
+        "email": person.email,
+        "chamber": person.chamber,
+        "district": person.district,
+        "party": person.party,
+        "writable": bool(person.email),
+    }
+
+
+def address_hash(address: str, secret_key: str) -> str:
+    """A keyed hash of the client's network address: enough to count letters from it, never to recover it."""
+    return hmac.new(secret_key.encode("utf-8"), address.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _line(value: str, field: str, limit: int) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(f"{field}: please fill this in")
+    if len(value) > limit:
+        raise InvalidInput(f"{field}: at most {limit} characters, please")
+    if "\r" in value or "\n" in value:
+        raise InvalidInput(f"{field}: please write it on one line")
+    return value
+
+
+def check_email(email: str) -> str:
+    email = _line(email, "Your email", EMAIL_LIMIT)
+    if not EMAIL_ADDRESS.fullmatch(email):
+        raise InvalidInput("Your email: that does not look like one email address (like name@example.org)")
+    return email.lower()
+
+
+def write_letter(
+    session: Session,
+    settings: Settings,
+    campaign: Campaign,
+    *,
+    form_key: str,
+    name: str,
+    email: str,
+    town: str,
+    districts: list[str],
+    body: str,
+    address: str,
+    shown_at: dt.datetime,
+    secret_key: str,
+    confirm_url: str,
+    now: dt.datetime | None = None,
+    honeypot: str = "",
+) -> tuple[Letter, str | None]:
+    """Store the letter (unconfirmed) and queue its confirmation email, in one transaction, and commit.
+
+    Returns (letter, the plain confirmation token); the token is None when this form (`form_key`) already made
+    the letter, so a second click or a concurrent resend makes no second letter and no second email.
+    `confirm_url` is the confirmation page's absolute address with "{token}" where the token goes.
+    """
+    now = _now(now)
+    earlier = session.scalar(select(Letter).where(Letter.form_key == form_key))
+    if earlier is not None:
+        return earlier, None
+    if not accepting_letters(campaign, now):
+        raise InvalidInput("This campaign is closed: it no longer sends letters.")
+    if honeypot:
+        # The field is hidden from people; only a form-filling robot writes in it. Say nothing more.
+        raise InvalidInput("The letter could not be accepted. If you are a person, please reload the page.")
+    if (now - _utc(shown_at)).total_seconds() < settings.min_fill_seconds:
+        raise InvalidInput("That was quicker than a person can read the letter: please check it, then send it again.")
+    name = _line(name, "Your name", NAME_LIMIT)
+    email = check_email(email)
+    town = _line(town, "Your town", TOWN_LIMIT)
+    body = body.replace("\r\n", "\n").strip()
+    if not body:
+        raise InvalidInput("Your letter: it is empty; write a few words (or reload the page for the suggested text).")
+    if len(body) > BODY_LIMIT:
+        raise InvalidInput(f"Your letter: at most {BODY_LIMIT:,} characters, please (it has {len(body):,}).")
+    recipients = [r for r in recipients_for(session, campaign, districts) if r["writable"]]
+    if not recipients:
+        raise InvalidInput(
+            "Your legislators: none found that we can write to. Find them by town or choose your district first."
+        )
+    hashed = address_hash(address, secret_key)
+    _check_limits(session, settings, campaign, hashed, email, now)
+
+    token = secrets.token_urlsafe(32)
+    letter = Letter(
+        campaign_id=campaign.id,
+        form_key=form_key,
+        supporter_name=name,
+        supporter_email=email,
+        town=town,
+        subject=campaign.subject,
+        body=body.replace(SUPPORTER_MARKER, name).replace(TOWN_MARKER, town),
+        recipients=[{k: r[k] for k in ("name", "email", "chamber", "district")} for r in recipients],
+        status="unconfirmed",
+        confirm_token_sha256=token_hash(token),
+        confirm_expires_at=now + dt.timedelta(hours=settings.confirm_hours),
+        address_hash=hashed,
+        created_at=now,
+    )
+    try:
+        session.add(letter)
+        session.flush()
+        enqueue(
+            session,
+            key=idempotency_key("confirmation", form_key),
+            sender=settings.mail_from or FALLBACK_SENDER,
+            kind="confirmation",
+            to_email=email,
+            to_name=name,
+            subject=f"Please confirm your letter: {campaign.title}"[:300],
+            body=_confirmation_body(settings, campaign, letter, confirm_url.replace("{token}", token)),
+            letter_id=letter.id,
+            campaign_id=campaign.id,
+        )
+        session.commit()
+    except IntegrityError:
+        # The same form committed by a concurrent request (a double click): that one is the letter.
+        session.rollback()
+        earlier = session.scalar(select(Letter).where(Letter.form_key == form_key))
+        if earlier is None:
+            raise
+        return earlier, None
+    except Exception:
+        session.rollback()
+        raise
+    return letter, token
+
+
+def _check_limits(
+    session: Session, settings: Settings, campaign: Campaign, hashed: str, email: str, now: dt.datetime
+) -> None:
+    recent = select(func.count(Letter.id))
+    from_address = session.scalar(
+        recent.where(Letter.address_hash == hashed, Letter.created_at > now - dt.timedelta(hours=1))
+    )
+    if from_address >= settings.letters_per_address_hour:
+        raise TooMany("Too many letters have been written from your network in the last hour: please try later.")
+    from_email = session.scalar(
+        recent.where(Letter.supporter_email == email, Letter.created_at > now - dt.timedelta(days=1))
+    )
+    if from_email >= settings.letters_per_email_day:
+        raise TooMany("You have written as many letters as we accept from one email address in a day: thank you!")
+    _check_daily_cap(session, campaign, now)
+
+
+def _check_daily_cap(session: Session, campaign: Campaign, now: dt.datetime) -> None:
+    midnight = dt.datetime.combine(now.date(), dt.time(), tzinfo=dt.UTC)
+    confirmed = session.scalar(
+        select(func.count(Letter.id)).where(
+            Letter.campaign_id == campaign.id, Letter.status == "confirmed", Letter.confirmed_at >= midnight
+        )
+    )
+    if confirmed >= campaign.daily_cap:
+        raise TooMany(
+            f"This campaign has sent its {campaign.daily_cap:,} letters for today, as many as its organizers allow"
+            " in a day: please come back tomorrow."
+        )
+
+
+def _confirmation_body(settings: Settings, campaign: Campaign, letter: Letter, link: str) -> str:
+    names = ", ".join(addressed(r) for r in letter.recipients)
+    return (
+        f"Hello {letter.supporter_name},\n\n"
+        f"You wrote a letter for “{campaign.title}” on {settings.site_name} to {names}.\n\n"
+        f"It is not sent yet. To send it, open this link and press “Send my letter”:\n\n{link}\n\n"
+        f"The link works for {settings.confirm_hours} hours. If you did not write this letter, ignore this email:"
+        " nothing is sent without the link.\n"
+    )
+
+
+def letter_for_token(session: Session, token: str, now: dt.datetime | None = None) -> Letter:
+    """The unconfirmed letter a confirmation link names; NotFound for a link used already or never sent,
+    InvalidInput for one that has expired. Changes nothing: mail scanners open links too."""
+    letter = session.scalar(select(Letter).where(Letter.confirm_token_sha256 == token_hash(token))) if token else None
+    if letter is None or letter.status != "unconfirmed":
+        raise NotFound(
+            "This confirmation link has already been used, or it is not one we sent. If you pressed “Send my"
+            " letter” before, your letter is on its way."
+        )
+    if _utc(letter.confirm_expires_at) < _now(now):
+        raise InvalidInput(
+            "This confirmation link has expired (links work for a limited time): please write your letter again."
+        )
+    return letter
+
+
+def personal_letter(letter: Letter, recipient: dict[str, Any]) -> str:
+    """What one legislator receives: their salutation, then the letter with their name filled in."""
+    return f"{salutation(recipient)}\n\n{letter.body.replace(LEGISLATOR_MARKER, recipient['name'])}\n"
+
+
+def confirm_letter(session: Session, settings: Settings, token: str, now: dt.datetime | None = None) -> Letter:
+    """Confirm the letter and queue one email per legislator, in one transaction, and commit. A legislator this
+    supporter already wrote to in this campaign is not written to again (the outbox's idempotency key)."""
+    now = _now(now)
+    letter = letter_for_token(session, token, now)
+    campaign = letter.campaign
+    if not accepting_letters(campaign, now):
+        raise InvalidInput("This campaign has closed since you wrote: your letter was not sent.")
+    try:
+        _check_daily_cap(session, campaign, now)
+        letter.status = "confirmed"
+        letter.confirmed_at = now
+        letter.confirm_token_sha256 = None
+        sender = settings.mail_from or FALLBACK_SENDER
+        for recipient in letter.recipients:
+            enqueue(
+                session,
+                key=idempotency_key("letter", campaign.id, letter.supporter_email, recipient["email"].lower()),
+                sender=sender,
+                kind="letter",
+                to_email=recipient["email"],
+                to_name=recipient["name"],
+                from_name=letter.supporter_name,
+                reply_to=letter.supporter_email,
+                subject=letter.subject,
+                body=personal_letter(letter, recipient),
+                letter_id=letter.id,
+                campaign_id=campaign.id,
+            )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return letter
+
+
+def sent_count(session: Session, campaign: Campaign) -> int:
+    """Letters delivered to legislators for this campaign (each legislator's copy counts once)."""
+    return session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.campaign_id == campaign.id, OutboxMessage.kind == "letter", OutboxMessage.status == "sent"
+        )
+    )
