@@ -97,6 +97,9 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--source-url", help="Where the recording was published.")
 @click.option("--no-transcribe", is_flag=True, help="Store the recordings only.")
 @click.option("--no-diarize", is_flag=True, help="Transcribe without finding the speakers.")
+@click.option(
+    "--background", is_flag=True, help="Store now; queue the transcription for `testimony worker` (prints the job)."
+)
 @engine_options
 @click.pass_context
 def ingest(
@@ -108,6 +111,7 @@ def ingest(
     source_url: str | None,
     no_transcribe: bool,
     no_diarize: bool,
+    background: bool,
     **engine: Any,
 ) -> None:
     """Store recordings as one meeting (idempotent by hash), transcribe them and find who speaks when;
@@ -117,7 +121,9 @@ def ingest(
 
     settings = settings_from(ctx, **engine)
     info = MeetingInfo(body=body, title=title, date=_parse_date(date_text), source_url=source_url)
-    load = None if no_transcribe else (lambda: _load_transcriber(settings))
+    if background and no_transcribe:
+        raise InvalidInput("--background queues the transcription: it cannot go with --no-transcribe")
+    load = None if (no_transcribe or background) else (lambda: _load_transcriber(settings))
     load_diarizer = None if no_diarize else (lambda: _load_diarizer(settings))
     sessions = sessions_for(ctx, settings, create=True)
     with _progress_bar() as on_progress:
@@ -131,6 +137,11 @@ def ingest(
             report=_say,
             on_progress=on_progress,
         )
+    if background:
+        from archive.jobs import submit_transcription
+
+        job, _ = submit_transcription(sessions, settings, result.slug, diarize=not no_diarize, created_by="cli")
+        _say(f"queued job {job.id}: `testimony worker` transcribes it; `testimony jobs list` shows its progress")
     click.echo(result.slug)
 
 
@@ -840,6 +851,11 @@ if __name__ == "__main__":
 # Command groups kept in their own modules (they import the helpers above, so they come last).
 from archive.cli_accounts import user  # noqa: E402
 from archive.cli_campaigns import campaign  # noqa: E402
+from archive.cli_worker import outbox, worker  # noqa: E402
+from archive.cli_jobs import jobs  # noqa: E402
 
 main.add_command(user)
 main.add_command(campaign)
+main.add_command(worker)
+main.add_command(outbox)
+main.add_command(jobs)

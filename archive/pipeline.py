@@ -31,6 +31,7 @@ from archive.speakers.diarize import Diarizer
 from archive.speakers.voices import HUMAN_METHODS, to_bytes
 from archive.timecodes import format_clock
 from archive.transcribe.transcript import Progress, Transcriber, Transcript, load_transcript, transcript_filename
+from archive.transcribe.windows import Checkpoint
 
 Report = Callable[[str], None]
 
@@ -180,11 +181,14 @@ def transcribe_meeting(
     replace: bool = True,
     report: Report = lambda message: None,
     on_progress: Progress | None = None,
+    checkpoint_for: Callable[[int], Checkpoint] | None = None,
+    progress_for: Callable[[int], Progress] | None = None,
 ) -> int:
     """Give every recording of the meeting segments from this engine and model; returns how many were transcribed.
 
     With `replace=False` (ingest), a recording already transcribed with this engine and model is left alone,
-    so ingesting again never undoes anything; `testimony transcribe` rebuilds its segments.
+    so ingesting again never undoes anything; `testimony transcribe` rebuilds its segments. A background job
+    passes `checkpoint_for` (a recording id → where its finished windows are kept) and `progress_for`.
     """
     with sessions() as session:
         meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
@@ -217,7 +221,11 @@ def transcribe_meeting(
                 timeout=settings.decode_timeout,
                 memory_mb=settings.decode_memory_mb,
             )
-            transcript = transcriber.transcribe(audio, on_progress=on_progress)
+            transcript = transcriber.transcribe(
+                audio,
+                on_progress=progress_for(recording_id) if progress_for else on_progress,
+                checkpoint=checkpoint_for(recording_id) if checkpoint_for else None,
+            )
             del audio
             write_atomically(target, transcript.to_json().encode("utf-8"))
             done += 1

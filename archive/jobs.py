@@ -1,0 +1,420 @@
+"""Background jobs: transcription of a meeting's recordings, resumable after a crash.
+
+The `jobs` table is the source of truth (queued → running with a lease → done or failed, with attempts); the
+queue (huey's storage: a SQLite file in the home by default, Redis when TESTIMONY_REDIS_URL is set) carries
+only job ids, so several `testimony worker`s on several machines can share one database and one Redis.
+
+- A worker claims a job with a compare-and-set UPDATE (queued → running, a fresh lease token): of two workers
+  that pop the same id, one wins. A thread renews the lease while the job runs (the heartbeat).
+- A worker that dies stops renewing; the reaper (run by every worker) puts a job whose lease ran out back in
+  the queue. Attempts count, killed ones included; after `job_max_attempts` the job fails.
+- Transcription commits each finished window as a JobChunk; a resumed job skips them (archive.transcribe.windows
+  .Checkpoint). Segments are replaced per recording in one transaction, so a job finished twice (which the
+  lease token prevents anyway) could not duplicate a segment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.config import ENGINES, Settings
+from archive.db.models import Job, JobChunk, Meeting
+from archive.errors import ArchiveError, InvalidInput, NotFound
+from archive.transcribe.transcript import TranscriptSegment, Word
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "testimony-jobs"
+REQUEUE_AFTER = dt.timedelta(seconds=30)  # a queued job this old, with the queue empty, lost its queue entry
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite returns naive datetimes for timezone-aware columns; they were stored in UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+class JobQueue:
+    """The queue of job ids, in huey's storage (huey's own consumer is not used: the database decides)."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.redis_url:
+            from huey.storage import RedisStorage
+
+            self._storage = RedisStorage(name=QUEUE_NAME, url=settings.redis_url, blocking=False)
+        else:
+            from huey.storage import SqliteStorage
+
+            self._storage = SqliteStorage(name=QUEUE_NAME, filename=str(settings.home / "jobs-queue.db"))
+
+    def push(self, job_id: int) -> None:
+        self._storage.enqueue(str(job_id).encode("ascii"))
+
+    def pop(self) -> int | None:
+        data = self._storage.dequeue()
+        return int(data) if data else None
+
+    def size(self) -> int:
+        return int(self._storage.queue_size())
+
+    def clear(self) -> None:
+        self._storage.flush_queue()
+
+
+def submit_transcription(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    slug: str,
+    *,
+    engine: str | None = None,
+    model: str | None = None,
+    diarize: bool = True,
+    created_by: str = "",
+    key: str | None = None,
+) -> tuple[Job, bool]:
+    """Queue the transcription of a meeting: (job, made now). A known `key` (a form sent twice) returns its job."""
+    engine = engine or settings.engine
+    if engine not in ENGINES:
+        raise InvalidInput(f"engine {engine!r} is not one of: {', '.join(ENGINES)}")
+    with sessions() as session:
+        if key:
+            earlier = session.scalar(select(Job).where(Job.idempotency_key == key))
+            if earlier is not None:
+                return earlier, False
+        meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
+        if meeting is None:
+            raise NotFound(f"no meeting with slug {slug!r}")
+        job = Job(
+            kind="transcribe",
+            meeting_id=meeting.id,
+            parameters={"engine": engine, "model": model or settings.model, "diarize": diarize},
+            max_attempts=settings.job_max_attempts,
+            progress_total=meeting.duration,
+            created_by=created_by,
+            idempotency_key=key,
+        )
+        session.add(job)
+        try:
+            session.commit()
+        except IntegrityError:  # the same key, committed by a concurrent request
+            session.rollback()
+            return session.scalars(select(Job).where(Job.idempotency_key == key)).one(), False
+    # After the commit: a queue entry always names a job that exists. If this push is lost, the reaper
+    # queues the job again.
+    JobQueue(settings).push(job.id)
+    return job, True
+
+
+def claim(
+    sessions: sessionmaker[Session], job_id: int, lease_seconds: int, now: dt.datetime | None = None
+) -> str | None:
+    """Take a queued job: its new lease token, or None when it is not queued (another worker has it, or done)."""
+    now = now or _now()
+    token = secrets.token_hex(16)
+    with sessions() as session, session.begin():
+        taken = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(
+                status="running",
+                lease_token=token,
+                lease_until=now + dt.timedelta(seconds=lease_seconds),
+                worker=f"{socket.gethostname()}:{os.getpid()}",
+                attempts=Job.attempts + 1,
+                started_at=now,
+                error=None,
+            )
+        ).rowcount
+    return token if taken == 1 else None
+
+
+class LeaseLost(ArchiveError):
+    """Another worker holds this job now (our lease ran out): stop without writing anything more."""
+
+
+class Heartbeat:
+    """Renews a running job's lease every lease/3 seconds in a thread, and records progress on the way."""
+
+    def __init__(self, sessions: sessionmaker[Session], job_id: int, token: str, lease_seconds: int) -> None:
+        self.sessions, self.job_id, self.token, self.lease_seconds = sessions, job_id, token, lease_seconds
+        self.progress: float | None = None
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-job-{job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease_seconds / 3):
+            try:
+                self.beat()
+            except Exception:  # a database hiccup: the next beat tries again, the lease has slack for two misses
+                log.exception("job %s: could not renew the lease", self.job_id)
+
+    def beat(self) -> None:
+        values: dict[str, Any] = {"lease_until": _now() + dt.timedelta(seconds=self.lease_seconds)}
+        if self.progress is not None:
+            values["progress_done"] = round(self.progress, 1)
+        with self.sessions() as session, session.begin():
+            renewed = session.execute(
+                update(Job).where(Job.id == self.job_id, Job.lease_token == self.token).values(**values)
+            ).rowcount
+        if renewed != 1:
+            self.lost = True
+
+    def check(self) -> None:
+        if self.lost:
+            raise LeaseLost(f"job {self.job_id}: another worker took it over")
+
+
+class DatabaseCheckpoint:
+    """A transcription's finished windows, as JobChunk rows committed one by one."""
+
+    def __init__(self, sessions: sessionmaker[Session], job_id: int, recording_id: int, heartbeat: Heartbeat) -> None:
+        self.sessions, self.job_id, self.recording_id, self.heartbeat = sessions, job_id, recording_id, heartbeat
+
+    def done(self) -> dict[int, list[TranscriptSegment]]:
+        with self.sessions() as session:
+            chunks = session.scalars(
+                select(JobChunk).where(JobChunk.job_id == self.job_id, JobChunk.recording_id == self.recording_id)
+            )
+            finished = {chunk.window: [_segment(raw) for raw in chunk.segments] for chunk in chunks}
+        if finished:
+            log.info(
+                "job %s: recording %s: resuming after %d finished windows",
+                self.job_id,
+                self.recording_id,
+                len(finished),
+            )
+        return finished
+
+    def save(self, window: int, segments: list[TranscriptSegment]) -> None:
+        self.heartbeat.check()  # a worker that lost its lease must not keep writing
+        with self.sessions() as session, session.begin():
+            session.add(
+                JobChunk(
+                    job_id=self.job_id,
+                    recording_id=self.recording_id,
+                    window=window,
+                    segments=[dataclasses.asdict(segment) for segment in segments],
+                )
+            )
+
+
+def _segment(raw: dict[str, Any]) -> TranscriptSegment:
+    return TranscriptSegment(**{**raw, "words": tuple(Word(**word) for word in raw["words"])})
+
+
+def run_job(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    job_id: int,
+    *,
+    load_transcriber: Callable[[Settings], Any],
+    load_diarizer: Callable[[Settings], Any] | None = None,
+) -> bool:
+    """Claim and run one job; False when it was not ours to run. Failures are recorded on the job, not raised."""
+    from archive.pipeline import diarize_meeting, transcribe_meeting
+
+    token = claim(sessions, job_id, settings.job_lease_seconds)
+    if token is None:
+        return False
+    with sessions() as session:
+        job = session.get_one(Job, job_id)
+        slug = job.meeting.slug if job.meeting else None
+        parameters = dict(job.parameters)
+    log.info("job %s: running (transcribe %s)", job_id, slug)
+    with Heartbeat(sessions, job_id, token, settings.job_lease_seconds) as heartbeat:
+        try:
+            if slug is None:
+                raise NotFound("its meeting was deleted")
+            job_settings = dataclasses.replace(settings, engine=parameters["engine"], model=parameters["model"])
+            transcriber = load_transcriber(job_settings)
+            with sessions() as session:
+                meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
+                starts = {
+                    r.id: sum(earlier.duration for earlier in meeting.recordings[:i])
+                    for i, r in enumerate(meeting.recordings)
+                }
+
+            def checkpoint_for(recording_id: int) -> DatabaseCheckpoint:
+                return DatabaseCheckpoint(sessions, job_id, recording_id, heartbeat)
+
+            def progress_from(recording_id: int) -> Callable[[float, float], None]:
+                def progress(done: float, _total: float) -> None:
+                    heartbeat.progress = starts[recording_id] + done
+
+                return progress
+
+            transcribe_meeting(
+                sessions,
+                job_settings,
+                slug,
+                transcriber,
+                replace=True,
+                checkpoint_for=checkpoint_for,
+                progress_for=progress_from,
+            )
+            heartbeat.check()
+            if parameters.get("diarize") and load_diarizer is not None:
+                diarize_meeting(sessions, job_settings, slug, load_diarizer(job_settings), replace=False)
+        except LeaseLost:
+            log.warning("job %s: lease lost to another worker; stopped", job_id)
+            return True
+        except Exception as error:  # recorded on the job in words; the worker goes on with the next one
+            _failed(settings, sessions, job_id, token, error)
+            return True
+    _finish(sessions, job_id, token)
+    return True
+
+
+def _finish(sessions: sessionmaker[Session], job_id: int, token: str) -> None:
+    with sessions() as session, session.begin():
+        job = session.get_one(Job, job_id)
+        finished = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_token == token, Job.status == "running")
+            .values(
+                status="done", finished_at=_now(), lease_token=None, lease_until=None, progress_done=job.progress_total
+            )
+        ).rowcount
+        if finished == 1:
+            # The windows served their purpose: the transcript file and the segments now hold them.
+            session.execute(delete(JobChunk).where(JobChunk.job_id == job_id))
+    log.info("job %s: %s", job_id, "done" if finished == 1 else "finished by another worker")
+
+
+def _failed(settings: Settings, sessions: sessionmaker[Session], job_id: int, token: str, error: Exception) -> None:
+    words = str(error) if isinstance(error, ArchiveError) else f"{type(error).__name__}: {error}"
+    if not isinstance(error, ArchiveError):
+        log.exception("job %s failed", job_id)
+    with sessions() as session, session.begin():
+        job = session.get_one(Job, job_id)
+        if job.lease_token != token:
+            return
+        again = job.attempts < job.max_attempts and not isinstance(error, ArchiveError)
+        job.status = "queued" if again else "failed"
+        job.error = words
+        job.lease_token = None
+        job.lease_until = None
+        if not again:
+            job.finished_at = _now()
+    if again:
+        JobQueue(settings).push(job_id)
+    log.info("job %s: %s (%s)", job_id, "queued again" if again else "failed", words)
+
+
+def reap(settings: Settings, sessions: sessionmaker[Session], now: dt.datetime | None = None) -> list[int]:
+    """Put jobs whose worker died (lease ran out) back in the queue, or fail them after their last attempt;
+    queue again queued jobs whose queue entry was lost. Returns the ids queued."""
+    now = now or _now()
+    queue = JobQueue(settings)
+    requeued: list[int] = []
+    with sessions() as session, session.begin():
+        for job in session.scalars(select(Job).where(Job.status == "running", Job.lease_until < now)):
+            job.lease_token = None
+            job.lease_until = None
+            if job.attempts >= job.max_attempts:
+                job.status = "failed"
+                job.finished_at = now
+                job.error = f"the worker stopped during each of its {job.attempts} attempts (killed or out of memory)"
+            else:
+                job.status = "queued"
+                requeued.append(job.id)
+    if queue.size() == 0:
+        with sessions() as session:
+            requeued += list(
+                session.scalars(select(Job.id).where(Job.status == "queued", Job.created_at < now - REQUEUE_AFTER))
+            )
+    requeued = list(dict.fromkeys(requeued))
+    for job_id in requeued:
+        queue.push(job_id)
+    return requeued
+
+
+def work(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    once: bool = False,
+    poll: float = 2.0,
+    stop: threading.Event | None = None,
+    load_transcriber: Callable[[Settings], Any],
+    load_diarizer: Callable[[Settings], Any] | None = None,
+) -> int:
+    """Run jobs until `stop` is set (or, with `once`, until the queue is empty); returns how many ran."""
+    stop = stop or threading.Event()
+    queue = JobQueue(settings)
+    ran = 0
+    while not stop.is_set():
+        reap(settings, sessions)
+        job_id = queue.pop()
+        if job_id is None:
+            if once:
+                break
+            stop.wait(poll)
+            continue
+        if run_job(settings, sessions, job_id, load_transcriber=load_transcriber, load_diarizer=load_diarizer):
+            ran += 1
+    return ran
+
+
+def progress_of(job: Job, now: dt.datetime | None = None) -> dict[str, Any]:
+    """What a job page shows: status, percent of audio done, an ETA from the rate so far, the error in words."""
+    now = now or _now()
+    percent = (
+        100.0
+        if job.status == "done"
+        else (min(99.9, 100.0 * job.progress_done / job.progress_total) if job.progress_total else 0.0)
+    )
+    eta = None
+    started = _aware(job.started_at)
+    if job.status == "running" and started and job.progress_done > 0:
+        elapsed = (now - started).total_seconds()
+        rate = job.progress_done / max(elapsed, 1e-6)  # seconds of audio per second
+        eta = round((job.progress_total - job.progress_done) / rate) if rate > 0 else None
+    return {
+        "id": job.id,
+        "status": job.status,
+        "percent": round(percent, 1),
+        "eta_seconds": eta,
+        "attempts": job.attempts,
+        "error": job.error,
+        "meeting": job.meeting.slug if job.meeting else None,
+    }
+
+
+def wait_for(sessions: sessionmaker[Session], job_id: int, timeout: float) -> Job:
+    """Poll until the job is done or failed (for the CLI's --wait and for tests); InvalidInput on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with sessions() as session:
+            job = session.get_one(Job, job_id)
+            if job.status in ("done", "failed"):
+                return job
+        if time.monotonic() > deadline:
+            raise InvalidInput(f"job {job_id} is still {job.status} after {timeout:.0f} s")
+        time.sleep(0.5)
