@@ -6,13 +6,14 @@ A message is a row, written in the caller's transaction, so it exists exactly wh
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db.models import OutboxMessage
-from archive.errors import InvalidInput
+from archive.errors import InvalidInput, NotFound
 
 
 def idempotency_key(*parts: str | int) -> str:
@@ -68,4 +69,27 @@ def enqueue(
         body=body,
     )
     session.add(message)
+    return message
+
+
+def list_messages(session: Session, *, status: str | None = None, limit: int = 50) -> list[OutboxMessage]:
+    """The newest messages first, of one status or all (what `testimony outbox list` shows)."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return list(session.scalars(query))
+
+
+def retry(session: Session, outbox_id: int, now: dt.datetime) -> OutboxMessage:
+    """Queue a failed message again, with a fresh count of attempts (after a mailbox was fixed, say)."""
+    message = session.get(OutboxMessage, outbox_id)
+    if message is None:
+        raise NotFound(f"no outbox message {outbox_id}")
+    if message.status != "failed":
+        raise InvalidInput(f"outbox message {outbox_id} is {message.status}: only a failed message can be retried")
+    message.status = "pending"
+    message.attempts = 0
+    message.next_attempt_at = now
+    message.leased_until = None
+    message.last_error = None
     return message

@@ -1,0 +1,335 @@
+"""Delivering the outbox over SMTP: what `testimony worker` does every few seconds.
+
+Each message is claimed by a compare-and-set UPDATE (pending and due, or "sending" with an expired lease →
+"sending", leased until now + lease, attempts + 1) and committed before anything goes on the wire, so any
+number of workers on SQLite or PostgreSQL can run at once: the UPDATE's row count says who owns a message.
+It is then sent on a connection shared by the batch and marked sent (or pending again, or failed) only if
+the lease is still ours (same status and attempt number).
+
+Crash semantics. SMTP cannot tell a sender whether a message was accepted when the connection dies after
+DATA, and a worker killed between the server's "250" and our commit leaves the row "sending". When its lease
+expires another worker sends it again, with the same Message-ID (derived from the idempotency key), which
+mail stores use to keep one copy. So delivery is at-least-once on the wire and once per Message-ID at the
+recipient; nothing is ever lost, and a duplicate can only follow a crash or a lost connection.
+
+Failures: connection refused, timeouts, lost connections and 4xx replies are temporary (pending again after
+delivery_retry_seconds × 2^(attempts-1), at most RETRY_CAP, failed after delivery_max_attempts); 5xx replies
+and messages that cannot be composed (a header with a line break) are failed at once with the reason.
+Logs name the outbox id, status and attempt, never a supporter's name or address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import logging
+import re
+import smtplib
+import ssl
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.config import Settings
+from archive.db.models import OutboxMessage
+from archive.errors import ArchiveError, InvalidInput
+from archive.mail.outbox import refuse_header_injection
+
+log = logging.getLogger(__name__)
+
+RETRY_CAP = dt.timedelta(hours=6)
+ADDRESS = re.compile(r"[^\s<>]+@[^\s<>]+")
+CANDIDATES = 20  # rows looked at per claim; other workers may take some of them first
+Periodic = Callable[[Settings, "sessionmaker[Session]", dt.datetime], object]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one or more batches did: messages sent, put back to try again later, and failed for good."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retried + self.failed
+
+    def __add__(self, other: DeliveryReport) -> DeliveryReport:
+        return DeliveryReport(self.sent + other.sent, self.retried + other.retried, self.failed + other.failed)
+
+    def __str__(self) -> str:
+        return f"sent {self.sent}, to retry {self.retried}, failed {self.failed}"
+
+
+def compose(message: OutboxMessage, settings: Settings, *, now: dt.datetime | None = None) -> EmailMessage:
+    """The email for an outbox row. It comes from the archive's own address with the supporter's name on it
+    (sending as the supporter's address would fail DMARC); replies go to Reply-To."""
+    refuse_header_injection(
+        to_email=message.to_email,
+        to_name=message.to_name,
+        from_name=message.from_name,
+        reply_to=message.reply_to,
+        subject=message.subject,
+        message_id=message.message_id,
+    )
+    mail = EmailMessage(policy=email.policy.SMTP)
+    mail["From"] = formataddr((message.from_name, settings.mail_from))
+    mail["To"] = formataddr((message.to_name, message.to_email))
+    recipients = mail["To"].addresses
+    if len(recipients) != 1 or recipients[0].addr_spec != message.to_email:
+        raise InvalidInput("to_email must be one email address")
+    if message.reply_to:
+        mail["Reply-To"] = message.reply_to
+    mail["Subject"] = message.subject
+    mail["Message-ID"] = message.message_id
+    mail["Date"] = format_datetime(_utc(now or _utcnow()))
+    mail.set_content(message.body, charset="utf-8", cte="quoted-printable")  # 7-bit safe for any server
+    return mail
+
+
+def deliver_due(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    now: dt.datetime | None = None,
+    limit: int = 100,
+    stop: threading.Event | None = None,
+) -> DeliveryReport:
+    """Send up to `limit` due messages on one SMTP connection; `now` fixes the clock (tests step time with
+    it); `stop` set ends the batch after the message in hand. A connection that cannot be opened ends the
+    batch too (the claimed message is retried later)."""
+    if not settings.mail_from:
+        raise ArchiveError("TESTIMONY_MAIL_FROM is empty: set the archive's sending address to deliver mail")
+
+    def clock() -> dt.datetime:
+        return _utc(now) if now is not None else _utcnow()
+
+    counts = {"sent": 0, "pending": 0, "failed": 0}
+    connection: smtplib.SMTP | None = None
+    try:
+        for _ in range(limit):
+            if stop is not None and stop.is_set():
+                break
+            message = _claim_next(settings, sessions, clock())
+            if message is None:
+                break
+            if message.attempts > settings.delivery_max_attempts:  # its workers died while sending, every time
+                reason = f"no worker finished sending it in {message.attempts - 1} attempts"
+                counts[_settle(sessions, message, "failed", clock(), error=reason)] += 1
+                continue
+            try:
+                mail = compose(message, settings, now=clock())
+            except InvalidInput as error:
+                counts[_settle(sessions, message, "failed", clock(), error=str(error))] += 1
+                continue
+            if connection is None:
+                try:
+                    connection = _connect(settings)
+                except (OSError, smtplib.SMTPException) as error:
+                    counts[_retry_or_fail(settings, sessions, message, clock(), _describe(error))] += 1
+                    break
+            try:
+                connection.send_message(mail, from_addr=settings.mail_from, to_addrs=[message.to_email])
+            except (OSError, smtplib.SMTPException) as error:
+                temporary, connection_lost = _classify(error)
+                if connection_lost:
+                    _close(connection)
+                    connection = None
+                if temporary:
+                    counts[_retry_or_fail(settings, sessions, message, clock(), _describe(error))] += 1
+                else:
+                    counts[_settle(sessions, message, "failed", clock(), error=_describe(error))] += 1
+            else:
+                counts[_settle(sessions, message, "sent", clock())] += 1
+    finally:
+        if connection is not None:
+            _close(connection)
+    return DeliveryReport(sent=counts["sent"], retried=counts["pending"], failed=counts["failed"])
+
+
+def run_worker(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    once: bool,
+    poll: float,
+    periodic: Iterable[Periodic] = (),
+    stop: threading.Event | None = None,
+    limit: int = 100,
+) -> DeliveryReport:
+    """Deliver what is due, run each `periodic(settings, sessions, now)` task, wait `poll` seconds, again —
+    until `stop` is set (or after one round when `once`). A failing periodic task is logged and the loop
+    goes on: mail delivery must not stop because, say, a purge failed."""
+    stop = stop or threading.Event()
+    tasks = list(periodic)
+    total = DeliveryReport()
+    while True:
+        while not stop.is_set():  # drain: batches until one comes back short
+            report = deliver_due(settings, sessions, limit=limit, stop=stop)
+            total += report
+            if report.total < limit:
+                break
+        for task in tasks:
+            if stop.is_set():
+                break
+            try:
+                task(settings, sessions, _utcnow())
+            except Exception:
+                log.exception("periodic task %s failed; the worker goes on", getattr(task, "__name__", task))
+        if once or stop.wait(poll):
+            return total
+
+
+# --- claiming and settling rows -------------------------------------------------------------------------------
+
+
+def _due(now: dt.datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == "sending", OutboxMessage.leased_until < now),  # its worker died
+    )
+
+
+def _claim_next(settings: Settings, sessions: sessionmaker[Session], now: dt.datetime) -> OutboxMessage | None:
+    """Take one due message: the UPDATE repeats the due condition, so of several workers only one matches."""
+    lease = dt.timedelta(seconds=settings.delivery_lease_seconds)
+    with sessions() as session:
+        candidates = session.scalars(
+            select(OutboxMessage.id)
+            .where(_due(now))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(CANDIDATES)
+        ).all()
+        session.rollback()  # the UPDATE starts its own transaction: no stale snapshot on SQLite
+        for outbox_id in candidates:
+            claimed = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id, _due(now))
+                .values(status="sending", leased_until=now + lease, attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                return session.get(OutboxMessage, outbox_id)
+    return None
+
+
+def _settle(
+    sessions: sessionmaker[Session],
+    message: OutboxMessage,
+    status: str,
+    now: dt.datetime,
+    *,
+    error: str | None = None,
+    next_attempt_at: dt.datetime | None = None,
+) -> str:
+    """Record the outcome, if the lease is still ours (the status and attempt number we claimed with)."""
+    values: dict[str, object] = {"status": status, "leased_until": None, "last_error": error}
+    if status == "sent":
+        values["sent_at"] = now
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    with sessions() as session, session.begin():
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message.id,
+                OutboxMessage.status == "sending",
+                OutboxMessage.attempts == message.attempts,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    # A server's reply may quote the recipient, who may be a supporter (confirmations): no addresses in logs.
+    reason = f": {ADDRESS.sub('<address>', error)}" if error else ""
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        log.warning("outbox %s: %s, but another worker had taken it over (attempt %s)", message.id, status,
+                    message.attempts)  # fmt: skip
+    elif status == "pending":
+        log.info("outbox %s: retry at %s (attempt %s)%s", message.id, f"{next_attempt_at:%Y-%m-%d %H:%M:%S}Z",
+                 message.attempts, reason)  # fmt: skip
+    else:
+        log.info("outbox %s: %s (attempt %s)%s", message.id, status, message.attempts, reason)
+    return status
+
+
+def _retry_or_fail(
+    settings: Settings, sessions: sessionmaker[Session], message: OutboxMessage, now: dt.datetime, error: str
+) -> str:
+    if message.attempts >= settings.delivery_max_attempts:
+        return _settle(sessions, message, "failed", now, error=f"gave up after {message.attempts} attempts: {error}")
+    return _settle(sessions, message, "pending", now, error=error, next_attempt_at=now + backoff(settings, message))
+
+
+def backoff(settings: Settings, message: OutboxMessage) -> dt.timedelta:
+    """The wait after a temporary failure of the message's latest attempt: base × 2^(attempts-1), capped."""
+    doublings = min(max(message.attempts - 1, 0), 20)  # 2^20 × any sane base is past the cap already
+    return min(dt.timedelta(seconds=settings.delivery_retry_seconds * 2**doublings), RETRY_CAP)
+
+
+# --- SMTP ------------------------------------------------------------------------------------------------------
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    """A logged-in connection as the settings say (plain, STARTTLS or TLS, certificates checked)."""
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
+    connection: smtplib.SMTP
+    if settings.smtp_tls == "tls":
+        connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        connection = smtplib.SMTP(host, port, timeout=timeout)
+    try:
+        if settings.smtp_tls == "starttls":
+            connection.starttls(context=ssl.create_default_context())
+        if settings.smtp_username:
+            connection.login(settings.smtp_username, settings.smtp_password)
+    except BaseException:
+        _close(connection)
+        raise
+    return connection
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (OSError, smtplib.SMTPException):
+        connection.close()
+
+
+def _classify(error: Exception) -> tuple[bool, bool]:
+    """(temporary, connection lost) for an error while sending one message."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return all(400 <= code < 500 for code in codes), False
+    if isinstance(error, smtplib.SMTPResponseException):
+        # smtplib closes the connection itself after a 421 ("service closing").
+        return not 500 <= error.smtp_code < 600, error.smtp_code == 421
+    return True, True  # refused, timed out, disconnected: the connection is gone
+
+
+def _describe(error: Exception) -> str:
+    """The server's own words where it gave any, for last_error."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{code} {_text(reply)}" for code, reply in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """Aware UTC: SQLite stores the clock reading without its zone, so every time must be in one zone."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

@@ -1,0 +1,26 @@
+"""Mail fixtures: a real SMTP server on loopback and settings that point the archive at it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+from archive.config import Settings
+from tests.mail.factories import ARCHIVE_ADDRESS
+from tests.mail_server import MailServer
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[MailServer]:
+    """An aiosmtpd server on 127.0.0.1 that records every message (tests.mail_server.MailServer)."""
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_server: MailServer) -> Settings:
+    return dataclasses.replace(
+        settings, mail_from=ARCHIVE_ADDRESS, smtp_host=smtp_server.host, smtp_port=smtp_server.port
+    )
