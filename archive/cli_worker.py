@@ -7,6 +7,8 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -14,36 +16,83 @@ from archive.db.models import OUTBOX_STATUSES
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="Deliver what is due now, print a summary and exit.")
+@click.option("--once", is_flag=True, help="Do what is due now (mail, queued jobs), print a summary and exit.")
 @click.option("--poll", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds between looks.")
 @click.pass_context
 def worker(ctx: click.Context, once: bool, poll: float) -> None:
-    """Deliver the outbox's mail over SMTP, every --poll seconds until SIGTERM or Ctrl-C (which let the message
-    in hand finish). Logs one line per message to stderr: outbox id, status, attempt."""
-    from archive.cli import sessions_for, settings_from
+    """Deliver the outbox's mail over SMTP and run queued transcription jobs, every --poll seconds until SIGTERM
+    or Ctrl-C (which let the message in hand finish). Logs one line per message to stderr: id, status, attempt.
+
+    Without TESTIMONY_MAIL_FROM it runs the jobs only, and refuses to start while mail is waiting."""
+    from archive.cli import _load_diarizer, _load_transcriber, sessions_for, settings_from
     from archive.errors import ArchiveError
-    from archive.mail.delivery import run_worker
+    from archive.jobs import work
+    from archive.mail.delivery import DeliveryReport, run_worker
+    from archive.mail.outbox import waiting
 
     settings = settings_from(ctx)
-    if not settings.mail_from:
-        raise ArchiveError("TESTIMONY_MAIL_FROM is empty: set the archive's sending address to deliver mail")
     sessions = sessions_for(ctx, settings)
+    if not settings.mail_from:
+        with sessions() as session:
+            if waiting(session):
+                raise ArchiveError("TESTIMONY_MAIL_FROM is empty: set the archive's sending address to deliver mail")
+        click.echo("testimony: mail delivery is off (TESTIMONY_MAIL_FROM is empty); running jobs only", err=True)
     logger = logging.getLogger("archive")
-    handler = logging.StreamHandler(sys.stderr)  # one line per message; systemd's journal picks it up
+    handler = logging.StreamHandler(sys.stderr)  # one line per message or job; systemd's journal keeps them
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     level = logger.level
     logger.setLevel(logging.INFO)
     stop = threading.Event()
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGTERM, signal.SIGINT)}
+    # Transcriptions take minutes: they run in their own thread so that mail never waits for one.
+    jobs = _Thread(
+        lambda: work(
+            settings,
+            sessions,
+            once=once,
+            poll=poll,
+            stop=stop,
+            load_transcriber=_load_transcriber,
+            load_diarizer=_load_diarizer,
+        ),
+        stop,
+    )
     try:
-        report = run_worker(settings, sessions, once=once, poll=poll, stop=stop)
+        jobs.start()
+        report = DeliveryReport()
+        if settings.mail_from:
+            report = run_worker(settings, sessions, once=once, poll=poll, stop=stop)
+        jobs_ran = jobs.finish()
     finally:
+        stop.set()
         for number, previous_handler in previous.items():
             signal.signal(number, previous_handler)
         logger.removeHandler(handler)
         logger.setLevel(level)
-    click.echo(f"worker: {report}", err=True)
+    click.echo(f"worker: mail {report}; jobs run {jobs_ran}", err=True)
+
+
+class _Thread(threading.Thread):
+    """A thread whose failure stops the worker and is raised again where it is joined."""
+
+    def __init__(self, target: Callable[[], Any], stop: threading.Event) -> None:
+        super().__init__(name="jobs", daemon=True)
+        self._call, self._stop_all, self._result, self._error = target, stop, None, None
+
+    def run(self) -> None:
+        try:
+            self._result = self._call()
+        except BaseException as error:
+            self._error = error
+            self._stop_all.set()  # the mail loop ends too: the worker exits non-zero and its supervisor restarts it
+
+    def finish(self) -> Any:
+        while self.is_alive():  # short joins, so that the main thread handles signals meanwhile
+            self.join(0.5)
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 @click.group()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.db.models import OutboxMessage
@@ -93,3 +93,9 @@ def retry(session: Session, outbox_id: int, now: dt.datetime) -> OutboxMessage:
     message.leased_until = None
     message.last_error = None
     return message
+
+
+def waiting(session: Session) -> int:
+    """Messages not yet delivered nor failed (pending, or being sent)."""
+    count = session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status.in_(("pending", "sending"))))
+    return int(count or 0)
