@@ -1,9 +1,9 @@
 """Excerpts on the site: the form on the meeting page, the excerpt page, and GET/POST /api/excerpts.
 
-Until accounts exist, making an excerpt takes the editor token (settings.editor_token), compared in constant
-time; with no token configured nobody can make one on the site. Forms carry a CSRF token (Flask-WTF, set up in
-app.py) and a random idempotency key, so a form sent twice makes one excerpt; the API is authenticated by a
-Bearer token instead and is exempt from CSRF.
+A signed-in user (any role) makes excerpts on the site as themselves; anyone else needs the editor token
+(settings.editor_token), compared in constant time; with no token configured only signed-in users can. Forms
+carry a CSRF token (Flask-WTF, set up in app.py) and a random idempotency key, so a form sent twice makes one
+excerpt; the API is authenticated by a Bearer token instead and is exempt from CSRF.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from archive.errors import InvalidInput
 from archive.excerpts import create_excerpt, excerpt_document, find_excerpt
 from archive.timecodes import format_clock, parse_clock
 from archive.web.api import db
+from archive.web.auth import current_user
 
 excerpts = Blueprint("excerpts", __name__)
 # The token-authenticated half, registered apart so app.py can exempt exactly it from CSRF.
@@ -63,10 +64,13 @@ def long_date(iso: str) -> str:
 
 @excerpts.app_template_global("excerpt_form")
 def excerpt_form() -> dict[str, Any]:
-    """The meeting page's excerpt form: offered only when an editor token is configured; refilled after an error."""
+    """The meeting page's excerpt form: offered to signed-in users, or to anyone when an editor token is configured
+    (who must then type it); refilled after an error."""
     state = g.get("excerpt_form") or {}
+    signed_in = current_user() is not None
     return {
-        "enabled": bool(current_app.config["TESTIMONY"].editor_token),
+        "enabled": signed_in or bool(current_app.config["TESTIMONY"].editor_token),
+        "signed_in": signed_in,
         "values": state.get("values", {}),
         "error": state.get("error"),
         "key": state.get("key") or secrets.token_urlsafe(24),
@@ -159,15 +163,17 @@ def create():  # type: ignore[no-untyped-def]
     key = key if KEY.match(key) else None
     values = {name: form.get(name, "") for name in ("start", "end", "title", "note")}
     meeting_exists = db().scalar(select(Meeting.id).where(Meeting.slug == slug)) is not None
+    user = current_user()  # a signed-in user (any role) needs no editor token
     try:
-        check_token(form.get("token"))
+        if user is None:
+            check_token(form.get("token"))
         if not meeting_exists:
             raise InvalidInput(f"no meeting with slug {slug!r}")
-        excerpt, _ = make(slug, **values, key=key, created_by="site (editor token)")
+        excerpt, _ = make(slug, **values, key=key, created_by=user.email if user else "site (editor token)")
     except (Refused, InvalidInput) as error:
         # A form has no WWW-Authenticate challenge to answer: a missing token is refused like a wrong one.
         status = 403 if isinstance(error, Refused) else 400
-        if not meeting_exists or not current_app.config["TESTIMONY"].editor_token:
+        if not meeting_exists or not (user or current_app.config["TESTIMONY"].editor_token):
             return render_template("error.html", message=str(error), status=status), status
         # The meeting page again, its form open and refilled (never the token) with the reason.
         g.excerpt_form = {"values": values, "error": str(error), "key": key}
