@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from archive.campaigns.manage import is_open
 from archive.campaigns.template import fill_template
 from archive.config import EMAIL_ADDRESS, Settings
-from archive.db.models import Campaign, Legislator, Letter, OutboxMessage
+from archive.db.models import Campaign, Legislator, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts import quote
 from archive.legislators import find_legislators
@@ -50,12 +51,6 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return _utc(now) if now is not None else dt.datetime.now(dt.UTC)
-
-
-def accepting_letters(campaign: Campaign, now: dt.datetime | None = None) -> bool:
-    """Open, and the deadline (a whole UTC day) not yet past."""
-    today = _now(now).date()
-    return campaign.status == "open" and (campaign.deadline is None or today <= campaign.deadline)
 
 
 def addressed(legislator: Legislator | dict[str, Any]) -> str:
@@ -183,7 +178,7 @@ def write_letter(
     earlier = session.scalar(select(Letter).where(Letter.form_key == form_key))
     if earlier is not None:
         return earlier, None
-    if not accepting_letters(campaign, now):
+    if not is_open(campaign, now):
         raise InvalidInput("This campaign is closed: it no longer sends letters.")
     if honeypot:
         # The field is hidden from people; only a form-filling robot writes in it. Say nothing more.
@@ -320,7 +315,7 @@ def confirm_letter(session: Session, settings: Settings, token: str, now: dt.dat
     now = _now(now)
     letter = letter_for_token(session, token, now)
     campaign = letter.campaign
-    if not accepting_letters(campaign, now):
+    if not is_open(campaign, now):
         raise InvalidInput("This campaign has closed since you wrote: your letter was not sent.")
     try:
         _check_daily_cap(session, campaign, now)
@@ -348,12 +343,3 @@ def confirm_letter(session: Session, settings: Settings, token: str, now: dt.dat
         session.rollback()
         raise
     return letter
-
-
-def sent_count(session: Session, campaign: Campaign) -> int:
-    """Letters delivered to legislators for this campaign (each legislator's copy counts once)."""
-    return session.scalar(
-        select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.campaign_id == campaign.id, OutboxMessage.kind == "letter", OutboxMessage.status == "sent"
-        )
-    )

@@ -16,9 +16,9 @@ from archive.campaigns.letters import (
     letter_for_token,
     recipients_for,
     salutation,
-    sent_count,
     write_letter,
 )
+from archive.campaigns.manage import letter_counts
 from archive.cli import main
 from archive.db.models import Campaign, CampaignExcerpt, Legislator, Letter, OutboxMessage, Segment
 from archive.errors import InvalidInput, NotFound
@@ -204,10 +204,10 @@ def test_confirming_queues_one_letter_per_legislator(sessions, quick, campaign_i
         assert message.body.startswith(f"Dear {title} {message.to_name},\n\nDear {message.to_name}: please act.")
         assert message.message_id.endswith("@archive.example>")
     with sessions() as session:
-        assert sent_count(session, session.get(Campaign, campaign_id)) == 0  # queued, not yet delivered
+        assert letter_counts(session, session.get(Campaign, campaign_id))["sent"] == 0  # queued, not yet delivered
         session.execute(OutboxMessage.__table__.update().values(status="sent"))
         session.commit()
-        assert sent_count(session, session.get(Campaign, campaign_id)) == 5
+        assert letter_counts(session, session.get(Campaign, campaign_id))["sent"] == 5
 
 
 def test_a_used_an_unknown_and_an_expired_link_are_refused(sessions, quick, campaign_id) -> None:  # type: ignore[no-untyped-def]
