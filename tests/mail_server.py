@@ -10,13 +10,17 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,18 @@ class Received:
         return self.reply.startswith("2")
 
 
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem): trust it with SSL_CERT_FILE=cert.pem."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 def free_port() -> int:
     """A port nothing listens on right now (the OS picks it; it may be taken again later, rarely)."""
     with socket.socket() as probe:
@@ -48,6 +64,8 @@ class MailServer:
     `script_rcpt(...)` does the same for RCPT TO (e.g. "450 mailbox busy", "550 no such user").
     `on_receipt(received)`: called in the server's thread when a message has arrived, before the reply is sent
     (a test can kill the sender there, between the message and its "250").
+    `tls`: "none", "starttls" (required before MAIL) or "tls" (from the first byte), with `certificate`
+    (cert.pem, key.pem); `login`: (username, password) accepted by AUTH (required before MAIL with STARTTLS).
     """
 
     def __init__(
@@ -55,6 +73,9 @@ class MailServer:
         replies: Iterable[str] = (),
         on_receipt: Callable[[Received], None] | None = None,
         port: int | None = None,
+        tls: str = "none",
+        certificate: tuple[Path, Path] | None = None,
+        login: tuple[str, str] | None = None,
     ) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -62,6 +83,8 @@ class MailServer:
         self.rcpt_replies: list[str] = []
         self.on_receipt = on_receipt
         self.received: list[Received] = []
+        self.logins: list[str] = []  # usernames that signed in
+        self.tls, self.certificate, self.login = tls, certificate, login
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -114,8 +137,32 @@ class MailServer:
         with self._lock:
             return [str(r.message["Message-ID"]) for r in self.received]
 
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if isinstance(auth_data, LoginPassword) and self.login is not None:
+            given = (auth_data.login.decode(), auth_data.password.decode())
+            if given == self.login:
+                self.logins.append(given[0])
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
     def start(self) -> MailServer:
-        self._controller = Controller(self, hostname=self.host, port=self.port)
+        options: dict[str, Any] = {}
+        if self.tls != "none":
+            assert self.certificate is not None, "TLS needs a certificate (make_certificate)"
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*self.certificate)
+            if self.tls == "starttls":
+                options.update(tls_context=context, require_starttls=True)
+            else:
+                options.update(ssl_context=context)
+        if self.login is not None:
+            # aiosmtpd counts only STARTTLS as TLS for AUTH (and warns when AUTH is required without it): with
+            # "tls" (encrypted from the first byte) or "none", AUTH is offered but not required.
+            starttls = self.tls == "starttls"
+            options.update(authenticator=self._authenticate, auth_required=starttls, auth_require_tls=starttls)
+        self._controller = Controller(self, hostname=self.host, port=self.port, **options)
         self._controller.start()
         return self
 
