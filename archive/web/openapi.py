@@ -157,6 +157,19 @@ def document() -> dict[str, Any]:
                     "responses": {"200": _ok("Matching legislators.", "Object"), "400": ERROR},
                 }
             },
+            "/api/campaigns": {
+                "get": {
+                    "summary": "Open campaigns, the most recently opened first",
+                    "responses": {"200": _ok('{"campaigns": [Campaign, …]}', "Object")},
+                }
+            },
+            "/api/campaigns/{slug}": {
+                "get": {
+                    "summary": "One campaign (open or closed; drafts are not public): its excerpts and letters sent",
+                    "parameters": [_path("slug", "The campaign's slug.")],
+                    "responses": {"200": _ok("The campaign.", "Campaign"), "404": NOT_FOUND},
+                }
+            },
             "/api/openapi.json": {
                 "get": {"summary": "This document", "responses": {"200": _ok("OpenAPI 3.1.", "Object")}}
             },
@@ -241,6 +254,20 @@ def document() -> dict[str, Any]:
                         "end": {"type": ["number", "string"], "description": "Seconds or h:mm:ss."},
                         "title": {"type": "string", "maxLength": 200},
                         "note": {"type": ["string", "null"], "maxLength": 5000},
+                    },
+                },
+                "Campaign": {
+                    "type": "object",
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "title": {"type": "string"},
+                        "why": {"type": "string"},
+                        "target": {"type": "string", "enum": ["house", "senate", "both", "list"]},
+                        "deadline": {"type": ["string", "null"], "format": "date"},
+                        "open": {"type": "boolean", "description": "Taking letters now."},
+                        "letters_sent": {"type": "integer", "description": "Letters delivered to legislators."},
+                        "url": {"type": "string"},
+                        "excerpts": {"type": "array", "items": {"type": "object"}},
                     },
                 },
                 "Excerpt": {

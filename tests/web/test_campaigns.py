@@ -336,3 +336,25 @@ def test_home_and_excerpt_pages_list_open_campaigns(client, sessions, campaign_i
         session.get(Campaign, campaign_id).status = "closed"
     assert "Open campaigns" not in html_of(client.get("/"))
     assert "Campaigns citing this excerpt" not in html_of(client.get(f"/excerpts/{slug}"))
+
+
+# --- the API ------------------------------------------------------------------------------------------------
+
+
+def test_the_api_gives_public_fields_and_the_count(client, sessions, campaign_id) -> None:  # type: ignore[no-untyped-def]
+    write_and_confirm(client, sessions)
+    with sessions() as session, session.begin():
+        session.execute(update(OutboxMessage).where(OutboxMessage.kind == "letter").values(status="sent"))
+        slug = session.scalar(select(Excerpt.slug))
+    (listed,) = client.get("/api/campaigns").get_json()["campaigns"]
+    one = client.get("/api/campaigns/safe-streets").get_json()
+    assert listed == one
+    assert one["title"] == "Safe streets for everyone" and one["open"] is True and one["letters_sent"] == 5
+    assert one["url"] == "http://localhost/campaigns/safe-streets"
+    assert one["excerpts"] == [{"slug": slug, "title": "Hot mic", "url": f"http://localhost/excerpts/{slug}"}]
+    assert "rosa" not in client.get("/api/campaigns/safe-streets").get_data(as_text=True).lower()
+    with sessions() as session, session.begin():
+        session.get(Campaign, campaign_id).status = "draft"
+    missing = client.get("/api/campaigns/safe-streets")
+    assert missing.status_code == 404 and missing.get_json() == {"error": "no campaign 'safe-streets'"}
+    assert client.get("/api/campaigns").get_json() == {"campaigns": []}
