@@ -1,4 +1,4 @@
-"""`testimony worker`: runs background work (letter delivery from the outbox); `testimony outbox`: looks at it."""
+"""`testimony worker` delivers the outbox's mail and runs transcription jobs; `testimony outbox` shows it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from archive.db.models import OUTBOX_STATUSES
+
+if TYPE_CHECKING:
+    from archive.mail.delivery import Periodic
 
 
 @click.command()
@@ -62,7 +65,7 @@ def worker(ctx: click.Context, once: bool, poll: float) -> None:
         jobs.start()
         report = DeliveryReport()
         if settings.mail_from:
-            report = run_worker(settings, sessions, once=once, poll=poll, stop=stop)
+            report = run_worker(settings, sessions, once=once, poll=poll, periodic=periodic_tasks(), stop=stop)
         jobs_ran = jobs.finish()
     finally:
         stop.set()
@@ -71,6 +74,12 @@ def worker(ctx: click.Context, once: bool, poll: float) -> None:
         logger.removeHandler(handler)
         logger.setLevel(level)
     click.echo(f"worker: mail {report}; jobs run {jobs_ran}", err=True)
+
+
+def periodic_tasks() -> list[Periodic]:
+    """What the worker runs once per loop after delivering mail, each as task(settings, sessions, now): add a
+    task here (e.g. the purge of supporters' data after a campaign's retention period)."""
+    return []
 
 
 class _Thread(threading.Thread):
