@@ -155,11 +155,12 @@ def test_a_supporter_writes_from_a_phone_and_the_legislators_receive_it(site, ma
 
     # The letter: name, email, the suggested text made one's own.
     page.get_by_label("Your name").fill("Rosa Díaz")
-    page.get_by_label("Your email").fill("rosa@example.org")
+    page.get_by_label("Your email").fill("rosa@example.org")  # leaving the name field fills it into the letter
     assert page.get_by_label("Your town").input_value() == "Burlington"
     letter = page.get_by_label("Your letter")
     text = letter.input_value()
     assert "“This is Diane in New Jersey" in text.replace('"', "“") and "{legislator_name}" not in text
+    assert "Sincerely,\nRosa Díaz\nBurlington" in text  # campaigns.js put the name in as it was typed
     letter.fill(text.replace("I ask you to act on this", "I was at that meeting. I ask you to act on this"))
     snap(page, "letter")
     page.wait_for_timeout(max(0, 1000 * settings.min_fill_seconds - 200))
@@ -203,12 +204,14 @@ def test_a_supporter_writes_from_a_phone_and_the_legislators_receive_it(site, ma
     assert supporter_seconds < 120
 
 
-@pytest.mark.parametrize("query", ["", "?town=Burlington", "?town=Burlington&district=Chittenden-16"])
-def test_the_campaign_page_is_accessible(site, browser, query) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "path", ["", "?town=Burlington", "?town=Burlington&district=Chittenden-16", "/letters/sent", "/thanks"]
+)
+def test_the_campaign_pages_are_accessible(site, browser, path) -> None:  # type: ignore[no-untyped-def]
     base, _, _, _, campaign = site
     # bypass_csp only lets the test inject axe-core; the pages themselves run no inline script.
     context = browser.new_context(**PHONE, bypass_csp=True)
     page = context.new_page()
-    page.goto(f"{base}/campaigns/{campaign}{query}")
+    page.goto(f"{base}/campaigns/{campaign}{path}")
     assert_accessible(page)
     context.close()
