@@ -37,6 +37,7 @@ MAX_WHY = 20_000
 MAX_TEMPLATE = 20_000
 MAX_DAILY_CAP = 1_000_000
 SLUG_LENGTH = 80  # the column holds 120: room for a numeric suffix
+RESERVED_SLUGS = {"new"}  # /admin/campaigns/new is the form for a new campaign
 # Who may be listed as a campaign's organizer (admins may manage every campaign anyway).
 ORGANIZER_ROLES = ("organizer", "admin")
 EDITABLE = ("title", "why", "target", "recipients", "subject", "letter_template", "deadline", "daily_cap")
@@ -193,7 +194,7 @@ def _excerpts(session: Session, slugs: Iterable[str]) -> list[Excerpt]:
 
 def _new_slug(session: Session, title: str) -> str:
     base = slugify(title, max_length=SLUG_LENGTH, word_boundary=True) or "campaign"
-    taken = set(session.scalars(select(Campaign.slug).where(Campaign.slug.like(f"{base}%"))))
+    taken = RESERVED_SLUGS | set(session.scalars(select(Campaign.slug).where(Campaign.slug.like(f"{base}%"))))
     slug, number = base, 1
     while slug in taken:
         number += 1
