@@ -287,7 +287,7 @@ def sign_in(
     A failure is recorded (and must be committed by the caller, even though the sign-in failed): it is what
     throttling counts. A throttled attempt checks nothing, so guessing gains nothing while it lasts.
     """
-    email = (email or "").strip().lower()[:320]
+    email = (email or "").strip().lower()[:300]  # as the audit log keeps it, so throttling counts every try
     by_email, by_address = recent_failures(session, settings, email, address)
     if max(by_email, by_address) >= settings.login_max_failures:
         raise LoginThrottled(
