@@ -30,6 +30,7 @@ MIN_PASSWORD = 12
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLIDE_EVERY = dt.timedelta(minutes=5)  # a session's expiry moves on use, but not with a write per request
 TOTP_STEP = 30
+ACTION = re.compile(r"^[a-z]+(-[a-z]+)*$")  # audit actions: login, login-failed, campaign-export, …
 
 hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -40,6 +41,10 @@ class LoginFailed(ArchiveError):
 
 class LoginThrottled(ArchiveError):
     """Too many failed sign-ins for this email or from this address within the lockout window."""
+
+
+class WrongPassword(InvalidInput):
+    """The current password, asked again on the account page, is wrong: counted like a failed sign-in."""
 
 
 class CodeNeeded(ArchiveError):
@@ -140,7 +145,7 @@ def set_password(session: Session, user: User, password: str) -> None:
 def change_password(session: Session, user: User, current: str, new: str, *, address: str | None = None) -> None:
     """The user's own change: the current password is required; all their sessions end (start a new one after)."""
     if not verify_password(session, user, current):
-        raise InvalidInput("current password: that is not your current password")
+        raise WrongPassword("current password: that is not your current password")
     set_password(session, user, new)
     record(session, "password-change", user=user, target=user.email, address=address)
 
@@ -189,6 +194,8 @@ def record(
     **detail: Any,
 ) -> AuditEvent:
     """An audit event in the caller's transaction; `actor` defaults to the user's email."""
+    if not ACTION.match(action):
+        raise ValueError(f"audit action {action!r}: use kebab-case, e.g. 'campaign-export'")
     event = AuditEvent(
         at=now(),
         user_id=user.id if user is not None else None,
@@ -273,6 +280,16 @@ def recent_failures(session: Session, settings: Settings, email: str, address: s
     return by_email, by_address
 
 
+def throttle(session: Session, settings: Settings, email: str, address: str | None) -> None:
+    """LoginThrottled when this email or address has used up its failures in the window."""
+    by_email, by_address = recent_failures(session, settings, email, address)
+    if max(by_email, by_address) >= settings.login_max_failures:
+        raise LoginThrottled(
+            f"Too many failed sign-ins for this account or from this address: try again in "
+            f"{settings.login_lockout_minutes} minutes."
+        )
+
+
 def sign_in(
     session: Session,
     settings: Settings,
@@ -288,12 +305,7 @@ def sign_in(
     throttling counts. A throttled attempt checks nothing, so guessing gains nothing while it lasts.
     """
     email = (email or "").strip().lower()[:300]  # as the audit log keeps it, so throttling counts every try
-    by_email, by_address = recent_failures(session, settings, email, address)
-    if max(by_email, by_address) >= settings.login_max_failures:
-        raise LoginThrottled(
-            f"Too many failed sign-ins for this account or from this address: try again in "
-            f"{settings.login_lockout_minutes} minutes."
-        )
+    throttle(session, settings, email, address)
     user = find_user(session, email)
     if user is None:
         burn_a_verify(password)
@@ -375,6 +387,6 @@ def disable_totp(session: Session, user: User, password: str, *, address: str | 
     if not user.totp_secret:
         raise InvalidInput("two-step sign-in is not on for this account")
     if not verify_password(session, user, password):
-        raise InvalidInput("password: that is not your current password")
+        raise WrongPassword("password: that is not your current password")
     user.totp_secret = None
     record(session, "totp-disable", user=user, target=user.email, address=address)

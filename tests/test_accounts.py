@@ -217,3 +217,11 @@ def test_a_login_throttle_counts_failures_in_the_window_only(settings, sessions)
             accounts.sign_in(session, strict, "ana@example.org", PASSWORD, address="192.0.2.3").email
             == "ana@example.org"
         )
+
+
+def test_audit_actions_are_kebab_case(sessions) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        for bad in ("Login", "campaign_export", "", "export-"):
+            with pytest.raises(ValueError, match="kebab-case"):
+                record(session, bad)
+        assert record(session, "campaign-export").action == "campaign-export"

@@ -177,18 +177,29 @@ def account():  # type: ignore[no-untyped-def]
     return _account_page(current_user(), done=request.args.get("done"))
 
 
+def _refused(user: User, error: Exception, field: str):  # type: ignore[no-untyped-def]
+    """The account page with the reason; a wrong password is counted as a failed sign-in, as a guess would be."""
+    db().rollback()
+    if isinstance(error, accounts.WrongPassword):
+        accounts.record(db(), "login-failed", target=user.email, address=address(), reason="current-password")
+        db().commit()
+    status = 429 if isinstance(error, accounts.LoginThrottled) else 400
+    return _account_page(user, status, **{field: str(error)})
+
+
 @auth.post("/account/password")
 @role_required(*ROLES)
 def change_password():  # type: ignore[no-untyped-def]
     user = current_user()
     form = request.form
     try:
+        # A stolen session is no way round the throttle: the current password is checked like a sign-in.
+        accounts.throttle(db(), settings(), user.email, address())
         if form.get("new", "") != form.get("confirm", ""):
             raise InvalidInput("confirm: the two new passwords differ")
         accounts.change_password(db(), user, form.get("current", ""), form.get("new", ""), address=address())
-    except InvalidInput as error:
-        db().rollback()
-        return _account_page(user, 400, password_error=str(error))
+    except (InvalidInput, accounts.LoginThrottled) as error:
+        return _refused(user, error, "password_error")
     # Every session ended with the change; this browser carries on in a fresh one.
     session.clear()
     session[TOKEN_KEY] = accounts.start_session(db(), user, settings())
@@ -215,10 +226,10 @@ def enable_totp():  # type: ignore[no-untyped-def]
 def disable_totp():  # type: ignore[no-untyped-def]
     user = current_user()
     try:
+        accounts.throttle(db(), settings(), user.email, address())
         accounts.disable_totp(db(), user, request.form.get("password", ""), address=address())
-    except InvalidInput as error:
-        db().rollback()
-        return _account_page(user, 400, totp_error=str(error))
+    except (InvalidInput, accounts.LoginThrottled) as error:
+        return _refused(user, error, "totp_error")
     db().commit()
     return redirect(url_for("auth.account", done="totp-off"), 303)
 

@@ -511,3 +511,29 @@ def test_a_signed_in_user_makes_an_excerpt_without_the_editor_token(client, sess
     assert response.status_code == 303
     with sessions() as session:
         assert session.scalar(select(Excerpt.created_by)) == "organizer@example.org"
+
+
+def test_guessing_the_password_on_the_account_page_is_throttled_like_signing_in(strict, sessions) -> None:  # type: ignore[no-untyped-def]
+    client = strict.test_client()
+    sign_in(client, sessions, "curator")
+    enable(client, totp_secret(client))
+    guesses = [
+        post(
+            client,
+            "/account/password",
+            current="guess number one",
+            new="a brand new password",
+            confirm="a brand new password",
+        ),
+        post(client, "/account/totp/disable", password="guess number two"),
+        post(client, "/account/totp/disable", password="guess number three"),
+    ]
+    assert [response.status_code for response in guesses] == [400, 400, 400]
+    right = post(
+        client, "/account/password", current=PASSWORD, new="a brand new password", confirm="a brand new password"
+    )
+    assert right.status_code == 429 and "Too many failed sign-ins" in right.get_data(True)
+    assert [e.detail for e in events(sessions, "login-failed")] == [{"reason": "current-password"}] * 3
+    with sessions() as session:
+        assert session.scalar(select(User.totp_secret)) is not None
+    assert log_in(strict.test_client(), "curator@example.org", PASSWORD).status_code == 429
