@@ -30,7 +30,7 @@ MIN_PASSWORD = 12
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLIDE_EVERY = dt.timedelta(minutes=5)  # a session's expiry moves on use, but not with a write per request
 TOTP_STEP = 30
-ACTION = re.compile(r"^[a-z]+(-[a-z]+)*$")  # audit actions: login, login-failed, campaign-export, …
+ACTION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")  # audit actions: login, login-failed, campaign-export, …
 
 hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
