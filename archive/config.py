@@ -74,6 +74,7 @@ class Settings:
     job_lease_seconds: int = _setting(
         60, "A running job's worker renews its lease this often ×3; a job whose lease ran out is resumed elsewhere."
     )
+    upload_limit_mb: int = _setting(4096, "The largest recording a curator may upload on the site, in MiB.")
     job_max_attempts: int = _setting(3, "Attempts (a killed worker's included) before a job is marked failed.")
     # Accounts (archive.accounts).
     session_hours: int = _setting(12, "How long a sign-in lasts without use before the server forgets it.")

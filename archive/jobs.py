@@ -24,16 +24,21 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import ENGINES, Settings
-from archive.db.models import Job, JobChunk, Meeting
+from archive.db.models import Job, JobChunk, Meeting, Recording
 from archive.errors import ArchiveError, InvalidInput, NotFound
+from archive.media.store import sha256_of
 from archive.transcribe.transcript import TranscriptSegment, Word
+
+if TYPE_CHECKING:
+    from archive.pipeline import MeetingInfo
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "testimony-jobs"
@@ -90,23 +95,73 @@ def submit_transcription(
     key: str | None = None,
 ) -> tuple[Job, bool]:
     """Queue the transcription of a meeting: (job, made now). A known `key` (a form sent twice) returns its job."""
+    with sessions() as session:
+        meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
+        if meeting is None:
+            raise NotFound(f"no meeting with slug {slug!r}")
+        meeting_id, duration = meeting.id, meeting.duration
+    parameters = _engine_parameters(settings, engine, model, diarize)
+    return _submit(sessions, settings, "transcribe", parameters, meeting_id, duration, created_by, key)
+
+
+def submit_upload(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    upload: Path,
+    info: MeetingInfo,
+    *,
+    duration: float,
+    engine: str | None = None,
+    model: str | None = None,
+    diarize: bool = True,
+    created_by: str = "",
+    key: str | None = None,
+) -> tuple[Job, bool]:
+    """Queue an uploaded recording (a file under <home>/uploads/): the job stores it as a new meeting's
+    recording, then transcribes it. (job, made now); a known `key` returns its job."""
+    parameters = _engine_parameters(settings, engine, model, diarize) | {
+        "upload": upload.name,
+        "body": info.body,
+        "title": info.title,
+        "date": info.date.isoformat(),
+        "source_url": info.source_url,
+        "agenda_url": info.agenda_url,
+    }
+    return _submit(sessions, settings, "ingest", parameters, None, duration, created_by, key)
+
+
+def uploads_dir(settings: Settings) -> Path:
+    return settings.home / "uploads"
+
+
+def _engine_parameters(settings: Settings, engine: str | None, model: str | None, diarize: bool) -> dict[str, Any]:
     engine = engine or settings.engine
     if engine not in ENGINES:
         raise InvalidInput(f"engine {engine!r} is not one of: {', '.join(ENGINES)}")
+    return {"engine": engine, "model": model or settings.model, "diarize": diarize}
+
+
+def _submit(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    kind: str,
+    parameters: dict[str, Any],
+    meeting_id: int | None,
+    duration: float,
+    created_by: str,
+    key: str | None,
+) -> tuple[Job, bool]:
     with sessions() as session:
         if key:
             earlier = session.scalar(select(Job).where(Job.idempotency_key == key))
             if earlier is not None:
                 return earlier, False
-        meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
-        if meeting is None:
-            raise NotFound(f"no meeting with slug {slug!r}")
         job = Job(
-            kind="transcribe",
-            meeting_id=meeting.id,
-            parameters={"engine": engine, "model": model or settings.model, "diarize": diarize},
+            kind=kind,
+            meeting_id=meeting_id,
+            parameters=parameters,
             max_attempts=settings.job_max_attempts,
-            progress_total=meeting.duration,
+            progress_total=duration,
             created_by=created_by,
             idempotency_key=key,
         )
@@ -245,13 +300,15 @@ def run_job(
     with sessions() as session:
         job = session.get_one(Job, job_id)
         slug = job.meeting.slug if job.meeting else None
-        parameters = dict(job.parameters)
-    log.info("job %s: running (transcribe %s)", job_id, slug)
+        kind, parameters = job.kind, dict(job.parameters)
+    log.info("job %s: running (%s %s)", job_id, kind, slug or parameters.get("upload"))
     with Heartbeat(sessions, job_id, token, settings.job_lease_seconds) as heartbeat:
         try:
+            job_settings = dataclasses.replace(settings, engine=parameters["engine"], model=parameters["model"])
+            if kind == "ingest" and slug is None:
+                slug = _store_upload(job_settings, sessions, job_id, parameters)
             if slug is None:
                 raise NotFound("its meeting was deleted")
-            job_settings = dataclasses.replace(settings, engine=parameters["engine"], model=parameters["model"])
             transcriber = load_transcriber(job_settings)
             with sessions() as session:
                 meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
@@ -289,6 +346,37 @@ def run_job(
             return True
     _finish(sessions, job_id, token)
     return True
+
+
+def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: int, parameters: dict[str, Any]) -> str:
+    """An upload job's first step: store the file as a new meeting's recording (content-addressed, so a second
+    try finds it stored), record the meeting on the job, and delete the upload."""
+    from archive.pipeline import MeetingInfo, ingest
+
+    upload = uploads_dir(settings) / parameters["upload"]
+    if not upload.exists():
+        raise NotFound(f"the uploaded file {parameters['upload']} is no longer there; upload it again")
+    info = MeetingInfo(
+        body=parameters["body"],
+        title=parameters["title"],
+        date=dt.date.fromisoformat(parameters["date"]),
+        source_url=parameters.get("source_url"),
+        agenda_url=parameters.get("agenda_url"),
+    )
+    with sessions() as session:  # stored by an attempt that was killed before it could say so?
+        earlier = session.scalar(select(Meeting).join(Recording).where(Recording.sha256 == sha256_of(upload)))
+        if earlier is not None and (earlier.title, earlier.date) != (info.title, info.date):
+            raise InvalidInput(f"this recording is already in the archive as meeting {earlier.slug}")
+        slug = earlier.slug if earlier is not None else None
+    if slug is None:
+        slug = ingest(sessions, settings, [upload], info, load_transcriber=None).slug
+    with sessions() as session, session.begin():
+        meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
+        session.execute(
+            update(Job).where(Job.id == job_id).values(meeting_id=meeting.id, progress_total=meeting.duration)
+        )
+    upload.unlink()
+    return slug
 
 
 def _finish(sessions: sessionmaker[Session], job_id: int, token: str) -> None:

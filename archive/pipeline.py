@@ -43,6 +43,7 @@ class MeetingInfo:
     date: dt.date
     source_url: str | None = None
     place: str | None = None
+    agenda_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def _store_recordings(
             title=info.title,
             date=info.date,
             source_url=info.source_url,
+            agenda_url=info.agenda_url,
             place=info.place,
         )
         session.add(meeting)

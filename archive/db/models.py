@@ -72,6 +72,7 @@ class Meeting(Base):
     date: Mapped[dt.date] = mapped_column(Date, index=True)
     place: Mapped[str | None] = mapped_column(String(300))
     source_url: Mapped[str | None] = mapped_column(String(2000))
+    agenda_url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     # A person checked the transcript against the recording (see archive.review); a new machine transcript
     # of any of the meeting's recordings clears both, so they never vouch for words nobody has read.

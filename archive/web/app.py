@@ -33,6 +33,8 @@ def build_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         # Secure when the public address is https; SessionCookies also marks them so on any https request.
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        # A larger request is refused with a 413 before its body is read (uploads: /admin/upload).
+        MAX_CONTENT_LENGTH=settings.upload_limit_mb * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=12 * 3600,  # a meeting page left open for a working day can still send its form
     )
     app.session_interface = SessionCookies()
@@ -48,6 +50,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     from archive.web.feeds import feeds
     from archive.web.legislators import legislators
     from archive.web.pages import pages
+    from archive.web.uploads import uploads
 
     app.register_blueprint(api)
     app.register_blueprint(excerpt_api)
@@ -60,6 +63,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(auth)  # /login, /logout, /account, /admin, /admin/users, /admin/audit
     app.register_blueprint(campaigns)  # /campaigns/…
     app.register_blueprint(admin_campaigns)  # /admin/campaigns/…
+    app.register_blueprint(uploads)  # /admin/upload, /admin/jobs
 
     @app.teardown_appcontext
     def close_session(_error: BaseException | None) -> None:
@@ -92,6 +96,11 @@ def build_app(settings: Settings | None = None) -> Flask:
             "reload the page and send it again.",
             400,
         )
+
+    @app.errorhandler(413)
+    def too_large(_error: HTTPException):  # type: ignore[no-untyped-def]
+        limit = settings.upload_limit_mb
+        return answer(f"That is larger than this site accepts ({limit} MiB): nothing was stored.", 413)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""jobs and job_chunks: background work whose state lives in the database
+"""jobs and job_chunks: background work whose state lives in the database; meetings.agenda_url
 
 Revision ID: 0007
 Revises: 0006
@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("agenda_url", sa.String(length=2000), nullable=True))
     op.create_table(
         "jobs",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -77,3 +79,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_jobs_meeting_id"))
 
     op.drop_table("jobs")
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.drop_column("agenda_url")
