@@ -78,8 +78,10 @@ def worker(ctx: click.Context, once: bool, poll: float) -> None:
 
 def periodic_tasks() -> list[Periodic]:
     """What the worker runs once per loop after delivering mail, each as task(settings, sessions, now): add a
-    task here (e.g. the purge of supporters' data after a campaign's retention period)."""
-    return []
+    task here."""
+    from archive.campaigns.manage import purge_supporters
+
+    return [purge_supporters]  # supporters' data, supporter_retention_days after a campaign closes
 
 
 class _Thread(threading.Thread):

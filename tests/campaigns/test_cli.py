@@ -179,3 +179,17 @@ def test_purge_deletes_supporters_of_campaigns_closed_long_ago(runner, sessions,
         letter = supporters(session, find_campaign(session, "old"))[0]
         assert (letter.supporter_name, letter.supporter_email, letter.status) == ("", "", "confirmed")
     assert "supporters' data deleted: " in run(runner, "show", "old").stdout
+
+
+def test_the_worker_purges_supporters_once_the_retention_period_is_over(runner, sessions, excerpts) -> None:  # type: ignore[no-untyped-def]
+    run(runner, "create", "--title", "Old", "--excerpt", excerpts[0], "--open")
+    with sessions() as session, session.begin():
+        add_letter(session, find_campaign(session, "old").id, "Ana Alvarez", "ana@example.org")
+    run(runner, "close", "old")
+    env = {"TESTIMONY_SUPPORTER_RETENTION_DAYS": "0", "TESTIMONY_MAIL_FROM": "letters@archive.example"}
+    worked = runner.invoke(main, ["worker", "--once"], env=env)
+    assert worked.exit_code == 0, worked.output
+    with sessions() as session:
+        campaign = find_campaign(session, "old")
+        assert campaign.purged_at is not None
+        assert supporters(session, campaign)[0].supporter_email == ""
