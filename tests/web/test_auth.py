@@ -537,3 +537,56 @@ def test_guessing_the_password_on_the_account_page_is_throttled_like_signing_in(
     with sessions() as session:
         assert session.scalar(select(User.totp_secret)) is not None
     assert log_in(strict.test_client(), "curator@example.org", PASSWORD).status_code == 429
+
+
+# --- in a real browser ------------------------------------------------------------------------------------------
+
+
+def test_signing_in_and_out_in_chromium(settings, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
+    """The forms as a browser sends them (CSP on, cookies as set): sign in, see the header, set up TOTP, sign out."""
+    import threading
+
+    import waitress
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    add_user(sessions, "organizer", "ana@example.org")
+    server = waitress.create_server(app_for(settings), host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.effective_port}"
+    errors: list[str] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.goto(f"{base}/admin/audit")
+            assert page.url.startswith(f"{base}/login?next=")
+            page.fill("#login-email", "ana@example.org")
+            page.fill("#login-password", "not the password!")
+            page.click("button[type=submit]")
+            assert page.locator("#login-error").inner_text() == "That email, password or code is not right."
+            page.fill("#login-password", PASSWORD)
+            page.click("button[type=submit]")
+            # An organizer asked for an admin page: signed in, then refused there.
+            assert page.locator("h1").inner_text() == "Something is wrong with the request"
+            page.goto(f"{base}/admin")
+            assert page.locator("nav.account a").first.inner_text() == "ana@example.org"
+            cookie = next(c for c in page.context.cookies() if c["name"] == "session")
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+            page.goto(f"{base}/account")
+            secret = page.locator("#totp-secret").inner_text()
+            page.fill("#totp-code", pyotp.TOTP(secret).now())
+            page.click("text=Turn two-step sign-in on")
+            assert "Two-step sign-in is on" in page.locator("p.notice").inner_text()
+            page.click("nav.account button")
+            assert page.url == f"{base}/" and page.locator("nav.account").count() == 0
+            assert page.locator("footer a", has_text="Sign in").count() == 1
+            browser.close()
+    finally:
+        server.close()
+    # The refused pages (401, 403) and the absent favicon log their status; nothing else may (no CSP violation).
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+    assert [e.action for e in events(sessions, "totp-enable")] == ["totp-enable"]
