@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -225,3 +230,37 @@ def test_audit_actions_are_kebab_case(sessions) -> None:  # type: ignore[no-unty
             with pytest.raises(ValueError, match="kebab-case"):
                 record(session, bad)
         assert record(session, "campaign-export").action == "campaign-export"
+
+
+def test_user_add_on_a_terminal_asks_twice_without_echo(settings, sessions) -> None:  # type: ignore[no-untyped-def]
+    """The real command on a pseudo-terminal, as a person at a keyboard runs it."""
+    command = Path(sys.executable).parent / "testimony"
+    env = {**os.environ, "TESTIMONY_HOME": str(settings.home), "TESTIMONY_DATABASE_URL": settings.database_url}
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [str(command), "user", "add", "Ana@example.org", "--role", "organizer"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    seen = b""
+
+    def until(text: bytes) -> None:
+        nonlocal seen
+        while text not in seen:
+            chunk = os.read(leader, 1024)
+            assert chunk, seen
+            seen += chunk
+
+    until(b"Password: ")
+    os.write(leader, PASSWORD.encode() + b"\n")
+    until(b"Repeat for confirmation: ")
+    os.write(leader, PASSWORD.encode() + b"\n")
+    until(b"added ana@example.org (organizer)")
+    assert process.wait(timeout=60) == 0
+    os.close(leader)
+    assert PASSWORD.encode() not in seen  # never echoed
+    with sessions() as session:
+        assert accounts.verify_password(session, accounts.get_user(session, "ana@example.org"), PASSWORD)
