@@ -117,8 +117,8 @@ def test_jobs_on_redis_share_one_queue(settings, sessions, meeting) -> None:  # 
 
 
 def long_recording(tmp_path: Path) -> Path:
-    """Two minutes of real speech (the sample meeting four times), as FLAC: four 30-second windows."""
-    audio = np.concatenate([speech("sample.wav")] * 4)
+    """Ninety seconds of real speech (the sample meeting three times), as FLAC: three 30-second windows."""
+    audio = np.concatenate([speech("sample.wav")] * 3)
     return encode(audio, tmp_path / "long-meeting.flac", "flac", "flac")
 
 
@@ -132,7 +132,8 @@ def worker(settings, log: Path) -> subprocess.Popen:  # type: ignore[no-untyped-
         "TESTIMONY_JOB_LEASE_SECONDS": "3",
     }
     command = [str(Path(sys.executable).with_name("testimony")), "worker", "--poll", "0.2"]
-    return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -180,7 +181,7 @@ def test_a_worker_killed_mid_transcription_is_resumed_and_the_job_finishes_once(
     finally:
         first.kill()
     kept = chunks()
-    assert 1 <= kept < 4, f"{kept} windows committed before the kill"
+    assert 1 <= kept < 3, f"{kept} windows committed before the kill"
     with sessions() as session:
         assert session.get_one(Job, job_id).status == "running"  # its lease runs out in 3 s
         assert session.scalar(select(func.count(Segment.id)).join(Meeting).where(Meeting.slug == slug)) == 0
@@ -200,9 +201,9 @@ def test_a_worker_killed_mid_transcription_is_resumed_and_the_job_finishes_once(
         assert session.scalar(select(func.count(JobChunk.id))) == 0  # cleared when the job finished
     starts = [round(s.start, 2) for s in segments]
     assert len(starts) == len(set(starts)), "a segment was stored twice"
-    assert starts == sorted(starts) and segments[-1].end > 100  # all four windows, in order
+    assert starts == sorted(starts) and segments[-1].end > 75  # all three windows, in order
     text = " ".join(s.text for s in segments).lower()
-    assert text.count("new jersey") >= 3  # "This is Diane in New Jersey", once per copy of the sample
+    assert text.count("new jersey") >= 2  # "This is Diane in New Jersey", once per copy of the sample
     assert f"resuming after {kept} finished window" in log.read_text()
 
 
