@@ -78,6 +78,8 @@ class Meeting(Base):
     # of any of the meeting's recordings clears both, so they never vouch for words nobody has read.
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    # Purged at a speaker's request (archive.privacy): recordings and segments are gone; the row is a tombstone.
+    purged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     body: Mapped[Body] = relationship(back_populates="meetings")
     recordings: Mapped[list[Recording]] = relationship(back_populates="meeting", order_by="Recording.position")
@@ -188,6 +190,8 @@ class Speaker(Base):
     attribution_note: Mapped[str | None] = mapped_column(Text)
     # A voice match below the assignment threshold is only suggested to a curator.
     suggested_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # What this voice agreed to in this meeting (one of SPEAKER_CONSENTS); the Redaction ledger says when and why.
+    consent: Mapped[str] = mapped_column(String(20), default="public", server_default="public")
     suggestion_score: Mapped[float | None] = mapped_column(Float)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32 vector, see archive.speakers
     embedding_model: Mapped[str | None] = mapped_column(String(100))
@@ -261,6 +265,11 @@ class Segment(Base):
     avg_logprob: Mapped[float | None] = mapped_column(Float)
     no_speech_prob: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # When a curator last corrected it (archive.curation; the Revision rows say how).
+    revised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The text as published, after redactions ("" when the segment is withheld); None: the same as `text`.
+    # PostgreSQL's search vector is built from it, so withheld words are not in the index (archive.privacy).
+    public_text: Mapped[str | None] = mapped_column(Text)
 
     meeting: Mapped[Meeting] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()
@@ -546,3 +555,70 @@ class JobChunk(Base):
     window: Mapped[int] = mapped_column(Integer)
     segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+# Curation (archive.curation): every correction is a revision; agenda items mark a meeting's chapters.
+REVISION_ACTIONS = ("text", "split", "merge", "speaker", "kind", "tags", "agenda", "revert")
+
+
+class Revision(Base):
+    """One curator's change to a meeting's transcript, kept forever: who, when, what it was before and after.
+
+    `before` and `after` hold the changed rows as JSON (a split: one segment before, two after; a merge: the
+    reverse), so any revision can be shown and reverted. The machine transcript under transcripts/ is never edited.
+    """
+
+    __tablename__ = "revisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # one of REVISION_ACTIONS
+    before: Mapped[Any] = mapped_column(JSON, default=dict)
+    after: Mapped[Any] = mapped_column(JSON, default=dict)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    reverts_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+
+
+class AgendaItem(Base):
+    """A chapter of a meeting: an agenda item's title and the second it starts."""
+
+    __tablename__ = "agenda_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    start: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+# Consent and redaction (archive.privacy). A voice's consent in one meeting, as the speaker asked:
+# "public"; "name-withheld" (shown as e.g. "Public commenter 3"); "voice-withheld" (their audio is silenced in
+# every public copy and clip); "unpublished" (their segments are not published at all).
+SPEAKER_CONSENTS = ("public", "name-withheld", "voice-withheld", "unpublished")
+REDACTION_SCOPES = ("consent", "range", "phrase", "purge", "lift")
+
+
+class Redaction(Base):
+    """The append-only redaction ledger: what was withheld, over which span, why, asked for and approved by whom.
+
+    Rows are never changed or deleted (a purge keeps its row as the meeting's tombstone); a "lift" row withdraws
+    an earlier one (`lifts_id`). The public surfaces apply every redaction in force at once.
+    """
+
+    __tablename__ = "redactions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"), index=True)
+    speaker_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id", ondelete="SET NULL"))
+    scope: Mapped[str] = mapped_column(String(10))  # one of REDACTION_SCOPES
+    consent: Mapped[str | None] = mapped_column(String(20))  # scope "consent": one of SPEAKER_CONSENTS
+    start: Mapped[float | None] = mapped_column(Float)  # scope "range": seconds on the meeting's timeline
+    end: Mapped[float | None] = mapped_column(Float)
+    phrase: Mapped[str | None] = mapped_column(Text)  # scope "phrase" (curators only: never published)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(320), default="")
+    approved_by: Mapped[str] = mapped_column(String(320), default="")
+    lifts_id: Mapped[int | None] = mapped_column(ForeignKey("redactions.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
