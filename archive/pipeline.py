@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slugify import slugify
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
-from archive.db.models import Body, Meeting, Recording, Segment, Speaker, TranscriptionRun
+from archive.db.models import Body, Meeting, Recording, Revision, Segment, Speaker, TranscriptionRun
 from archive.errors import InvalidInput, NotFound
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
@@ -196,6 +196,10 @@ def transcribe_meeting(
         meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
         if meeting is None:
             raise NotFound(f"no meeting with slug {slug!r}")
+        # Like diarization with named voices: a new transcript would replace the segments curators corrected.
+        corrected = session.scalar(select(func.count(Revision.id)).where(Revision.meeting_id == meeting.id))
+        if replace and corrected:
+            raise InvalidInput(f"{slug} has {corrected} curator corrections; re-transcribing would discard them")
         recordings = [(r.id, r.sha256, r.suffix, r.original_name) for r in meeting.recordings]
         transcribed_before = set(
             session.scalars(
