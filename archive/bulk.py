@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from archive.db.models import Meeting, Person, Speaker
 from archive.errors import InvalidInput
 from archive.exports import excerpt_documents, meeting_document
+from archive.privacy.view import NAMED
 
 SCHEMA_VERSION = 1
 DUMPS = "dumps"  # <home>/dumps/: the zips the site offers at /downloads
@@ -100,7 +101,10 @@ def _write(session: Session, root: Path, *, site_name: str, site_url: str) -> di
             counts["excerpts"] += 1
     with _JsonLines(root, "people.jsonl", files) as people:
         for person in session.scalars(
-            select(Person).where(Person.id.in_(select(Speaker.person_id))).order_by(Person.id)
+            # Only people named somewhere: a voice whose name is withheld is never tied to its person.
+            select(Person)
+            .where(Person.id.in_(select(Speaker.person_id).where(Speaker.consent.in_(NAMED))))
+            .order_by(Person.id)
         ):
             people.write(person.public_record(site_url))
             counts["people"] += 1

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.db.models import Excerpt, Meeting, Recording, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
+from archive.privacy import REDACTED, public_view, silenced_ranges
 
 MAX_SECONDS = 600.0  # a quote, not a meeting: longer spans are better cited as the meeting itself
 MAX_TITLE = 200
@@ -65,30 +66,29 @@ class Quote:
 
 
 def quote(session: Session, meeting_id: int, start: float, end: float) -> Quote:
-    """The meeting's words whose middle lies in [start, end], grouped by voice, in time order."""
+    """The meeting's words whose middle lies in [start, end], grouped by voice, in time order, as published:
+    withheld words are "[redacted]" and a name-withheld voice is its pseudonym (archive.privacy)."""
     segments = session.scalars(
         select(Segment)
         .where(Segment.meeting_id == meeting_id, Segment.end > start, Segment.start < end)
         .options(selectinload(Segment.speaker).selectinload(Speaker.person))
         .order_by(Segment.start, Segment.id)
     ).all()
+    view = public_view(session, session.get_one(Meeting, meeting_id))
     parts: list[QuotePart] = []
     for segment in segments:
-        words = [w for w in segment.words if start <= (w["start"] + w["end"]) / 2 <= end]
+        published = view.publish(segment)
+        if published is None:
+            continue
+        words = [w for w in published.words if start <= (w["start"] + w["end"]) / 2 <= end]
         if not words:
             continue
-        speaker = _speaker(segment.speaker)
+        speaker = published.speaker
         if parts and parts[-1].speaker == speaker:
             parts[-1].words.extend(words)
         else:
             parts.append(QuotePart(speaker, list(words)))
     return Quote(parts)
-
-
-def _speaker(speaker: Speaker | None) -> dict[str, Any] | None:
-    if speaker is None:
-        return None
-    return {"label": speaker.label, "name": speaker.name, "role": speaker.role, "person_id": speaker.person_id}
 
 
 def snap(session: Session, meeting_id: int, start: float, end: float) -> tuple[float, float]:
@@ -191,16 +191,55 @@ def is_verified(excerpt: Excerpt, current: Quote) -> bool:
     return excerpt.verified_quote_sha256 is not None and excerpt.verified_quote_sha256 == current.sha256
 
 
+class ExcerptWithheld(NotFound):
+    """The excerpt overlaps the speech of a voice that asked not to be published: it is not shown at all."""
+
+
+def is_withheld(session: Session, excerpt: Excerpt) -> bool:
+    """Whether the excerpt overlaps a segment of an unpublished voice (or its meeting was purged)."""
+    if excerpt.meeting.purged_at is not None:
+        return True
+    return (
+        session.scalar(
+            select(Segment.id)
+            .join(Speaker, Speaker.id == Segment.speaker_id)
+            .where(
+                Segment.meeting_id == excerpt.meeting_id,
+                Segment.end > excerpt.start,
+                Segment.start < excerpt.end,
+                Speaker.consent == "unpublished",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def excerpt_document(session: Session, excerpt: Excerpt) -> dict[str, Any]:
-    """An excerpt as JSON (GET /api/excerpts/<slug>, exports): everything a citation or a card needs."""
+    """An excerpt as JSON (GET /api/excerpts/<slug>, exports): everything a citation or a card needs.
+
+    As published (archive.privacy): withheld words are "[redacted]", also in the title and note; an excerpt
+    over an unpublished voice's speech raises ExcerptWithheld.
+    """
+    if is_withheld(session, excerpt):
+        raise ExcerptWithheld(f"no excerpt {excerpt.slug!r}")
     meeting = excerpt.meeting
+    view = public_view(session, meeting)
     current = quote(session, excerpt.meeting_id, excerpt.start, excerpt.end)
     recording = recording_for(meeting, excerpt.start, excerpt.end)
     verified = is_verified(excerpt, current)
+    pseudonyms = set(view.pseudonyms.values())
+    redacted = (
+        any(w["word"] == REDACTED for w in current.words)
+        or any(p.speaker is not None and p.speaker["name"] in pseudonyms for p in current.parts)
+        or any(a < excerpt.end and excerpt.start < b for a, b in silenced_ranges(session, meeting))
+    )
     return {
         "slug": excerpt.slug,
-        "title": excerpt.title,
-        "note": excerpt.note,
+        "title": view.redact_text(excerpt.title),
+        "note": view.redact_text(excerpt.note) if excerpt.note else excerpt.note,
+        # What was withheld from the meeting and when; empty when nothing touched this excerpt.
+        "notices": view.notices if redacted else [],
         "start": excerpt.start,
         "end": excerpt.end,
         "quote": current.text,

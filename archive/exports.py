@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts import excerpt_document
+from archive.excerpts import excerpt_document, is_withheld
+from archive.privacy import public_view
 from archive.review import review_of
 from archive.timecodes import format_clock
 
@@ -49,8 +50,12 @@ def meeting_document(session: Session, slug: str) -> dict[str, Any]:
     )
     if meeting is None:
         raise NotFound(f"no meeting with slug {slug!r}")
+    # Consent and redactions (archive.privacy) applied here, once, for every renderer and the API.
+    view = public_view(session, meeting)
+    published = [p for p in (view.publish(s) for s in meeting.segments) if p is not None]
     talk_time: dict[int, float] = {}
-    for segment in meeting.segments:
+    for item in published:
+        segment = item.segment
         if segment.speaker_id is not None:
             talk_time[segment.speaker_id] = talk_time.get(segment.speaker_id, 0.0) + segment.end - segment.start
     return {
@@ -66,38 +71,29 @@ def meeting_document(session: Session, slug: str) -> dict[str, Any]:
         "reviewed": review_of(meeting),
         "speakers": [
             {
-                "label": s.label,
-                "name": s.name,
-                "role": s.role,
+                **(view.voice(s) or {}),
                 "talk_time": round(talk_time.get(s.id, 0.0), 1),
-                "person_id": s.person_id,
-                "attribution": s.attribution,
+                "attribution": s.attribution if view.names_person(s) else None,
             }
             for s in meeting.speakers
+            if view.consents.get(s.id) != "unpublished"
         ],
         "segments": [
             {
-                "id": s.id,
-                "start": s.start,
-                "end": s.end,
-                "speaker": (
-                    {
-                        "label": s.speaker.label,
-                        "name": s.speaker.name,
-                        "role": s.speaker.role,
-                        "person_id": s.speaker.person_id,
-                    }
-                    if s.speaker
-                    else None
-                ),
-                "kind": s.kind,
-                "tags": s.tags,
-                "language": s.language,
-                "text": s.text,
-                "words": s.words,
+                "id": p.segment.id,
+                "start": p.segment.start,
+                "end": p.segment.end,
+                "speaker": p.speaker,
+                "kind": p.segment.kind,
+                "tags": p.segment.tags,
+                "language": p.segment.language,
+                "text": p.text,
+                "words": p.words,
             }
-            for s in meeting.segments
+            for p in published
         ],
+        # What was withheld and when, in words ("A portion was redacted at the speaker's request on …").
+        "notices": view.notices,
     }
 
 
@@ -262,7 +258,9 @@ def excerpt_documents(
     if meeting_slug and session.scalar(select(Meeting.id).where(Meeting.slug == meeting_slug)) is None:
         raise NotFound(f"no meeting with slug {meeting_slug!r}")
     query = excerpt_query(meeting_slug).offset(offset).limit(limit)
-    return [absolute_links(excerpt_document(session, row), base_url) for row in session.scalars(query)]
+    # An excerpt over an unpublished voice's speech is left out (archive.privacy).
+    rows = [row for row in session.scalars(query) if not is_withheld(session, row)]
+    return [absolute_links(excerpt_document(session, row), base_url) for row in rows]
 
 
 def absolute_links(document: dict[str, Any], base_url: str) -> dict[str, Any]:

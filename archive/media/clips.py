@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -74,11 +74,14 @@ def clip_tags(document: dict[str, Any], site_url: str) -> dict[str, str]:
     return {name: value for name, value in tags.items() if value}
 
 
-def clip_key(sha256: str, start: float, end: float, fmt: str, tags: dict[str, str]) -> str:
-    """Names a clip by everything that shows in it: a change of any of these is a new file."""
-    material = json.dumps(
-        [CLIP_VERSION, sha256, round(start, 3), round(end, 3), fmt, sorted(tags.items())], ensure_ascii=False
-    )
+def clip_key(
+    sha256: str, start: float, end: float, fmt: str, tags: dict[str, str], silence: Sequence[tuple[float, float]] = ()
+) -> str:
+    """Names a clip by everything that shows in it: a change of any of these (a new redaction too) is a new file."""
+    parts: list[Any] = [CLIP_VERSION, sha256, round(start, 3), round(end, 3), fmt, sorted(tags.items())]
+    if silence:  # only then, so clips cut before redactions existed keep their names
+        parts.append([[round(a, 3), round(b, 3)] for a, b in silence])
+    material = json.dumps(parts, ensure_ascii=False)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -90,14 +93,26 @@ def cut_clip(
     end: float,
     fmt: str,
     tags: dict[str, str],
+    silence: Sequence[tuple[float, float]] = (),
     name: str | None = None,
     timeout: float = 900,
     memory_mb: int = 4096,
 ) -> dict[str, Any]:
-    """Cut [start, end] seconds of `source` into `target` in a child process; returns what the child reports."""
+    """Cut [start, end] seconds of `source` into `target` in a child process; returns what the child reports.
+
+    `silence`: spans in seconds of file time whose samples are zeroed (redactions, archive.privacy).
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown clip format {fmt!r}")
-    spec = {"source": str(source), "target": str(target), "start": start, "end": end, "format": fmt, "tags": tags}
+    spec = {
+        "source": str(source),
+        "target": str(target),
+        "start": start,
+        "end": end,
+        "format": fmt,
+        "tags": tags,
+        "silence": [[a - start, b - start] for a, b in silence if b > start and a < end],
+    }
     stdout = run_limited(
         "archive.media.clips",
         [json.dumps(spec)],
@@ -168,13 +183,18 @@ def excerpt_clip(
     fmt: str,
     tags: dict[str, str],
     *,
+    silence: Sequence[tuple[float, float]] = (),
     timeout: float = 900,
     memory_mb: int = 4096,
 ) -> Path:
-    """The cached clip of an excerpt (its document from archive.excerpts.excerpt_document) in one format."""
+    """The cached clip of an excerpt (its document from archive.excerpts.excerpt_document) in one format.
+
+    `silence`: spans of the meeting's timeline withheld from public audio (archive.privacy.silenced_ranges).
+    """
     offset = document["recording"]["offset"]
     start, end = clip_span(document["start"] - offset, document["end"] - offset, duration)
-    key = clip_key(document["recording"]["sha256"], start, end, fmt, tags)
+    silence = [(a - offset, b - offset) for a, b in silence if b - offset > start and a - offset < end]
+    key = clip_key(document["recording"]["sha256"], start, end, fmt, tags, silence)
     path = cache_dir / f"{document['slug']}-{key[:20]}{FORMATS[fmt].suffix}"
     if path.exists():
         return path
@@ -187,6 +207,7 @@ def excerpt_clip(
             end=end,
             fmt=fmt,
             tags=tags,
+            silence=silence,
             name=f"excerpt {document['slug']}",
             timeout=timeout,
             memory_mb=memory_mb,
@@ -228,7 +249,7 @@ def _cut_in_child(spec: dict[str, Any]) -> dict[str, Any]:
             audio_out = out.add_stream(fmt.codec, rate=fmt.rate, layout="mono")
             audio_out.bit_rate = fmt.bit_rate
             audio_out.metadata.update(spec["tags"])  # Ogg keeps its comments on the stream
-            audio = _AudioCut(audio_out, start, end)
+            audio = _AudioCut(audio_out, start, end, spec.get("silence") or [])
             video = _VideoCut(out, video_in, start, end) if fmt.video and video_in is not None else None
             streams = [audio_in] + ([video_in] if video is not None else [])
             resampler = av.AudioResampler(format="flt", layout="mono", rate=fmt.rate)
@@ -255,9 +276,11 @@ def _cut_in_child(spec: dict[str, Any]) -> dict[str, Any]:
 class _AudioCut:
     """Keeps the samples of [start, end), fades their ends and encodes them as they come."""
 
-    def __init__(self, stream, start: float, end: float) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream, start: float, end: float, silence: list[list[float]]) -> None:  # type: ignore[no-untyped-def]
         self.stream = stream
         self.rate = stream.codec_context.sample_rate
+        # Withheld spans, in clip samples: zeroed before encoding, so the words never reach the file.
+        self.silence = [(round(a * self.rate), round(b * self.rate)) for a, b in silence]
         self.start, self.end = start, end
         self.total = max(0, round((end - start) * self.rate))  # samples in the clip
         self.fade = max(1, round(FADE * self.rate))
@@ -292,6 +315,8 @@ class _AudioCut:
         index = np.arange(position, position + len(samples), dtype=np.float64)
         gain = np.minimum(1.0, np.minimum(index / self.fade, (self.total - index) / self.fade))
         samples = (samples * np.clip(gain, 0.0, 1.0)).astype(np.float32)
+        for lo, hi in self.silence:
+            samples[max(0, lo - position) : max(0, min(len(samples), hi - position))] = 0.0
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
         frame.sample_rate = self.rate
         frame.pts = position

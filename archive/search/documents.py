@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.db.models import Meeting, Segment, Speaker
+from archive.privacy import public_view
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class SegmentDocument:
 
 
 def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDocument]:
+    """The meeting's published segments as the public sees them (archive.privacy): an unpublished voice's
+    segments are left out, withheld words and names never reach the index."""
+    view = public_view(session, meeting)
     segments = session.scalars(
         select(Segment)
         .where(Segment.meeting_id == meeting.id)
@@ -39,8 +43,12 @@ def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDoc
         .order_by(Segment.start)
     )
     for segment in segments:
+        published = view.publish(segment)
+        if published is None:
+            continue
         speaker = segment.speaker
-        person = speaker.person if speaker else None
+        person = speaker.person if speaker is not None and view.names_person(speaker) else None
+        voice = published.speaker or {}
         yield SegmentDocument(
             segment_id=segment.id,
             meeting_slug=meeting.slug,
@@ -48,7 +56,7 @@ def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDoc
             meeting_date=meeting.date,
             body=meeting.body.name,
             speaker_id=person.id if person else None,
-            speaker_name=person.public_name if person else None,
+            speaker_name=voice.get("name"),  # a person's public name or a pseudonym
             speaker_role=person.role if person else None,
             speaker_label=speaker.label if speaker else None,
             kind=segment.kind,
@@ -56,7 +64,7 @@ def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDoc
             language=segment.language,
             start=segment.start,
             end=segment.end,
-            text=segment.text,
+            text=published.text,
         )
 
 

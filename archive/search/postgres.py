@@ -68,9 +68,10 @@ page AS (
 hits AS (
     SELECT page.id, page.start, page.meeting_date, page.rank, json_build_object(
         'id', s.id, 'slug', m.slug, 'title', m.title, 'date', m.date, 'body', b.name,
-        'speaker_id', p.id, 'speaker_name', {public_name}, 'speaker_role', p.role, 'speaker_label', sp.label,
+        'speaker_id', {public_person}, 'speaker_name', {public_name}, 'speaker_role', {public_role},
+        'speaker_label', sp.label,
         'kind', s.kind,
-        'start', s.start, 'end', s."end", 'text', s.text,
+        'start', s.start, 'end', s."end", 'text', coalesce(s.public_text, s.text),
         'headline', {headline}
     ) AS hit
     FROM page
@@ -106,18 +107,34 @@ SELECT (SELECT count(*) FROM matches) AS total,
 BY_RELEVANCE = "rank DESC, meeting_date DESC, start, id"
 BY_DATE = "meeting_date DESC, start, id"
 HEADLINE = (
-    f"ts_headline('{TEXT_CONFIG}', testimony_search_text(s.text), {{tsquery}},"
-    f" CASE WHEN length(s.text) <= {SNIPPET_CHARACTERS} THEN :whole ELSE :fragments END)"
+    f"ts_headline('{TEXT_CONFIG}', testimony_search_text(coalesce(s.public_text, s.text)), {{tsquery}},"
+    f" CASE WHEN length(coalesce(s.public_text, s.text)) <= {SNIPPET_CHARACTERS} THEN :whole ELSE :fragments END)"
 )
 # The name public surfaces give a person, as Person.public_name: an anonymous person's role, never their name.
-PUBLIC_NAME = "CASE WHEN p.consent = 'anonymous' THEN coalesce(p.role, 'Unnamed speaker') ELSE p.name END"
+# A voice whose name is withheld in its meeting (archive.privacy) is "Public commenter N", N counting the
+# meeting's name-withheld voices by first appearance (as archive.privacy.view numbers them).
+FIRST = "coalesce((SELECT min(x.start) FROM segments AS x WHERE x.speaker_id = {v}.id), 1e12)"
+PSEUDONYM = (
+    "'Public commenter ' || (SELECT count(*) FROM speakers AS o"
+    " WHERE o.meeting_id = sp.meeting_id AND o.consent = 'name-withheld'"
+    f" AND ({FIRST.format(v='o')}, o.label) <= ({FIRST.format(v='sp')}, sp.label))"
+)
+NAMELESS = "sp.consent = 'name-withheld'"
+PUBLIC_NAME = (
+    f"CASE WHEN {NAMELESS} THEN {PSEUDONYM}"
+    " WHEN p.consent = 'anonymous' THEN coalesce(p.role, 'Unnamed speaker') ELSE p.name END"
+)
+PUBLIC_ROLE = f"CASE WHEN {NAMELESS} THEN NULL ELSE p.role END"
+PUBLIC_PERSON = f"CASE WHEN {NAMELESS} THEN NULL ELSE p.id END"
+# Segments published at all: public_text (archive.privacy) is "" for a voice that asked to be unpublished.
+PUBLISHED = "(s.public_text IS NULL OR s.public_text <> '')"
 # Joined into the matches only when a condition needs them (speaker:, role:, body:, the speaker filter).
 # The speaker searched is the person the voice is attributed to.
 JOINS = {
     "sp": "\n    LEFT JOIN speakers AS sp ON sp.id = s.speaker_id\n    LEFT JOIN people AS p ON p.id = sp.person_id",
     "b": "\n    JOIN bodies AS b ON b.id = m.body_id",
 }
-NAME_COLUMNS = {"speaker": ("sp", f"({PUBLIC_NAME})"), "role": ("sp", "p.role"), "body": ("b", "b.name")}
+NAME_COLUMNS = {"speaker": ("sp", f"({PUBLIC_NAME})"), "role": ("sp", f"({PUBLIC_ROLE})"), "body": ("b", "b.name")}
 
 
 class Statement:
@@ -193,7 +210,7 @@ class Statement:
 
 def search_sql(statement: Statement, tree: Node | None, request: SearchRequest) -> str:
     """The one statement of a search; `statement` collects its parameters."""
-    where = ([statement.condition(tree)] if tree is not None else []) + statement.request_filters(request)
+    where = [PUBLISHED] + ([statement.condition(tree)] if tree is not None else []) + statement.request_filters(request)
     wanted = wanted_words(tree)
     wanted_tsquery = statement.tsquery(wanted) if wanted is not None else None
     ranked = wanted_tsquery is not None and request.sort != "date"
@@ -204,6 +221,8 @@ def search_sql(statement: Statement, tree: Node | None, request: SearchRequest) 
         headline=HEADLINE.format(tsquery=wanted_tsquery) if wanted_tsquery is not None else "NULL",
         order=BY_RELEVANCE if ranked else BY_DATE,
         public_name=PUBLIC_NAME,
+        public_role=PUBLIC_ROLE,
+        public_person=PUBLIC_PERSON,
     )
 
 
@@ -239,10 +258,17 @@ class PostgresBackend:
         """Nothing to rebuild: the database computed every vector; the number of segments."""
         return self._count("SELECT count(*) FROM segments")
 
+    def compact(self) -> None:
+        """Nothing to compact: a segment's vector is computed from its public_text when that is written."""
+
     def document_ids(self) -> set[int]:
         """The segments search can find (for `testimony check`)."""
         with self.engine.connect() as connection:
-            return set(connection.scalars(text("SELECT id FROM segments WHERE search_vector IS NOT NULL")))
+            return set(
+                connection.scalars(
+                    text("SELECT id FROM segments AS s WHERE search_vector IS NOT NULL AND " + PUBLISHED)
+                )
+            )
 
     def _count(self, sql: str, **params: object) -> int:
         with self.engine.connect() as connection:

@@ -113,6 +113,21 @@ class WhooshBackend:
             writer.delete_by_term("meeting", slug)
             writer.commit()
 
+    def compact(self) -> None:
+        """Merge the live generation's segments into one and delete every other generation.
+
+        Whoosh only marks a deleted document: its stored text and its terms stay in the segment files until a
+        merge rewrites them. After a redaction the withheld words must leave the index's bytes, so this merges
+        everything (the old segment files are removed) and drops the generation a rebuild kept for readers.
+        """
+        with self._write_lock():
+            ix = self._live_index(create=True)
+            ix.writer().commit(optimize=True)
+            live = self._current_target()
+            for old in self.root.glob("generation-*"):
+                if old != live:
+                    shutil.rmtree(old, ignore_errors=True)
+
     def rebuild(self, documents: Iterable[SegmentDocument]) -> int:
         """Build a new generation from scratch and swap it in; the old one serves until then."""
         with self._write_lock():

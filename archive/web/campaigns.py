@@ -32,7 +32,7 @@ from archive.campaigns.letters import (
 from archive.campaigns.manage import campaigns_citing, find_campaign, is_open, letter_counts, open_campaigns
 from archive.db.models import Campaign
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts import excerpt_document, find_excerpt
+from archive.excerpts import excerpt_document, find_excerpt, is_withheld
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, towns
 from archive.web.api import db
 from archive.web.excerpts import absolute_url
@@ -77,7 +77,8 @@ def _signer() -> URLSafeTimedSerializer:
 
 
 def _excerpt_documents(campaign: Campaign) -> list[dict[str, Any]]:
-    return [excerpt_document(db(), row.excerpt) for row in campaign.excerpts]
+    # An excerpt withheld at a speaker's request (archive.privacy) is left out of the campaign's page.
+    return [excerpt_document(db(), row.excerpt) for row in campaign.excerpts if not is_withheld(db(), row.excerpt)]
 
 
 def _share_links(title: str, url: str) -> dict[str, str]:

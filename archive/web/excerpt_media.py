@@ -14,6 +14,7 @@ from archive.cards import excerpt_card
 from archive.excerpts import excerpt_document, find_excerpt, recording_for
 from archive.media.clips import FORMATS, clip_tags, excerpt_clip
 from archive.media.store import MediaStore
+from archive.privacy import silenced_ranges
 from archive.web.api import db
 
 excerpt_media = Blueprint("excerpt_media", __name__)
@@ -36,6 +37,7 @@ def clip(slug: str, fmt: str):  # type: ignore[no-untyped-def]
         abort(404, "this excerpt's recording has no video")
     source = MediaStore(settings.media_dir).path_for(recording.sha256, recording.suffix)
     duration = recording.duration
+    silence = silenced_ranges(db(), excerpt.meeting)  # withheld speech is silent in clips too (archive.privacy)
     db().rollback()  # cutting takes a moment: hold no transaction open meanwhile
     path = excerpt_clip(
         settings.home / "cache" / "clips",
@@ -44,6 +46,7 @@ def clip(slug: str, fmt: str):  # type: ignore[no-untyped-def]
         duration,
         fmt,
         clip_tags(document, _site_url()),
+        silence=silence,
         timeout=settings.decode_timeout,
         memory_mb=settings.decode_memory_mb,
     )

@@ -21,8 +21,9 @@ from archive import __version__, atom
 from archive.bulk import DUMPS, newest_zip
 from archive.db.models import Excerpt, Meeting, Person, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts import excerpt_document, find_excerpt
+from archive.excerpts import excerpt_document, find_excerpt, is_withheld
 from archive.exports import excerpt_documents, excerpt_query, render_excerpts
+from archive.privacy.view import NAMED
 from archive.timecodes import format_clock
 from archive.web.api import db, page_from, search_request_from
 from archive.web.app import frameable
@@ -201,6 +202,8 @@ def meetings_feed():  # type: ignore[no-untyped-def]
 def excerpts_feed():  # type: ignore[no-untyped-def]
     entries = []
     for excerpt in db().scalars(excerpt_query().limit(FEED_SIZE)):
+        if is_withheld(db(), excerpt):  # over an unpublished voice's speech (archive.privacy)
+            continue
         document = excerpt_document(db(), excerpt)
         meeting = document["meeting"]
         byline = speakers_text(document) or "Unnamed speaker"
@@ -304,14 +307,17 @@ def sitemap():  # type: ignore[no-untyped-def]
     add("/meetings", newest)
     for slug, made, last in changed:
         add(f"/meetings/{slug}", max(_utc(t) for t in (made, last) if t is not None))
-    for slug, made, verified in db().execute(
-        select(Excerpt.slug, Excerpt.created_at, Excerpt.verified_at).order_by(Excerpt.created_at.desc())
-    ):
+    for excerpt in db().scalars(select(Excerpt).order_by(Excerpt.created_at.desc())):
+        if is_withheld(db(), excerpt):  # over an unpublished voice's speech (archive.privacy)
+            continue
+        slug, made, verified = excerpt.slug, excerpt.created_at, excerpt.verified_at
         add(f"/excerpts/{slug}", max(_utc(t) for t in (made, verified) if t is not None))
     # People who speak in a meeting; those who asked to stay anonymous are left out of the index entirely.
     for (person_id,) in db().execute(
         select(Person.id)
-        .where(Person.id.in_(select(Speaker.person_id)), Person.consent != "anonymous")
+        .where(
+            Person.id.in_(select(Speaker.person_id).where(Speaker.consent.in_(NAMED))), Person.consent != "anonymous"
+        )
         .order_by(Person.id)
     ):
         add(f"/speakers/{person_id}")

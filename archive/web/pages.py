@@ -15,6 +15,8 @@ from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
 from archive.exports import CONTENT_TYPES, FORMATS, meeting_document, render
 from archive.media.store import MediaStore
+from archive.privacy import silenced_ranges
+from archive.privacy.audio import public_copy
 from archive.timecodes import format_clock
 from archive.web.api import db, page_from, search_request_from
 from archive.web.excerpts import public_base
@@ -91,7 +93,7 @@ def meeting(slug: str):  # type: ignore[no-untyped-def]
     found = db().scalar(select(Meeting).where(Meeting.slug == slug))
     if found is None:
         abort(404)
-    document = meeting_document(db(), slug)
+    document = meeting_document(db(), slug)  # consent and redactions applied (archive.privacy)
     start = _start_second(request.args.get("t"))
     voices = meeting_voices(db(), found.id)
     return render_template(
@@ -104,6 +106,7 @@ def meeting(slug: str):  # type: ignore[no-untyped-def]
         start=start,
         low_probability=LOW_PROBABILITY,
         formats=FORMATS,
+        notices=document["notices"],
     )
 
 
@@ -134,16 +137,20 @@ def recording(slug: str, position: int, suffix: str):  # type: ignore[no-untyped
     row = db().scalar(select(Recording).join(Meeting).where(Meeting.slug == slug, Recording.position == position))
     if row is None or row.suffix != suffix:
         abort(404)
-    path = MediaStore(current_app.config["TESTIMONY"].media_dir).path_for(row.sha256, row.suffix)
+    settings = current_app.config["TESTIMONY"]
+    # Anything withheld in it (archive.privacy): the public copy, silenced there; the original is curators' only.
+    copy = public_copy(settings, row, silenced_ranges(db(), row.meeting))
+    if copy is not None:
+        path, media_type, etag = copy.path, copy.media_type, copy.key
+    else:
+        path = MediaStore(settings.media_dir).path_for(row.sha256, row.suffix)
+        media_type = MEDIA_TYPES.get(row.suffix) or mimetypes.guess_type(path.name)[0]
+        etag = row.sha256
+    db().rollback()
     # conditional=True answers Range requests with 206 Partial Content, so players can seek.
-    response = send_file(
-        path,
-        mimetype=MEDIA_TYPES.get(row.suffix) or mimetypes.guess_type(path.name)[0],
-        conditional=True,
-        etag=row.sha256,
-        max_age=31_536_000,
-    )
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # content-addressed: never changes
+    response = send_file(path, mimetype=media_type, conditional=True, etag=etag, max_age=0)
+    # Revalidated on every use (a 304 by ETag): a redaction made later must reach every cache at once.
+    response.headers["Cache-Control"] = "public, no-cache"
     return response
 
 
@@ -181,7 +188,10 @@ def _turns(segments: list[dict], voices: dict[str, dict]) -> list[dict]:  # type
     turns: list[dict] = []  # type: ignore[type-arg]
     for segment in segments:
         # Only lines with an unsure word are rendered word by word (a 2,000-line meeting renders in time).
-        segment["unsure"] = any(word["probability"] < LOW_PROBABILITY for word in segment["words"])
+        # A curator's word has no probability (None): a person wrote it, so it is not marked unsure.
+        segment["unsure"] = any(
+            w["probability"] is not None and w["probability"] < LOW_PROBABILITY for w in segment["words"]
+        )
         label = segment["speaker"]["label"] if segment["speaker"] else None
         if turns and turns[-1]["label"] == label:
             turns[-1]["segments"].append(segment)

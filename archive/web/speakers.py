@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.db.models import Meeting, Person, Segment, Speaker
 from archive.errors import NotFound
+from archive.privacy import PublicView, public_view
+from archive.privacy.view import NAMED
+
+_published = or_(Segment.public_text.is_(None), Segment.public_text != "")
 
 # Database ids are 32-bit integers on PostgreSQL; anything larger is no one (and must not reach SQL).
 LARGEST_ID = 2**31 - 1
@@ -48,15 +52,26 @@ def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
     speakers = session.scalars(
         select(Speaker).where(Speaker.meeting_id == meeting_id).options(selectinload(Speaker.person))
     ).all()
+    view = public_view(session, session.get_one(Meeting, meeting_id))
     voices = []
     for speaker in speakers:
-        person = speaker.person.public_record() if speaker.person else None
+        consent = view.consents.get(speaker.id)
+        if consent == "unpublished":  # not published at all: not even that the voice spoke
+            continue
+        if speaker.id in view.pseudonyms:
+            # Neither name, role, affiliation nor a link to the person's page: only the pseudonym.
+            person = {"id": None, "name": view.pseudonyms[speaker.id], "role": None, "affiliation": None}
+            attribution = "name withheld at the speaker's request"
+        else:
+            person = speaker.person.public_record() if speaker.person else None
+            attribution = attribution_words(speaker.person, speaker.attribution, speaker.attribution_score)
         voices.append(
             {
                 "label": speaker.label,
                 "person": person,
-                "attribution": attribution_words(speaker.person, speaker.attribution, speaker.attribution_score),
+                "attribution": attribution,
                 "talk_time": round(float(talk.get(speaker.id) or 0.0), 1),
+                "audio_withheld": consent == "voice-withheld",
             }
         )
     return sorted(voices, key=lambda voice: (-voice["talk_time"], voice["label"]))
@@ -67,12 +82,19 @@ def person_record(session: Session, person_id: int, page: int = 1, per_page: int
     person = session.get(Person, person_id) if 0 < person_id <= LARGEST_ID else None
     if person is None:
         raise NotFound(f"no speaker with id {person_id}")
+    # Only the meetings where this person may be named (archive.privacy): a voice whose name is withheld or
+    # that is unpublished is never tied to the person. Someone withheld everywhere has no public page.
+    named = Speaker.consent.in_(NAMED)
+    if session.scalar(select(Speaker.id).where(Speaker.person_id == person.id).limit(1)) is not None and (
+        session.scalar(select(Speaker.id).where(Speaker.person_id == person.id, named).limit(1)) is None
+    ):
+        raise NotFound(f"no speaker with id {person_id}")
     newest_first = (Meeting.date.desc(), Meeting.id.desc())
     meetings = session.execute(
         select(Meeting, func.count(Segment.id), func.sum(Segment.end - Segment.start))
         .join(Speaker, Speaker.meeting_id == Meeting.id)
         .outerjoin(Segment, Segment.speaker_id == Speaker.id)
-        .where(Speaker.person_id == person.id)
+        .where(Speaker.person_id == person.id, named)
         .group_by(Meeting.id)
         .order_by(*newest_first)
         .options(selectinload(Meeting.body))
@@ -81,11 +103,12 @@ def person_record(session: Session, person_id: int, page: int = 1, per_page: int
         select(Segment, Meeting)
         .join(Speaker, Speaker.id == Segment.speaker_id)
         .join(Meeting, Meeting.id == Segment.meeting_id)
-        .where(Speaker.person_id == person.id)
+        .where(Speaker.person_id == person.id, named, _published)
         .order_by(*newest_first, Segment.start, Segment.id)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
+    views: dict[int, PublicView] = {}
     return {
         "person": person.public_record(),
         "meetings": [
@@ -108,12 +131,20 @@ def person_record(session: Session, person_id: int, page: int = 1, per_page: int
                 "end": segment.end,
                 "kind": segment.kind,
                 "tags": segment.tags or [],
-                "text": segment.text,
+                "text": _public_text(session, views, meeting, segment),
                 "url": f"/meetings/{meeting.slug}?t={int(segment.start)}",
             }
             for segment, meeting in statements
         ],
     }
+
+
+def _public_text(session: Session, views: dict[int, PublicView], meeting: Meeting, segment: Segment) -> str:
+    """The statement as published: withheld words are "[redacted]" (one view per meeting on the page)."""
+    if meeting.id not in views:
+        views[meeting.id] = public_view(session, meeting)
+    published = views[meeting.id].publish(segment)
+    return published.text if published is not None else ""
 
 
 def _meeting(meeting: Meeting) -> dict[str, Any]:

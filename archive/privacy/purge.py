@@ -1,0 +1,122 @@
+"""Purging a meeting at a speaker's request, and bringing derived data in line after any ledger change.
+
+A purge deletes the meeting's recordings (original and public copies), machine transcripts, segments, voices,
+revisions, agenda, excerpts (with their clips and cards) and leaves the Meeting row as a tombstone that names
+no one: "Removed at a speaker's request", with its date and body. The ledger row is the record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from archive.config import Settings
+from archive.db.models import (
+    AgendaItem,
+    Attribution,
+    CampaignExcerpt,
+    Excerpt,
+    JobChunk,
+    Recording,
+    Redaction,
+    Revision,
+    Segment,
+    Speaker,
+    TranscriptionRun,
+    User,
+)
+from archive.errors import InvalidInput
+from archive.media.store import MediaStore
+from archive.privacy.ledger import _append, _who, find_meeting, now
+
+TOMBSTONE_TITLE = "Removed at a speaker's request"
+
+
+def purge_meeting(
+    session: Session,
+    settings: Settings,
+    slug: str,
+    *,
+    reason: str,
+    requested_by: str,
+    approved_by: str,
+    user: User | None,
+) -> list[Path]:
+    """Delete the meeting's content rows (flushes; the caller commits). Returns the files to remove after commit."""
+    meeting = find_meeting(session, slug)
+    if meeting.purged_at is not None:
+        raise InvalidInput(f"meeting {slug!r} was already purged")
+    who = _who(reason, requested_by, approved_by)
+    files = _files_of(session, settings, meeting.id)
+    recordings = select(Recording.id).where(Recording.meeting_id == meeting.id)
+    speakers = select(Speaker.id).where(Speaker.meeting_id == meeting.id)
+    excerpts = select(Excerpt.id).where(Excerpt.meeting_id == meeting.id)
+    # Children before parents; bulk deletes, so neither database's cascade settings matter.
+    session.execute(delete(CampaignExcerpt).where(CampaignExcerpt.excerpt_id.in_(excerpts)))
+    session.execute(delete(Excerpt).where(Excerpt.meeting_id == meeting.id))
+    session.execute(delete(Revision).where(Revision.meeting_id == meeting.id))
+    session.execute(delete(AgendaItem).where(AgendaItem.meeting_id == meeting.id))
+    session.execute(delete(Segment).where(Segment.meeting_id == meeting.id))
+    session.execute(delete(Attribution).where(Attribution.speaker_id.in_(speakers)))
+    # The ledger keeps its rows; their voice is gone with the meeting's voices.
+    session.execute(
+        Redaction.__table__.update().where(Redaction.speaker_id.in_(speakers)).values(speaker_id=None)  # type: ignore[attr-defined]
+    )
+    session.execute(delete(Speaker).where(Speaker.meeting_id == meeting.id))
+    session.execute(delete(JobChunk).where(JobChunk.recording_id.in_(recordings)))
+    session.execute(delete(TranscriptionRun).where(TranscriptionRun.recording_id.in_(recordings)))
+    session.execute(delete(Recording).where(Recording.meeting_id == meeting.id))
+    meeting.title = TOMBSTONE_TITLE
+    meeting.place = None
+    meeting.source_url = None
+    meeting.agenda_url = None
+    meeting.reviewed_at = None
+    meeting.reviewed_by = None
+    meeting.purged_at = now()
+    _append(session, "meeting-purge", user, meeting, scope="purge", **who)
+    session.expire(meeting)
+    return files
+
+
+def _files_of(session: Session, settings: Settings, meeting_id: int) -> list[Path]:
+    """Every file that holds the meeting's content: media, machine transcripts, public copies, clips, cards."""
+    store = MediaStore(settings.media_dir)
+    cache = settings.home / "cache"
+    files: list[Path] = []
+    for recording in session.scalars(select(Recording).where(Recording.meeting_id == meeting_id)):
+        files.append(store.path_for(recording.sha256, recording.suffix))
+        files.extend(settings.transcripts_dir.glob(f"{recording.sha256}.*"))
+        files.extend((cache / "public").glob(f"{recording.sha256}-*"))
+    for run_file in session.scalars(
+        select(TranscriptionRun.transcript_file).join(Recording).where(Recording.meeting_id == meeting_id)
+    ):
+        files.append(settings.transcripts_dir / run_file)
+    for excerpt_slug in session.scalars(select(Excerpt.slug).where(Excerpt.meeting_id == meeting_id)):
+        files.extend((cache / "clips").glob(f"{excerpt_slug}-*"))
+        files.extend((cache / "cards").glob(f"{excerpt_slug}-*"))
+    return sorted(set(files))
+
+
+def remove_files(files: list[Path]) -> int:
+    """Delete a purge's files (after its transaction committed); how many were there."""
+    removed = 0
+    for path in files:
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def republish(settings: Settings, session: Session, slug: str) -> int:
+    """After a ledger change committed: the meeting's search documents again, and the index's files rewritten
+    so withheld words leave its bytes (Whoosh keeps a deleted document's postings until its segments merge)."""
+    from archive.search.index import index_meeting, open_backend
+
+    backend = open_backend(settings)
+    count = index_meeting(backend, session, slug)
+    backend.compact()
+    return count

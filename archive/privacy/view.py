@@ -1,0 +1,242 @@
+"""What the public may see of one meeting: the single place where consent, ranges and phrases are applied.
+
+Every public surface (pages, exports, the API, search documents, feeds, excerpts, cards, clips, the dump and
+the public recording) reads a meeting through `public_view`, so a redaction shows everywhere at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from archive.db.models import Meeting, Redaction, Segment, Speaker
+
+REDACTED = "[redacted]"
+PSEUDONYM = "Public commenter {}"
+# Whisper's word times are a little loose: a name said aloud is silenced with this much to spare each side.
+WORD_PAD = 0.08
+HIDDEN = ("unpublished",)
+NAMELESS = ("name-withheld",)
+SILENT = ("voice-withheld", "unpublished")
+# The consents under which a voice is tied to its person in public (voice-withheld: named, but silent).
+NAMED = ("public", "voice-withheld")
+_EDGE = re.compile(r"^\W+|\W+$")
+
+
+def long_date(moment: dt.datetime | dt.date) -> str:
+    return f"{moment:%-d %B %Y}"
+
+
+@dataclass(frozen=True)
+class PublishedSegment:
+    """A segment as the public sees it: its text and words after redactions, its voice as it may be named."""
+
+    segment: Segment
+    text: str
+    words: list[dict[str, Any]]
+    speaker: dict[str, Any] | None  # {"label", "name", "role", "person_id"} or None
+    redacted: bool  # something in it was withheld
+
+
+@dataclass
+class PublicView:
+    """The redactions in force for one meeting, and how they change what is shown."""
+
+    meeting_id: int
+    consents: dict[int, str] = field(default_factory=dict)  # speaker id -> consent, where not "public"
+    pseudonyms: dict[int, str] = field(default_factory=dict)  # speaker id -> "Public commenter N"
+    ranges: list[tuple[float, float]] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    purged: bool = False
+
+    # --- voices --------------------------------------------------------------------------------------
+
+    def voice(self, speaker: Speaker | None) -> dict[str, Any] | None:
+        """A voice as segments and quotes carry it; a name-withheld voice by its pseudonym only."""
+        if speaker is None:
+            return None
+        if speaker.id in self.pseudonyms:
+            return {"label": speaker.label, "name": self.pseudonyms[speaker.id], "role": None, "person_id": None}
+        return {"label": speaker.label, "name": speaker.name, "role": speaker.role, "person_id": speaker.person_id}
+
+    def names_person(self, speaker: Speaker) -> bool:
+        """Whether public surfaces may tie this voice to its person (name, role, affiliation, page)."""
+        return speaker.person is not None and self.consents.get(speaker.id) not in (*NAMELESS, *HIDDEN)
+
+    def shows(self, segment: Segment) -> bool:
+        return self.consents.get(segment.speaker_id or 0) not in HIDDEN
+
+    # --- text ------------------------------------------------------------------------------------------
+
+    def redact_text(self, text: str) -> str:
+        """Phrases withheld from any text of the meeting (a transcript line, an excerpt's title or note)."""
+        for phrase in self.phrases:
+            text = _phrase_pattern(phrase).sub(REDACTED, text)
+        return text
+
+    def publish(self, segment: Segment) -> PublishedSegment | None:
+        """The segment as published, or None when it is not published at all."""
+        if not self.shows(segment):
+            return None
+        words, touched = self._words(segment)
+        text = segment.text
+        in_range = any(segment.start < end and start < segment.end for start, end in self.ranges)
+        if in_range:  # text rebuilt from the words, whose times say what lies in the range
+            text = " ".join(w["word"].strip() for w in words) if segment.words else REDACTED
+        text = self.redact_text(text)
+        redacted = touched or text != segment.text
+        return PublishedSegment(segment, text, words, self.voice(segment.speaker), redacted)
+
+    def _words(self, segment: Segment) -> tuple[list[dict[str, Any]], bool]:
+        """The segment's words with withheld ones replaced; consecutive withheld words become one."""
+        hidden = [self._in_range(w) for w in segment.words]
+        for first, last in self._phrase_spans(segment.words):
+            for i in range(first, last + 1):
+                hidden[i] = True
+        words: list[dict[str, Any]] = []
+        for word, withheld in zip(segment.words, hidden, strict=True):
+            if not withheld:
+                words.append(word)
+            elif words and words[-1]["word"] == REDACTED:
+                words[-1] = {**words[-1], "end": word["end"]}
+            else:
+                words.append({"word": REDACTED, "start": word["start"], "end": word["end"], "probability": 1.0})
+        return words, any(hidden)
+
+    def _in_range(self, word: dict[str, Any]) -> bool:
+        middle = (word["start"] + word["end"]) / 2
+        return any(start <= middle <= end for start, end in self.ranges)
+
+    def _phrase_spans(self, words: list[dict[str, Any]]) -> list[tuple[int, int]]:
+        """Index spans of words that say a withheld phrase (case and punctuation aside)."""
+        spoken = [_EDGE.sub("", w["word"]).lower() for w in words]
+        spans = []
+        for phrase in self.phrases:
+            wanted = [_EDGE.sub("", token).lower() for token in phrase.split()]
+            wanted = [token for token in wanted if token]
+            for i in range(len(spoken) - len(wanted) + 1):
+                if wanted and spoken[i : i + len(wanted)] == wanted:
+                    spans.append((i, i + len(wanted) - 1))
+        return spans
+
+    # --- audio -----------------------------------------------------------------------------------------
+
+    def silenced(self, segments: list[Segment], speakers: list[Speaker]) -> list[tuple[float, float]]:
+        """Spans of the meeting's timeline silenced in every public copy and clip, merged and sorted."""
+        spans = list(self.ranges)
+        for segment in segments:
+            if self.consents.get(segment.speaker_id or 0) in SILENT:
+                spans.append((segment.start, segment.end))
+            for first, last in self._phrase_spans(segment.words):
+                spans.append((segment.words[first]["start"] - WORD_PAD, segment.words[last]["end"] + WORD_PAD))
+        for speaker in speakers:
+            if self.consents.get(speaker.id) in SILENT:
+                spans.extend((float(a), float(b)) for a, b in speaker.turns or [])
+        return merge_spans(spans)
+
+
+def merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted((max(0.0, a), b) for a, b in spans if b > a):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return [(round(a, 3), round(b, 3)) for a, b in merged]
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    # Whole words only ("Ann" leaves "Annex" alone), any run of spaces between them, any case.
+    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(t) for t in phrase.split()) + r"(?!\w)", re.IGNORECASE)
+
+
+def in_force(session: Session, meeting_id: int) -> list[Redaction]:
+    """The meeting's range and phrase redactions that no later row lifted, oldest first."""
+    lifted = select(Redaction.lifts_id).where(Redaction.lifts_id.is_not(None))
+    return list(
+        session.scalars(
+            select(Redaction)
+            .where(
+                Redaction.meeting_id == meeting_id,
+                Redaction.scope.in_(("range", "phrase")),
+                Redaction.id.not_in(lifted),
+            )
+            .order_by(Redaction.id)
+        )
+    )
+
+
+def public_view(session: Session, meeting: Meeting) -> PublicView:
+    """Read the ledger and the voices' consent for one meeting (a few small queries)."""
+    view = PublicView(meeting.id, purged=meeting.purged_at is not None)
+    if meeting.purged_at is not None:
+        view.notices.append(f"This meeting was removed at a speaker's request on {long_date(meeting.purged_at)}.")
+        return view
+    speakers = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id)).all()
+    view.consents = {s.id: s.consent for s in speakers if s.consent and s.consent != "public"}
+    if view.consents:
+        first = dict(
+            session.execute(
+                select(Segment.speaker_id, func.min(Segment.start))
+                .where(Segment.meeting_id == meeting.id, Segment.speaker_id.in_(view.consents))
+                .group_by(Segment.speaker_id)
+            ).all()
+        )
+        nameless = sorted(
+            (s for s in speakers if view.consents.get(s.id) in NAMELESS),
+            key=lambda s: (first.get(s.id) if first.get(s.id) is not None else 1e12, s.label),
+        )
+        view.pseudonyms = {s.id: PSEUDONYM.format(n) for n, s in enumerate(nameless, start=1)}
+        changed = _consent_dates(session, meeting.id)
+        for speaker in speakers:
+            consent = view.consents.get(speaker.id)
+            if consent:
+                view.notices.append(_consent_notice(consent, changed.get(speaker.id)))
+    for row in in_force(session, meeting.id):
+        if row.scope == "range" and row.start is not None and row.end is not None:
+            view.ranges.append((row.start, row.end))
+        elif row.scope == "phrase" and row.phrase:
+            view.phrases.append(row.phrase)
+        view.notices.append(f"A portion was redacted at the speaker's request on {long_date(row.created_at)}.")
+    return view
+
+
+def _consent_dates(session: Session, meeting_id: int) -> dict[int, dt.datetime]:
+    rows = session.execute(
+        select(Redaction.speaker_id, func.max(Redaction.created_at))
+        .where(Redaction.meeting_id == meeting_id, Redaction.scope == "consent")
+        .group_by(Redaction.speaker_id)
+    ).all()
+    return {speaker_id: at for speaker_id, at in rows if speaker_id is not None}
+
+
+def _consent_notice(consent: str, at: dt.datetime | None) -> str:
+    when = f" on {long_date(at)}" if at else ""
+    return {
+        "name-withheld": f"A speaker's name is withheld at the speaker's request{when}.",
+        "voice-withheld": f"A speaker's audio is withheld at the speaker's request{when}.",
+        "unpublished": f"A speaker's testimony is unpublished at the speaker's request{when}.",
+    }[consent]
+
+
+def published_segments(session: Session, meeting: Meeting) -> list[PublishedSegment]:
+    """The meeting's segments as published, in time order, with redactions applied."""
+    view = public_view(session, meeting)
+    segments = session.scalars(
+        select(Segment).where(Segment.meeting_id == meeting.id).order_by(Segment.start, Segment.id)
+    ).all()
+    return [p for p in (view.publish(s) for s in segments) if p is not None]
+
+
+def silenced_ranges(session: Session, meeting: Meeting) -> list[tuple[float, float]]:
+    """The spans of the meeting's timeline that the public recording and clips must not let anyone hear."""
+    view = public_view(session, meeting)
+    segments = session.scalars(select(Segment).where(Segment.meeting_id == meeting.id)).all()
+    speakers = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id)).all()
+    return view.silenced(list(segments), list(speakers))
