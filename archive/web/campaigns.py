@@ -38,6 +38,12 @@ from archive.web.api import db
 from archive.web.excerpts import absolute_url
 
 campaigns = Blueprint("campaigns", __name__)
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+class NotConfigured(InvalidInput):
+    """The site cannot send letters as configured (a 503); the supporter's letter is shown back, kept."""
+
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FORM_MAX_AGE = 12 * 3600  # as long as the CSRF token: a letter form left open for a working day still sends
@@ -200,15 +206,30 @@ def write(slug: str):  # type: ignore[no-untyped-def]
             address=request.remote_addr or "",
             shown_at=shown_at,
             secret_key=current_app.secret_key,
-            confirm_url=absolute_url(url_for("campaigns.campaign", slug=found.slug)) + "/confirm/{token}",
+            confirm_url=_emailed_base() + url_for("campaigns.campaign", slug=found.slug) + "/confirm/{token}",
             honeypot=posted.get("website", ""),
         )
     except InvalidInput as error:
-        status = 429 if isinstance(error, TooMany) else 400
+        status = 429 if isinstance(error, TooMany) else 503 if isinstance(error, NotConfigured) else 400
         # The page again, the letter as written (never lost) and the reason beside the form.
         page = _page(found, town=lookup_town, chosen=chosen, form=form, error=str(error))
         return make_response(page, status)
     return redirect(url_for("campaigns.check_email", slug=found.slug), 303)
+
+
+def _emailed_base() -> str:
+    """The site's address for links sent by email. A request's Host header is anyone's to write: a link built
+    from it could send a supporter to another site. So it comes from TESTIMONY_PUBLIC_URL, or, on a machine
+    serving only itself (the demo, tests), from a loopback host."""
+    settings = current_app.config["TESTIMONY"]
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    if (request.host.rpartition(":")[0] or request.host) in LOOPBACK_HOSTS:
+        return request.host_url.rstrip("/")
+    raise NotConfigured(
+        "Letters cannot be sent from this site yet: its public address (TESTIMONY_PUBLIC_URL) is not configured."
+        " Your letter is below; please try again later."
+    )
 
 
 @campaigns.get("/campaigns/<slug>/letters/sent")

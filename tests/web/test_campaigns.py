@@ -178,6 +178,33 @@ def test_writing_stores_an_unconfirmed_letter_and_emails_only_the_supporter(clie
     assert len(letters(sessions)) == 1 and len(outbox(sessions, "confirmation")) == 1
 
 
+class OtherHost:
+    """A test client whose every request says `Host: evil.example` (cookies follow that host)."""
+
+    def __init__(self, client) -> None:  # type: ignore[no-untyped-def]
+        self.client = client
+
+    def get(self, path: str, **options):  # type: ignore[no-untyped-def]
+        return self.client.get(path, base_url="http://evil.example", **options)
+
+    def post(self, path: str, **options):  # type: ignore[no-untyped-def]
+        return self.client.post(path, base_url="http://evil.example", **options)
+
+
+def test_emailed_links_never_come_from_a_forged_host_header(sessions, site_settings, campaign_id, app_for) -> None:  # type: ignore[no-untyped-def]
+    """Anyone can send a request with `Host: evil.example`; the confirmation link must not point there."""
+    forged = OtherHost(app_for(site_settings).test_client())
+    refused = forged.post(PAGE + "/letters", data=filled(forged))
+    assert refused.status_code == 503 and "TESTIMONY_PUBLIC_URL" in html_of(refused)
+    assert "Rosa Díaz" in html_of(refused)  # the letter is shown back, not lost
+    assert letters(sessions) == [] and outbox(sessions, "confirmation") == []
+    public = OtherHost(app_for(dataclasses.replace(site_settings, public_url="https://archive.example")).test_client())
+    assert public.post(PAGE + "/letters", data=filled(public)).status_code == 303
+    (message,) = outbox(sessions, "confirmation")
+    assert "https://archive.example/campaigns/safe-streets/confirm/" in message.body
+    assert "evil.example" not in message.body
+
+
 def test_the_link_shows_the_letter_and_only_the_button_sends_it(client, sessions) -> None:  # type: ignore[no-untyped-def]
     client.post(PAGE + "/letters", data=filled(client, body="Hello {legislator_name}."))
     link = confirmation_link(sessions)
