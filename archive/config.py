@@ -69,13 +69,18 @@ class Settings:
 
     # Background jobs (archive.jobs).
     redis_url: str = _setting(
-        "", "The job queue: empty keeps it in <home>/jobs-queue.db (SQLite); redis://host:6379/0 shares it.", secret=True
+        "",
+        "The job queue: empty keeps it in <home>/jobs-queue.db (SQLite); redis://host:6379/0 shares it.",
+        secret=True,
     )
     job_lease_seconds: int = _setting(
         60, "A running job's worker renews its lease this often ×3; a job whose lease ran out is resumed elsewhere."
     )
     upload_limit_mb: int = _setting(4096, "The largest recording a curator may upload on the site, in MiB.")
     job_max_attempts: int = _setting(3, "Attempts (a killed worker's included) before a job is marked failed.")
+    proxy_hops: int = _setting(
+        0, "Reverse proxies in front of the site that set X-Forwarded-For/-Proto (0: none; trust no such header)."
+    )
     # Accounts (archive.accounts).
     session_hours: int = _setting(12, "How long a sign-in lasts without use before the server forgets it.")
     login_max_failures: int = _setting(
@@ -129,6 +134,8 @@ class Settings:
             raise InvalidInput(f"search backend {self.search_backend!r} is not one of: {', '.join(SEARCH_BACKENDS)}")
         if self.search_backend == "postgres" and not self.sqlalchemy_url.startswith("postgresql"):
             raise InvalidInput("the postgres search backend needs TESTIMONY_DATABASE_URL to be a PostgreSQL URL")
+        if self.proxy_hops < 0:
+            raise InvalidInput(f"proxy_hops must be 0 or more, not {self.proxy_hops}")
         if self.threads < 1:
             raise InvalidInput(f"threads must be at least 1, not {self.threads}")
         if self.window_seconds < 30:

@@ -38,6 +38,12 @@ def build_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=12 * 3600,  # a meeting page left open for a working day can still send its form
     )
     app.session_interface = SessionCookies()
+    if settings.proxy_hops:
+        # The client's address and scheme as the proxies in front saw them (only that many hops are trusted).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     # Every form POST needs the CSRF token ({{ csrf_token() }}); token-authenticated API views are exempted below.
     csrf = CSRFProtect(app)
 
