@@ -18,7 +18,7 @@ from typing import Any
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.config import Settings
@@ -339,17 +339,6 @@ def totp_uri(secret: str, email: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
 
 
-def _used_counters(session: Session, user: User) -> set[int]:
-    """Counters accepted lately, kept in the audit events of logins and TOTP set-ups (no column holds them)."""
-    since = now() - dt.timedelta(seconds=4 * TOTP_STEP)
-    events = session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.user_id == user.id, AuditEvent.action.in_(("login", "totp-enable")), AuditEvent.at > since
-        )
-    )
-    return {e.detail["totp_counter"] for e in events if isinstance(e.detail, dict) and "totp_counter" in e.detail}
-
-
 def check_code(secret: str, code: str, *, at: dt.datetime | None = None) -> int | None:
     """The time step a code belongs to (this one or either neighbour, for clock drift), or None."""
     code = (code or "").replace(" ", "")
@@ -365,11 +354,19 @@ def check_code(secret: str, code: str, *, at: dt.datetime | None = None) -> int 
 
 
 def totp_counter(session: Session, user: User, code: str, secret: str | None = None) -> int | None:
-    """The step of a right code not accepted before for this user; None for a wrong or replayed code."""
+    """The step of a right code newer than any accepted before for this user; None for a wrong or replayed code.
+
+    Checking and claiming the step is one conditional UPDATE, so two sign-ins racing with one code cannot both
+    pass (the second waits for the first's row lock, then finds the step taken)."""
     counter = check_code(secret or user.totp_secret or "", code)
-    if counter is None or counter in _used_counters(session, user):
+    if counter is None:
         return None
-    return counter
+    claimed = session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter))
+        .values(totp_last_counter=counter)
+    ).rowcount
+    return counter if claimed == 1 else None
 
 
 def enable_totp(session: Session, user: User, secret: str, code: str, *, address: str | None = None) -> None:

@@ -136,6 +136,36 @@ def test_totp_codes_allow_one_step_of_drift_and_are_accepted_once(settings, sess
         accounts.sign_in(session, settings, "ana@example.org", PASSWORD)
 
 
+def test_two_sign_ins_racing_with_one_code_let_one_in(settings, sessions) -> None:  # type: ignore[no-untyped-def]
+    """The step of a code is claimed by a conditional UPDATE: on PostgreSQL the second transaction waits for the
+    first's row lock and then finds the step taken; SQLite serialises the writers."""
+    import threading
+
+    secret = accounts.new_totp_secret()
+    with sessions() as session, session.begin():
+        create_user(session, "ana@example.org", PASSWORD, "curator").totp_secret = secret
+    code = pyotp.TOTP(secret).now()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def sign_in() -> None:
+        with sessions() as session:
+            barrier.wait()
+            try:
+                with session.begin():
+                    accounts.sign_in(session, settings, "ana@example.org", PASSWORD, code=code)
+                outcomes.append("in")
+            except accounts.LoginFailed:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=sign_in) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["in", "refused"]
+
+
 def test_the_last_admin_stays_an_admin(sessions) -> None:  # type: ignore[no-untyped-def]
     with sessions() as session, session.begin():
         boss = create_user(session, "boss@example.org", PASSWORD, "admin")

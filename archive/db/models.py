@@ -347,6 +347,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20))  # one of ROLES
     totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; None: no second factor
+    totp_last_counter: Mapped[int | None] = mapped_column(Integer)  # the last accepted code's step: no replays
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -1,4 +1,4 @@
-"""revisions and agenda items (curation); the redaction ledger and consent per voice (privacy)
+"""revisions and agenda items (curation); the redaction ledger and consent per voice (privacy); users.totp_last_counter
 
 Revision ID: 0008
 Revises: 0007
@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("totp_last_counter", sa.Integer(), nullable=True))
     op.create_table(
         "agenda_items",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -136,3 +138,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_agenda_items_meeting_id"))
 
     op.drop_table("agenda_items")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("totp_last_counter")
