@@ -145,6 +145,7 @@ def wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyp
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_transcription_is_resumed_and_the_job_finishes_once(
     settings, sessions, runner, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]

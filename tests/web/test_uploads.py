@@ -136,6 +136,7 @@ def test_organizers_cannot_upload(app, sessions) -> None:  # type: ignore[no-unt
     assert client.get("/admin/jobs").status_code == 403
 
 
+@pytest.mark.slow
 def test_the_worker_stores_and_transcribes_an_upload(curator, sessions, settings, jfk) -> None:  # type: ignore[no-untyped-def]
     from archive.transcribe import make_transcriber
 
@@ -156,6 +157,7 @@ def test_the_worker_stores_and_transcribes_an_upload(curator, sessions, settings
     assert state["meeting_url"] == f"/meetings/{meeting.slug}"
 
 
+@pytest.mark.slow
 def test_an_undecodable_upload_fails_in_words(curator, sessions, settings) -> None:  # type: ignore[no-untyped-def]
     from archive.transcribe import make_transcriber
 
