@@ -70,6 +70,8 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(campaigns)  # /campaigns/…
     app.register_blueprint(admin_campaigns)  # /admin/campaigns/…
     app.register_blueprint(uploads)  # /admin/upload, /admin/jobs
+    from archive.web.privacy import privacy_pages
+    app.register_blueprint(privacy_pages)  # /admin/privacy, /admin/meetings/<slug>/privacy: consent, redactions
 
     @app.teardown_appcontext
     def close_session(_error: BaseException | None) -> None:

@@ -1,0 +1,208 @@
+"""Curators' consent and redaction pages: the ledger, a meeting's voices and redactions, purge, the original.
+
+Every change is a POST with its CSRF token, made by one archive.privacy use-case; after its transaction commits
+the meeting's search documents are rewritten (archive.privacy.republish), so the public surfaces and the index's
+files follow at once. A bad form comes back with the values as typed and the reason, nothing lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from archive import privacy
+from archive.accounts import record
+from archive.db.models import REDACTION_SCOPES, SPEAKER_CONSENTS, Meeting, Recording, Speaker
+from archive.errors import InvalidInput, NotFound
+from archive.media.store import MediaStore
+from archive.privacy.view import in_force
+from archive.timecodes import parse_clock
+from archive.web.api import db
+from archive.web.auth import address, current_user, role_required
+from archive.web.pages import MEDIA_TYPES
+
+privacy_pages = Blueprint("privacy", __name__)
+
+WHO = ("reason", "requested_by", "approved_by")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    return current_app.config["TESTIMONY"]
+
+
+@privacy_pages.get("/admin/privacy")
+@role_required("curator")
+def ledger():  # type: ignore[no-untyped-def]
+    """Privacy: consent and redactions — the ledger of every request, newest first."""
+    meeting = (request.args.get("meeting") or "").strip() or None
+    scope = (request.args.get("scope") or "").strip() or None
+    if scope is not None and scope not in REDACTION_SCOPES:
+        scope = None
+    rows = privacy.ledger(db(), meeting_slug=meeting, scope=scope)
+    return render_template(
+        "admin_privacy.html",
+        rows=rows,
+        lifted=privacy.lifted_ids(db()),
+        scopes=REDACTION_SCOPES,
+        scope=scope,
+        meeting=meeting,
+        meetings=db().scalars(select(Meeting.slug).order_by(Meeting.date.desc(), Meeting.id.desc())).all(),
+    )
+
+
+@privacy_pages.get("/admin/meetings/<slug>/privacy")
+@role_required("curator")
+def meeting_privacy(slug: str):  # type: ignore[no-untyped-def]
+    return _meeting_page(slug)
+
+
+def _meeting_page(slug: str, *, error: str | None = None, form: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    meeting = privacy.find_meeting(db(), slug)
+    view = privacy.public_view(db(), meeting)
+    speakers = db().scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
+    voices: list[dict[str, Any]] = [
+        {
+            "label": s.label,
+            # Curators see who the voice is; the public may not (that is what this page decides).
+            "name": s.person.name if s.person else None,
+            "consent": s.consent,
+            "pseudonym": view.pseudonyms.get(s.id),
+        }
+        for s in speakers
+    ]
+    page = render_template(
+        "admin_privacy_meeting.html",
+        meeting=meeting,
+        voices=voices,
+        consents=SPEAKER_CONSENTS,
+        redactions=in_force(db(), meeting.id),
+        rows=privacy.ledger(db(), meeting_slug=slug),
+        lifted=privacy.lifted_ids(db()),
+        notices=view.notices,
+        error=error,
+        form=form,
+        values=request.form if error else {},
+    )
+    return page, status
+
+
+def _who() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in WHO}
+
+
+def _changed(slug: str):  # type: ignore[no-untyped-def]
+    """Commit, bring the index (and its files) in line, and show the meeting's privacy page again."""
+    db().commit()
+    privacy.republish(_settings(), db(), slug)
+    return redirect(url_for("privacy.meeting_privacy", slug=slug), 303)
+
+
+@privacy_pages.post("/admin/meetings/<slug>/privacy/consent")
+@role_required("curator")
+def consent(slug: str):  # type: ignore[no-untyped-def]
+    try:
+        privacy.set_consent(
+            db(),
+            slug,
+            request.form.get("label", ""),
+            request.form.get("consent", ""),
+            **_who(),
+            user=current_user(),
+        )
+    except InvalidInput as error:
+        db().rollback()
+        return _meeting_page(slug, error=str(error), form="consent", status=400)
+    return _changed(slug)
+
+
+@privacy_pages.post("/admin/meetings/<slug>/privacy/range")
+@role_required("curator")
+def redact_range(slug: str):  # type: ignore[no-untyped-def]
+    try:
+        start = _time("start")
+        end = _time("end")
+        privacy.redact_range(db(), slug, start, end, **_who(), user=current_user())
+    except InvalidInput as error:
+        db().rollback()
+        return _meeting_page(slug, error=str(error), form="range", status=400)
+    return _changed(slug)
+
+
+@privacy_pages.post("/admin/meetings/<slug>/privacy/phrase")
+@role_required("curator")
+def redact_phrase(slug: str):  # type: ignore[no-untyped-def]
+    try:
+        privacy.redact_phrase(db(), slug, request.form.get("phrase", ""), **_who(), user=current_user())
+    except InvalidInput as error:
+        db().rollback()
+        return _meeting_page(slug, error=str(error), form="phrase", status=400)
+    return _changed(slug)
+
+
+@privacy_pages.post("/admin/privacy/<int:redaction_id>/lift")
+@role_required("curator")
+def lift(redaction_id: int):  # type: ignore[no-untyped-def]
+    slug = request.form.get("meeting", "")
+    try:
+        row = privacy.lift(db(), redaction_id, reason=request.form.get("reason", ""), user=current_user())
+    except InvalidInput as error:
+        db().rollback()
+        return _meeting_page(slug, error=str(error), form="lift", status=400)
+    meeting = db().get(Meeting, row.meeting_id) if row.meeting_id else None
+    if meeting is None:
+        db().commit()
+        return redirect(url_for("privacy.ledger"), 303)
+    return _changed(meeting.slug)
+
+
+@privacy_pages.post("/admin/meetings/<slug>/privacy/purge")
+@role_required("curator")
+def purge(slug: str):  # type: ignore[no-untyped-def]
+    try:
+        if request.form.get("confirm", "").strip() != slug:
+            raise InvalidInput(f"confirm: type the meeting's slug ({slug}) to purge it")
+        files = privacy.purge_meeting(db(), _settings(), slug, **_who(), user=current_user())
+    except InvalidInput as error:
+        db().rollback()
+        return _meeting_page(slug, error=str(error), form="purge", status=400)
+    db().commit()
+    privacy.remove_files(files)  # only once the rows are gone: a failed commit leaves everything in place
+    privacy.republish(_settings(), db(), slug)
+    return redirect(url_for("privacy.meeting_privacy", slug=slug), 303)
+
+
+@privacy_pages.get("/admin/meetings/<slug>/recordings/<int:position>/original")
+@role_required("curator")
+def original(slug: str, position: int):  # type: ignore[no-untyped-def]
+    row = db().scalar(select(Recording).join(Meeting).where(Meeting.slug == slug, Recording.position == position))
+    if row is None:
+        raise NotFound(f"meeting {slug!r} has no recording {position}")
+    path = MediaStore(_settings().media_dir).path_for(row.sha256, row.suffix)
+    if not path.exists():
+        abort(404)
+    # Each access to an original (which may hold withheld speech) is on the record.
+    record(
+        db(),
+        "original-access",
+        user=current_user(),
+        target=f"meeting:{slug}",
+        address=address(),
+        recording=row.sha256,
+        position=position,
+    )
+    db().commit()
+    response = send_file(path, mimetype=MEDIA_TYPES.get(row.suffix), conditional=True, etag=row.sha256)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _time(name: str) -> float:
+    value = (request.form.get(name) or "").strip()
+    if not value:
+        raise InvalidInput(f"{name}: give a time (seconds or h:mm:ss)")
+    try:
+        return parse_clock(value)
+    except InvalidInput as error:
+        raise InvalidInput(f"{name}: {error}") from None
