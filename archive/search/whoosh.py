@@ -243,8 +243,11 @@ class WhooshBackend:
             if getattr(local, "searcher", None) is not None:
                 local.searcher.close()
             local.index, local.searcher = ix, ix.searcher()
-        else:
-            local.searcher = local.searcher.refresh()  # the same searcher when nothing changed
+        elif not local.searcher.up_to_date():
+            # Not Searcher.refresh(): it reuses the old segments' readers with their old deletions, so documents
+            # a re-index replaced (a curator's correction) would still be found. A new searcher sees them gone.
+            local.searcher.close()
+            local.searcher = ix.searcher()
         yield local.searcher
 
     # --- the generations -----------------------------------------------------------------------------

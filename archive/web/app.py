@@ -70,6 +70,9 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(campaigns)  # /campaigns/…
     app.register_blueprint(admin_campaigns)  # /admin/campaigns/…
     app.register_blueprint(uploads)  # /admin/upload, /admin/jobs
+    from archive.web.curation import curation_pages
+
+    app.register_blueprint(curation_pages)  # /admin/meetings, /admin/segments, /admin/revisions: corrections
     from archive.web.privacy import privacy_pages
     app.register_blueprint(privacy_pages)  # /admin/privacy, /admin/meetings/<slug>/privacy: consent, redactions
 
