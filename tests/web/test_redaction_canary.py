@@ -1,0 +1,353 @@
+"""The canary: a name said aloud by a testifier, redacted at her request, must be gone from every public surface.
+
+A real recording (jfk.flac) is ingested; its transcript is written here so that a testifier, Marisol Vantablack,
+says a distinctive name, "Zyxwhistle Quorran", over real speech. An excerpt over it, a campaign citing that
+excerpt, its card, its clip and the bulk dump are all made first. A curator then redacts the phrase and withholds
+the testifier's name through the admin pages. Every public route is crawled (the app's URL map with its
+parameters filled, then every link found), every body read (HTML, JSON, XML, text, zip members, media bytes),
+every file of the Whoosh index read as bytes; PostgreSQL's vector is asked directly; the public recording and
+the clip are decoded and the redacted span must be silent while the rest is not. The original stays reachable
+by a curator, and that access is audited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+import zipfile
+from collections import deque
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+import av
+import numpy as np
+import pytest
+from sqlalchemy import select, text
+
+from archive.campaigns.manage import create_campaign, open_campaign
+from archive.cards import card_text
+from archive.cli import main
+from archive.db.models import AuditEvent, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
+from archive.excerpts import create_excerpt, excerpt_document, find_excerpt
+from archive.search.index import index_meeting, open_backend
+from tests.accounts import csrf_token, sign_in
+from tests.campaigns.factories import add_directory
+from tests.conftest import FIXTURES
+
+CANARY = "Zyxwhistle Quorran"
+PERSON = "Marisol Vantablack"
+SECRETS = ("zyxwhistle", "quorran", "marisol", "vantablack", "zenith tenants", "tenant organizer")
+SKIP = ("/admin", "/login", "/logout", "/account", "/static")
+WHO = {"reason": "asked in person", "requested_by": "the testifier", "approved_by": "editor@example.org"}
+# (word, start, end) on the recording's timeline: the canary's words fall on "ask not what your country" (speech).
+LINES = [
+    ("SPEAKER_00", [("The", 0.3), ("chair", 0.9), ("calls", 1.5), ("the", 2.1), ("hearing", 2.7), ("open.", 3.3)]),
+    (
+        "SPEAKER_01",
+        [
+            ("My", 4.0),
+            ("neighbour", 4.4),
+            ("Zyxwhistle", 5.0),
+            ("Quorran,", 5.6),
+            ("was", 6.3),
+            ("detained", 6.7),
+            ("last", 7.3),
+            ("week.", 7.7),
+        ],
+    ),
+    ("SPEAKER_00", [("Thank", 8.6), ("you", 9.1), ("for", 9.5), ("coming.", 9.9)]),
+]
+CANARY_SPAN = (5.0, 6.2)  # the two words, as the transcript times them
+
+
+def _words(pairs: list[tuple[str, float]], end: float) -> list[dict[str, Any]]:
+    starts = [start for _, start in pairs] + [end]
+    return [
+        {"word": word, "start": start, "end": round(min(starts[i + 1], start + 0.6), 2), "probability": 0.9}
+        for i, (word, start) in enumerate(pairs)
+    ]
+
+
+@pytest.fixture
+def archive(settings, sessions, runner, app_for):  # type: ignore[no-untyped-def]
+    ingested = runner.invoke(
+        main,
+        [
+            "ingest",
+            str(FIXTURES / "jfk.flac"),
+            "--body",
+            "Housing Board",
+            "--title",
+            "Public hearing on shelters",
+            "--date",
+            "2026-11-03",
+            "--no-transcribe",
+        ],
+    )
+    assert ingested.exit_code == 0, ingested.output
+    slug = ingested.stdout.splitlines()[-1]
+    add_directory(sessions)
+    with sessions() as session, session.begin():
+        meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
+        recording = session.scalars(select(Recording).where(Recording.meeting_id == meeting.id)).one()
+        run = TranscriptionRun(
+            recording=recording,
+            engine="curator",
+            model="typed",
+            engine_version="test",
+            transcript_file=f"{recording.sha256}.typed.json",
+            transcript_sha256="0" * 64,
+        )
+        chair = Person(name="Ruth Amsel", role="chair")
+        testifier = Person(name=PERSON, role="tenant organizer", affiliation="Zenith Tenants Union")
+        voices = {
+            "SPEAKER_00": Speaker(
+                meeting=meeting,
+                label="SPEAKER_00",
+                person=chair,
+                attribution="curator",
+                turns=[[0.0, 4.0], [8.5, 11.0]],
+            ),
+            "SPEAKER_01": Speaker(
+                meeting=meeting, label="SPEAKER_01", person=testifier, attribution="curator", turns=[[4.0, 8.5]]
+            ),
+        }
+        session.add_all([run, *voices.values()])
+        session.flush()
+        ends = [4.0, 8.5, 11.0]
+        for (label, pairs), end in zip(LINES, ends, strict=True):
+            words = _words(pairs, end)
+            session.add(
+                Segment(
+                    meeting_id=meeting.id,
+                    recording_id=recording.id,
+                    run_id=run.id,
+                    speaker_id=voices[label].id,
+                    start=words[0]["start"],
+                    end=words[-1]["end"],
+                    text=" ".join(w["word"] for w in words),
+                    words=words,
+                    language="en",
+                    kind="testimony",
+                )
+            )
+        session.flush()
+        excerpt = create_excerpt(session, slug, 4.0, 8.2, "Detained at the border", created_by="organizer")
+        campaign = create_campaign(session, title="Free our neighbours", excerpt_slugs=[excerpt.slug])
+        open_campaign(session, campaign)
+        ids = {
+            "meeting": slug,
+            "excerpt": excerpt.slug,
+            "campaign": campaign.slug,
+            "people": [chair.id, testifier.id],
+            "recording": (recording.position, recording.suffix),
+        }
+    with sessions() as session:
+        index_meeting(open_backend(settings), session, slug)
+    dumped = runner.invoke(main, ["dump"])
+    assert dumped.exit_code == 0, dumped.output
+    return {**ids, "app": app_for(settings)}
+
+
+def crawl(client, ids: dict[str, Any]) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    """Every public GET route (parameters filled from the archive's objects), then every link found; path -> body."""
+    start = [
+        f"/api/search?q={CANARY}",
+        "/api/search?q=detained",
+        f"/search?q={CANARY}",
+        "/search?q=detained",
+        f"/search.atom?q={CANARY}",
+        "/search.atom?q=detained",
+        f"/search?speaker={PERSON}",
+        "/api/search?q=vantablack",
+        f"/oembed?url=http://localhost/excerpts/{ids['excerpt']}",
+        "/api/excerpts",
+        "/excerpts.csv",
+    ]
+    for rule in client.application.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.rule.startswith(SKIP):
+            continue
+        start.extend(_paths(rule, ids))
+    seen: dict[str, bytes] = {}
+    queue = deque(start)
+    while queue and len(seen) < 400:
+        path = queue.popleft()
+        if path in seen:
+            continue
+        response = fetch(client, path)
+        body = response.data
+        seen[path] = body
+        if response.status_code in (301, 302, 303, 307, 308):
+            queue.append(_local(response.headers["Location"]))
+        if response.mimetype in ("text/html", "application/xml", "application/atom+xml", "application/json"):
+            for link in re.findall(r'(?:href|src)="([^"]+)"|"(?:url|context_url)": ?"([^"]+)"', body.decode()):
+                target = _local((link[0] or link[1]).replace("&amp;", "&"))
+                if target and not target.startswith(SKIP) and target not in seen:
+                    queue.append(target)
+    return seen
+
+
+def fetch(client, path: str):  # type: ignore[no-untyped-def]
+    """A response read whole and closed (files are streamed: an open one would be left for the collector)."""
+    with client.get(path) as response:
+        response.get_data()
+    return response
+
+
+def _local(url: str) -> str:
+    url = re.sub(r"^https?://[^/]+", "", url.split("#")[0])
+    return url if url.startswith("/") and not url.startswith("//") else ""
+
+
+def _paths(rule, ids: dict[str, Any]) -> list[str]:  # type: ignore[no-untyped-def]
+    kind = "excerpt" if "excerpts" in rule.rule else "campaign" if "campaigns" in rule.rule else "meeting"
+    choices: dict[str, list[Any]] = {
+        "slug": [ids[kind]],
+        "person_id": ids["people"],
+        "position": [ids["recording"][0]],
+        "suffix": [ids["recording"][1]],
+        "fmt": ["json", "txt", "vtt", "srt", "csv", "rttm"] if kind == "meeting" else ["m4a", "mp3", "ogg"],
+        "token": ["not-a-token"],
+    }
+    combos: list[dict[str, Any]] = [{}]
+    for name in rule.arguments:
+        combos = [{**c, name: value} for c in combos for value in choices[name]]
+    return [rule.build(values, append_unknown=False)[1] for values in combos]
+
+
+def leaks(body: bytes) -> list[str]:
+    """Secrets in a body, or in any member of a zip."""
+    texts = [body]
+    if body[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            texts.extend(archive.read(name) for name in archive.namelist())
+    found = []
+    for data in texts:
+        lowered = data.decode("utf-8", errors="ignore").lower()
+        found.extend(secret for secret in SECRETS if secret in lowered)
+    return found
+
+
+def _answers_nothing(path: str, body: bytes) -> bool:
+    """A search page, feed or API answer with no hit (and so nothing of the testimony in it)."""
+    if path.startswith("/api/"):
+        return json.loads(body)["total"] == 0
+    if ".atom" in path:
+        return b"<entry" not in body
+    return b'<p class="total">0 results' in body
+
+
+def rms(data: bytes, start: float, end: float) -> float:
+    """The RMS of [start, end] seconds of an encoded file, decoded with PyAV."""
+    with av.open(io.BytesIO(data)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=16_000)
+        frames = [*container.decode(audio=0), None]
+        samples = np.concatenate([c.to_ndarray().reshape(-1) for f in frames for c in resampler.resample(f)])
+    piece = samples[int(start * 16_000) : int(end * 16_000)]
+    return float(np.sqrt(np.mean(piece.astype(np.float64) ** 2)))
+
+
+def _post(client, path: str, data: dict[str, str], meeting: str) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_token(client, f"/admin/meetings/{meeting}/privacy")
+    response = client.post(path, data={**data, "csrf_token": token})
+    assert response.status_code == 303, response.get_data(as_text=True)
+
+
+def test_a_redacted_name_is_gone_from_every_public_surface(archive, settings, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
+    app, slug, excerpt = archive["app"], archive["meeting"], archive["excerpt"]
+    public = app.test_client()
+    # The canary is everywhere before (so the crawl below can find it): pages, API, search, feeds, dump, clip.
+    before = crawl(public, archive)
+    assert sum(1 for body in before.values() if leaks(body)) >= 15
+    card_before = fetch(public, f"/excerpts/{excerpt}/card.png").headers["ETag"]
+    clip_before = fetch(public, f"/excerpts/{excerpt}/clip.m4a").headers["ETag"]
+    original = (FIXTURES / "jfk.flac").read_bytes()
+    assert before[f"/meetings/{slug}/recordings/0.flac"] == original
+
+    curator = app.test_client()
+    sign_in(curator, sessions, "curator")
+    _post(curator, f"/admin/meetings/{slug}/privacy/phrase", {"phrase": CANARY.lower(), **WHO}, slug)
+    consent = {"label": "SPEAKER_01", "consent": "name-withheld", **WHO}
+    _post(curator, f"/admin/meetings/{slug}/privacy/consent", consent, slug)
+
+    after = crawl(public, archive)
+    assert len(after) >= 50, sorted(after)
+    echoes = {path: body for path, body in after.items() if leaks(unquote_plus(path).encode())}
+    for path, body in echoes.items():  # a search for the secret answers nothing (its query is echoed back)
+        assert _answers_nothing(path, body), path
+    leaked = {path: leaks(body) for path, body in after.items() if path not in echoes and leaks(body)}
+    assert leaked == {}
+    assert len(echoes) >= 6
+    assert f"/meetings/{slug}/recordings/0.flac" in after and "/downloads/archive.zip" in after
+    page = after[f"/meetings/{slug}"].decode()
+    assert "Public commenter 1" in page and "[redacted]" in page
+    assert "redacted at the speaker&#39;s request on" in page or "redacted at the speaker's request on" in page
+    # The card and the clip are made again (their keys changed), from the redacted quote.
+    assert fetch(public, f"/excerpts/{excerpt}/card.png").headers["ETag"] != card_before
+    assert fetch(public, f"/excerpts/{excerpt}/clip.m4a").headers["ETag"] != clip_before
+    with sessions() as session:
+        document = excerpt_document(session, find_excerpt(session, excerpt))
+        drawn = " ".join(str(v) for v in vars(card_text(document, "Testimony Archive")).values()).lower()
+    assert "[redacted]" in drawn and not [s for s in SECRETS if s in drawn]
+
+    # The index's files hold neither the word's stem nor the name.
+    for path in Path(settings.index_dir).rglob("*"):
+        if path.is_file():
+            data = path.read_bytes().lower()
+            assert b"zyxwhistl" not in data and b"quorran" not in data and b"vantablack" not in data, path
+    if settings.sqlalchemy_url.startswith("postgresql"):
+        with sessions() as session:
+            for word in ("Zyxwhistle", "Quorran"):
+                count = session.scalar(
+                    text(
+                        "SELECT count(*) FROM segments WHERE search_vector @@ plainto_tsquery('testimony_english', :w)"
+                    ),
+                    {"w": word},
+                )
+                assert count == 0
+        pg_app = app_for(dataclasses.replace(settings, search_backend="postgres"))
+        found = pg_app.test_client().get(f"/api/search?q={CANARY}").get_json()
+        assert found["total"] == 0
+        answer = pg_app.test_client().get("/api/search?q=detained")
+        assert [h["speaker"]["name"] for h in answer.get_json()["results"]] == ["Public commenter 1"]
+        assert not leaks(answer.get_data())
+
+    # The public recording and the clip: the name is silent, the speech around it is not.
+    recording = after[f"/meetings/{slug}/recordings/0.flac"]
+    assert recording != original
+    assert rms(recording, CANARY_SPAN[0] + 0.05, CANARY_SPAN[1] - 0.05) < 1e-3
+    assert rms(recording, 1.0, 3.5) > 0.01 and rms(recording, 6.6, 8.0) > 0.01
+    clip = fetch(public, f"/excerpts/{excerpt}/clip.m4a").data
+    clip_start = 4.0 - 0.25  # the clip's pad
+    assert rms(clip, CANARY_SPAN[0] - clip_start + 0.05, CANARY_SPAN[1] - clip_start - 0.05) < 1e-3
+    assert rms(clip, 6.6 - clip_start, 8.0 - clip_start) > 0.01
+
+    # The original: curators only, each access on the record.
+    assert fetch(public, f"/admin/meetings/{slug}/recordings/0/original").status_code in (302, 303, 401, 403)
+    assert fetch(curator, f"/admin/meetings/{slug}/recordings/0/original").data == original
+    with sessions() as session:
+        accesses = session.scalars(select(AuditEvent).where(AuditEvent.action == "original-access")).all()
+        assert len(accesses) == 1 and accesses[0].target == f"meeting:{slug}"
+
+
+def test_a_withheld_voice_is_silent_in_every_turn(archive, sessions) -> None:  # type: ignore[no-untyped-def]
+    app, slug, excerpt = archive["app"], archive["meeting"], archive["excerpt"]
+    curator = app.test_client()
+    sign_in(curator, sessions, "curator")
+    _post(
+        curator,
+        f"/admin/meetings/{slug}/privacy/consent",
+        {"label": "SPEAKER_01", "consent": "voice-withheld", **WHO},
+        slug,
+    )
+    public = app.test_client()
+    page = public.get(f"/meetings/{slug}").get_data(as_text=True)
+    assert "audio is withheld" in page and PERSON in page  # named (her consent allows it), but not heard
+    recording = fetch(public, f"/meetings/{slug}/recordings/0.flac").data
+    assert rms(recording, 4.05, 8.45) < 1e-3  # her whole turn
+    assert rms(recording, 1.0, 3.5) > 0.01 and rms(recording, 8.7, 10.5) > 0.01  # the chair, heard
+    clip = fetch(public, f"/excerpts/{excerpt}/clip.m4a").data
+    assert rms(clip, 0.35, 4.4) < 1e-3
