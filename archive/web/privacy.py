@@ -113,7 +113,8 @@ def consent(slug: str):  # type: ignore[no-untyped-def]
         )
     except InvalidInput as error:
         db().rollback()
-        return _meeting_page(slug, error=str(error), form="consent", status=400)
+        label = request.form.get("label", "")
+        return _meeting_page(slug, error=str(error), form=f"consent-{label}", status=400)
     return _changed(slug)
 
 
