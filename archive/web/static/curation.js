@@ -74,7 +74,8 @@
       var body = new FormData(form);
       var action = event.submitter ? event.submitter.value : "save";
       body.set("action", action);
-      fetch(form.action, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
+      // Not form.action: the buttons named "action" shadow that property.
+      fetch(base + id, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) { return response.json().then(function (answer) { return [response.ok, answer]; }); })
         .then(function (result) {
           var answer = result[1];
