@@ -17,6 +17,7 @@ from archive import curation
 from archive.curation.changes import changes
 from archive.db.models import SEGMENT_KINDS, AgendaItem, Meeting, Revision, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
+from archive.privacy import public_view
 from archive.search.index import index_meeting
 from archive.timecodes import parse_clock
 from archive.web.api import db
@@ -29,9 +30,13 @@ curation_pages = Blueprint("curation", __name__)
 
 
 @curation_pages.app_template_global("agenda_items")
-def agenda_items(meeting_id: int) -> list[AgendaItem]:
-    """The meeting's chapters, in time order (public: titles curators wrote for everyone)."""
-    return curation.agenda(db(), meeting_id)
+def agenda_items(meeting_id: int) -> list[dict[str, Any]]:
+    """The meeting's chapters, in time order, as published: a withheld phrase is redacted in titles too."""
+    items = curation.agenda(db(), meeting_id)
+    if not items:
+        return []
+    view = public_view(db(), db().get_one(Meeting, meeting_id))
+    return [{"start": item.start, "title": view.redact_text(item.title)} for item in items]
 
 
 @curation_pages.app_template_global("revised_segments")

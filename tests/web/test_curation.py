@@ -274,3 +274,16 @@ def test_search_on_the_postgres_backend_follows_a_correction_too(request, home, 
         assert hits(client, "frightening") == [dan] and hits(client, "fucking") == []
     finally:
         sessions.kw["bind"].dispose()
+
+
+def test_a_withheld_phrase_is_redacted_in_agenda_titles_too(site, curator, sessions) -> None:  # type: ignore[no-untyped-def]
+    from archive.privacy import redact_phrase
+
+    app, _ = site
+    post(curator, f"/admin/meetings/{SLUG}/agenda", json=False, start="20", title="Rosa Quintanilla testifies")
+    with sessions() as session, session.begin():
+        redact_phrase(
+            session, SLUG, "Quintanilla", reason="asked", requested_by="Rosa", approved_by="editor", user=None
+        )
+    page = app.test_client().get(f"/meetings/{SLUG}").get_data(as_text=True)
+    assert "Quintanilla" not in page and "Rosa [redacted] testifies" in page
