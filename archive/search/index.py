@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from archive.config import Settings
 from archive.db.models import Meeting
 from archive.errors import InvalidInput, NotFound
+from archive.privacy import refresh_public_text
 from archive.search import SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument, all_documents, meeting_documents
 
@@ -43,9 +44,16 @@ def index_meeting(backend: SearchBackend, session: Session, slug: str) -> int:
     meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
     if meeting is None:
         raise NotFound(f"no meeting with slug {slug!r}")
+    # Segments made or corrected since the last redaction (a new transcript, a curator's edit) get their published
+    # text first: PostgreSQL searches it, so withheld words must not come back with them (archive.privacy).
+    if refresh_public_text(session, meeting):
+        session.commit()
     return backend.index_documents(slug, meeting_documents(session, meeting))
 
 
 def rebuild(backend: SearchBackend, session: Session) -> int:
     """Rebuild the whole index from the database; the old index serves until the new one is complete."""
+    changed = sum(refresh_public_text(session, meeting) for meeting in session.scalars(select(Meeting)).all())
+    if changed:  # a repair: published text that fell behind its segments (see index_meeting)
+        session.commit()
     return backend.rebuild(all_documents(session))
