@@ -243,6 +243,11 @@ def document() -> dict[str, Any]:
                         "reviewed": {"type": ["object", "null"]},
                         "speakers": {"type": "array", "items": {"type": "object"}},
                         "segments": {"type": "array", "items": {"type": "object"}},
+                        "notices": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "What was withheld at a speaker's request, and when.",
+                        },
                     },
                 },
                 "NewExcerpt": {
