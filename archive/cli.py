@@ -851,8 +851,8 @@ if __name__ == "__main__":
 # Command groups kept in their own modules (they import the helpers above, so they come last).
 from archive.cli_accounts import user  # noqa: E402
 from archive.cli_campaigns import campaign  # noqa: E402
-from archive.cli_worker import outbox, worker  # noqa: E402
 from archive.cli_jobs import jobs  # noqa: E402
+from archive.cli_worker import outbox, worker  # noqa: E402
 
 main.add_command(user)
 main.add_command(campaign)

@@ -48,14 +48,17 @@ def build_app(settings: Settings | None = None) -> Flask:
     csrf = CSRFProtect(app)
 
     from archive.web.admin_campaigns import admin_campaigns
+    from archive.web.admin_speakers import admin_speakers
     from archive.web.api import api
     from archive.web.auth import auth
     from archive.web.campaigns import campaigns
+    from archive.web.curation import curation_pages
     from archive.web.excerpt_media import excerpt_media
     from archive.web.excerpts import excerpt_api, excerpts
     from archive.web.feeds import feeds
     from archive.web.legislators import legislators
     from archive.web.pages import pages
+    from archive.web.privacy import privacy_pages
     from archive.web.uploads import uploads
 
     app.register_blueprint(api)
@@ -70,10 +73,8 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(campaigns)  # /campaigns/…
     app.register_blueprint(admin_campaigns)  # /admin/campaigns/…
     app.register_blueprint(uploads)  # /admin/upload, /admin/jobs
-    from archive.web.curation import curation_pages
-
     app.register_blueprint(curation_pages)  # /admin/meetings, /admin/segments, /admin/revisions: corrections
-    from archive.web.privacy import privacy_pages
+    app.register_blueprint(admin_speakers)  # /admin/meetings/<slug>/speakers, /admin/people: voices and review
     app.register_blueprint(privacy_pages)  # /admin/privacy, /admin/meetings/<slug>/privacy: consent, redactions
 
     @app.teardown_appcontext

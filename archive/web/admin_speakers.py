@@ -1,0 +1,234 @@
+"""Curators name a meeting's voices, correct the diarization, keep people's details and mark a transcript reviewed.
+
+The browser's face of `testimony speakers …`, `testimony people …` and `testimony review`: the same domain
+functions (archive.speakers.people, archive.review), each change audited and the affected meetings re-indexed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import func, select
+
+from archive.accounts import record
+from archive.db.models import CONSENT_LEVELS, Person, Segment, Speaker
+from archive.errors import InvalidInput, NotFound
+from archive.review import mark_reviewed, mark_unreviewed
+from archive.search.index import index_meeting
+from archive.speakers.people import (
+    affected_meetings,
+    delete_person,
+    find_meeting,
+    get_person,
+    merge_speakers,
+    name_speaker,
+    split_speaker,
+    update_person,
+)
+from archive.speakers.voices import HUMAN_METHODS
+from archive.timecodes import parse_clock
+from archive.web.api import db
+from archive.web.auth import address, current_user, role_required
+
+admin_speakers = Blueprint("admin_speakers", __name__)
+SAMPLE_LINES = 3  # lines shown per voice, so a curator can tell who it is
+
+
+def _field(name: str) -> str:
+    return " ".join((request.form.get(name) or "").split())
+
+
+def _reindex(slugs: list[str]) -> None:
+    with current_app.extensions["sessions"]() as session:
+        for slug in slugs:
+            index_meeting(current_app.extensions["search"], session, slug)
+
+
+def _voices_page(slug: str, *, error: str | None = None, done: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    session = db()
+    meeting = find_meeting(session, slug)
+    talk = dict(
+        session.execute(
+            select(Segment.speaker_id, func.sum(Segment.end - Segment.start))
+            .where(Segment.meeting_id == meeting.id)
+            .group_by(Segment.speaker_id)
+        ).all()
+    )
+    voices = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
+    samples: dict[int, list[Segment]] = {}
+    for voice in voices:
+        samples[voice.id] = list(
+            session.scalars(
+                select(Segment).where(Segment.speaker_id == voice.id).order_by(Segment.start).limit(SAMPLE_LINES)
+            )
+        )
+    page = render_template(
+        "admin_speakers.html",
+        meeting=meeting,
+        voices=voices,
+        talk=talk,
+        samples=samples,
+        methods=HUMAN_METHODS,
+        error=error,
+        done=done,
+        values=request.form if error else {},
+    )
+    return page, status
+
+
+@admin_speakers.get("/admin/meetings/<slug>/speakers")
+@role_required("curator")
+def voices(slug: str):  # type: ignore[no-untyped-def]
+    return _voices_page(slug)
+
+
+def _change(slug: str, action: str, change: Any, **detail: Any):  # type: ignore[no-untyped-def]
+    """Run one change in a transaction with its audit event; re-index the meetings it touched; show the page."""
+    user = current_user()
+    try:
+        with current_app.extensions["sessions"]() as session, session.begin():
+            touched, message = change(session, user.email)
+            record(session, action, user=user, target=slug, address=address(), **detail)
+    except (InvalidInput, NotFound) as error:
+        return _voices_page(slug, error=str(error), status=400)
+    _reindex(touched)
+    return _voices_page(slug, done=message)
+
+
+@admin_speakers.post("/admin/meetings/<slug>/speakers/<label>/name")
+@role_required("curator")
+def name(slug: str, label: str):  # type: ignore[no-untyped-def]
+    person_id = _field("person_id")
+    if person_id and not person_id.isdigit():
+        return _voices_page(slug, error="person: give the person's number, or leave it empty", status=400)
+
+    def change(session, made_by: str):  # type: ignore[no-untyped-def]
+        speaker = name_speaker(
+            session,
+            slug,
+            label,
+            _field("name"),
+            role=_field("role") or None,
+            affiliation=_field("affiliation") or None,
+            method=_field("method") or "curator",
+            note=_field("note") or None,
+            person_id=int(person_id) if person_id else None,
+            made_by=made_by,
+        )
+        return [slug], f"{label} is now {speaker.person.name}"
+
+    return _change(slug, "speaker-name", change, label=label, name=_field("name"), method=_field("method"))
+
+
+@admin_speakers.post("/admin/meetings/<slug>/speakers/merge")
+@role_required("curator")
+def merge(slug: str):  # type: ignore[no-untyped-def]
+    keep, other = _field("keep"), _field("other")
+
+    def change(session, made_by: str):  # type: ignore[no-untyped-def]
+        if keep == other:
+            raise InvalidInput("merge: choose two different voices")
+        merge_speakers(session, slug, keep, other, made_by=made_by)
+        return [slug], f"{other} merged into {keep}"
+
+    return _change(slug, "speaker-merge", change, keep=keep, other=other)
+
+
+@admin_speakers.post("/admin/meetings/<slug>/speakers/<label>/split")
+@role_required("curator")
+def split(slug: str, label: str):  # type: ignore[no-untyped-def]
+    def change(session, made_by: str):  # type: ignore[no-untyped-def]
+        start, end = parse_clock(_field("start") or "-"), parse_clock(_field("end") or "-")
+        moved = split_speaker(session, slug, label, start, end, into_label=_field("into") or None, made_by=made_by)
+        return [slug], f"{moved.moved} line(s) of {label} moved to {moved.target}"
+
+    return _change(slug, "speaker-split", change, label=label, start=_field("start"), end=_field("end"))
+
+
+@admin_speakers.post("/admin/meetings/<slug>/review")
+@role_required("curator")
+def review(slug: str):  # type: ignore[no-untyped-def]
+    undo = request.form.get("undo") == "1"
+
+    def change(session, made_by: str):  # type: ignore[no-untyped-def]
+        if undo:
+            mark_unreviewed(session, slug)
+            return [], "the transcript is marked unreviewed"
+        mark_reviewed(session, slug, by=made_by)
+        return [], f"the transcript is marked reviewed by {made_by}"
+
+    return _change(slug, "meeting-unreview" if undo else "meeting-review", change)
+
+
+# --- people ------------------------------------------------------------------------------------------------------
+
+
+def _people_page(*, error: str | None = None, done: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    rows = (
+        db()
+        .execute(
+            select(Person, func.count(func.distinct(Speaker.meeting_id)))
+            .outerjoin(Speaker, Speaker.person_id == Person.id)
+            .group_by(Person.id)
+            .order_by(Person.name, Person.id)
+        )
+        .all()
+    )
+    page = render_template("admin_people.html", rows=rows, consents=CONSENT_LEVELS, error=error, done=done)
+    return page, status
+
+
+@admin_speakers.get("/admin/people")
+@role_required("curator")
+def people():  # type: ignore[no-untyped-def]
+    """People: names, roles, consent, and deleting someone on request."""
+    return _people_page()
+
+
+@admin_speakers.post("/admin/people/<int:person_id>")
+@role_required("curator")
+def edit_person(person_id: int):  # type: ignore[no-untyped-def]
+    user = current_user()
+    try:
+        with current_app.extensions["sessions"]() as session, session.begin():
+            person = update_person(
+                session,
+                person_id,
+                name=_field("name"),
+                role=_field("role"),
+                affiliation=_field("affiliation"),
+                consent=_field("consent") or None,
+                made_by=user.email,
+            )
+            slugs = affected_meetings(session, [person_id])
+            record(
+                session,
+                "person-edit",
+                user=user,
+                target=f"person {person_id}",
+                address=address(),
+                consent=person.consent,
+            )
+    except (InvalidInput, NotFound) as error:
+        return _people_page(error=str(error), status=400)
+    _reindex(slugs)
+    return _people_page(done=f"person {person_id} saved; {len(slugs)} meeting(s) re-indexed")
+
+
+@admin_speakers.post("/admin/people/<int:person_id>/delete")
+@role_required("curator")
+def remove_person(person_id: int):  # type: ignore[no-untyped-def]
+    user = current_user()
+    try:
+        with current_app.extensions["sessions"]() as session, session.begin():
+            person = get_person(session, person_id)
+            if _field("confirm") != person.name:
+                raise InvalidInput(f"delete: type their name ({person.name}) to confirm")
+            slugs = affected_meetings(session, [person_id])
+            delete_person(session, person, made_by=user.email)
+            record(session, "person-delete", user=user, target=f"person {person_id}", address=address())
+    except (InvalidInput, NotFound) as error:
+        return _people_page(error=str(error), status=400)
+    _reindex(slugs)
+    return _people_page(done=f"person {person_id} deleted; {len(slugs)} meeting(s) re-indexed")
