@@ -375,20 +375,14 @@ def speakers() -> None:
 @click.pass_context
 def speakers_list(ctx: click.Context, slug: str) -> None:
     """Each voice of a meeting: talk time, the person, how the attribution was made, a suggestion."""
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
-    from archive.db.models import Segment, Speaker
-    from archive.speakers.people import describe_person, find_meeting
+    from archive.db.models import Speaker
+    from archive.speakers.people import describe_person, find_meeting, talk_times
 
     with sessions_for(ctx, settings_from(ctx))() as session:
         meeting = find_meeting(session, slug)
-        talk = dict(
-            session.execute(
-                select(Segment.speaker_id, func.sum(Segment.end - Segment.start))
-                .where(Segment.meeting_id == meeting.id)
-                .group_by(Segment.speaker_id)
-            ).all()
-        )
+        talk = talk_times(session, meeting.id)
         voices = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
         if not voices:
             click.echo(f"{slug}: no speakers (the meeting has not been diarized)")

@@ -110,7 +110,6 @@ def submit_upload(
     upload: Path,
     info: MeetingInfo,
     *,
-    duration: float,
     engine: str | None = None,
     model: str | None = None,
     diarize: bool = True,
@@ -127,7 +126,8 @@ def submit_upload(
         "source_url": info.source_url,
         "agenda_url": info.agenda_url,
     }
-    return _submit(sessions, settings, "ingest", parameters, None, duration, created_by, key)
+    # Its length is known once the job has decoded and stored it (progress_total is set then).
+    return _submit(sessions, settings, "ingest", parameters, None, 0.0, created_by, key)
 
 
 def uploads_dir(settings: Settings) -> Path:

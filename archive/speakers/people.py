@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from archive.db.models import ATTRIBUTION_METHODS, CONSENT_LEVELS, Attribution, Meeting, Person, Segment, Speaker
@@ -371,6 +371,16 @@ def delete_person(session: Session, person: Person, *, made_by: str) -> None:
 
 
 # --- finding --------------------------------------------------------------------------------------------
+
+
+def talk_times(session: Session, meeting_id: int) -> dict[int | None, float]:
+    """Seconds of speech per speaker id in a meeting (None: lines with no voice)."""
+    rows = session.execute(
+        select(Segment.speaker_id, func.sum(Segment.end - Segment.start))
+        .where(Segment.meeting_id == meeting_id)
+        .group_by(Segment.speaker_id)
+    ).all()
+    return {speaker_id: float(seconds or 0.0) for speaker_id, seconds in rows}
 
 
 def find_meeting(session: Session, slug: str) -> Meeting:

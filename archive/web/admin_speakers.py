@@ -24,6 +24,7 @@ from archive.speakers.people import (
     merge_speakers,
     name_speaker,
     split_speaker,
+    talk_times,
     update_person,
 )
 from archive.speakers.voices import HUMAN_METHODS
@@ -48,13 +49,7 @@ def _reindex(slugs: list[str]) -> None:
 def _voices_page(slug: str, *, error: str | None = None, done: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     session = db()
     meeting = find_meeting(session, slug)
-    talk = dict(
-        session.execute(
-            select(Segment.speaker_id, func.sum(Segment.end - Segment.start))
-            .where(Segment.meeting_id == meeting.id)
-            .group_by(Segment.speaker_id)
-        ).all()
-    )
+    talk = talk_times(session, meeting.id)
     voices = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
     samples: dict[int, list[Segment]] = {}
     for voice in voices:

@@ -89,7 +89,6 @@ def upload():  # type: ignore[no-untyped-def]
         _settings(),
         path,
         info,
-        duration=0.0,
         engine=engine,
         model=model,
         created_by=user.email,
