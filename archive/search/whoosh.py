@@ -16,20 +16,21 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as q
-from whoosh import sorting
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemmingAnalyzer
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, HtmlFormatter, WholeFragmenter
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, WholeFragmenter, highlight
 from whoosh.support.charset import accent_map
 
 from archive.errors import ArchiveError
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
+from archive.search.matches import SegmentCache, evaluate
 from archive.search.query import parse_user_query
 
 # Every word is kept (no stop list): "you're here" must match as a phrase. Accents fold: "José" = "jose".
@@ -65,6 +66,15 @@ SNIPPET_CHARACTERS = 400
 LOCK_TIMEOUT = 120.0  # seconds a writer waits for another before giving up with a clear error
 
 
+@dataclass(frozen=True)
+class _Found:
+    docs: np.ndarray  # the index's document numbers
+    scores: np.ndarray
+    date: np.ndarray
+    start_ms: np.ndarray
+    facets: dict[str, list[FacetCount]]
+
+
 class MarkFormatter(HtmlFormatter):
     """Matches in <mark>; Whoosh escapes the rest of the text."""
 
@@ -79,8 +89,7 @@ class WhooshBackend:
         self._lock = threading.Lock()
         self._opened: tuple[Path, whoosh_index.FileIndex] | None = None
         self._thread = threading.local()
-        self._columns_key: object = None
-        self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._segments = SegmentCache(FACETS)
 
     # --- writing -----------------------------------------------------------------------------------
 
@@ -176,55 +185,51 @@ class WhooshBackend:
         elif parsed.query is None:
             query = q.And(filters)
         else:
-            # Inside the query rather than Whoosh's filter=: posting lists are intersected first, so phrase
-            # checks and scoring touch only documents that pass the filters; Require scores the words alone.
-            query = q.Require(parsed.query, q.And(filters))
-        sortedby = None
-        if request.sort == "date" or parsed.query is None:
-            sortedby = [sorting.FieldFacet("date", reverse=True), sorting.FieldFacet("start_ms")]
+            query = q.Require(parsed.query, q.And(filters))  # the filters narrow; only the words score
+        by_date = request.sort == "date" or parsed.query is None
         with self.searcher() as searcher:
             if searcher is None:
                 return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
-            # No groupedby here: Whoosh would then score every match in Python; facets are counted below.
-            # optimize=False with filters: Whoosh's block-quality skipping trips an assertion inside
-            # Require over an intersection (found by benchmarks/search.py: a word and a date range).
-            results = searcher.search_page(
-                query, request.page, pagelen=request.per_page, sortedby=sortedby, terms=True, optimize=not filters
-            )
-            results.results.formatter = MarkFormatter()
-            # Whoosh answers a page past the end with the last page; a person asking for it gets none.
-            hits = [_hit(hit, results.results) for hit in results] if results.pagenum == request.page else []
-            total, facets = self._count(searcher, query)
+            found = self._matches(searcher, query)
+            # Relevance: score, then index order (Whoosh's own tie-break). Date: newest meeting, then its time.
+            if by_date:
+                order = np.lexsort((found.docs, found.start_ms, -found.date))
+            else:
+                order = np.lexsort((found.docs, -found.scores))
+            first = (request.page - 1) * request.per_page
+            page = found.docs[order[first : first + request.per_page]]
+            words = _highlight_words(searcher, query)
+            hits = [_hit(searcher.stored_fields(int(docnum)), words) for docnum in page]
+        total = len(found.docs)
         message = parsed.message
         if total == 0 and message is None:
             message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
-        return SearchPage(request.q, total, request.page, request.per_page, hits, facets, message)
+        return SearchPage(request.q, total, request.page, request.per_page, hits, found.facets, message)
 
-    def _count(self, searcher, query: q.Query) -> tuple[int, dict[str, list[FacetCount]]]:  # type: ignore[no-untyped-def]
-        """The total and the counts per facet over every match: numpy over cached columns."""
-        matches = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
-        facets = {}
-        for name, field in FACETS.items():
-            ordinals, values = self._column_ordinals(searcher, field)
-            counts = np.bincount(ordinals[matches], minlength=len(values)) if len(matches) else np.zeros(len(values))
-            found = [FacetCount(values[i], int(counts[i])) for i in np.flatnonzero(counts) if values[i]]
-            facets[name] = sorted(found, key=lambda f: (-f.count, f.value))
-        return len(matches), facets
-
-    def _column_ordinals(self, searcher, field: str) -> tuple[np.ndarray, list[str]]:  # type: ignore[no-untyped-def]
-        """Each document's value of a sortable field as a small integer, computed once per index version."""
-        reader = searcher.reader()
-        # The reader's own generation (not the index's latest): document numbers belong to what it reads.
-        key = (self._current_target(), reader.generation(), reader.doc_count_all())
-        with self._lock:
-            if self._columns_key != key:
-                self._columns_key, self._columns = key, {}
-            if field not in self._columns:
-                column = reader.column_reader(field)
-                values = np.array([_column_value(column, n) for n in range(reader.doc_count_all())], dtype=object)
-                uniques, ordinals = np.unique(values, return_inverse=True)
-                self._columns[field] = (ordinals.astype(np.int64), [str(v) for v in uniques])
-            return self._columns[field]
+    def _matches(self, searcher, query: q.Query) -> _Found:  # type: ignore[no-untyped-def]
+        """Every match in every segment, with scores, sort keys and facet counts (see matches.py)."""
+        docs, scores, dates, starts = [], [], [], []
+        counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+        for segment in self._segments.segments(searcher):
+            found = evaluate(query, segment)
+            columns = segment.columns
+            docs.append(found.docs + segment.offset)
+            scores.append(found.scores)
+            dates.append(columns.date[found.docs])
+            starts.append(columns.start_ms[found.docs])
+            for name, (ordinals, values) in columns.ordinals.items():
+                per_value = np.bincount(ordinals[found.docs], minlength=len(values))
+                bucket = counts[name]
+                for i in np.flatnonzero(per_value).tolist():
+                    if values[i]:
+                        bucket[values[i]] = bucket.get(values[i], 0) + int(per_value[i])
+        facets = {
+            name: [FacetCount(v, c) for v, c in sorted(found.items(), key=lambda item: (-item[1], item[0]))]
+            for name, found in counts.items()
+        }
+        return _Found(
+            np.concatenate(docs), np.concatenate(scores), np.concatenate(dates), np.concatenate(starts), facets
+        )
 
     @contextmanager
     def searcher(self) -> Iterator:  # type: ignore[type-arg]
@@ -303,14 +308,6 @@ class WhooshBackend:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _column_value(column, docnum: int) -> str:  # type: ignore[no-untyped-def]
-    # A segment whose documents never set the field has a short column; those documents have no value.
-    try:
-        return column[docnum] or ""
-    except IndexError:
-        return ""
-
-
 def _fields(document: SegmentDocument) -> dict[str, object]:
     date = dt.datetime.combine(document.meeting_date, dt.time())
     fields: dict[str, object] = {
@@ -355,27 +352,33 @@ def _filters(request: SearchRequest) -> list[q.Query]:
     return filters
 
 
-def _hit(hit, results) -> SearchHit:  # type: ignore[no-untyped-def]
+def _highlight_words(searcher, query: q.Query) -> frozenset[str]:  # type: ignore[no-untyped-def]
+    """The indexed forms of the query's words (prefixes expanded), which snippets mark where they occur."""
+    terms = query.existing_terms(searcher.reader(), phrases=True, expand=True, fieldname="text")
+    return frozenset(SCHEMA["text"].from_bytes(text) for _, text in terms)
+
+
+def _hit(stored: dict, words: frozenset[str]) -> SearchHit:  # type: ignore[type-arg]
     from markupsafe import escape
 
     # Most segments are a sentence or two: show all of it; cut only long ones around the matches.
-    long = len(hit["text"]) > SNIPPET_CHARACTERS
-    results.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARACTERS, surround=80) if long else WholeFragmenter()
-    highlight = hit.highlights("text", top=3) or str(escape(hit["text"]))
-    stored = hit.fields()  # not hit.get(): whoosh3 falls back to sortable columns there, and fails on short ones
+    text = stored["text"]
+    long = len(text) > SNIPPET_CHARACTERS
+    fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARACTERS, surround=80) if long else WholeFragmenter()
+    marked = highlight(text, words, TEXT_ANALYZER, fragmenter, MarkFormatter(), top=3, mode="index")
     return SearchHit(
-        segment_id=int(hit["segment_id"]),
-        meeting_slug=hit["meeting"],
-        meeting_title=hit["meeting_title"],
-        meeting_date=hit["date"].date(),
-        body=hit["body"],
+        segment_id=int(stored["segment_id"]),
+        meeting_slug=stored["meeting"],
+        meeting_title=stored["meeting_title"],
+        meeting_date=stored["date"].date(),
+        body=stored["body"],
         speaker_id=stored.get("speaker_id"),
         speaker_name=stored.get("speaker_name"),
         speaker_role=stored.get("role"),
         kind=stored.get("kind"),
-        start=hit["start"],
-        end=hit["end"],
-        text=hit["text"],
-        highlight=highlight,
+        start=stored["start"],
+        end=stored["end"],
+        text=text,
+        highlight=marked or str(escape(text)),
         speaker_label=stored.get("speaker_label"),
     )
