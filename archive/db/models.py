@@ -623,3 +623,11 @@ class Redaction(Base):
     lifts_id: Mapped[int | None] = mapped_column(ForeignKey("redactions.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+
+
+class ContentVersion(Base):
+    """One row: a number every write of public content adds one to (archive.db.version), the key of cached pages."""
+
+    __tablename__ = "content_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger)

@@ -7,6 +7,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive.db import version
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 # PostgreSQL-only objects made by hand-written migrations (0002: full-text search), not in the models:
@@ -23,8 +25,10 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    version.watch(engine)  # every write of content changes the number cached pages are kept under
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -57,6 +61,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         if sqlite:
             connection.exec_driver_sql("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction
             connection.commit()
+        connection.info[version.PAUSED] = True  # migrations' own writes: the table may not exist yet
         try:
             with connection.begin():
                 config.attributes["connection"] = connection
@@ -66,6 +71,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                     if broken:
                         raise RuntimeError(f"migration left rows with broken foreign keys: {broken[:5]}")
         finally:
+            connection.info.pop(version.PAUSED, None)
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys = ON")
                 connection.commit()

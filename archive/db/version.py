@@ -1,0 +1,73 @@
+"""content_version: one number that changes whenever anything the public pages show may have changed.
+
+The site keeps rendered pages for visitors under this number (archive.web.page_cache). Every transaction that
+writes a content table also adds one to it, in the same transaction: an engine event sees each INSERT,
+UPDATE and DELETE, from the ORM or from core statements alike, so no write path can forget to. Tables of
+operation rather than content (sign-ins, the audit log, jobs, mail, letters, accounts) do not count.
+
+A request reads the number before anything else it reads. On SQLite its snapshot starts there; on
+PostgreSQL every later statement sees at least the commit that made the number. So a page kept under a
+number was rendered from data at least that new: it can be newer than its key, never older.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+OPERATIONAL_TABLES = frozenset(
+    {
+        "alembic_version",
+        "audit_events",
+        "content_version",
+        "job_chunks",
+        "jobs",
+        "letters",
+        "outbox",
+        "user_sessions",
+        "users",
+    }
+)
+_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+# An upsert, so that a database copied without its rows (the tests' schema-only template) still counts.
+_BUMP = (
+    "INSERT INTO content_version (id, number) VALUES (1, 1) "
+    "ON CONFLICT (id) DO UPDATE SET number = content_version.number + 1"
+)
+_WRITTEN = "testimony_content_written"  # set in connection.info by the first content write of a transaction
+PAUSED = "testimony_content_version_paused"  # set while migrations run (they make and drop tables)
+
+
+def watch(engine: Engine) -> None:
+    event.listen(engine, "begin", _begin)
+    event.listen(engine, "after_cursor_execute", _after_execute)
+
+
+def current(session: Session) -> int:
+    return session.scalar(text("SELECT number FROM content_version WHERE id = 1")) or 0
+
+
+def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+    connection.info.pop(_WRITTEN, None)
+
+
+def _after_execute(connection, _cursor, statement, _parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+    info = connection.info
+    if info.get(_WRITTEN) or info.get(PAUSED):
+        return
+    match = _WRITE.match(statement)
+    if match is None or match.group(1).lower() in OPERATIONAL_TABLES:
+        return
+    info[_WRITTEN] = True
+    # Asked each time (a catalogue lookup per writing transaction): a database at an older schema has no table.
+    if not connection.dialect.has_table(connection, "content_version"):
+        return
+    # A cursor of its own: the statement's results (INSERT … RETURNING) are still to be read from the other.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_BUMP)
+    finally:
+        cursor.close()
