@@ -77,6 +77,9 @@ class Settings:
         60, "A running job's worker renews its lease this often ×3; a job whose lease ran out is resumed elsewhere."
     )
     upload_limit_mb: int = _setting(4096, "The largest recording a curator may upload on the site, in MiB.")
+    page_cache_mb: int = _setting(
+        64, "Rendered meeting and search pages each server process keeps for visitors, in MiB (0: none)."
+    )
     job_max_attempts: int = _setting(3, "Attempts (a killed worker's included) before a job is marked failed.")
     proxy_hops: int = _setting(
         0, "Reverse proxies in front of the site that set X-Forwarded-For/-Proto (0: none; trust no such header)."

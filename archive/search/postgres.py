@@ -261,6 +261,10 @@ class PostgresBackend:
     def compact(self) -> None:
         """Nothing to compact: a segment's vector is computed from its public_text when that is written."""
 
+    def version(self) -> object:
+        """The index is the database's own column: the content version (archive.db.version) covers it."""
+        return None
+
     def document_ids(self) -> set[int]:
         """The segments search can find (for `testimony check`)."""
         with self.engine.connect() as connection:

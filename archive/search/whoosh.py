@@ -167,6 +167,11 @@ class WhooshBackend:
                     shutil.rmtree(old, ignore_errors=True)
             return count
 
+    def version(self) -> object:
+        """Changes whenever what searches find may have changed: the live generation and its newest commit."""
+        ix = self._live_index(create=False)
+        return None if ix is None else (ix.storage.folder, ix.latest_generation())
+
     def document_ids(self) -> set[int]:
         with self.searcher() as searcher:
             if searcher is None:

@@ -12,6 +12,7 @@ from archive.db.models import SEGMENT_KINDS, Body, Meeting
 from archive.errors import InvalidInput
 from archive.exports import meeting_document
 from archive.search import PER_PAGE_MAX, SORTS, SearchRequest
+from archive.web.page_cache import kept_for_visitors
 from archive.web.speakers import person_record
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -24,6 +25,7 @@ def db():  # type: ignore[no-untyped-def]
 
 
 @api.get("/search")
+@kept_for_visitors(uses_index=True)
 def search():  # type: ignore[no-untyped-def]
     search_request = search_request_from(request.args)
     page = current_app.extensions["search"].search(search_request)

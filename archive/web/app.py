@@ -18,6 +18,7 @@ from archive.config import Settings
 from archive.errors import ArchiveError, InvalidInput, NotFound
 from archive.home import open_home
 from archive.search.index import open_backend
+from archive.web.page_cache import PageCache
 
 
 def build_app(settings: Settings | None = None) -> Flask:
@@ -27,6 +28,8 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.extensions["sessions"] = open_home(settings)
     # One backend object per process: it keeps the index open and reopens it after a swap.
     app.extensions["search"] = open_backend(settings)
+    if settings.page_cache_mb > 0:
+        app.extensions["page_cache"] = PageCache(settings.page_cache_mb * 1024 * 1024)
     app.config.update(
         SECRET_KEY=settings.secret_key or stored_secret_key(settings.home),
         SESSION_COOKIE_HTTPONLY=True,

@@ -20,6 +20,7 @@ from archive.privacy.audio import public_copy
 from archive.timecodes import format_clock
 from archive.web.api import db, page_from, search_request_from
 from archive.web.excerpts import public_base
+from archive.web.page_cache import kept_for_visitors
 from archive.web.speakers import meeting_voices, person_record
 
 pages = Blueprint("pages", __name__)
@@ -66,6 +67,7 @@ SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "p
 
 
 @pages.get("/search")
+@kept_for_visitors(uses_index=True)
 def search():  # type: ignore[no-untyped-def]
     args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
     if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "from", "to")):
@@ -89,6 +91,7 @@ def meetings():  # type: ignore[no-untyped-def]
 
 
 @pages.get("/meetings/<slug>")
+@kept_for_visitors()
 def meeting(slug: str):  # type: ignore[no-untyped-def]
     found = db().scalar(select(Meeting).where(Meeting.slug == slug))
     if found is None:

@@ -1,0 +1,137 @@
+"""Kept pages (archive/web/page_cache.py): served to visitors again, stale the moment what they show changes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from archive.search.index import index_meeting, open_backend
+from tests.accounts import sign_in
+from tests.factories import Line, add_meeting
+
+SLUG = "2024-02-07-comment"
+PAGE = f"/meetings/{SLUG}"
+
+
+@pytest.fixture
+def archive(settings, sessions):  # type: ignore[no-untyped-def]
+    add_meeting(
+        sessions,
+        SLUG,
+        [
+            Line("I want to feel safe driving to the grocery store.", 20.0, 26.5, "Rosa", "public commenter"),
+            Line("Thank you for coming tonight, Rosa Alvarez.", 30.0, 34.0, "Chair", "member"),
+        ],
+        title="Public comment on policing",
+    )
+    with sessions() as session:
+        index_meeting(open_backend(settings), session, SLUG)
+    return settings
+
+
+def write_unseen(settings, sql: str) -> None:  # type: ignore[no-untyped-def]
+    """A change made behind the archive's back (a plain engine, without the content-version hook): only a page
+    rendered again could show it, so seeing the old page proves it was kept."""
+    engine = create_engine(settings.sqlalchemy_url)
+    with engine.begin() as connection:
+        connection.execute(text(sql))
+    engine.dispose()
+
+
+def test_a_visitor_is_given_the_kept_page(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    client = app_for(archive).test_client()
+    first = client.get(PAGE)
+    assert first.status_code == 200 and "Public comment on policing" in first.get_data(as_text=True)
+    assert client.get(PAGE).get_data() == first.get_data()  # asked for again: now it is kept
+    write_unseen(archive, "UPDATE meetings SET title = 'Renamed behind our back'")
+    again = client.get(PAGE)
+    assert again.get_data() == first.get_data()
+    assert "Cookie" in again.headers["Vary"] and "Set-Cookie" not in again.headers
+    assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+
+
+def test_a_page_asked_for_once_is_not_kept(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    client = app_for(archive).test_client()
+    client.get(PAGE)
+    write_unseen(archive, "UPDATE meetings SET title = 'Renamed behind our back'")
+    assert "Renamed behind our back" in client.get(PAGE).get_data(as_text=True)
+
+
+def test_any_write_through_the_archive_makes_kept_pages_stale(archive, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
+    from archive.review import mark_reviewed
+
+    client = app_for(archive).test_client()
+    client.get(PAGE)
+    assert "not reviewed by a person" in client.get(PAGE).get_data(as_text=True)
+    with sessions() as session, session.begin():
+        mark_reviewed(session, SLUG, by="Ana Curator")
+    assert "<strong>Reviewed</strong> by Ana Curator" in client.get(PAGE).get_data(as_text=True)
+
+
+def test_a_redaction_reaches_the_kept_page_at_once(archive, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
+    from archive.privacy.ledger import redact_phrase
+
+    client = app_for(archive).test_client()
+    client.get(PAGE)
+    assert "Rosa Alvarez" in client.get(PAGE).get_data(as_text=True)
+    with sessions() as session, session.begin():
+        redact_phrase(session, SLUG, "Rosa Alvarez", reason="asked", requested_by="Rosa", approved_by="Ana", user=None)
+    assert "Rosa Alvarez" not in client.get(PAGE).get_data(as_text=True)
+
+
+def test_search_pages_follow_the_index(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    client = app_for(archive).test_client()
+    for _ in range(2):
+        assert "grocery" in client.get("/search?q=grocery").get_data(as_text=True)
+        assert client.get("/api/search?q=grocery").get_json()["total"] == 1
+    open_backend(archive).remove_meeting(SLUG)  # the index alone changes: no database write at all
+    assert client.get("/api/search?q=grocery").get_json()["total"] == 0
+    assert "<mark>grocery</mark>" not in client.get("/search?q=grocery").get_data(as_text=True)
+
+
+def test_signed_in_people_never_get_a_kept_page(archive, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
+    app = app_for(archive)
+    visitor, curator = app.test_client(), app.test_client()
+    visitor.get(PAGE)
+    visitor.get(PAGE)  # kept
+    sign_in(curator, sessions, "curator")
+    curator.get(PAGE)
+    theirs = curator.get(PAGE).get_data(as_text=True)
+    assert "Sign out" in theirs
+    assert "Sign out" not in visitor.get(PAGE).get_data(as_text=True)  # and theirs was not kept for visitors
+
+
+def test_a_page_that_starts_a_session_is_not_kept(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    # With an editor token the excerpt form (and its CSRF token, in a new session) is offered to everyone.
+    settings = dataclasses.replace(archive, editor_token="a-long-editor-token-for-tests")
+    app = app_for(settings)
+    for _ in range(2):
+        response = app.test_client().get(PAGE)
+        assert response.status_code == 200 and "Set-Cookie" in response.headers
+    assert not app.extensions["page_cache"]._pages
+
+
+def test_no_cache_when_switched_off(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    app = app_for(dataclasses.replace(archive, page_cache_mb=0))
+    client = app.test_client()
+    client.get(PAGE)
+    client.get(PAGE)
+    write_unseen(archive, "UPDATE meetings SET title = 'Renamed behind our back'")
+    assert "Renamed behind our back" in client.get(PAGE).get_data(as_text=True)
+    assert "page_cache" not in app.extensions
+
+
+def test_the_cache_keeps_to_its_budget() -> None:
+    from archive.web.page_cache import KeptPage, PageCache
+
+    cache = PageCache(budget_bytes=10_000)
+    for n in range(10):
+        cache.put((n,), KeptPage(b"x" * 2_000, 200, []))
+    assert sum(len(page.body) for page in cache._pages.values()) <= 10_000
+    assert cache.get((9,)) is not None and cache.get((0,)) is None  # the least recently used went first
+    cache.put(("huge",), KeptPage(b"x" * 5_000, 200, []))  # over a quarter of the budget: never kept
+    assert cache.get(("huge",)) is None
