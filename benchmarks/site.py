@@ -1,26 +1,27 @@
-"""The site under load: `testimony serve` (waitress) on an archive of --meetings × --segments, driven from a
-separate process on loopback by --clients concurrent keep-alive clients for --seconds, on a mix of search pages,
-meeting pages (one of them with 2,000 segments) and API searches. Prints throughput, p50/p95/p99 and errors
-per kind of request.
+"""The site under load: `testimony serve` (gunicorn) on an archive of --meetings × --segments, driven on
+loopback by wrk with 50 keep-alive connections for --seconds: search pages, meeting pages (one meeting of
+2,000 segments among them) and API searches. Prints throughput, p50/p95/p99 and errors per kind of request.
 
     .venv/bin/python benchmarks/site.py                      # 200 meetings × 500 segments, 50 clients, 30 s
     .venv/bin/python benchmarks/site.py --meetings 20 --seconds 10
+
+Side by side on the same archive: the server with its page cache (the default) and without it (the baseline),
+each driven twice in a row: from a cold start (nothing rendered yet), then warm.
+Needs wrk (apt-get install wrk).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import json
 import os
 import random
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -33,7 +34,6 @@ from search import Corpus  # noqa: E402  (benchmarks/search.py: the same synthet
 
 from archive.config import Settings  # noqa: E402
 
-MIX = [("search page", 0.4), ("meeting page", 0.4), ("api search", 0.2)]
 BIG_MEETING_SEGMENTS = 2_000
 
 
@@ -145,60 +145,92 @@ def build_archive(home: Path, meetings: int, per_meeting: int) -> list[str]:
     return slugs
 
 
-def client(port: int, seconds: float, slugs: list[str], words: list[str], seed: int, out: list) -> None:  # type: ignore[type-arg]
-    rng = random.Random(seed)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        kind = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])[0]
+# One wrk per kind of request (its own latency figures), together 50 connections: each is a client that sends
+# its next request as soon as the answer arrives (closed loop, no think time). wrk is C: the load costs little
+# of the two cores the server needs. The paths are drawn in Python (the corpus's words) and handed over in Lua.
+WRK_SCRIPT = """
+local paths = {%s}
+local n = 0
+math.randomseed(%d)
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests": %%d, "p50": %%f, "p95": %%f, "p99": %%f, "errors": %%d, "status": %%d}\\n',
+    summary.requests, latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+SPLIT = {"search page": 20, "meeting page": 20, "api search": 10}  # connections per kind: 40/40/20
+
+
+def paths_for(kind: str, slugs: list[str], words: list[str], rng: random.Random, count: int = 3000) -> list[str]:
+    found = []
+    for _ in range(count):
         if kind == "meeting page":
-            path = f"/meetings/{slugs[-1] if rng.random() < 0.1 else rng.choice(slugs)}"
+            found.append(f"/meetings/{slugs[-1] if rng.random() < 0.1 else rng.choice(slugs)}")
         else:
             query = urllib.parse.urlencode({"q": " ".join(rng.sample(words, rng.choice((1, 2))))})
-            path = f"/search?{query}" if kind == "search page" else f"/api/search?{query}"
-        began = time.perf_counter()
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            response.read()
-            ok = response.status == 200
-        except (OSError, http.client.HTTPException):
-            ok = False
-            connection.close()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        out.append((kind, (time.perf_counter() - began) * 1000, ok))
+            found.append(f"/search?{query}" if kind == "search page" else f"/api/search?{query}")
+    return found
 
 
-def drive(port: int, clients: int, seconds: float, slugs: list[str]) -> None:
-    """The load generator (run in its own process): prints one JSON line of results."""
+def drive(port: int, seconds: float, slugs: list[str], workdir: Path) -> dict[str, dict[str, float]]:
+    """Every kind's wrk at once; returns each one's figures."""
     words = Corpus(1).words[20:400]
-    results: list = []  # type: ignore[type-arg]
-    threads = [threading.Thread(target=client, args=(port, seconds, slugs, words, n, results)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    print(json.dumps(results))
+    rng = random.Random(1)
+    runs = {}
+    for n, (kind, connections) in enumerate(SPLIT.items()):
+        script = workdir / f"wrk-{n}.lua"
+        paths = ", ".join(json.dumps(p) for p in paths_for(kind, slugs, words, rng))
+        script.write_text(WRK_SCRIPT % (paths, n + 1))
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s", "-s", str(script)]
+        runs[kind] = subprocess.Popen(command + [f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
+    results = {}
+    for kind, run in runs.items():
+        output, _ = run.communicate()
+        results[kind] = json.loads(output.strip().splitlines()[-1])
+    return results
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+def serve_and_drive(
+    home: Path, slugs: list[str], args: argparse.Namespace, cache_mb: int
+) -> list[dict[str, dict[str, float]]]:
+    """A fresh server, driven twice: from cold (nothing rendered, no index columns read yet), then warm."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, TESTIMONY_HOME=str(home), TESTIMONY_DATABASE_URL="", TESTIMONY_PAGE_CACHE_MB=str(cache_mb))
+    command = [sys.executable, "-m", "archive.cli", "serve", "--port", str(port), "--threads", str(args.threads)]
+    if args.processes:
+        command += ["--processes", str(args.processes)]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(150):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        return [drive(port, args.seconds, slugs, home) for _ in ("cold", "warm")]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meetings", type=int, default=200)
     parser.add_argument("--segments", type=int, default=500, help="segments per meeting")
-    parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
-    parser.add_argument("--drive", help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=0, help="server processes (0: one per core)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per server process")
+    parser.add_argument("--cache-mb", type=int, default=64, help="page cache per process (the run beside it: 0)")
     args = parser.parse_args()
-    if args.drive:
-        port, slugs = json.loads(args.drive)
-        drive(port, args.clients, args.seconds, slugs)
-        return
+    if shutil.which("wrk") is None:
+        sys.exit("benchmarks/site.py drives the server with wrk: apt-get install wrk")
 
     with tempfile.TemporaryDirectory(prefix="testimony-site-") as tmp:
         home = Path(tmp) / "home"
@@ -208,50 +240,28 @@ def main() -> None:
             f"archive: {args.meetings} meetings × {args.segments} segments + one of {BIG_MEETING_SEGMENTS}, "
             f"built and indexed in {time.perf_counter() - began:.0f} s"
         )
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        env = dict(os.environ, TESTIMONY_HOME=str(home), TESTIMONY_DATABASE_URL="")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "archive.cli", "serve", "--port", str(port), "--threads", str(args.threads)],
-            env=env,
-            stderr=subprocess.DEVNULL,
+        processes = args.processes or len(os.sched_getaffinity(0))
+        print(
+            f"testimony serve: {processes} processes × {args.threads} threads; wrk: {sum(SPLIT.values())} connections "
+            f"({', '.join(f'{c} {k}' for k, c in SPLIT.items())}), closed loop, {args.seconds:g} s each run"
         )
-        try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            command = [
-                sys.executable,
-                __file__,
-                "--drive",
-                json.dumps([port, slugs]),
-                "--clients",
-                str(args.clients),
-                "--seconds",
-                str(args.seconds),
-            ]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-    results = json.loads(done.stdout.strip().splitlines()[-1])
-    print(
-        f"{args.clients} clients for {args.seconds:g} s, waitress with {args.threads} threads: "
-        f"{len(results) / args.seconds:.1f} requests/s, {sum(1 for r in results if not r[2])} errors"
-    )
-    print(f"{'request':<14}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    for kind, _ in MIX:
-        times = [r[1] for r in results if r[0] == kind]
-        if times:
-            errors = sum(1 for r in results if r[0] == kind and not r[2])
+        runs = {}
+        for label, cache_mb in ((f"cache {args.cache_mb} MiB", args.cache_mb), ("no page cache", 0)):
+            cold, warm = serve_and_drive(home, slugs, args, cache_mb)
+            runs[f"{label}, cold"], runs[f"{label}, warm"] = cold, warm
+    print(f"{'run':<24}{'request':<14}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for label, results in runs.items():
+        total = sum(r["requests"] for r in results.values()) / args.seconds
+        for kind, r in results.items():
             print(
-                f"{kind:<14}{len(times):>7}{statistics.median(times):>9.0f}{percentile(times, 0.95):>9.0f}"
-                f"{percentile(times, 0.99):>9.0f}{errors:>8}"
+                f"{label:<24}{kind:<14}{r['requests'] / args.seconds:>8.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}"
+                f"{r['p99']:>9.0f}{r['errors'] + r['status']:>8}"
             )
+        print(f"{label:<24}{'all':<14}{total:>8.1f}")
+    for phase in ("cold", "warm"):
+        cached, baseline = runs[f"cache {args.cache_mb} MiB, {phase}"], runs[f"no page cache, {phase}"]
+        ratios = (f"{kind} {cached[kind]['p95'] / max(baseline[kind]['p95'], 1e-6):.2f}×" for kind in SPLIT)
+        print(f"p95 with the page cache / without, {phase}: " + ", ".join(ratios))
 
 
 if __name__ == "__main__":

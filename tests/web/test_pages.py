@@ -195,7 +195,7 @@ def test_testimony_serve_answers_over_http(site, settings) -> None:  # type: ign
                 time.sleep(0.2)
         assert '"total": 1' in body or '"total":1' in body
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
-            assert reply.headers["Server"] == "testimony"
+            assert reply.status == 200 and "/" not in reply.headers["Server"]  # no version given away
     finally:
         server.terminate()
         server.wait(timeout=10)
