@@ -300,7 +300,7 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": "gthread" if threads > 1 else "sync",
         "threads": threads,
         "accesslog": None,
         "errorlog": "-",
@@ -317,7 +317,9 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
                 self.cfg.set(name, value)
 
         def load(self):  # type: ignore[no-untyped-def]
-            return create_app(settings)
+            app = create_app(settings)
+            app.extensions["search"].warm()  # before the first request, not during it
+            return app
 
     _say(
         f"serving {settings.home.resolve()} at http://{host}:{port}/ with {workers} processes × {threads} threads"

@@ -145,6 +145,20 @@ def build_archive(home: Path, meetings: int, per_meeting: int) -> list[str]:
     return slugs
 
 
+def existing_slugs(home: Path) -> list[str]:
+    """An archive built by an earlier run: its meetings in the order build_archive made them (the big one last)."""
+    from sqlalchemy import select
+
+    from archive.db.models import Meeting
+    from archive.home import open_home
+
+    sessions = open_home(Settings(home=home))
+    with sessions() as session:
+        slugs = list(session.scalars(select(Meeting.slug).order_by(Meeting.id)))
+    sessions.kw["bind"].dispose()
+    return slugs
+
+
 # One wrk per kind of request (its own latency figures), together 50 connections: each is a client that sends
 # its next request as soon as the answer arrives (closed loop, no think time). wrk is C: the load costs little
 # of the two cores the server needs. The paths are drawn in Python (the corpus's words) and handed over in Lua.
@@ -228,18 +242,23 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=0, help="server processes (0: one per core)")
     parser.add_argument("--threads", type=int, default=4, help="threads per server process")
     parser.add_argument("--cache-mb", type=int, default=64, help="page cache per process (the run beside it: 0)")
+    parser.add_argument("--archive", type=Path, help="build the archive here and keep it; reused when it exists")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("benchmarks/site.py drives the server with wrk: apt-get install wrk")
 
     with tempfile.TemporaryDirectory(prefix="testimony-site-") as tmp:
-        home = Path(tmp) / "home"
+        home = args.archive or Path(tmp) / "home"
         began = time.perf_counter()
-        slugs = build_archive(home, args.meetings, args.segments)
-        print(
-            f"archive: {args.meetings} meetings × {args.segments} segments + one of {BIG_MEETING_SEGMENTS}, "
-            f"built and indexed in {time.perf_counter() - began:.0f} s"
-        )
+        if (home / "archive.db").exists():
+            slugs = existing_slugs(home)
+            print(f"archive: {home} reused ({len(slugs)} meetings)")
+        else:
+            slugs = build_archive(home, args.meetings, args.segments)
+            print(
+                f"archive: {args.meetings} meetings × {args.segments} segments + one of {BIG_MEETING_SEGMENTS}, "
+                f"built and indexed in {time.perf_counter() - began:.0f} s"
+            )
         processes = args.processes or len(os.sched_getaffinity(0))
         print(
             f"testimony serve: {processes} processes × {args.threads} threads; wrk: {sum(SPLIT.values())} connections "

@@ -95,6 +95,8 @@ class PublicView:
 
     def _words(self, segment: Segment) -> tuple[list[dict[str, Any]], bool]:
         """The segment's words with withheld ones replaced; consecutive withheld words become one."""
+        if not self.ranges and not self.phrases:  # most meetings: nothing withheld word by word
+            return segment.words, False
         hidden = [self._in_range(w) for w in segment.words]
         for first, last in self._phrase_spans(segment.words):
             for i in range(first, last + 1):

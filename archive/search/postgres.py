@@ -261,6 +261,9 @@ class PostgresBackend:
     def compact(self) -> None:
         """Nothing to compact: a segment's vector is computed from its public_text when that is written."""
 
+    def warm(self) -> None:
+        """Nothing to read ahead: PostgreSQL keeps its own caches."""
+
     def version(self) -> object:
         """The index is the database's own column: the content version (archive.db.version) covers it."""
         return None

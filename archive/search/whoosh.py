@@ -167,6 +167,12 @@ class WhooshBackend:
                     shutil.rmtree(old, ignore_errors=True)
             return count
 
+    def warm(self) -> None:
+        """Read what searches sort and count by now (about half a second per 100k segments), not in a request."""
+        with self.searcher() as searcher:
+            if searcher is not None:
+                self._segments.segments(searcher)
+
     def version(self) -> object:
         """Changes whenever what searches find may have changed: the live generation and its newest commit."""
         ix = self._live_index(create=False)

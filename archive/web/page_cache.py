@@ -6,10 +6,6 @@ for searches the index's own version), so any change to what it shows, from any 
 once (archive.db.version). Kept only when it is the same for every visitor: the request carried no session
 cookie and rendering did not start a session (a page with a form's CSRF token does). Each server process
 keeps its own, up to `page_cache_mb`, the least recently used going first.
-
-A page is kept the second time it is asked for, not the first: most searches are asked once, and keeping each
-would push out the meeting pages everyone reads (measured with benchmarks/site.py: one-off searches filled
-64 MiB in under 30 s).
 """
 
 from __future__ import annotations
@@ -34,24 +30,11 @@ class KeptPage:
 
 
 class PageCache:
-    def __init__(self, budget_bytes: int, remembered: int = 20_000) -> None:
+    def __init__(self, budget_bytes: int) -> None:
         self.budget_bytes = budget_bytes
         self._lock = threading.Lock()
         self._pages: OrderedDict[tuple[object, ...], KeptPage] = OrderedDict()
         self._bytes = 0
-        self._asked_once: OrderedDict[tuple[object, ...], None] = OrderedDict()  # keys of pages not kept yet
-        self._remembered = remembered
-
-    def asked_before(self, key: tuple[object, ...]) -> bool:
-        """Whether this page was asked for before (and not kept); remembers that it now was."""
-        with self._lock:
-            if key in self._asked_once:
-                del self._asked_once[key]
-                return True
-            self._asked_once[key] = None
-            if len(self._asked_once) > self._remembered:
-                self._asked_once.popitem(last=False)
-            return False
 
     def get(self, key: tuple[object, ...]) -> KeptPage | None:
         with self._lock:
@@ -95,7 +78,7 @@ def kept_for_visitors(*, uses_index: bool = False) -> Callable[[Callable[..., An
             else:
                 response = make_response(view(*args, **kwargs))
                 same_for_everyone = response.status_code == 200 and not response.direct_passthrough
-                if same_for_everyone and not session.modified and cache.asked_before(key):
+                if same_for_everyone and not session.modified:
                     cache.put(key, KeptPage(response.get_data(), 200, list(response.headers.items())))
             # One answer for every visitor without a session; shared caches must not give it to signed-in people.
             response.vary.add("Cookie")

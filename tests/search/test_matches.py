@@ -163,3 +163,30 @@ def test_date_order_is_newest_meeting_first_then_time(backend) -> None:  # type:
     page = backend.search(SearchRequest(q="w1", sort="date", per_page=400))
     keys = [(-hit.meeting_date.toordinal(), hit.start) for hit in page.hits]
     assert keys == sorted(keys) and page.hits[0].meeting_slug == "m-3"
+
+
+def test_warm_reads_every_segments_columns_ahead(backend) -> None:  # type: ignore[no-untyped-def]
+    backend._segments._columns.clear()
+    backend.warm()
+    with backend.searcher() as searcher:
+        live = {leaf.reader().segment().segment_id() for leaf, _ in searcher.leaf_searchers()}
+    assert set(backend._segments._columns) == live
+
+
+def test_an_empty_index_warms_and_has_no_version(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    backend = WhooshBackend(tmp_path / "index")
+    backend.warm()
+    assert backend.version() is None
+
+
+def test_the_postings_cache_keeps_to_its_budget(backend, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from archive.search import matches
+
+    expected = [backend.search(SearchRequest(q=word)).total for word in WORDS[:10]]
+    monkeypatch.setattr(matches, "POSTINGS_BUDGET", 4_000)
+    cache = backend._segments
+    cache._postings.clear()
+    cache._postings_bytes = 0
+    assert [backend.search(SearchRequest(q=word)).total for word in WORDS[:10]] == expected
+    kept = sum(docs.nbytes + weights.nbytes for docs, weights in cache._postings.values())
+    assert kept == cache._postings_bytes <= 4_000
