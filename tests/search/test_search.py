@@ -218,3 +218,19 @@ def test_a_voice_nobody_identified_keeps_its_label(archive) -> None:  # type: ig
     assert find(backend, "apples").hits[0].speaker_label.startswith("SPEAKER_")
     # A segment without any diarized voice has no label either.
     assert find(backend, "adjourned").hits[0].speaker_label is None
+
+
+def test_postgres_searches_without_jit(request, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """JIT compiled the search statement for ~1 s (its cost estimate is inflated by rarely-run subqueries)."""
+    from sqlalchemy import text
+
+    from tests.search.conftest import _close, build_archive, settings_for
+
+    built = build_archive(settings_for(request, tmp_path, "postgres"))
+    try:
+        backend = built[2]
+        assert backend.search(SearchRequest(q="grocery")).total >= 1
+        with backend.engine.connect() as connection:
+            assert connection.scalar(text("SHOW jit")) == "off"
+    finally:
+        _close(built)
