@@ -1,9 +1,9 @@
 """content_version: one number that changes whenever anything the public pages show may have changed.
 
 The site keeps rendered pages for visitors under this number (archive.web.page_cache). Every transaction that
-writes a content table also adds one to it, in the same transaction: an engine event sees each INSERT,
-UPDATE and DELETE, from the ORM or from core statements alike, so no write path can forget to. Tables of
-operation rather than content (sign-ins, the audit log, jobs, mail, letters, accounts) do not count.
+writes a content table also adds one to it, in the same transaction, as it commits: an engine event sees each
+INSERT, UPDATE and DELETE, from the ORM or from core statements alike, so no write path can forget to. Tables
+of operation rather than content (sign-ins, the audit log, jobs, mail, letters, accounts) do not count.
 
 A request reads the number before anything else it reads. On SQLite its snapshot starts there; on
 PostgreSQL every later statement sees at least the commit that made the number. So a page kept under a
@@ -37,36 +37,42 @@ _BUMP = (
     "INSERT INTO content_version (id, number) VALUES (1, 1) "
     "ON CONFLICT (id) DO UPDATE SET number = content_version.number + 1"
 )
-_WRITTEN = "testimony_content_written"  # set in connection.info by the first content write of a transaction
+_WRITTEN = "testimony_content_written"  # in connection.info from a transaction's first content write to its end
 PAUSED = "testimony_content_version_paused"  # set while migrations run (they make and drop tables)
 
 
 def watch(engine: Engine) -> None:
-    event.listen(engine, "begin", _begin)
+    event.listen(engine, "begin", _forget)
+    event.listen(engine, "rollback", _forget)
     event.listen(engine, "after_cursor_execute", _after_execute)
+    event.listen(engine, "commit", _commit)
 
 
 def current(session: Session) -> int:
     return session.scalar(text("SELECT number FROM content_version WHERE id = 1")) or 0
 
 
-def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+def _forget(connection) -> None:  # type: ignore[no-untyped-def]
     connection.info.pop(_WRITTEN, None)
 
 
 def _after_execute(connection, _cursor, statement, _parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
     info = connection.info
-    if info.get(_WRITTEN) or info.get(PAUSED):
+    if _WRITTEN in info or info.get(PAUSED):
         return
     match = _WRITE.match(statement)
     if match is None or match.group(1).lower() in OPERATIONAL_TABLES:
         return
-    info[_WRITTEN] = True
-    # Asked each time (a catalogue lookup per writing transaction): a database at an older schema has no table.
-    if not connection.dialect.has_table(connection, "content_version"):
+    # Asked once per writing transaction (a catalogue lookup): a database at an older schema has no table.
+    info[_WRITTEN] = connection.dialect.has_table(connection, "content_version")
+
+
+def _commit(connection) -> None:  # type: ignore[no-untyped-def]
+    """Just before the commit, in the same transaction: on PostgreSQL the row's lock is held only while the
+    transaction commits, so writers do not queue behind one another's long transactions."""
+    if not connection.info.pop(_WRITTEN, False):
         return
-    # A cursor of its own: the statement's results (INSERT … RETURNING) are still to be read from the other.
-    cursor = connection.connection.cursor()
+    cursor = connection.connection.cursor()  # the DBAPI connection: nothing more goes through SQLAlchemy now
     try:
         cursor.execute(_BUMP)
     finally:

@@ -50,3 +50,27 @@ def test_migrations_do_not_count_and_the_table_is_made(settings) -> None:  # typ
         session.add(Body(name="Council", slug="council"))
     assert number(sessions) == 1
     engine.dispose()
+
+
+def test_a_long_transaction_does_not_hold_back_other_writers(request, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The number is taken as a transaction commits, not at its first write: on PostgreSQL a transcription or an
+    import that writes early and commits late must not make a curator's correction wait for the row's lock.
+    (PostgreSQL only: SQLite has one writer at a time whatever the archive does.)"""
+    from archive.config import Settings
+    from archive.home import init_home
+    from tests.conftest import fresh_postgres_schema
+
+    sessions = init_home(Settings(home=tmp_path, database_url=fresh_postgres_schema(request)))
+    try:
+        with sessions() as long_one, sessions() as quick_one:
+            long_one.begin()
+            long_one.add(Body(name="Council", slug="council"))
+            long_one.flush()  # written, not committed
+            with quick_one.begin():
+                quick_one.execute(text("SET LOCAL lock_timeout = '2s'"))  # a regression fails here, not hangs
+                quick_one.add(Body(name="Board", slug="board"))
+            assert number(sessions) == 1
+            long_one.commit()
+        assert number(sessions) == 2
+    finally:
+        sessions.kw["bind"].dispose()
