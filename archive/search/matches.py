@@ -75,8 +75,9 @@ class SegmentCache:
     least recently used first out (a word people search for often is read from disk once).
     """
 
-    def __init__(self, facet_fields: dict[str, str]) -> None:
+    def __init__(self, facet_fields: dict[str, str], postings_budget: int | None = None) -> None:
         self._facet_fields = facet_fields
+        self._postings_budget = POSTINGS_BUDGET if postings_budget is None else postings_budget
         self._lock = threading.Lock()
         self._columns: dict[str, SegmentColumns] = {}
         self._postings: OrderedDict[tuple[str, str, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -94,7 +95,7 @@ class SegmentCache:
             if key not in self._postings:
                 self._postings[key] = found
                 self._postings_bytes += found[0].nbytes + found[1].nbytes
-            while self._postings_bytes > POSTINGS_BUDGET:
+            while self._postings_bytes > self._postings_budget:
                 _, (docs, weights) = self._postings.popitem(last=False)
                 self._postings_bytes -= docs.nbytes + weights.nbytes
         return found

@@ -16,7 +16,7 @@ from archive.search import SearchRequest
 from archive.search.documents import SegmentDocument
 from archive.search.matches import evaluate
 from archive.search.query import parse_user_query
-from archive.search.whoosh import SCHEMA, WhooshBackend, _filters
+from archive.search.whoosh import FACETS, SCHEMA, WhooshBackend, _filters
 
 WORDS = [f"w{n}" for n in range(40)]
 SPEAKERS = ["Alice Ames", "Bruno Bell", "Chen Cho"]
@@ -179,14 +179,15 @@ def test_an_empty_index_warms_and_has_no_version(tmp_path) -> None:  # type: ign
     assert backend.version() is None
 
 
-def test_the_postings_cache_keeps_to_its_budget(backend, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from archive.search import matches
+def test_the_postings_cache_keeps_to_its_budget(backend) -> None:  # type: ignore[no-untyped-def]
+    from archive.search.matches import SegmentCache
 
     expected = [backend.search(SearchRequest(q=word)).total for word in WORDS[:10]]
-    monkeypatch.setattr(matches, "POSTINGS_BUDGET", 4_000)
-    cache = backend._segments
-    cache._postings.clear()
-    cache._postings_bytes = 0
-    assert [backend.search(SearchRequest(q=word)).total for word in WORDS[:10]] == expected
+    cache = SegmentCache(FACETS, postings_budget=4_000)
+    backend._segments = cache
+    try:
+        assert [backend.search(SearchRequest(q=word)).total for word in WORDS[:10]] == expected
+    finally:
+        backend._segments = SegmentCache(FACETS)
     kept = sum(docs.nbytes + weights.nbytes for docs, weights in cache._postings.values())
     assert kept == cache._postings_bytes <= 4_000
