@@ -47,6 +47,9 @@ class Settings:
     search_backend: str = _setting(
         "whoosh", "Search backend: whoosh (files under search_index/) or postgres (needs PostgreSQL)."
     )
+    index_processes: int = _setting(
+        os.cpu_count() or 1, "Processes that build the Whoosh index in `testimony reindex` (default: one per CPU)."
+    )
     cache_dir: Path = _setting(
         Path(user_cache_dir("testimony-archive")), "Where converted model checkpoints are cached."
     )
@@ -141,6 +144,8 @@ class Settings:
             raise InvalidInput(f"proxy_hops must be 0 or more, not {self.proxy_hops}")
         if self.threads < 1:
             raise InvalidInput(f"threads must be at least 1, not {self.threads}")
+        if self.index_processes < 1:
+            raise InvalidInput(f"index_processes must be at least 1, not {self.index_processes}")
         if self.window_seconds < 30:
             raise InvalidInput(f"window_seconds must be at least 30, not {self.window_seconds}")
         if self.smtp_tls not in SMTP_TLS:

@@ -132,7 +132,7 @@ class WhooshRun:
     def __init__(self, corpus: Corpus, workdir: Path) -> None:
         from archive.search.whoosh import WhooshBackend
 
-        self.backend = WhooshBackend(workdir / "whoosh")
+        self.backend = WhooshBackend(workdir / "whoosh", processes=os.cpu_count() or 1)
         self.root = workdir / "whoosh"
         self.corpus = corpus
 

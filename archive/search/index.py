@@ -33,7 +33,7 @@ def open_backend(settings: Settings) -> SearchBackend:
     if settings.search_backend == "whoosh":
         from archive.search.whoosh import WhooshBackend
 
-        return WhooshBackend(settings.index_dir)
+        return WhooshBackend(settings.index_dir, processes=settings.index_processes)
     if settings.search_backend == "postgres":
         from archive.search.postgres import PostgresBackend
 

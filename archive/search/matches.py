@@ -5,14 +5,15 @@ cost 120 ms to score and as much again to count them and their facets. Here each
 as an array and scored with numpy (the same formula, parameters, idf, average and quantised field lengths
 as Whoosh's BM25F), so ranking, the total, facets and date order all come from one pass.
 
-Numpy evaluates Term, And (with Not), Or, AndNot, Require, AndMaybe and DateRange. Any other part of a
-query (a phrase, a prefix, a range typed in the query string) is walked with Whoosh's own matcher for
+Numpy evaluates Term, And (with Not), Or, AndNot, Require, AndMaybe and every date filter (dates are
+a column only, not indexed). Any other part of a query (a phrase, a prefix, a range typed on another field) is walked with Whoosh's own matcher for
 that part only, so its matches and scores are Whoosh's by construction. tests/search/test_matches.py
 checks that the documents and scores equal Whoosh's on a corpus of queries.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -133,6 +134,8 @@ def evaluate(node: q.Query, leaf: Segment) -> Matches:
 
 
 def _evaluate(node: q.Query, leaf: Segment) -> Matches:
+    if getattr(node, "fieldname", None) == "date":  # dates are a column, never postings (whoosh.py: DateColumn)
+        return _date(node, leaf)
     kind = type(node)
     if kind is q.Term:
         return _boosted(_term(node, leaf), node.boost)
@@ -162,8 +165,6 @@ def _evaluate(node: q.Query, leaf: Segment) -> Matches:
     if kind is q.AndMaybe:
         scored = _evaluate(node.a, leaf)
         return _union(scored, _exclude(_evaluate(node.b, leaf), scored, keep=True))
-    if kind is q.DateRange and node.fieldname == "date":
-        return _date_range(node, leaf.columns)
     return _walk(node, leaf)
 
 
@@ -236,15 +237,28 @@ def _walk(node: q.Query, leaf: Segment) -> Matches:
     return Matches(np.array(docs, dtype=np.int64), np.array(scores, dtype=np.float64))
 
 
-def _date_range(node: q.DateRange, columns: SegmentColumns) -> Matches:
-    """A date filter over the cached column (Whoosh would walk one posting list per day in range)."""
-    mask = np.ones(len(columns.date), bool)
-    if node.start is not None:  # DateRange keeps its bounds as Whoosh's longs
-        mask &= columns.date > node.start if node.startexcl else columns.date >= node.start
-    if node.end is not None:
-        mask &= columns.date < node.end if node.endexcl else columns.date <= node.end
+def _date(node: q.Query, leaf: Segment) -> Matches:
+    """A date filter over the cached column.
+
+    The parser makes a DateRange (date:2024), a NumericRange of Whoosh's longs (date:2024-03-05) or, for one
+    exact moment (date:now), a Term; Whoosh scores a range with its boost and a term of an unscored field 1.
+    """
+    dates = leaf.columns.date
+    if isinstance(node, q.NumericRange):  # DateRange included: both keep their bounds as Whoosh's longs
+        mask = np.ones(len(dates), bool)
+        if node.start is not None:
+            mask &= dates > node.start if node.startexcl else dates >= node.start
+        if node.end is not None:
+            mask &= dates < node.end if node.endexcl else dates <= node.end
+        score = float(node.boost)
+    elif isinstance(node, q.Term):
+        moment = node.text if isinstance(node.text, dt.datetime) else leaf.top.schema["date"].from_bytes(node.text)
+        mask = dates == datetime_to_long(moment)
+        score = float(node.boost)
+    else:  # no other query the parser makes names the date field
+        return EMPTY
     docs = np.flatnonzero(mask).astype(np.int64)
-    return Matches(docs, np.full(len(docs), float(node.boost)))  # Whoosh scores a range with its boost
+    return Matches(docs, np.full(len(docs), score))
 
 
 def _boosted(matches: Matches, boost: float) -> Matches:

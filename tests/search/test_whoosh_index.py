@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import threading
 
@@ -52,6 +53,40 @@ def test_an_interrupted_rebuild_leaves_the_old_index_serving(whoosh_archive) -> 
     assert (settings.index_dir / "current").resolve() == live
     assert sorted(p.name for p in settings.index_dir.glob("generation-*")) == [live.name]
     assert answers(backend) == before
+
+
+def test_a_rebuild_in_build_processes_gives_the_same_answers(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+    settings, sessions, backend = whoosh_archive
+    before = answers(backend)
+    parallel = WhooshBackend(settings.index_dir, processes=2, batch_size=3)  # 11 segments: four batches
+    with sessions() as session:
+        assert parallel.rebuild(all_documents(session)) == 11
+    with parallel.searcher() as searcher:
+        assert len(searcher.leaf_searchers()) == 4  # each batch became a segment
+    assert answers(parallel) == before
+    assert answers(backend) == before
+    assert multiprocessing.active_children() == []  # the build processes are gone
+
+
+def test_a_failed_rebuild_in_build_processes_leaves_the_old_index_serving(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+    settings, sessions, backend = whoosh_archive
+    before = answers(backend)
+    live = (settings.index_dir / "current").resolve()
+
+    def database_lost_after_two_batches():  # type: ignore[no-untyped-def]
+        with sessions() as session:
+            for n, document in enumerate(all_documents(session)):
+                if n == 7:  # two batches are with the build processes by now
+                    raise ConnectionError("the database went away")
+                yield document
+
+    parallel = WhooshBackend(settings.index_dir, processes=2, batch_size=3)
+    with pytest.raises(ConnectionError):
+        parallel.rebuild(database_lost_after_two_batches())
+    assert (settings.index_dir / "current").resolve() == live
+    assert sorted(p.name for p in settings.index_dir.glob("generation-*")) == [live.name]
+    assert answers(backend) == before
+    assert multiprocessing.active_children() == []
 
 
 def test_concurrent_writers_wait_for_each_other(whoosh_archive) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,69 @@
+"""The index's analyzers give exactly the tokens of the Whoosh chains they replace (archive/search/whoosh.py)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemmingAnalyzer
+from whoosh.support.charset import accent_map
+
+from archive.search.whoosh import NAME_ANALYZER, SCHEMA, TEXT_ANALYZER
+
+WHOOSH_TEXT = StemmingAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map)
+WHOOSH_NAME = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+
+TEXTS = [
+    "You're f---ing here illegally and you're worried about being safe?",
+    "I want to feel safe driving to the GROCERY STORE.",
+    "José Martínez testified; Ñandú, Œuvre, straße, İstanbul, ǅemal.",
+    "Running runners ran: the councils' deliberations (continued) on 3.14 and U.S. policy.",
+    "hot-mic remarks at 1:02:03, e-mail, foo_bar, ｆｕｌｌｗｉｄｔｈ ＡＢＣ",
+    "Les élèves étaient déjà là — ça va? Sí, señora. Привет мир. 你好",
+    "   ",
+    "",
+    "*wild* cards* and a.b.c",
+]
+MODES = [
+    {},
+    {"positions": True},
+    {"chars": True},
+    {"positions": True, "chars": True, "keeporiginal": True},
+    {"positions": True, "chars": True, "start_pos": 7, "start_char": 30},
+    {"mode": "query"},
+    {"mode": "index", "removestops": False, "chars": True},
+    {"tokenize": False, "positions": True, "chars": True},
+]
+
+
+def tokens(analyzer, text: str, options: dict) -> list[tuple]:  # type: ignore[no-untyped-def,type-arg]
+    found = []
+    for token in analyzer(text, **options):
+        found.append(
+            tuple(
+                getattr(token, name, None)
+                for name in ("text", "pos", "startchar", "endchar", "original", "boost", "stopped")
+            )
+        )
+    return found
+
+
+@pytest.mark.parametrize("options", MODES, ids=repr)
+@pytest.mark.parametrize(
+    ("ours", "whoosh"), [(TEXT_ANALYZER, WHOOSH_TEXT), (NAME_ANALYZER, WHOOSH_NAME)], ids=["text", "name"]
+)
+def test_the_same_tokens_as_the_whoosh_chain(ours, whoosh, options) -> None:  # type: ignore[no-untyped-def]
+    for text in TEXTS:
+        assert tokens(ours, text, options) == tokens(whoosh, text, options), text
+
+
+def test_the_tokens_are_folded_and_stemmed() -> None:
+    """Not only equal to Whoosh: what the search promises (accents fold, words stem, names do not)."""
+    assert [t.text for t in TEXT_ANALYZER("José TESTIFIED councils")] == ["jose", "testifi", "council"]
+    assert [t.text for t in NAME_ANALYZER("José TESTIFIED councils")] == ["jose", "testified", "councils"]
+
+
+def test_the_schema_survives_the_index_table_of_contents() -> None:
+    """Whoosh pickles the schema into every index; the analyzers must come back working."""
+    schema = pickle.loads(pickle.dumps(SCHEMA))
+    assert [t.text for t in schema["text"].analyzer("Martínez testified")] == ["martinez", "testifi"]
