@@ -10,8 +10,9 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def create_app(settings: Any = None) -> Flask:
-    """The web application for one archive home (settings from TESTIMONY_* unless given)."""
+def create_app(settings: Any = None, pages_folder: Any = None) -> Flask:
+    """The web application for one archive home (settings from TESTIMONY_* unless given); pages_folder: kept
+    pages shared with other processes (archive.web.page_cache)."""
     from archive.web.app import build_app
 
-    return build_app(settings)
+    return build_app(settings, pages_folder)

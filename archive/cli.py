@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -311,13 +313,17 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
         "limit_request_line": 0,
     }
 
+    # One folder of kept pages for all the processes, new at each start: pages a process renders, all serve.
+    pages = tempfile.mkdtemp(prefix="testimony-pages-")
+    master = os.getpid()
+
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for name, value in options.items():
                 self.cfg.set(name, value)
 
         def load(self):  # type: ignore[no-untyped-def]
-            app = create_app(settings)
+            app = create_app(settings, Path(pages))
             app.extensions["search"].warm()  # before the first request, not during it
             return app
 
@@ -325,7 +331,11 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
         f"serving {settings.home.resolve()} at http://{host}:{port}/ with {workers} processes × {threads} threads"
         " (Ctrl-C stops)"
     )
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        if os.getpid() == master:  # a worker leaves through here too when it stops; only the server removes it
+            shutil.rmtree(pages, ignore_errors=True)
 
 
 @main.command()

@@ -81,7 +81,7 @@ class Settings:
     )
     upload_limit_mb: int = _setting(4096, "The largest recording a curator may upload on the site, in MiB.")
     page_cache_mb: int = _setting(
-        64, "Rendered meeting and search pages each server process keeps for visitors, in MiB (0: none)."
+        512, "Rendered meeting and search pages kept on disk for visitors, shared by the server's processes (0: none)."
     )
     job_max_attempts: int = _setting(3, "Attempts (a killed worker's included) before a job is marked failed.")
     proxy_hops: int = _setting(

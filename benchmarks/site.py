@@ -241,7 +241,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--processes", type=int, default=0, help="server processes (0: one per core)")
     parser.add_argument("--threads", type=int, default=4, help="threads per server process")
-    parser.add_argument("--cache-mb", type=int, default=64, help="page cache per process (the run beside it: 0)")
+    parser.add_argument("--cache-mb", type=int, default=512, help="kept pages, MiB (the run beside it: 0)")
     parser.add_argument("--archive", type=Path, help="build the archive here and keep it; reused when it exists")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,12 @@ from archive.config import Settings
 from archive.errors import ArchiveError, InvalidInput, NotFound
 from archive.home import open_home
 from archive.search.index import open_backend
-from archive.web.page_cache import PageCache
+from archive.web.page_cache import PageStore
 
 
-def build_app(settings: Settings | None = None) -> Flask:
+def build_app(settings: Settings | None = None, pages_folder: Path | None = None) -> Flask:
+    """pages_folder: where kept pages are shared with the server's other processes; None: a folder of this
+    app's own, removed with it."""
     settings = settings or Settings.from_env()
     app = Flask("archive.web")
     app.config["TESTIMONY"] = settings
@@ -29,7 +33,10 @@ def build_app(settings: Settings | None = None) -> Flask:
     # One backend object per process: it keeps the index open and reopens it after a swap.
     app.extensions["search"] = open_backend(settings)
     if settings.page_cache_mb > 0:
-        app.extensions["page_cache"] = PageCache(settings.page_cache_mb * 1024 * 1024)
+        if pages_folder is None:
+            pages_folder = Path(tempfile.mkdtemp(prefix="testimony-pages-"))
+            weakref.finalize(app, shutil.rmtree, pages_folder, True)  # removed when the app goes
+        app.extensions["page_cache"] = PageStore(pages_folder, settings.page_cache_mb * 1024 * 1024)
     app.config.update(
         SECRET_KEY=settings.secret_key or stored_secret_key(settings.home),
         SESSION_COOKIE_HTTPONLY=True,

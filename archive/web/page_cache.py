@@ -1,25 +1,37 @@
 """Rendered public pages kept for visitors who are not signed in, so a busy day costs one rendering each.
 
-A 2,000-line meeting page takes tens of milliseconds to render, a search page some more; on a day a meeting
-is in the news most visitors ask for the same few. A page is kept under (its full URL, content_version, and
-for searches the index's own version), so any change to what it shows, from any process, makes it stale at
-once (archive.db.version). Kept only when it is the same for every visitor: the request carried no session
-cookie and rendering did not start a session (a page with a form's CSRF token does). Each server process
-keeps its own, up to `page_cache_mb`, the least recently used going first.
+A 500-line meeting page takes about 50 ms to render, a search some more; on a day a meeting is in the news most
+visitors ask for the same few. A page is kept under (its full URL, content_version, and for searches the index's
+own version), so any change to what it shows, from any process, makes it stale at once (archive.db.version).
+Kept only when it is the same for every visitor: the request carried no session cookie and rendering did not
+start a session (a page with a form's CSRF token does).
+
+The pages are files in one folder that all of a server's processes share (`testimony serve` makes it at start
+and removes it at exit, so a new version of the code or the settings never meets pages the old one rendered):
+a page one process rendered, every process serves. The folder keeps to `page_cache_mb`, the least recently
+used pages going first.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
+import tempfile
 import threading
-from collections import OrderedDict
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, make_response, request, session
 
 from archive.db import version
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,57 +41,108 @@ class KeptPage:
     headers: list[tuple[str, str]]
 
 
-class PageCache:
-    def __init__(self, budget_bytes: int) -> None:
+class PageStore:
+    """Kept pages as files named by a hash of their key; written whole (a rename), so never read half-written.
+
+    A file's modification time is when it was last served or written: trimming removes the oldest first.
+    Processes trim independently; a file another process removed first is simply gone.
+    """
+
+    def __init__(self, folder: Path, budget_bytes: int) -> None:
+        self.folder = Path(folder)
         self.budget_bytes = budget_bytes
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._written = 0  # bytes this process wrote since it last trimmed the folder
         self._lock = threading.Lock()
-        self._pages: OrderedDict[tuple[object, ...], KeptPage] = OrderedDict()
-        self._bytes = 0
 
     def get(self, key: tuple[object, ...]) -> KeptPage | None:
-        with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
+        path = self._path(key)
+        try:
+            data = path.read_bytes()
+            os.utime(path, ns=(time.time_ns(), time.time_ns()))  # recently used
+        except OSError:  # not kept (or the folder is unusable: then the page is rendered)
+            return None
+        length = int.from_bytes(data[:4], "big")
+        header = json.loads(data[4 : 4 + length])
+        if header["key"] != repr(key):  # a hash collision: as good as absent
+            return None
+        return KeptPage(data[4 + length :], header["status"], [tuple(pair) for pair in header["headers"]])
 
     def put(self, key: tuple[object, ...], page: KeptPage) -> None:
-        if len(page.body) > self.budget_bytes // 4:  # one giant page must not empty the cache
+        if len(page.body) > self.budget_bytes // 4:  # one giant page must not empty the store
+            return
+        header = json.dumps({"key": repr(key), "status": page.status, "headers": page.headers}).encode()
+        temporary = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)  # someone may have cleared it
+            descriptor, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(len(header).to_bytes(4, "big") + header + page.body)
+            os.replace(temporary, self._path(key))
+        except OSError as error:  # a full disk costs the next visitor a rendering, never this one their page
+            log.warning("could not keep a page in %s: %s", self.folder, error)
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
             return
         with self._lock:
-            old = self._pages.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old.body)
-            self._pages[key] = page
-            self._bytes += len(page.body)
-            while self._bytes > self.budget_bytes:
-                _, dropped = self._pages.popitem(last=False)
-                self._bytes -= len(dropped.body)
+            self._written += len(page.body)
+            due = self._written > self.budget_bytes // 8
+            if due:
+                self._written = 0
+        if due:
+            self.trim()
+
+    def trim(self) -> None:
+        """Over budget: remove the least recently used pages until a quarter of the budget is free."""
+        pages = []
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                found = entry.stat()
+            except FileNotFoundError:
+                continue
+            pages.append((found.st_mtime_ns, found.st_size, entry.path))
+        total = sum(size for _, size, _ in pages)
+        if total <= self.budget_bytes:
+            return
+        for _, size, path in sorted(pages):
+            Path(path).unlink(missing_ok=True)
+            total -= size
+            if total <= self.budget_bytes * 3 // 4:
+                break
+
+    def _path(self, key: tuple[object, ...]) -> Path:
+        return self.folder / hashlib.sha256(repr(key).encode()).hexdigest()
 
 
 def kept_for_visitors(*, uses_index: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Serve this GET view from the page cache for visitors without a session; uses_index: it reads the index."""
+    """Serve this GET view from the page store for visitors without a session; uses_index: it reads the index."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             from archive.web.api import db
 
-            cache: PageCache | None = current_app.extensions.get("page_cache")
-            if cache is None or current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
+            store: PageStore | None = current_app.extensions.get("page_cache")
+            if store is None or current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
                 return view(*args, **kwargs)
             # The content version first: what the view reads next is at least this new (archive.db.version).
             key: tuple[object, ...] = (request.url, version.current(db()))
             if uses_index:
                 key += (current_app.extensions["search"].version(),)
-            kept = cache.get(key)
+            kept = store.get(key)
             if kept is not None:
                 response = current_app.response_class(kept.body, status=kept.status, headers=kept.headers)
             else:
                 response = make_response(view(*args, **kwargs))
                 same_for_everyone = response.status_code == 200 and not response.direct_passthrough
                 if same_for_everyone and not session.modified:
-                    cache.put(key, KeptPage(response.get_data(), 200, list(response.headers.items())))
+                    store.put(key, KeptPage(response.get_data(), 200, list(response.headers.items())))
             # One answer for every visitor without a session; shared caches must not give it to signed-in people.
             response.vary.add("Cookie")
             return response

@@ -96,7 +96,7 @@ def test_a_page_that_starts_a_session_is_not_kept(archive, app_for) -> None:  # 
     app = app_for(settings)
     response = app.test_client().get(PAGE)
     assert response.status_code == 200 and "Set-Cookie" in response.headers
-    assert not app.extensions["page_cache"]._pages
+    assert list(app.extensions["page_cache"].folder.iterdir()) == []
 
 
 def test_no_cache_when_switched_off(archive, app_for) -> None:  # type: ignore[no-untyped-def]
@@ -110,13 +110,43 @@ def test_no_cache_when_switched_off(archive, app_for) -> None:  # type: ignore[n
     assert "page_cache" not in app.extensions
 
 
-def test_the_cache_keeps_to_its_budget() -> None:
-    from archive.web.page_cache import KeptPage, PageCache
+def test_processes_sharing_a_folder_serve_each_others_pages(archive, app_for, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from archive import create_app
 
-    cache = PageCache(budget_bytes=10_000)
-    for n in range(10):
-        cache.put((n,), KeptPage(b"x" * 2_000, 200, []))
-    assert sum(len(page.body) for page in cache._pages.values()) <= 10_000
-    assert cache.get((9,)) is not None and cache.get((0,)) is None  # the least recently used went first
-    cache.put(("huge",), KeptPage(b"x" * 5_000, 200, []))  # over a quarter of the budget: never kept
-    assert cache.get(("huge",)) is None
+    first, second = (create_app(archive, tmp_path / "pages") for _ in range(2))  # as two server processes
+    try:
+        rendered = first.test_client().get(PAGE).get_data()
+        write_unseen(archive, "UPDATE meetings SET title = 'Renamed behind our back'")
+        assert second.test_client().get(PAGE).get_data() == rendered  # kept by the first, served by the second
+    finally:
+        for app in (first, second):
+            app.extensions["sessions"].kw["bind"].dispose()
+
+
+def test_the_store_keeps_to_its_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from archive.web.page_cache import KeptPage, PageStore
+
+    store = PageStore(tmp_path, budget_bytes=11_000)
+    for n in range(5):
+        store.put((n,), KeptPage(b"x" * 2_000, 200, [("Content-Type", "text/html")]))
+    assert store.get((0,)) == KeptPage(b"x" * 2_000, 200, [("Content-Type", "text/html")])  # and now recently used
+    store.put((5,), KeptPage(b"x" * 2_000, 200, []))  # over budget: the least recently used go first
+    assert sum(path.stat().st_size for path in tmp_path.iterdir()) <= 11_000 * 3 // 4
+    kept = [n for n in range(6) if store.get((n,)) is not None]
+    assert 0 in kept and 5 in kept and 1 not in kept
+    store.put(("huge",), KeptPage(b"x" * 5_000, 200, []))  # over a quarter of the budget: never kept
+    assert store.get(("huge",)) is None
+
+
+def test_a_store_that_cannot_write_still_serves_the_page(archive, app_for, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from archive import create_app
+
+    folder = tmp_path / "pages"
+    app = create_app(archive, folder)
+    try:
+        folder.rmdir()
+        folder.write_text("not a folder")  # the store cannot write here
+        response = app.test_client().get(PAGE)
+        assert response.status_code == 200 and "Public comment on policing" in response.get_data(as_text=True)
+    finally:
+        app.extensions["sessions"].kw["bind"].dispose()

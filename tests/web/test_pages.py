@@ -165,7 +165,7 @@ def test_meetings_list_filters_by_body_and_unknown_slugs_are_404(site) -> None: 
     assert site.get("/meetings/2024-02-07-comment.exe").status_code == 404
 
 
-def test_testimony_serve_answers_over_http(site, settings) -> None:  # type: ignore[no-untyped-def]
+def test_testimony_serve_answers_over_http(site, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
     import socket
     import subprocess
@@ -176,9 +176,16 @@ def test_testimony_serve_answers_over_http(site, settings) -> None:  # type: ign
     with socket.socket() as probe:  # a free port on loopback
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = dict(os.environ, TESTIMONY_HOME=str(settings.home), TESTIMONY_DATABASE_URL=settings.database_url)
+    temporary = tmp_path / "tmp"  # where the server's processes keep pages together
+    temporary.mkdir()
+    env = dict(
+        os.environ,
+        TESTIMONY_HOME=str(settings.home),
+        TESTIMONY_DATABASE_URL=settings.database_url,
+        TMPDIR=str(temporary),
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "archive.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "archive.cli", "serve", "--port", str(port), "--processes", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -196,10 +203,13 @@ def test_testimony_serve_answers_over_http(site, settings) -> None:  # type: ign
         assert '"total": 1' in body or '"total":1' in body
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
             assert reply.status == 200 and "/" not in reply.headers["Server"]  # no version given away
+        (folder,) = temporary.glob("testimony-pages-*")  # one for both processes
+        assert len(list(folder.iterdir())) == 1  # the API's answer, kept
     finally:
         server.terminate()
         server.wait(timeout=10)
         server.stderr.close()
+    assert list(temporary.iterdir()) == []  # the kept pages go with the server
 
 
 COMMENT = "2024-02-07-comment"
