@@ -35,8 +35,8 @@ from whoosh.codec.base import Segment as WhooshSegment
 from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.lang.porter import stem
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, WholeFragmenter, highlight
+from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 from whoosh.writing import SegmentWriter
 
