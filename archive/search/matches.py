@@ -7,9 +7,9 @@ as Whoosh's BM25F), so ranking, the total, facets and date order all come from o
 
 Numpy evaluates Term, And (with Not), Or, AndNot, Require, AndMaybe and every date filter (dates are
 a column only, not indexed). Any other part of a query (a phrase, a prefix, a range typed on another field)
-is walked with Whoosh's own matcher for
-that part only, so its matches and scores are Whoosh's by construction. tests/search/test_matches.py
-checks that the documents and scores equal Whoosh's on a corpus of queries.
+is walked with Whoosh's own matcher for that part only, so its matches and scores are Whoosh's by
+construction. tests/search/test_matches.py checks that the documents and scores equal Whoosh's on a corpus
+of queries.
 """
 
 from __future__ import annotations
