@@ -67,3 +67,19 @@ def test_the_schema_survives_the_index_table_of_contents() -> None:
     """Whoosh pickles the schema into every index; the analyzers must come back working."""
     schema = pickle.loads(pickle.dumps(SCHEMA))
     assert [t.text for t in schema["text"].analyzer("Martínez testified")] == ["martinez", "testifi"]
+
+
+def test_repeated_fields_index_as_whoosh_fields_do() -> None:
+    """Fields whose values repeat remember each value's terms: the same terms as Whoosh's, every time."""
+    from whoosh.fields import ID, KEYWORD
+
+    from archive.search.whoosh import RepeatedID, RepeatedKeyword
+
+    pairs = [
+        (RepeatedKeyword(analyzer=TEXT_ANALYZER, stored=True), KEYWORD(analyzer=WHOOSH_TEXT, stored=True)),
+        (RepeatedKeyword(analyzer=NAME_ANALYZER), KEYWORD(analyzer=WHOOSH_NAME)),
+        (RepeatedID(stored=True, sortable=True), ID(stored=True, sortable=True)),
+    ]
+    for ours, whoosh in pairs:
+        for value in ["Public Comment on Policing", "José Martínez", "public commenter", "Public Comment on Policing"]:
+            assert ours.index(value) == list(whoosh.index(value)), value
