@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 MAX_QUERY_CHARACTERS = 500  # longer input is cut here (and the page says so); nobody types more
 PER_PAGE_MAX = 100
@@ -44,9 +45,18 @@ class SearchHit:
     highlight: str  # HTML: the text escaped, matches in <mark>
     speaker_label: str | None = None  # the voice in its meeting (SPEAKER_00…); None without diarization
 
+    # The site's addresses for the hit, written out rather than built with url_for (a search page has sixty).
+    @property
+    def meeting_url(self) -> str:
+        return f"/meetings/{quote(self.meeting_slug)}"
+
     @property
     def url(self) -> str:
-        return f"/meetings/{self.meeting_slug}?t={int(self.start)}"
+        return f"{self.meeting_url}?t={int(self.start)}"
+
+    @property
+    def speaker_url(self) -> str | None:
+        return None if self.speaker_id is None else f"/speakers/{self.speaker_id}"
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,23 @@ class SegmentColumns:
             self.ordinals[name] = (ordinals.astype(np.int64), [str(v) for v in uniques])
 
 
+class FacetSpace:
+    """Each facet's values over a set of segments, in one sorted list, and each segment's documents' places in it:
+    counting a search's facets is then one bincount per facet and segment, whatever the number of segments."""
+
+    def __init__(self, columns: dict[str, SegmentColumns]) -> None:  # by segment id
+        names = next(iter(columns.values())).ordinals if columns else {}
+        self.values: dict[str, list[str]] = {}
+        self.ordinals: dict[str, dict[str, np.ndarray]] = {key: {} for key in columns}  # segment id → facet → places
+        for name in names:
+            values = sorted(set().union(*(column.ordinals[name][1] for column in columns.values())))
+            place = {value: n for n, value in enumerate(values)}
+            self.values[name] = values
+            for key, column in columns.items():
+                local, local_values = column.ordinals[name]
+                self.ordinals[key][name] = np.array([place[v] for v in local_values], np.int64)[local]
+
+
 @dataclass(frozen=True)
 class Segment:
     top: object  # the searcher over the whole index: idf and average lengths are global statistics
@@ -67,6 +84,8 @@ class Segment:
     offset: int  # its first document's number in the whole index
     columns: SegmentColumns
     cache: SegmentCache
+    facets: dict[str, np.ndarray]  # each document's place in the FacetSpace's values, per facet
+    facet_values: dict[str, list[str]]
 
 
 class SegmentCache:
@@ -84,6 +103,7 @@ class SegmentCache:
         self._columns: dict[str, SegmentColumns] = {}
         self._postings: OrderedDict[tuple[str, str, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._postings_bytes = 0
+        self._space: tuple[tuple[str, ...], FacetSpace] | None = None  # for the live segments, in order
 
     def postings(self, reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
         key = (reader.segment().segment_id(), fieldname, btext)
@@ -113,9 +133,14 @@ class SegmentCache:
             # When a segment appears, drop those this searcher no longer reads (merged or replaced).
             if set(live) - set(self._columns):
                 self._columns = {**{k: v for k, v in self._columns.items() if k in live}, **live}
-        return [
-            Segment(searcher, leaf, offset, live[leaf.reader().segment().segment_id()], self) for leaf, offset in leaves
-        ]
+            if self._space is None or self._space[0] != tuple(live):
+                self._space = (tuple(live), FacetSpace(live))
+            space = self._space[1]
+        found = []
+        for leaf, offset in leaves:
+            key = leaf.reader().segment().segment_id()
+            found.append(Segment(searcher, leaf, offset, live[key], self, space.ordinals[key], space.values))
+        return found
 
 
 # Postings kept in memory, 16 bytes each: every posting of the text of the benchmark's 100k-segment archive

@@ -350,24 +350,20 @@ class WhooshBackend:
     def _matches(self, searcher, query: q.Query) -> _Found:  # type: ignore[no-untyped-def]
         """Every match in every segment, with scores, sort keys and facet counts (see matches.py)."""
         docs, scores, dates, starts = [], [], [], []
-        counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-        for segment in self._segments.segments(searcher):
+        counts: dict[str, np.ndarray] = {}
+        segments = self._segments.segments(searcher)
+        for segment in segments:
             found = evaluate(query, segment)
             columns = segment.columns
             docs.append(found.docs + segment.offset)
             scores.append(found.scores)
             dates.append(columns.date[found.docs])
             starts.append(columns.start_ms[found.docs])
-            for name, (ordinals, values) in columns.ordinals.items():
-                per_value = np.bincount(ordinals[found.docs], minlength=len(values))
-                bucket = counts[name]
-                for i in np.flatnonzero(per_value).tolist():
-                    if values[i]:
-                        bucket[values[i]] = bucket.get(values[i], 0) + int(per_value[i])
-        facets = {
-            name: [FacetCount(v, c) for v, c in sorted(found.items(), key=lambda item: (-item[1], item[0]))]
-            for name, found in counts.items()
-        }
+            for name, places in segment.facets.items():
+                per_value = np.bincount(places[found.docs], minlength=len(segment.facet_values[name]))
+                counts[name] = counts[name] + per_value if name in counts else per_value
+        values = segments[0].facet_values
+        facets = {name: _facet_counts(values[name], counts.get(name)) for name in FACETS}
         return _Found(
             np.concatenate(docs), np.concatenate(scores), np.concatenate(dates), np.concatenate(starts), facets
         )
@@ -494,6 +490,15 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
     }
     fields.update({key: value for key, value in optional.items() if value})
     return fields
+
+
+def _facet_counts(values: list[str], counts: np.ndarray | None) -> list[FacetCount]:
+    """The values found, most often first, ties in the values' order; documents without one are not a value."""
+    if counts is None:
+        return []
+    present = np.flatnonzero(counts)  # in the values' (sorted) order
+    order = present[np.argsort(-counts[present], kind="stable")]
+    return [FacetCount(values[n], c) for n, c in zip(order.tolist(), counts[order].tolist(), strict=True) if values[n]]
 
 
 def _filters(request: SearchRequest) -> list[q.Query]:

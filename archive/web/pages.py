@@ -66,6 +66,18 @@ def home():  # type: ignore[no-untyped-def]
 SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "per_page", "page")
 
 
+# What Werkzeug leaves unescaped in a query string (werkzeug.urls._urlencode), so links read the same as url_for's.
+URL_SAFE = "!$'()*,/:;?@"
+
+
+@pages.app_template_global("search_url")
+def search_url(args: dict[str, str], **changes: object) -> str:
+    """The search page with these parameters changed (a facet, a page): as url_for builds it, at a tenth of
+    the cost (a search page has some thirty such links)."""
+    query = {**args, **{name: str(value) for name, value in changes.items()}}
+    return f"{url_for('pages.search')}?{urlencode(query, safe=URL_SAFE)}"
+
+
 @pages.get("/search")
 @kept_for_visitors(uses_index=True)
 def search():  # type: ignore[no-untyped-def]

@@ -286,3 +286,15 @@ def test_the_report_links(site, settings, app_for) -> None:  # type: ignore[no-u
     # Settings that would make a dangerous link are refused by `Settings.validate` and never reach a page.
     assert report_links(f"/meetings/{COMMENT}", report_url="javascript:alert(1)") == []
     assert report_links(f"/meetings/{COMMENT}", report_email="a@example.org?bcc=b@example.org") == []
+
+
+def test_search_links_read_as_url_for_builds_them(site) -> None:  # type: ignore[no-untyped-def]
+    """The search page writes its facet and page links with search_url (cheaper): the same addresses."""
+    from flask import url_for
+
+    from archive.web.pages import search_url
+
+    args = {"q": 'grocery store & <b>"', "speaker": "José O'Neil/x", "page": "2"}
+    with site.application.test_request_context("/search"):
+        for changes in ({"speaker": "Ana María, PhD", "page": 1}, {"page": 3}, {"meeting": "a b?c#d"}):
+            assert search_url(args, **changes) == url_for("pages.search", **{**args, **changes})
