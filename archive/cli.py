@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import shutil
@@ -290,13 +291,28 @@ def serve(ctx: click.Context, host: str, port: int, processes: int | None, web_t
     serve_home(settings_from(ctx), host, port, processes, web_threads)
 
 
+SERVER_GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def server_app(settings: Settings, pages_folder: Path):  # type: ignore[no-untyped-def]
+    """The application as one server process runs it: ready before its first request."""
+    from archive import create_app
+
+    app = create_app(settings, pages_folder)
+    app.extensions["search"].warm()  # before the first request, not during it
+    # Python's cycle collector, tuned for a server: what the app loaded is set aside for good (gc.freeze), and
+    # collections come every 50,000 allocations, not 700. A 2,000-line meeting page allocates some 100,000
+    # objects; with the defaults, collecting took 60% of its rendering (265 ms against 106).
+    gc.freeze()
+    gc.set_threshold(*SERVER_GC_THRESHOLDS)
+    return app
+
+
 def serve_home(settings: Settings, host: str, port: int, processes: int | None, threads: int) -> None:
     """gunicorn's threaded workers, each process with its own application (made after the fork: database
     connections and index files are never shared between processes). Python runs one thread at a time per
     process, so more processes, not more threads, is what uses more cores."""
     from gunicorn.app.base import BaseApplication
-
-    from archive import create_app
 
     workers = processes or len(os.sched_getaffinity(0))
     options = {
@@ -323,9 +339,7 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
                 self.cfg.set(name, value)
 
         def load(self):  # type: ignore[no-untyped-def]
-            app = create_app(settings, Path(pages))
-            app.extensions["search"].warm()  # before the first request, not during it
-            return app
+            return server_app(settings, Path(pages))
 
     _say(
         f"serving {settings.home.resolve()} at http://{host}:{port}/ with {workers} processes × {threads} threads"

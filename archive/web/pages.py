@@ -6,7 +6,17 @@ import mimetypes
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    get_template_attribute,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -199,7 +209,11 @@ def _start_second(value: str | None) -> float:
 
 
 def _turns(segments: list[dict], voices: dict[str, dict]) -> list[dict]:  # type: ignore[type-arg]
-    """Consecutive segments of one speaker, shown under one name (linked to the person's page when known)."""
+    """Consecutive segments of one speaker, shown under one name (linked to the person's page when known).
+
+    Each voice's line is rendered once (a 2,000-line meeting can have as many turns as lines)."""
+    speaker_line = get_template_attribute("_speaker.html", "speaker_line")
+    lines: dict[str | None, str] = {}
     turns: list[dict] = []  # type: ignore[type-arg]
     for segment in segments:
         # Only lines with an unsure word are rendered word by word (a 2,000-line meeting renders in time).
@@ -211,7 +225,7 @@ def _turns(segments: list[dict], voices: dict[str, dict]) -> list[dict]:  # type
         if turns and turns[-1]["label"] == label:
             turns[-1]["segments"].append(segment)
         else:
-            turns.append(
-                {"label": label, "speaker": segment["speaker"], "voice": voices.get(label), "segments": [segment]}
-            )
+            if label not in lines:
+                lines[label] = speaker_line(voices.get(label), segment["speaker"])
+            turns.append({"label": label, "line": lines[label], "segments": [segment]})
     return turns

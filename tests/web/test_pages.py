@@ -298,3 +298,21 @@ def test_search_links_read_as_url_for_builds_them(site) -> None:  # type: ignore
     with site.application.test_request_context("/search"):
         for changes in ({"speaker": "Ana María, PhD", "page": 1}, {"page": 3}, {"meeting": "a b?c#d"}):
             assert search_url(args, **changes) == url_for("pages.search", **{**args, **changes})
+
+
+def test_a_server_process_tunes_the_cycle_collector(settings, site) -> None:  # type: ignore[no-untyped-def]
+    """testimony serve's processes collect cycles rarely, and never look again at what the app loaded."""
+    import gc
+
+    from archive.cli import SERVER_GC_THRESHOLDS, server_app
+
+    before = gc.get_threshold()
+    try:
+        app = server_app(settings, settings.home / "kept-pages")
+        assert gc.get_threshold() == SERVER_GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+        assert app.test_client().get("/meetings/2024-02-07-comment").status_code == 200
+        app.extensions["sessions"].kw["bind"].dispose()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
