@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,6 +210,22 @@ def drive(port: int, seconds: float, slugs: list[str], workdir: Path) -> dict[st
     return results
 
 
+def wait_until_serving(port: int, timeout: float = 60) -> None:
+    """Until the home page answers, several times in a row: gunicorn listens before its processes have loaded
+    the application, and a cold run should measure a server that is up, not one still starting."""
+    deadline = time.monotonic() + timeout
+    answered = 0
+    while answered < 8:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+                answered = answered + 1 if reply.status == 200 else 0
+        except OSError:
+            answered = 0
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the server on port {port} did not start within {timeout:g} s") from None
+            time.sleep(0.2)
+
+
 def serve_and_drive(
     home: Path, slugs: list[str], args: argparse.Namespace, cache_mb: int
 ) -> list[dict[str, dict[str, float]]]:
@@ -222,12 +239,7 @@ def serve_and_drive(
         command += ["--processes", str(args.processes)]
     server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(150):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_serving(port)
         return [drive(port, args.seconds, slugs, home) for _ in ("cold", "warm")]
     finally:
         server.terminate()
