@@ -36,23 +36,32 @@ def test_delete_the_index_reindex_and_get_the_same_answers(whoosh_archive) -> No
     assert answers(backend) == before  # a long-lived backend (the web process) follows the swap
 
 
-def test_an_interrupted_rebuild_leaves_the_old_index_serving(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("processes", "fail_at", "error"),
+    [
+        (1, 5, KeyboardInterrupt),  # the operator pressed Ctrl-C half-way
+        (2, 7, ConnectionError),  # the database went away with two batches in the build processes
+    ],
+    ids=["one process", "build processes"],
+)
+def test_an_interrupted_rebuild_leaves_the_old_index_serving(whoosh_archive, processes, fail_at, error) -> None:  # type: ignore[no-untyped-def]
     settings, sessions, backend = whoosh_archive
     before = answers(backend)
     live = (settings.index_dir / "current").resolve()
 
-    def half_then_crash():  # type: ignore[no-untyped-def]
+    def documents_then_failure():  # type: ignore[no-untyped-def]
         with sessions() as session:
             for n, document in enumerate(all_documents(session)):
-                if n == 5:
-                    raise KeyboardInterrupt  # the operator pressed Ctrl-C half-way
+                if n == fail_at:
+                    raise error("interrupted")
                 yield document
 
-    with pytest.raises(KeyboardInterrupt):
-        backend.rebuild(half_then_crash())
+    with pytest.raises(error):
+        WhooshBackend(settings.index_dir, processes=processes, batch_size=3).rebuild(documents_then_failure())
     assert (settings.index_dir / "current").resolve() == live
     assert sorted(p.name for p in settings.index_dir.glob("generation-*")) == [live.name]
     assert answers(backend) == before
+    assert multiprocessing.active_children() == []
 
 
 def test_a_rebuild_in_build_processes_gives_the_same_answers(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
@@ -66,27 +75,6 @@ def test_a_rebuild_in_build_processes_gives_the_same_answers(whoosh_archive) -> 
     assert answers(parallel) == before
     assert answers(backend) == before
     assert multiprocessing.active_children() == []  # the build processes are gone
-
-
-def test_a_failed_rebuild_in_build_processes_leaves_the_old_index_serving(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
-    settings, sessions, backend = whoosh_archive
-    before = answers(backend)
-    live = (settings.index_dir / "current").resolve()
-
-    def database_lost_after_two_batches():  # type: ignore[no-untyped-def]
-        with sessions() as session:
-            for n, document in enumerate(all_documents(session)):
-                if n == 7:  # two batches are with the build processes by now
-                    raise ConnectionError("the database went away")
-                yield document
-
-    parallel = WhooshBackend(settings.index_dir, processes=2, batch_size=3)
-    with pytest.raises(ConnectionError):
-        parallel.rebuild(database_lost_after_two_batches())
-    assert (settings.index_dir / "current").resolve() == live
-    assert sorted(p.name for p in settings.index_dir.glob("generation-*")) == [live.name]
-    assert answers(backend) == before
-    assert multiprocessing.active_children() == []
 
 
 def test_concurrent_writers_wait_for_each_other(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
