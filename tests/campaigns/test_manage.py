@@ -371,7 +371,16 @@ def test_the_purge_blanks_supporters_after_the_retention_period_only(sessions, s
         rows = session.execute(select(Letter.__table__).where(Letter.campaign_id == campaign.id)).all()
         rows += session.execute(select(OutboxMessage.__table__).where(OutboxMessage.campaign_id == campaign.id)).all()
         text = " ".join(str(value) for row in rows for value in row)
-        for personal in ("Ana", "ana@example.org", "Bo Brown", "bo@", "Cy", "Barre", "Burlington"):
+        # Whole names and addresses: a two-letter fragment ("Cy") turns up in random tokens by chance.
+        personal_data = (
+            "Ana Alvarez",
+            "ana@example.org",
+            "Bo Brown",
+            "bo@example.org",
+            "Cy Unconfirmed",
+            "cy@example.org",
+        )
+        for personal in personal_data + ("Barre", "Burlington"):
             assert personal not in text
         # The open campaign's supporters are untouched.
         assert [letter.supporter_name for letter in supporters(session, find_campaign(session, running))] == [
