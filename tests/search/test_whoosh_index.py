@@ -189,3 +189,20 @@ def test_an_index_from_an_earlier_version_asks_for_a_reindex(tmp_path) -> None: 
     whoosh_index.create_in(str(generation), Schema(segment_id=ID(stored=True), meeting=ID)).close()
     with pytest.raises(ArchiveError, match="testimony reindex"):
         WhooshBackend(tmp_path / "index").index_documents("m", [])
+
+
+def test_field_lengths_held_in_memory_are_those_on_disk(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+    """The length reader archive.search.whoosh installs in Whoosh reads the column once: the same lengths."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+    from whoosh.util.numeric import byte_to_length
+
+    _, _, backend = whoosh_archive
+    with backend.searcher() as searcher:
+        for leaf, _ in searcher.leaf_searchers():
+            per_document = leaf.reader()._perdoc
+            on_disk = per_document.column_reader(_lenfield("text"), LENGTHS_COLUMN)  # Whoosh's own, from the file
+            count = leaf.reader().doc_count_all()
+            held = [per_document.doc_field_length(n, "text") for n in range(count)]
+            assert held == [byte_to_length(on_disk[n]) if on_disk[n] else None for n in range(count)]
+            assert any(held)
+            assert per_document.doc_field_length(0, "speaker", default=7) == 7  # a field without lengths
