@@ -41,6 +41,7 @@ def test_environment_then_overrides() -> None:
         ({"TESTIMONY_ENGINE": "vosk"}, "engine 'vosk' is not one of: whisper, faster-whisper"),
         ({"TESTIMONY_THREADS": "two"}, "TESTIMONY_THREADS must be a whole number, not 'two'"),
         ({"TESTIMONY_THREADS": "0"}, "threads must be at least 1, not 0"),
+        ({"TESTIMONY_INDEX_PROCESSES": "0"}, "index_processes must be at least 1, not 0"),
     ],
 )
 def test_bad_values_are_named(environ: dict[str, str], message: str) -> None:
