@@ -282,16 +282,16 @@ class WhooshBackend:
         if first is None:
             return []
         second = next(batches, None)
+        everything = itertools.chain([first], [] if second is None else [second], batches)
         if second is None or self.processes == 1:
-            rest = [] if second is None else itertools.chain([second], batches)
-            return [_write_segment(str(generation), batch) for batch in itertools.chain([first], rest)]
+            return [_write_segment(str(generation), batch) for batch in everything]
         # Spawned, not forked: a fork copies the parent's threads' locks (a server's, a test's) in whatever state.
         context = multiprocessing.get_context("spawn")
         segments: list[WhooshSegment] = []
         with ProcessPoolExecutor(self.processes, mp_context=context) as pool:
             pending: deque[Future[WhooshSegment]] = deque()
             try:
-                for batch in itertools.chain([first, second], batches):
+                for batch in everything:
                     pending.append(pool.submit(_write_segment, str(generation), batch))
                     if len(pending) > 2 * self.processes:  # bounded: the batches waiting are held in memory
                         segments.append(pending.popleft().result())
