@@ -54,6 +54,8 @@ class PublicView:
     phrases: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     purged: bool = False
+    # Each voice as voice() gives it, worked out once: a meeting's lines ask for the same few thousands of times.
+    _voices: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     # --- voices --------------------------------------------------------------------------------------
 
@@ -61,9 +63,19 @@ class PublicView:
         """A voice as segments and quotes carry it; a name-withheld voice by its pseudonym only."""
         if speaker is None:
             return None
-        if speaker.id in self.pseudonyms:
-            return {"label": speaker.label, "name": self.pseudonyms[speaker.id], "role": None, "person_id": None}
-        return {"label": speaker.label, "name": speaker.name, "role": speaker.role, "person_id": speaker.person_id}
+        known = self._voices.get(speaker.id)
+        if known is None:
+            if speaker.id in self.pseudonyms:
+                known = {"label": speaker.label, "name": self.pseudonyms[speaker.id], "role": None, "person_id": None}
+            else:
+                known = {
+                    "label": speaker.label,
+                    "name": speaker.name,
+                    "role": speaker.role,
+                    "person_id": speaker.person_id,
+                }
+            self._voices[speaker.id] = known
+        return dict(known)  # each caller its own copy
 
     def names_person(self, speaker: Speaker) -> bool:
         """Whether public surfaces may tie this voice to its person (name, role, affiliation, page)."""

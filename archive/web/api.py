@@ -74,6 +74,7 @@ def openapi():  # type: ignore[no-untyped-def]
 
 
 @api.get("/meetings/<slug>")
+@kept_for_visitors()
 def meeting(slug: str):  # type: ignore[no-untyped-def]
     return jsonify(meeting_document(db(), slug))
 

@@ -136,6 +136,7 @@ def meeting(slug: str):  # type: ignore[no-untyped-def]
 
 
 @pages.get("/meetings/<slug>.<fmt>")
+@kept_for_visitors()  # the captions track: every visitor's player asks for it with the page
 def meeting_export(slug: str, fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in FORMATS:
         abort(404)
