@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -330,7 +329,9 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
     }
 
     # One folder of kept pages for all the processes, new at each start: pages a process renders, all serve.
-    pages = tempfile.mkdtemp(prefix="testimony-pages-")
+    from archive.web.page_cache import new_pages_folder
+
+    pages = new_pages_folder()
     master = os.getpid()
 
     class Server(BaseApplication):  # type: ignore[misc]
@@ -339,7 +340,7 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
                 self.cfg.set(name, value)
 
         def load(self):  # type: ignore[no-untyped-def]
-            return server_app(settings, Path(pages))
+            return server_app(settings, pages)
 
     _say(
         f"serving {settings.home.resolve()} at http://{host}:{port}/ with {workers} processes × {threads} threads"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import functools
+import html
 import itertools
 import multiprocessing
 import os
@@ -35,7 +36,7 @@ from whoosh.codec.base import Segment as WhooshSegment
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, HtmlFormatter, WholeFragmenter, highlight
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 from whoosh.writing import SegmentWriter
@@ -191,6 +192,24 @@ class MarkFormatter(HtmlFormatter):
     """Matches in <mark>; Whoosh escapes the rest of the text."""
 
     template = "<mark>%(t)s</mark>"
+
+
+def marked_whole(text: str, words: frozenset[str]) -> str:
+    """The whole text HTML-escaped, each word whose indexed form is in `words` in <mark>; "" when none is.
+
+    What Whoosh's highlight() gives with WholeFragmenter and MarkFormatter, without a token object per word:
+    those were a fifth of a search page's time. tests/search/test_analysis.py compares the two."""
+    parts: list[str] = []
+    written = 0
+    for match in TEXT_ANALYZER.expression.finditer(text):
+        if _folded_stem(match.group()) in words:
+            before = html.escape(text[written : match.start()], quote=False)
+            parts += (before, "<mark>", html.escape(match.group(), quote=False), "</mark>")
+            written = match.end()
+    if not parts:
+        return ""
+    parts.append(html.escape(text[written:], quote=False))
+    return "".join(parts)
 
 
 class WhooshBackend:
@@ -532,9 +551,11 @@ def _hit(stored: dict, words: frozenset[str]) -> SearchHit:  # type: ignore[type
 
     # Most segments are a sentence or two: show all of it; cut only long ones around the matches.
     text = stored["text"]
-    long = len(text) > SNIPPET_CHARACTERS
-    fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARACTERS, surround=80) if long else WholeFragmenter()
-    marked = highlight(text, words, TEXT_ANALYZER, fragmenter, MarkFormatter(), top=3, mode="index")
+    if len(text) > SNIPPET_CHARACTERS:
+        fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARACTERS, surround=80)
+        marked = highlight(text, words, TEXT_ANALYZER, fragmenter, MarkFormatter(), top=3, mode="index")
+    else:
+        marked = marked_whole(text, words)
     return SearchHit(
         segment_id=int(stored["segment_id"]),
         meeting_slug=stored["meeting"],

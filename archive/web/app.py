@@ -20,7 +20,7 @@ from archive.config import Settings
 from archive.errors import ArchiveError, InvalidInput, NotFound
 from archive.home import open_home
 from archive.search.index import open_backend
-from archive.web.page_cache import PageStore
+from archive.web.page_cache import PageStore, new_pages_folder
 
 
 def build_app(settings: Settings | None = None, pages_folder: Path | None = None) -> Flask:
@@ -34,7 +34,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
     app.extensions["search"] = open_backend(settings)
     if settings.page_cache_mb > 0:
         if pages_folder is None:
-            pages_folder = Path(tempfile.mkdtemp(prefix="testimony-pages-"))
+            pages_folder = new_pages_folder()
             weakref.finalize(app, shutil.rmtree, pages_folder, True)  # removed when the app goes
         app.extensions["page_cache"] = PageStore(pages_folder, settings.page_cache_mb * 1024 * 1024)
     app.config.update(

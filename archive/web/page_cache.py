@@ -120,6 +120,20 @@ class PageStore:
         return self.folder / hashlib.sha256(repr(key).encode()).hexdigest()
 
 
+# Kept pages need no disk: in memory where the system offers it. On this project's test machine, creating a
+# file in /tmp while the disk was busy writing back took 0.5–1.2 ms (1.2 ms was a tenth of a search page);
+# in /dev/shm, 0.015 ms.
+MEMORY_FOLDER = Path("/dev/shm")
+
+
+def new_pages_folder() -> Path:
+    """A new, empty folder for one server's kept pages: under TMPDIR when it is set (the operator's choice),
+    else in /dev/shm when it is usable, else in the system's temporary folder."""
+    usable = MEMORY_FOLDER.is_dir() and os.access(MEMORY_FOLDER, os.W_OK | os.X_OK)
+    parent = str(MEMORY_FOLDER) if usable and not os.environ.get("TMPDIR") else None
+    return Path(tempfile.mkdtemp(prefix="testimony-pages-", dir=parent))
+
+
 def kept_for_visitors(*, uses_index: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Serve this GET view from the page store for visitors without a session; uses_index: it reads the index."""
 

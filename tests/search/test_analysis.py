@@ -6,9 +6,10 @@ import pickle
 
 import pytest
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemmingAnalyzer
+from whoosh.highlight import WholeFragmenter, highlight
 from whoosh.support.charset import accent_map
 
-from archive.search.whoosh import NAME_ANALYZER, SCHEMA, TEXT_ANALYZER
+from archive.search.whoosh import NAME_ANALYZER, SCHEMA, TEXT_ANALYZER, MarkFormatter, marked_whole
 
 WHOOSH_TEXT = StemmingAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map)
 WHOOSH_NAME = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
@@ -83,3 +84,25 @@ def test_repeated_fields_index_as_whoosh_fields_do() -> None:
     for ours, whoosh in pairs:
         for value in ["Public Comment on Policing", "José Martínez", "public commenter", "Public Comment on Policing"]:
             assert ours.index(value) == list(whoosh.index(value)), value
+
+
+MARKUP = "<script>alert(1)</script> & safe > sorry \"quoted\" 'single' drivers"
+
+
+def indexed_forms(text: str) -> list[str]:
+    return [token.text for token in TEXT_ANALYZER(text)]
+
+
+@pytest.mark.parametrize("text", [*TEXTS, MARKUP])
+@pytest.mark.parametrize("which", ["none", "every other word", "every word", "absent words"])
+def test_whole_segments_are_marked_as_whoosh_marks_them(text: str, which: str) -> None:
+    forms = indexed_forms(text)
+    words = frozenset(
+        {"none": [], "every other word": forms[::2], "every word": forms, "absent words": ["zzz", "safe"]}[which]
+    )
+    whoosh = highlight(text, words, TEXT_ANALYZER, WholeFragmenter(), MarkFormatter(), top=3, mode="index")
+    ours = marked_whole(text, words)
+    assert ours == whoosh
+    assert "<script>" not in ours
+    if which == "every word" and forms:
+        assert ours.count("<mark>") == len(forms)

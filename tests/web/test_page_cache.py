@@ -156,3 +156,22 @@ def test_a_store_that_cannot_write_still_serves_the_page(archive, app_for, tmp_p
         assert response.status_code == 200 and "Public comment on policing" in response.get_data(as_text=True)
     finally:
         app.extensions["sessions"].kw["bind"].dispose()
+
+
+def test_kept_pages_live_in_memory_unless_tmpdir_says_where(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from archive.web import page_cache
+
+    memory = tmp_path / "shm"
+    memory.mkdir()
+    monkeypatch.setattr(page_cache, "MEMORY_FOLDER", memory)
+    monkeypatch.delenv("TMPDIR", raising=False)
+    assert page_cache.new_pages_folder().parent == memory
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    monkeypatch.setenv("TMPDIR", str(chosen))
+    monkeypatch.setattr(page_cache.tempfile, "tempdir", None)  # tempfile reads TMPDIR once, then remembers
+    assert page_cache.new_pages_folder().parent == chosen
+    monkeypatch.delenv("TMPDIR")
+    monkeypatch.setattr(page_cache, "MEMORY_FOLDER", tmp_path / "absent")
+    monkeypatch.setattr(page_cache.tempfile, "tempdir", str(tmp_path))
+    assert page_cache.new_pages_folder().parent == tmp_path  # no memory folder: the system's temporary folder
