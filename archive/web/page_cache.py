@@ -121,7 +121,7 @@ class PageStore:
 
 
 # Kept pages need no disk: in memory where the system offers it. On this project's test machine, creating a
-# file in /tmp while the disk was busy writing back took 0.5–1.2 ms (1.2 ms was a tenth of a search page);
+# file in /tmp took 0.02–0.7 ms depending on what the disk was doing (0.7 ms is a tenth of a search page);
 # in /dev/shm, 0.015 ms.
 MEMORY_FOLDER = Path("/dev/shm")
 
