@@ -380,3 +380,26 @@ def test_excerpts_export_as_json_and_safe_csv(runner: CliRunner, sessions, awkwa
     assert rows[1]["timestamp"] == "0:00:00" and rows[1]["verified"] == "no"
     missing = runner.invoke(main, ["excerpt", "export", "--meeting", "nope"])
     assert missing.exit_code == 1 and missing.stderr.strip() == "testimony: error: no meeting with slug 'nope'"
+
+
+def test_a_line_voiced_by_another_meetings_speaker_keeps_that_voice(sessions) -> None:  # type: ignore[no-untyped-def]
+    """The document reads each line's voice from the meeting's own voices; a line pointing at another meeting's
+    voice (nothing forbids it in the schema) still shows that voice, as reading through the ORM did."""
+    from sqlalchemy import select, update
+
+    add_meeting(sessions, "2024-02-07-first", [Line("We open the hearing.", 1.0, 3.0, "Chair Ames", "chair")])
+    add_meeting(sessions, "2024-02-08-second", [Line("Thank you all.", 1.0, 3.0)])
+    with sessions() as session, session.begin():
+        chair = session.scalar(select(Speaker).join(Meeting).where(Meeting.slug == "2024-02-07-first"))
+        second = session.scalar(select(Meeting.id).where(Meeting.slug == "2024-02-08-second"))
+        session.execute(update(Segment).where(Segment.meeting_id == second).values(speaker_id=chair.id))
+    with sessions() as session:
+        (line,) = meeting_document(session, "2024-02-08-second")["segments"]
+    assert line["text"] == "Thank you all."
+    assert line["speaker"] == {
+        "label": "SPEAKER_00",
+        "name": "Chair Ames",
+        "role": "chair",
+        "person_id": line["speaker"]["person_id"],
+    }
+    assert line["speaker"]["person_id"] is not None
