@@ -54,7 +54,7 @@ class PublicView:
     phrases: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     purged: bool = False
-    # Each voice as voice() gives it, worked out once: a meeting's lines ask for the same few thousands of times.
+    # Each voice as voice() gives it, worked out once: a meeting asks for its few voices once per line.
     _voices: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     # --- voices --------------------------------------------------------------------------------------
