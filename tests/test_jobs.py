@@ -118,8 +118,8 @@ def test_jobs_on_redis_share_one_queue(settings, sessions, meeting) -> None:  # 
 
 
 def long_recording(tmp_path: Path) -> Path:
-    """Three minutes of real speech (the sample meeting six times), as FLAC: six 30-second windows."""
-    audio = np.concatenate([speech("sample.wav")] * 6)
+    """Two minutes of real speech (the sample meeting four times), as FLAC: four 30-second windows."""
+    audio = np.concatenate([speech("sample.wav")] * 4)
     return encode(audio, tmp_path / "long-meeting.flac", "flac", "flac")
 
 
@@ -174,7 +174,7 @@ def test_a_worker_killed_mid_transcription_is_resumed_and_the_job_finishes_once(
     finally:
         first.kill()
     kept = chunks()
-    assert 1 <= kept < 6, f"{kept} windows committed before the kill"
+    assert 1 <= kept < 4, f"{kept} windows committed before the kill"
     with sessions() as session:
         assert session.get_one(Job, job_id).status == "running"  # its lease runs out in 3 s
         assert session.scalar(select(func.count(Segment.id)).join(Meeting).where(Meeting.slug == slug)) == 0
@@ -194,9 +194,9 @@ def test_a_worker_killed_mid_transcription_is_resumed_and_the_job_finishes_once(
         assert session.scalar(select(func.count(JobChunk.id))) == 0  # cleared when the job finished
     starts = [round(s.start, 2) for s in segments]
     assert len(starts) == len(set(starts)), "a segment was stored twice"
-    assert starts == sorted(starts) and segments[-1].end > 165  # all six windows, in order
+    assert starts == sorted(starts) and segments[-1].end > 105  # all four windows, in order
     text = " ".join(s.text for s in segments).lower()
-    assert text.count("new jersey") >= 5  # "This is Diane in New Jersey", once per copy of the sample
+    assert text.count("new jersey") >= 3  # "This is Diane in New Jersey", once per copy of the sample
     assert f"resuming after {kept} finished window" in log.read_text()
 
 
