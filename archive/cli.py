@@ -256,7 +256,7 @@ def search(ctx: click.Context, query: str, as_json: bool, limit: int, **filters:
         return
     if page.message:
         _say(page.message)
-    click.echo(f"{page.total} result(s); page {page.page} of {page.pages}")
+    click.echo(f"{page.total_text.capitalize()}; page {page.page} of {page.pages}")
     for hit in page.hits:
         who = hit.speaker_name or "unnamed speaker"
         click.echo(

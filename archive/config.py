@@ -47,6 +47,11 @@ class Settings:
     search_backend: str = _setting(
         "whoosh", "Search backend: whoosh (files under search_index/) or postgres (needs PostgreSQL)."
     )
+    search_window: int = _setting(
+        2000,
+        "The PostgreSQL backend ranks and counts at most this many matches, newest first; past it the total is a"
+        " lower bound (a search's time grows with it: about 10 µs a match).",
+    )
     index_processes: int = _setting(
         os.cpu_count() or 1, "Processes that build the Whoosh index in `testimony reindex` (default: one per CPU)."
     )
@@ -144,6 +149,8 @@ class Settings:
             raise InvalidInput(f"proxy_hops must be 0 or more, not {self.proxy_hops}")
         if self.threads < 1:
             raise InvalidInput(f"threads must be at least 1, not {self.threads}")
+        if self.search_window < 1:
+            raise InvalidInput(f"search_window must be at least 1, not {self.search_window}")
         if self.index_processes < 1:
             raise InvalidInput(f"index_processes must be at least 1, not {self.index_processes}")
         if self.window_seconds < 30:

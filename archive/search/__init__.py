@@ -74,16 +74,27 @@ class SearchPage:
     hits: list[SearchHit]
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
     message: str | None = None  # said to the person: what was ignored, what to try
+    # False when more segments matched than the backend counts (PostgreSQL past its window): `total` is then the
+    # window, a lower bound, and the hits and the facets come from the newest `total` matches.
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def total_text(self) -> str:
+        """The total as the site and the terminal say it: "1 result", "2,345 results", "more than 2,000 results"."""
+        if not self.total_exact:
+            return f"more than {self.total:,} results"
+        return f"{self.total:,} result{'' if self.total == 1 else 's'}"
 
     def to_json(self) -> dict[str, object]:
         """The JSON of PRODUCT.md §4."""
         return {
             "query": self.query,
             "total": self.total,
+            "total_exact": self.total_exact,
             "page": self.page,
             "per_page": self.per_page,
             "message": self.message,

@@ -37,7 +37,7 @@ def open_backend(settings: Settings) -> SearchBackend:
     if settings.search_backend == "postgres":
         from archive.search.postgres import PostgresBackend
 
-        return PostgresBackend(settings.sqlalchemy_url)
+        return PostgresBackend(settings.sqlalchemy_url, window=settings.search_window)
     raise InvalidInput(f"search backend {settings.search_backend!r} is not one of: whoosh, postgres")  # validated
 
 

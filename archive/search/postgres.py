@@ -56,11 +56,20 @@ ANGLES_BACK = str.maketrans({"\x01": "<", "\x04": ">"})
 # --- SQL -------------------------------------------------------------------------------------------------
 
 SEARCH_SQL = """
-WITH matches AS MATERIALIZED (
-    SELECT s.id, s.start, s.meeting_id, s.speaker_id, s.kind, m.date AS meeting_date, {rank} AS rank
+WITH found AS MATERIALIZED (
+    -- The newest matches, one more than the window: that one says whether there are more. The planner walks
+    -- the meetings newest first when a word is common, and reads the GIN index when it is not.
+    SELECT s.id, s.start, s.meeting_id, s.speaker_id, s.kind, m.date AS meeting_date{vector}
     FROM segments AS s
     JOIN meetings AS m ON m.id = s.meeting_id{joins}
     WHERE {where}
+    ORDER BY m.date DESC, s.start, s.id
+    LIMIT :window + 1
+),
+matches AS MATERIALIZED (
+    -- Ranked here, after the window is cut: ts_rank_cd costs as much as finding a match.
+    SELECT id, start, meeting_id, speaker_id, kind, meeting_date, {rank} AS rank
+    FROM found ORDER BY meeting_date DESC, start, id LIMIT :window
 ),
 page AS (
     SELECT id, start, meeting_date, rank FROM matches ORDER BY {order} LIMIT :limit OFFSET :offset
@@ -100,7 +109,7 @@ facets AS (
     SELECT 'year', extract(year FROM m.date)::int::text, sum(n)
     FROM counts JOIN meetings AS m ON m.id = counts.meeting_id GROUP BY 2
 )
-SELECT (SELECT count(*) FROM matches) AS total,
+SELECT (SELECT count(*) FROM found) AS found,
        (SELECT coalesce(json_agg(hit ORDER BY {order}), '[]'::json) FROM hits) AS hits,
        (SELECT coalesce(json_agg(json_build_array(facet, value, n)), '[]'::json) FROM facets) AS facets
 """
@@ -215,7 +224,8 @@ def search_sql(statement: Statement, tree: Node | None, request: SearchRequest) 
     wanted_tsquery = statement.tsquery(wanted) if wanted is not None else None
     ranked = wanted_tsquery is not None and request.sort != "date"
     return SEARCH_SQL.format(
-        rank=f"ts_rank_cd(s.search_vector, {wanted_tsquery})" if ranked else "0",
+        vector=", s.search_vector AS vector" if ranked else "",
+        rank=f"ts_rank_cd(vector, {wanted_tsquery})" if ranked else "0",
         joins="".join(join for table, join in JOINS.items() if table in statement.joins),
         where=" AND ".join(where),
         headline=HEADLINE.format(tsquery=wanted_tsquery) if wanted_tsquery is not None else "NULL",
@@ -232,7 +242,11 @@ def search_sql(statement: Statement, tree: Node | None, request: SearchRequest) 
 class PostgresBackend:
     name = "postgres"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, window: int) -> None:
+        # How many matches a search ranks and counts, newest first (Settings.search_window). Ranking, counting
+        # and the facets cost about 10 µs a match, so a word found in half of a million segments took seconds;
+        # past the window the total is a lower bound and the page says so, as Elasticsearch's track_total_hits.
+        self.window = window
         # One engine per backend object: the web process keeps one backend, so one pool.
         self.engine = make_engine(url)
         # No JIT for these connections. The facets' pseudonym subqueries (rarely run) inflate the planner's cost
@@ -298,6 +312,7 @@ class PostgresBackend:
         sql = search_sql(statement, parsed.tree, request)
         params = {
             **statement.params,
+            "window": self.window,
             "limit": max(request.per_page, 0),
             "offset": max(request.page - 1, 0) * max(request.per_page, 0),
             "whole": WHOLE,
@@ -305,11 +320,26 @@ class PostgresBackend:
         }
         with self.engine.connect() as connection:
             row = connection.execute(text(sql), params).one()
+        exact = row.found <= self.window
         message = parsed.message
-        if row.total == 0 and message is None:
+        if row.found == 0 and message is None:
             message = NO_MATCH
+        if not exact:
+            message = " ".join(filter(None, [message, broad_message(self.window, request.sort)]))
         hits = [_hit(hit) for hit in row.hits]
-        return SearchPage(request.q, int(row.total), request.page, request.per_page, hits, _facets(row.facets), message)
+        total = min(int(row.found), self.window)
+        return SearchPage(
+            request.q, total, request.page, request.per_page, hits, _facets(row.facets), message, total_exact=exact
+        )
+
+
+def broad_message(window: int, sort: str) -> str:
+    """What a page past the window says: which matches it shows, and how to see them all."""
+    shown = f"the newest {window:,}" if sort == "date" else f"the most relevant of the newest {window:,}"
+    return (
+        f"More than {window:,} segments match: these are {shown}, and the counts beside them are theirs."
+        " Add a word or a filter to search all of them."
+    )
 
 
 def _without_jit(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

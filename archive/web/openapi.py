@@ -200,10 +200,16 @@ def document() -> dict[str, Any]:
                 },
                 "SearchPage": {
                     "type": "object",
-                    "required": ["query", "total", "page", "per_page", "results", "facets"],
+                    "required": ["query", "total", "total_exact", "page", "per_page", "results", "facets"],
                     "properties": {
                         "query": {"type": "string"},
                         "total": {"type": "integer"},
+                        "total_exact": {
+                            "type": "boolean",
+                            "description": "False when more segments matched than were counted (the PostgreSQL backend"
+                            " counts the newest 2,000): total is then a lower bound, and the results and facets come"
+                            " from those newest matches.",
+                        },
                         "page": {"type": "integer"},
                         "per_page": {"type": "integer"},
                         "results": {

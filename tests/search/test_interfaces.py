@@ -91,7 +91,7 @@ def test_the_cli_prints_a_readable_table(archive) -> None:  # type: ignore[no-un
     result = cli(settings).invoke(main, ["search", '"here illegally"'])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "1 result(s); page 1 of 1"
+    assert lines[0] == "1 result; page 1 of 1"
     assert lines[1].split() == ["1:02:01", "2024-02-07", "2024-02-07-public-comment", "Deputy", "Dan"]
     assert lines[2].strip() == "You're «here» «illegally» and you're worried about being safe?"
 
@@ -143,6 +143,7 @@ def test_the_api_answers_the_contract(archive, app_for) -> None:  # type: ignore
     assert response.status_code == 200
     page = response.get_json()
     assert (page["query"], page["total"], page["page"], page["per_page"]) == ("here illegally", 1, 1, 20)
+    assert page["total_exact"] is True
     hit = page["results"][0]
     assert hit["meeting"] == {
         "slug": "2024-02-07-public-comment",
