@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,32 @@ def server_app(settings: Settings, pages_folder: Path):  # type: ignore[no-untyp
     return app
 
 
+# Addresses that listen on every interface: visitors reach the server by a name it cannot know.
+EVERY_INTERFACE = ("0.0.0.0", "::", "")
+
+
+def keep_pages_at_start(settings: Settings, pages: Path, host: str, port: int) -> None:
+    """The newest meetings' pages, kept before the processes start (archive.web.page_cache.keep_meeting_pages).
+    Here, in the server's own process: its application and connections are closed before the processes fork."""
+    if settings.warm_seconds <= 0 or settings.page_cache_mb <= 0:
+        return
+    base_url = settings.public_url or ("" if host in EVERY_INTERFACE else f"http://{host}:{port}")
+    if not base_url:
+        _say(f"no meeting pages kept at start: set TESTIMONY_PUBLIC_URL, the address visitors use for {host}")
+        return
+    from archive import create_app
+    from archive.web.page_cache import keep_meeting_pages
+
+    began = time.monotonic()
+    app = create_app(settings, pages)
+    try:
+        kept, meetings = keep_meeting_pages(app, base_url, settings.warm_seconds)
+    finally:
+        app.extensions["sessions"].kw["bind"].dispose()
+        getattr(app.extensions["search"], "close", lambda: None)()
+    _say(f"kept the pages of {kept} of {meetings} meetings in {time.monotonic() - began:.1f} s, newest first")
+
+
 def serve_home(settings: Settings, host: str, port: int, processes: int | None, threads: int) -> None:
     """gunicorn's threaded workers, each process with its own application (made after the fork: database
     connections and index files are never shared between processes). Python runs one thread at a time per
@@ -333,6 +360,7 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
 
     pages = new_pages_folder()
     master = os.getpid()
+    keep_pages_at_start(settings, pages, host, port)
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

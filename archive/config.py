@@ -88,6 +88,11 @@ class Settings:
     page_cache_mb: int = _setting(
         512, "Rendered meeting and search pages kept on disk for visitors, shared by the server's processes (0: none)."
     )
+    warm_seconds: int = _setting(
+        15,
+        "Seconds `testimony serve` spends rendering the newest meetings' pages into the kept pages before it takes"
+        " requests (0: none).",
+    )
     job_max_attempts: int = _setting(3, "Attempts (a killed worker's included) before a job is marked failed.")
     proxy_hops: int = _setting(
         0, "Reverse proxies in front of the site that set X-Forwarded-For/-Proto (0: none; trust no such header)."
@@ -149,6 +154,8 @@ class Settings:
             raise InvalidInput(f"proxy_hops must be 0 or more, not {self.proxy_hops}")
         if self.threads < 1:
             raise InvalidInput(f"threads must be at least 1, not {self.threads}")
+        if self.warm_seconds < 0:
+            raise InvalidInput(f"warm_seconds must be 0 or more, not {self.warm_seconds}")
         if self.search_window < 1:
             raise InvalidInput(f"search_window must be at least 1, not {self.search_window}")
         if self.index_processes < 1:

@@ -6,7 +6,7 @@ loopback by wrk with 50 keep-alive connections for --seconds: search pages, meet
     .venv/bin/python benchmarks/site.py --meetings 20 --seconds 10
 
 Side by side on the same archive: the server with its page cache (the default) and without it (the baseline),
-each driven twice in a row: from a cold start (nothing rendered yet), then warm.
+each driven twice in a row: from a cold start (meeting pages kept at start, no search rendered yet), then warm.
 Needs wrk (apt-get install wrk).
 """
 
@@ -229,7 +229,8 @@ def wait_until_serving(port: int, timeout: float = 60) -> None:
 def serve_and_drive(
     home: Path, slugs: list[str], args: argparse.Namespace, cache_mb: int
 ) -> list[dict[str, dict[str, float]]]:
-    """A fresh server, driven twice: from cold (nothing rendered, no index columns read yet), then warm."""
+    """A fresh server, driven twice: from cold (only the meeting pages `testimony serve` keeps at start), then
+    warm."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from flask import current_app, make_response, request, session
+from flask import Flask, current_app, make_response, request, session
 
 from archive.db import version
 
@@ -132,6 +133,31 @@ def new_pages_folder() -> Path:
     usable = MEMORY_FOLDER.is_dir() and os.access(MEMORY_FOLDER, os.W_OK | os.X_OK)
     parent = str(MEMORY_FOLDER) if usable and not os.environ.get("TMPDIR") else None
     return Path(tempfile.mkdtemp(prefix="testimony-pages-", dir=parent))
+
+
+def keep_meeting_pages(app: Flask, base_url: str, seconds: float) -> tuple[int, int]:
+    """Render meeting pages into the kept pages before a server takes requests, newest meeting first, for at
+    most `seconds`; (pages kept, meetings). `testimony serve` runs it once, in the process that then forks.
+
+    After a start, the first visitors ask for many meetings at once, and rendering each one (20–65 ms) holds up
+    every request behind it: on the site benchmark, the first seconds made a cold start's p95 two to four times
+    a warm one's. Pages are kept under their full address (see kept_for_visitors), so base_url must be the
+    one visitors use: the public address, or the server's own.
+    """
+    from sqlalchemy import select
+
+    from archive.db.models import Meeting
+
+    deadline = time.monotonic() + seconds
+    with app.extensions["sessions"]() as session:
+        slugs = session.scalars(select(Meeting.slug).order_by(Meeting.date.desc(), Meeting.id.desc())).all()
+    client = app.test_client(use_cookies=False)  # a visitor without a session, whose pages are kept
+    kept = 0
+    for slug in slugs:
+        if time.monotonic() >= deadline:
+            break
+        kept += client.get(f"/meetings/{quote(slug)}", base_url=base_url).status_code == 200
+    return kept, len(slugs)
 
 
 def kept_for_visitors(*, uses_index: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -175,3 +175,64 @@ def test_kept_pages_live_in_memory_unless_tmpdir_says_where(tmp_path, monkeypatc
     monkeypatch.setattr(page_cache, "MEMORY_FOLDER", tmp_path / "absent")
     monkeypatch.setattr(page_cache.tempfile, "tempdir", str(tmp_path))
     assert page_cache.new_pages_folder().parent == tmp_path  # no memory folder: the system's temporary folder
+
+
+# --- pages kept at start (testimony serve) ---------------------------------------------------------------
+
+
+def test_pages_kept_at_start_are_served_by_the_server_processes(archive, sessions, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from archive import create_app
+    from archive.web.page_cache import keep_meeting_pages
+
+    add_meeting(sessions, "2023-05-10-regular", [Line("Public comment is closed.", 1.0, 2.0, "Chair", "member")])
+    pages = tmp_path / "pages"
+    apps = [create_app(archive, pages) for _ in range(2)]  # as the server's process, then one it forks
+    try:
+        assert keep_meeting_pages(apps[0], "http://archive.example", 0) == (0, 2)  # no time: nothing kept
+        assert list(pages.iterdir()) == []
+        assert keep_meeting_pages(apps[0], "http://archive.example", 60) == (2, 2)
+        assert len(list(pages.iterdir())) == 2
+        write_unseen(archive, "UPDATE segments SET text = 'Rewritten behind the archive''s back.'")
+        client = apps[1].test_client()
+        kept = client.get(PAGE, base_url="http://archive.example").get_data(as_text=True)
+        assert "grocery store" in kept and "Rewritten" not in kept  # served as kept, not rendered again
+        # Pages are kept under the address visitors use; another address is rendered for itself.
+        elsewhere = client.get(PAGE, base_url="http://127.0.0.1:5000").get_data(as_text=True)
+        assert "Rewritten" in elsewhere
+    finally:
+        for app in apps:
+            app.extensions["sessions"].kw["bind"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("host", "public_url", "said"),
+    [
+        ("127.0.0.1", "", "kept the pages of 1 of 1 meetings"),
+        ("0.0.0.0", "https://archive.example", "kept the pages of 1 of 1 meetings"),
+        ("0.0.0.0", "", "no meeting pages kept at start: set TESTIMONY_PUBLIC_URL"),
+    ],
+)
+def test_testimony_serve_keeps_pages_at_the_address_visitors_use(
+    archive, tmp_path, capsys, host, public_url, said
+) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from archive.cli import keep_pages_at_start
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    keep_pages_at_start(dataclasses.replace(archive, public_url=public_url), pages, host, 5000)
+    assert said in capsys.readouterr().err
+    assert len(list(pages.iterdir())) == (0 if "no meeting pages" in said else 1)
+
+
+def test_no_pages_are_kept_at_start_when_told_not_to(archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from archive.cli import keep_pages_at_start
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    keep_pages_at_start(dataclasses.replace(archive, warm_seconds=0), pages, "127.0.0.1", 5000)
+    keep_pages_at_start(dataclasses.replace(archive, page_cache_mb=0), pages, "127.0.0.1", 5000)
+    assert list(pages.iterdir()) == []

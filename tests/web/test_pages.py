@@ -204,11 +204,13 @@ def test_testimony_serve_answers_over_http(site, settings, tmp_path) -> None:  #
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
             assert reply.status == 200 and "/" not in reply.headers["Server"]  # no version given away
         (folder,) = temporary.glob("testimony-pages-*")  # one for both processes
-        assert len(list(folder.iterdir())) == 1  # the API's answer, kept
+        assert len(list(folder.iterdir())) == 3  # the two meetings' pages, kept at start, and the API's answer
     finally:
         server.terminate()
         server.wait(timeout=10)
+        log = server.stderr.read().decode()
         server.stderr.close()
+    assert "kept the pages of 2 of 2 meetings" in log
     assert list(temporary.iterdir()) == []  # the kept pages go with the server
 
 
