@@ -317,7 +317,8 @@ def keep_pages_at_start(settings: Settings, pages: Path, host: str, port: int) -
     Here, in the server's own process: its application and connections are closed before the processes fork."""
     if settings.warm_seconds <= 0 or settings.page_cache_mb <= 0:
         return
-    base_url = settings.public_url or ("" if host in EVERY_INTERFACE else f"http://{host}:{port}")
+    own = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"  # an IPv6 address in brackets
+    base_url = settings.public_url or ("" if host in EVERY_INTERFACE else own)
     if not base_url:
         _say(f"no meeting pages kept at start: set TESTIMONY_PUBLIC_URL, the address visitors use for {host}")
         return

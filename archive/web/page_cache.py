@@ -149,8 +149,8 @@ def keep_meeting_pages(app: Flask, base_url: str, seconds: float) -> tuple[int, 
     from archive.db.models import Meeting
 
     deadline = time.monotonic() + seconds
-    with app.extensions["sessions"]() as session:
-        slugs = session.scalars(select(Meeting.slug).order_by(Meeting.date.desc(), Meeting.id.desc())).all()
+    with app.extensions["sessions"]() as reading:
+        slugs = reading.scalars(select(Meeting.slug).order_by(Meeting.date.desc(), Meeting.id.desc())).all()
     client = app.test_client(use_cookies=False)  # a visitor without a session, whose pages are kept
     kept = 0
     for slug in slugs:

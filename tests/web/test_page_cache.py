@@ -205,25 +205,38 @@ def test_pages_kept_at_start_are_served_by_the_server_processes(archive, session
 
 
 @pytest.mark.parametrize(
-    ("host", "public_url", "said"),
+    ("host", "public_url", "address"),
     [
-        ("127.0.0.1", "", "kept the pages of 1 of 1 meetings"),
-        ("0.0.0.0", "https://archive.example", "kept the pages of 1 of 1 meetings"),
-        ("0.0.0.0", "", "no meeting pages kept at start: set TESTIMONY_PUBLIC_URL"),
+        ("127.0.0.1", "", "http://127.0.0.1:5000"),
+        ("::1", "", "http://[::1]:5000"),
+        ("0.0.0.0", "https://archive.example", "https://archive.example"),
+        ("0.0.0.0", "", None),  # visitors use a name the server cannot know
     ],
 )
 def test_testimony_serve_keeps_pages_at_the_address_visitors_use(
-    archive, tmp_path, capsys, host, public_url, said
+    archive, tmp_path, capsys, host, public_url, address
 ) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
+    from archive import create_app
     from archive.cli import keep_pages_at_start
 
     pages = tmp_path / "pages"
     pages.mkdir()
     keep_pages_at_start(dataclasses.replace(archive, public_url=public_url), pages, host, 5000)
-    assert said in capsys.readouterr().err
-    assert len(list(pages.iterdir())) == (0 if "no meeting pages" in said else 1)
+    said = capsys.readouterr().err
+    if address is None:
+        assert "no meeting pages kept at start: set TESTIMONY_PUBLIC_URL" in said
+        assert list(pages.iterdir()) == []
+        return
+    assert "kept the pages of 1 of 1 meetings" in said
+    write_unseen(archive, "UPDATE segments SET text = 'Rewritten behind the archive''s back.'")
+    app = create_app(archive, pages)
+    try:
+        body = app.test_client().get(PAGE, base_url=address).get_data(as_text=True)
+    finally:
+        app.extensions["sessions"].kw["bind"].dispose()
+    assert "grocery store" in body and "Rewritten" not in body  # the page kept at start, at that address
 
 
 def test_no_pages_are_kept_at_start_when_told_not_to(archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
