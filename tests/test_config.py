@@ -42,6 +42,9 @@ def test_environment_then_overrides() -> None:
         ({"TESTIMONY_THREADS": "two"}, "TESTIMONY_THREADS must be a whole number, not 'two'"),
         ({"TESTIMONY_THREADS": "0"}, "threads must be at least 1, not 0"),
         ({"TESTIMONY_INDEX_PROCESSES": "0"}, "index_processes must be at least 1, not 0"),
+        ({"TESTIMONY_SEARCH_WINDOW": "0"}, "search_window must be at least 1, not 0"),
+        ({"TESTIMONY_WARM_SECONDS": "-1"}, "warm_seconds must be 0 or more, not -1"),
+        ({"TESTIMONY_WARM_SECONDS": "soon"}, "TESTIMONY_WARM_SECONDS must be a whole number, not 'soon'"),
     ],
 )
 def test_bad_values_are_named(environ: dict[str, str], message: str) -> None:
