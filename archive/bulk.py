@@ -32,7 +32,7 @@ DUMPS = "dumps"  # <home>/dumps/: the zips the site offers at /downloads
 MANIFEST = "manifest.json"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
-# Said in the manifest, so a dump explains itself without this README.
+# Said in the manifest, so a dump explains itself without the docs.
 LAYOUT = {
     "meetings.jsonl": "one line per meeting: the meeting, its speakers, its recordings (SHA-256) and its file",
     "meetings/<slug>.jsonl": "one line per segment of that meeting, in time order (the API's segment, plus meeting)",

@@ -63,7 +63,10 @@ class Settings:
         "", "The site's public address (https://…), for citations, feeds and share links; empty: the request's."
     )
     editor_token: str = _setting(
-        "", "Until accounts exist, who may make excerpts on the site and the API must give this token.", secret=True
+        "",
+        "Who makes excerpts without an account, and POST /api/excerpts, must give this token; empty: only signed-in"
+        " users can.",
+        secret=True,
     )
     report_url: str = _setting(
         "", "Where readers report a transcript error: an https:// address (an issue tracker, a form); empty: none."
@@ -86,7 +89,9 @@ class Settings:
     )
     upload_limit_mb: int = _setting(4096, "The largest recording a curator may upload on the site, in MiB.")
     page_cache_mb: int = _setting(
-        512, "Rendered meeting and search pages kept on disk for visitors, shared by the server's processes (0: none)."
+        512,
+        "Rendered meeting and search pages kept for visitors (in memory, /dev/shm, where the system has it), shared"
+        " by the server's processes (0: none).",
     )
     warm_seconds: int = _setting(
         15,
@@ -179,7 +184,7 @@ class Settings:
         if self.report_email and not EMAIL_ADDRESS.fullmatch(self.report_email):
             raise InvalidInput(f"TESTIMONY_REPORT_EMAIL must be one email address, not {self.report_email!r}")
 
-    # The parts of an archive home (PRODUCT.md §3).
+    # The parts of an archive home (docs/architecture.md, "The archive home").
     @property
     def media_dir(self) -> Path:
         return self.home / "media"

@@ -1,6 +1,7 @@
-"""A meeting's transcript as JSON (PRODUCT.md §4), WebVTT, SRT, plain text, CSV and RTTM — one context, many
-renderers — and excerpts as JSON and CSV. Speakers appear by their public name (an anonymous person's role),
-or by their label while nobody has named them; embeddings and voice prints never leave the database."""
+"""A meeting's transcript as JSON (the API's meeting document, docs/api.md), WebVTT, SRT, plain text, CSV and
+RTTM — one context, many renderers — and excerpts as JSON and CSV. Speakers appear by their public name (an
+anonymous person's role), or by their label while nobody has named them; embeddings and voice prints never leave
+the database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The archive home (PRODUCT.md §3): its folders and its database."""
+"""The archive home: its folders (media/, transcripts/, search_index/) and its database, made and opened."""
 
 from __future__ import annotations
 

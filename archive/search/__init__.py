@@ -90,7 +90,7 @@ class SearchPage:
         return f"{self.total:,} result{'' if self.total == 1 else 's'}"
 
     def to_json(self) -> dict[str, object]:
-        """The JSON of PRODUCT.md §4."""
+        """The API's search document (GET /api/search, `testimony search --json`; docs/api.md)."""
         return {
             "query": self.query,
             "total": self.total,

@@ -39,7 +39,7 @@ FRAME_STEP = PyanNet.frame_step()  # samples
 FRAME_SIZE = PyanNet.frame_size()
 EMBEDDING_SIZE = 192
 
-# Tuned on the fixtures (README, "Speakers"), in this order of importance.
+# Tuned on the fixtures (docs/benchmarks.md, "Diarization"), in this order of importance.
 CLUSTER_THRESHOLD = 0.375  # cosine distance at which average-linkage clustering stops merging
 MIN_CLUSTER_SECONDS = 1.0  # clean speech a unit needs to take part in clustering
 MIN_SPEAKER_SECONDS = 2.0  # a cluster with less clean speech joins its nearest neighbour

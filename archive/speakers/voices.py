@@ -18,7 +18,7 @@ from archive.db.models import Person, Speaker, VoicePrint
 
 HUMAN_METHODS = ("self-identified", "named-by-chair", "curator")
 
-# Cosine similarity between a meeting's voice and a voice print. Measured (README, "Speakers"): the same
+# Cosine similarity between a meeting's voice and a voice print. Measured (docs/benchmarks.md, "Diarization"): the same
 # voice in two halves of a recording scores well above these, different voices well below.
 SUGGEST_THRESHOLD = 0.50  # shown to a curator as "probably …"
 ASSIGN_THRESHOLD = 0.70  # attributed automatically, as a voice match with its score

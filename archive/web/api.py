@@ -1,4 +1,4 @@
-"""The JSON API under /api/ (PRODUCT.md §4): errors are {"error": …} with a 4xx status."""
+"""The JSON API under /api/ (docs/api.md, /api/openapi.json): errors are {"error": …} with a 4xx status."""
 
 from __future__ import annotations
 

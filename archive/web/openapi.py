@@ -1,4 +1,4 @@
-"""The JSON API's OpenAPI 3.1 description, served at /api/openapi.json (PRODUCT.md §4).
+"""The JSON API's OpenAPI 3.1 description, served at /api/openapi.json (the documents explained in docs/api.md).
 
 Written by hand, next to the routes it describes; a test checks that every /api route is here and every
 path here is a route, so the two cannot drift apart silently.

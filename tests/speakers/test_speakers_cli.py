@@ -47,7 +47,7 @@ def fails(runner: CliRunner, *args: str, input: str | None = None) -> str:
 
 def test_name_a_speaker_list_it_and_find_it_in_search(runner: CliRunner, meeting: str) -> None:
     ok(runner, "reindex")  # indexed while the voice had no name
-    # PRODUCT.md §4: `testimony speakers name SLUG LABEL NAME [--role R]`.
+    # The command's contract: `testimony speakers name SLUG LABEL NAME [--role R]`.
     named = ok(runner, "speakers", "name", meeting, "SPEAKER_01", "Rosa Diaz", "--role", "public commenter")
     assert named.stdout.strip() == "SPEAKER_01 is Rosa Diaz (public commenter) (person 1)"
     ok(

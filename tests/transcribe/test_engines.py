@@ -14,7 +14,7 @@ from tests.media_files import speech
 JFK_TRUTH = (
     "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 )
-# Measured on the 2-core development machine (see the README's benchmark figures); the bar is 0.25.
+# Measured on the 2-core development machine (docs/benchmarks.md); the bar is 0.25.
 SAMPLE_WER_LIMIT = 0.25
 
 pytestmark = pytest.mark.slow
