@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint docs clean
 
 install: $(STAMP)
 
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
 demo: install
@@ -28,5 +28,11 @@ lint: install
 	$(VENV)/bin/ruff check archive tests benchmarks
 	$(VENV)/bin/ruff format --check archive tests benchmarks
 
+# The generated reference pages (cog blocks: CLI, settings, package map) rewritten from the code, then the site
+# built into site/ exactly as the tests build it.
+docs: install
+	$(VENV)/bin/cog -r -I docs/reference $$(grep -rl --include='*.md' '\[\[\[cog' docs)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf demo-home .pytest_cache test-artifacts
+	rm -rf demo-home .pytest_cache test-artifacts site
