@@ -98,7 +98,7 @@ def _summary(path: Path) -> str:
 
 
 def package_map() -> str:
-    """Each package of `archive` with its docstring's summary, then a table of its modules with theirs."""
+    """Each package of `archive` with its docstring's summary, then a list of its modules with theirs."""
     import archive
 
     root = Path(archive.__path__[0])
@@ -110,8 +110,7 @@ def package_map() -> str:
         entries = sorted(pkgutil.iter_modules([str(folder)]), key=lambda entry: (entry.ispkg, entry.name))
         modules = [entry for entry in entries if not entry.ispkg]
         if modules:
-            parts.append("| module | what it does |\n|---|---|")
-            parts.extend(f"| `{entry.name}.py` | {_summary(folder / f'{entry.name}.py')} |" for entry in modules)
+            parts.extend(f"- `{entry.name}.py`: {_summary(folder / f'{entry.name}.py')}" for entry in modules)
             parts.append("")
         for entry in entries:
             if entry.ispkg:
