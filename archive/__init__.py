@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
-__version__ = "0.1.0"
+__version__ = "0.7.0"
 
 
 def create_app(settings: Any = None, pages_folder: Any = None) -> Flask:
