@@ -45,7 +45,7 @@ def code_in(text: str) -> list[str]:
     """The code a Markdown text shows: fenced blocks and inline code spans."""
     fenced = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.S | re.M)
     prose = re.sub(r"^```[^\n]*\n.*?^```", "", text, flags=re.S | re.M)
-    return fenced + re.findall(r"`([^`\n]+)`", prose)
+    return fenced + [span.replace("\n", " ") for span in re.findall(r"`([^`]+)`", prose)]  # a span may wrap
 
 
 @pytest.fixture(scope="module")
