@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from archive.campaigns.manage import is_open
 from archive.campaigns.template import fill_template
-from archive.config import EMAIL_ADDRESS, Settings
+from archive.config import Settings
 from archive.db.models import Campaign, Legislator, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts import quote
 from archive.legislators import find_legislators
+from archive.mail.addresses import check_address, clean_name
 from archive.mail.outbox import enqueue, idempotency_key
 
 # Left in the supporter's editable letter and filled when it is sent: each legislator gets their own name, and
@@ -35,6 +36,7 @@ SUPPORTER_MARKER = "{supporter_name}"
 TOWN_MARKER = "{town}"
 TITLES = {"house": "Representative", "senate": "Senator"}
 NAME_LIMIT = 200
+NAME_BYTES = 360  # encoded, with a 320-character address, a header line stays within 998
 EMAIL_LIMIT = 320
 TOWN_LIMIT = 200
 BODY_LIMIT = 10_000
@@ -143,11 +145,21 @@ def _line(value: str, field: str, limit: int) -> str:
     return value
 
 
+def check_name(name: str) -> str:
+    """The supporter's name as it will sign the letter and head its emails: one line, without control or format
+    characters (archive.mail.addresses.clean_name), something left after that, and short enough that an email
+    header carries it whole (200 emoji are 800 bytes: more than a header line holds once encoded)."""
+    name = _line(clean_name(_line(name, "Your name", NAME_LIMIT)), "Your name", NAME_LIMIT)
+    if len(name.encode("utf-8")) > NAME_BYTES:
+        raise InvalidInput("Your name: too long to go on an email; please shorten it")
+    return name
+
+
 def check_email(email: str) -> str:
+    """One address we can always deliver to: an internationalised domain is fine (it travels as punycode), letters
+    outside ASCII before the @ are not (they need SMTPUTF8, which the archive's mail server may not offer)."""
     email = _line(email, "Your email", EMAIL_LIMIT)
-    if not EMAIL_ADDRESS.fullmatch(email):
-        raise InvalidInput("Your email: that does not look like one email address (like name@example.org)")
-    return email.lower()
+    return check_address(email, "Your email", international=False)
 
 
 def write_letter(
@@ -185,10 +197,10 @@ def write_letter(
         raise InvalidInput("The letter could not be accepted. If you are a person, please reload the page.")
     if (now - _utc(shown_at)).total_seconds() < settings.min_fill_seconds:
         raise InvalidInput("That was quicker than a person can read the letter: please check it, then send it again.")
-    name = _line(name, "Your name", NAME_LIMIT)
+    name = check_name(name)
     email = check_email(email)
-    town = _line(town, "Your town", TOWN_LIMIT)
-    body = body.replace("\r\n", "\n").strip()
+    town = _line(clean_name(_line(town, "Your town", TOWN_LIMIT)), "Your town", TOWN_LIMIT)
+    body = body.replace("\r\n", "\n").replace("\x00", "").strip()  # PostgreSQL keeps no NUL in text
     if not body:
         raise InvalidInput("Your letter: it is empty; write a few words (or reload the page for the suggested text).")
     if len(body) > BODY_LIMIT:
