@@ -155,7 +155,6 @@ def deliver_due(
             try:
                 status, reason, go_on = _deliver(settings, message, connection, clock())
             except Exception as error:  # not foreseen below: this message fails; the connection may be in any state
-                log.exception("outbox %s: could not be sent (attempt %s)", message.id, message.attempts)
                 connection.close()
                 status, reason, go_on = "failed", f"could not be sent: {_describe(error)}", True
             if status == "pending":
@@ -218,8 +217,10 @@ def run_worker(
         while not stop.is_set():  # drain: batches until one comes back short
             try:
                 report = deliver_due(settings, sessions, limit=limit, stop=stop)
-            except Exception:  # the database went away, say: wait, then carry on with the next look
-                log.exception("mail delivery failed; the worker tries again in %.0f s", DATABASE_PAUSE)
+            except Exception as error:  # the database went away, say: wait, then carry on with the next look
+                # One line, without addresses: a database error quotes the statement's parameters.
+                words = ADDRESS.sub("<address>", _describe(error).splitlines()[0])
+                log.error("mail delivery failed (%s); the worker tries again in %.0f s", words, DATABASE_PAUSE)
                 stop.wait(DATABASE_PAUSE if not once else 0)
                 break
             total += report
