@@ -20,12 +20,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
+from archive import limits
 from archive.config import Settings
 from archive.db.models import ROLES, AuditEvent, User, UserSession
 from archive.errors import ArchiveError, InvalidInput
 
 MIN_PASSWORD = 12
+MIN_STRENGTH = 3  # zxcvbn's score (0-4): 3 is "safely unguessable" against throttled online guessing
+STRENGTH_CHARACTERS = 72  # zxcvbn refuses longer input; the first 72 characters must be strong on their own
 # Good enough to catch typos, not a full RFC 5322 parser: one @, no spaces, a dot in the domain.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLIDE_EVERY = dt.timedelta(minutes=5)  # a session's expiry moves on use, but not with a write per request
@@ -40,7 +44,7 @@ class LoginFailed(ArchiveError):
 
 
 class LoginThrottled(ArchiveError):
-    """Too many failed sign-ins for this email or from this address within the lockout window."""
+    """Too many failed sign-ins for this account from this address, or from this address, within the window."""
 
 
 class WrongPassword(InvalidInput):
@@ -79,13 +83,20 @@ def check_role(role: str) -> str:
 
 
 def check_password(password: str, email: str) -> None:
-    """The policy: long enough, not one repeated character, not the email itself."""
+    """The policy: long enough, not one repeated character, not the email itself, and hard to guess by zxcvbn's
+    estimate (which knows common passwords, words, names, dates, keyboard runs and the email)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"password: use at least {MIN_PASSWORD} characters (this one has {len(password)})")
     if len(set(password)) == 1:
         raise InvalidInput("password: it is one character repeated; choose another")
     if password.strip().lower() == email.lower():
         raise InvalidInput("password: it must not be the email address")
+    estimate = zxcvbn(password[:STRENGTH_CHARACTERS], user_inputs=[email, email.partition("@")[0], "testimony"])
+    if estimate["score"] < MIN_STRENGTH:
+        feedback = estimate["feedback"]
+        advice = " ".join([feedback["warning"], *feedback["suggestions"]]).strip()
+        advice = advice or "Add another word or two. Uncommon words are better."
+        raise InvalidInput(f"password: too easy to guess. {advice}")
 
 
 def find_user(session: Session, email: str) -> User | None:
@@ -142,10 +153,13 @@ def set_password(session: Session, user: User, password: str) -> None:
     end_sessions(session, user)
 
 
-def change_password(session: Session, user: User, current: str, new: str, *, address: str | None = None) -> None:
-    """The user's own change: the current password is required; all their sessions end (start a new one after)."""
-    if not verify_password(session, user, current):
-        raise WrongPassword("current password: that is not your current password")
+def change_password(
+    session: Session, settings: Settings, user: User, current: str, new: str, *, address: str | None = None
+) -> None:
+    """The user's own change: the current password is required (and checked like a sign-in, so a stolen session
+    is no way round the throttle); all their sessions end (start a new one after)."""
+    check_password(new, user.email)  # first: a weak new password is no guess at the current one
+    confirm_password(session, settings, user, current, field="current password", address=address)
     set_password(session, user, new)
     record(session, "password-change", user=user, target=user.email, address=address)
 
@@ -266,28 +280,57 @@ def end_sessions(session: Session, user: User) -> None:
 
 # --- signing in -------------------------------------------------------------------------------------------------
 
-
-def recent_failures(session: Session, settings: Settings, email: str, address: str | None) -> tuple[int, int]:
-    """Failed sign-ins within the window: (for this email since its last success, from this address)."""
-    since = now() - dt.timedelta(minutes=settings.login_lockout_minutes)
-    last_success = session.scalar(
-        select(func.max(AuditEvent.at)).where(AuditEvent.action == "login", AuditEvent.actor == email)
-    )
-    email_since = max(since, aware(last_success)) if last_success is not None else since
-    failed = select(func.count(AuditEvent.id)).where(AuditEvent.action == "login-failed")
-    by_email = session.scalar(failed.where(AuditEvent.target == email, AuditEvent.at > email_since))
-    by_address = session.scalar(failed.where(AuditEvent.address == address, AuditEvent.at > since)) if address else 0
-    return by_email, by_address
+# Throttling. Every attempt is counted before anything is checked (archive.limits: one atomic take per counter, in
+# a transaction of its own committed at once, so concurrent guesses each see the others), and a right password
+# gives its count back. Two counters, both keyed by the client's address:
+#   - this account from this address: login_max_failures in the window;
+#   - this address, whatever the accounts: ADDRESS_SHARE times as many (one office behind one address).
+# No counter is per account alone: failures from an attacker's addresses would then lock the owner out wherever
+# they sign in from, and anyone could lock the admins out. Guessing from many addresses is slowed by the per-
+# address counters, the argon2 cost and the password strength check; admins should turn on TOTP
+# (TESTIMONY_ADMIN_TOTP_REQUIRED), whose code guesses are counted by the same attempts.
+ADDRESS_SHARE = 4
 
 
-def throttle(session: Session, settings: Settings, email: str, address: str | None) -> None:
-    """LoginThrottled when this email or address has used up its failures in the window."""
-    by_email, by_address = recent_failures(session, settings, email, address)
-    if max(by_email, by_address) >= settings.login_max_failures:
-        raise LoginThrottled(
-            f"Too many failed sign-ins for this account or from this address: try again in "
-            f"{settings.login_lockout_minutes} minutes."
-        )
+def _counters(settings: Settings, email: str, address: str | None) -> list[tuple[str, int]]:
+    """(key, limit) of each counter an attempt takes from."""
+    counters = [(limits.key_of("sign-in", email, address or ""), settings.login_max_failures)]
+    if address:
+        counters.append((limits.key_of("sign-in-from", address), settings.login_max_failures * ADDRESS_SHARE))
+    return counters
+
+
+def count_attempt(session: Session, settings: Settings, email: str, address: str | None) -> None:
+    """Count a sign-in attempt before anything is checked, committed at once in a transaction of its own (on the
+    session's engine; the caller must not be holding a write of its own yet); LoginThrottled when a counter is
+    full, and then nothing is counted."""
+    window = dt.timedelta(minutes=settings.login_lockout_minutes)
+    moment = now()
+    with Session(session.get_bind()) as own, own.begin():
+        for key, limit in _counters(settings, email, address):
+            if not limits.take(own, key, limit, window, moment):
+                raise LoginThrottled(
+                    f"Too many failed sign-ins from this address: try again in {settings.login_lockout_minutes}"
+                    " minutes."
+                )
+
+
+def attempt_passed(session: Session, settings: Settings, email: str, address: str | None) -> None:
+    """The password was right: its attempt does not count (given back in the caller's transaction)."""
+    moment = now()
+    for key, _ in _counters(settings, email, address):
+        limits.give_back(session, key, moment)
+
+
+def confirm_password(
+    session: Session, settings: Settings, user: User, password: str, *, field: str, address: str | None
+) -> None:
+    """The user's password asked again (a password change, turning TOTP off): counted like a sign-in;
+    WrongPassword naming `field` when it is wrong."""
+    count_attempt(session, settings, user.email, address)
+    if not verify_password(session, user, password):
+        raise WrongPassword(f"{field}: that is not your current password")
+    attempt_passed(session, settings, user.email, address)
 
 
 def sign_in(
@@ -301,11 +344,12 @@ def sign_in(
 ) -> User:
     """The user whose credentials these are, with the login audited; else LoginThrottled, CodeNeeded or LoginFailed.
 
-    A failure is recorded (and must be committed by the caller, even though the sign-in failed): it is what
-    throttling counts. A throttled attempt checks nothing, so guessing gains nothing while it lasts.
+    The attempt is counted first, committed on its own (see count_attempt); a failure is also recorded in the
+    audit log, which the caller commits. A throttled attempt checks nothing, so guessing gains nothing while it
+    lasts; a wrong TOTP code is a failed attempt like a wrong password.
     """
-    email = (email or "").strip().lower()[:300]  # as the audit log keeps it, so throttling counts every try
-    throttle(session, settings, email, address)
+    email = (email or "").strip().lower()[:300]  # as the audit log keeps it
+    count_attempt(session, settings, email, address)
     user = find_user(session, email)
     if user is None:
         burn_a_verify(password)
@@ -317,6 +361,7 @@ def sign_in(
     if ok and user is not None and user.totp_secret:
         code = (code or "").replace(" ", "")
         if not code:
+            attempt_passed(session, settings, email, address)
             raise CodeNeeded("Enter the 6-digit code from your authenticator app.")
         counter = totp_counter(session, user, code)
         ok = counter is not None
@@ -324,6 +369,8 @@ def sign_in(
     if not ok or user is None:
         record(session, "login-failed", actor="", target=email, address=address, reason=reason)
         raise LoginFailed("That email, password or code is not right.")
+    attempt_passed(session, settings, email, address)
+    limits.clear(session, _counters(settings, email, address)[0][0])  # the owner is in: their slips are forgiven
     record(session, "login", user=user, target=email, address=address, **({"totp_counter": counter} if counter else {}))
     return user
 
@@ -380,10 +427,11 @@ def enable_totp(session: Session, user: User, secret: str, code: str, *, address
     record(session, "totp-enable", user=user, target=user.email, address=address, totp_counter=counter)
 
 
-def disable_totp(session: Session, user: User, password: str, *, address: str | None = None) -> None:
+def disable_totp(
+    session: Session, settings: Settings, user: User, password: str, *, address: str | None = None
+) -> None:
     if not user.totp_secret:
         raise InvalidInput("two-step sign-in is not on for this account")
-    if not verify_password(session, user, password):
-        raise WrongPassword("password: that is not your current password")
+    confirm_password(session, settings, user, password, field="password", address=address)
     user.totp_secret = None
     record(session, "totp-disable", user=user, target=user.email, address=address)

@@ -105,7 +105,9 @@ class Settings:
     # Accounts (archive.accounts).
     session_hours: int = _setting(12, "How long a sign-in lasts without use before the server forgets it.")
     login_max_failures: int = _setting(
-        5, "Failed logins, per email and per address, before sign-in is refused for login_lockout_minutes."
+        5,
+        "Failed logins for one account from one address (four times as many from one address, whatever the"
+        " accounts) before that address is refused for login_lockout_minutes.",
     )
     login_lockout_minutes: int = _setting(15, "The window in which failed logins are counted, and the lockout.")
     admin_totp_required: bool = _setting(False, "Admins must set up and use a TOTP second factor to sign in.")

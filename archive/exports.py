@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,8 +257,10 @@ def _one_line(text: str) -> str:
 
 
 def neutralise_formula(cell: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas; a leading apostrophe makes them text."""
-    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+    """Spreadsheets run cells that start with = + - @ as formulas, and some read the full-width and small forms
+    (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫) as the same: a leading apostrophe makes them text."""
+    first = unicodedata.normalize("NFKC", cell[:1])
+    return f"'{cell}" if cell.startswith(_FORMULA_START) or first.startswith(_FORMULA_START) else cell
 
 
 _RENDERERS = {"json": _json, "txt": _text, "vtt": _vtt, "srt": _srt, "csv": _csv, "rttm": _rttm}

@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 QUEUE_NAME = "testimony-jobs"
 REQUEUE_AFTER = dt.timedelta(seconds=30)  # a queued job this old, with the queue empty, lost its queue entry
+PAUSE_AFTER_ERROR = 5.0  # seconds the jobs loop waits after the database or the queue failed
+# An absolute path of two parts or more, up to a quote, a space or a colon; group 1 is its last part.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])(?:/[^/\s'\":]+)+/([^/\s'\":]+)")
 
 
 def _now() -> dt.datetime:
@@ -297,13 +301,13 @@ def run_job(
     token = claim(sessions, job_id, settings.job_lease_seconds)
     if token is None:
         return False
-    with sessions() as session:
-        job = session.get_one(Job, job_id)
-        slug = job.meeting.slug if job.meeting else None
-        kind, parameters = job.kind, dict(job.parameters)
-    log.info("job %s: running (%s %s)", job_id, kind, slug or parameters.get("upload"))
     with Heartbeat(sessions, job_id, token, settings.job_lease_seconds) as heartbeat:
         try:
+            with sessions() as session:
+                job = session.get_one(Job, job_id)
+                slug = job.meeting.slug if job.meeting else None
+                kind, parameters = job.kind, dict(job.parameters)
+            log.info("job %s: running (%s %s)", job_id, kind, slug or parameters.get("upload"))
             job_settings = dataclasses.replace(settings, engine=parameters["engine"], model=parameters["model"])
             if kind == "ingest" and slug is None:
                 slug = _store_upload(job_settings, sessions, job_id, parameters)
@@ -397,6 +401,7 @@ def _finish(sessions: sessionmaker[Session], job_id: int, token: str) -> None:
 
 def _failed(settings: Settings, sessions: sessionmaker[Session], job_id: int, token: str, error: Exception) -> None:
     words = str(error) if isinstance(error, ArchiveError) else f"{type(error).__name__}: {error}"
+    words = without_paths(words)  # curators read it: file names, not where the server keeps them
     if not isinstance(error, ArchiveError):
         log.exception("job %s failed", job_id)
     with sessions() as session, session.begin():
@@ -458,16 +463,27 @@ def work(
     queue = JobQueue(settings)
     ran = 0
     while not stop.is_set():
-        reap(settings, sessions)
-        job_id = queue.pop()
-        if job_id is None:
+        try:
+            reap(settings, sessions)
+            job_id = queue.pop()
+            if job_id is None:
+                if once:
+                    break
+                stop.wait(poll)
+                continue
+            if run_job(settings, sessions, job_id, load_transcriber=load_transcriber, load_diarizer=load_diarizer):
+                ran += 1
+        except Exception:  # the database or the queue went away, say: a job in hand is resumed after its lease
+            log.exception("jobs: the worker could not go on; it tries again in %.0f s", PAUSE_AFTER_ERROR)
             if once:
                 break
-            stop.wait(poll)
-            continue
-        if run_job(settings, sessions, job_id, load_transcriber=load_transcriber, load_diarizer=load_diarizer):
-            ran += 1
+            stop.wait(PAUSE_AFTER_ERROR)
     return ran
+
+
+def without_paths(words: str) -> str:
+    """An error as a curator may read it: each absolute path (/srv/archive/uploads/x.flac) becomes its file name."""
+    return ABSOLUTE_PATH.sub(lambda match: match.group(1), words)
 
 
 def progress_of(job: Job, now: dt.datetime | None = None) -> dict[str, Any]:

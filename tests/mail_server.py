@@ -65,7 +65,8 @@ class MailServer:
     `on_receipt(received)`: called in the server's thread when a message has arrived, before the reply is sent
     (a test can kill the sender there, between the message and its "250").
     `tls`: "none", "starttls" (required before MAIL) or "tls" (from the first byte), with `certificate`
-    (cert.pem, key.pem); `login`: (username, password) accepted by AUTH (required before MAIL with STARTTLS).
+    (cert.pem, key.pem); `login`: (username, password) accepted by AUTH (required before MAIL with STARTTLS);
+    `smtputf8`: whether it offers SMTPUTF8 (internationalised addresses), as aiosmtpd does by default.
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class MailServer:
         tls: str = "none",
         certificate: tuple[Path, Path] | None = None,
         login: tuple[str, str] | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -84,7 +86,7 @@ class MailServer:
         self.on_receipt = on_receipt
         self.received: list[Received] = []
         self.logins: list[str] = []  # usernames that signed in
-        self.tls, self.certificate, self.login = tls, certificate, login
+        self.tls, self.certificate, self.login, self.smtputf8 = tls, certificate, login, smtputf8
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -101,8 +103,13 @@ class MailServer:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
-        # Parsed as a mail store keeps it: with the wire's CRLF line ends turned into LF.
-        message = email.message_from_bytes(content.replace(b"\r\n", b"\n"), policy=email.policy.default)
+        # Parsed as a mail store keeps it: with the wire's CRLF line ends turned into LF. An SMTPUTF8 message's
+        # headers are UTF-8 (RFC 6532), which the bytes parser would read as ASCII: it is read as text.
+        content = content.replace(b"\r\n", b"\n")
+        if envelope.smtp_utf8:
+            message = email.message_from_string(content.decode("utf-8"), policy=email.policy.default)
+        else:
+            message = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self._lock:
             reply = self.replies.pop(0) if self.replies else "250 OK"
@@ -148,7 +155,7 @@ class MailServer:
         return AuthResult(success=False, handled=False)
 
     def start(self) -> MailServer:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"enable_SMTPUTF8": self.smtputf8}
         if self.tls != "none":
             assert self.certificate is not None, "TLS needs a certificate (make_certificate)"
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

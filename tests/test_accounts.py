@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from archive import accounts
 from archive.accounts import create_user, record
 from archive.cli import main
-from archive.db.models import AuditEvent, User, UserSession
+from archive.db.models import AuditEvent, RateLimit, User, UserSession
 from archive.errors import InvalidInput
 from tests.accounts import PASSWORD
 
@@ -201,6 +201,9 @@ def test_user_add_reads_the_password_from_stdin_and_is_audited(runner, sessions)
     assert again.exit_code == 1 and "already exists" in again.stderr
     weak = runner.invoke(main, ["user", "add", "bo@example.org", "--role", "admin"], input="short\n")
     assert weak.exit_code == 1 and "testimony: error: password: use at least 12 characters" in weak.stderr
+    guessable = runner.invoke(main, ["user", "add", "bo@example.org", "--role", "admin"], input="password1234\n")
+    assert guessable.exit_code == 1 and len(guessable.stderr.strip().splitlines()) == 1
+    assert guessable.stderr.startswith("testimony: error: password: too easy to guess. This is a very common password")
     bad_role = runner.invoke(main, ["user", "add", "bo@example.org", "--role", "wizard"], input=PASSWORD + "\n")
     assert bad_role.exit_code == 2 and "wizard" in bad_role.stderr
     assert len(cli_events(sessions)) == 1
@@ -242,16 +245,28 @@ def test_a_login_throttle_counts_failures_in_the_window_only(settings, sessions)
     strict = dataclasses.replace(settings, login_max_failures=2, login_lockout_minutes=5)
     with sessions() as session, session.begin():
         create_user(session, "ana@example.org", PASSWORD, "curator")
-        old = record(session, "login-failed", target="ana@example.org", address="192.0.2.1")
-        old.at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=6)
-        record(session, "login-failed", target="ana@example.org", address="192.0.2.2")
-    with sessions() as session:
-        assert accounts.recent_failures(session, strict, "ana@example.org", "192.0.2.1") == (1, 0)
+    for _ in range(2):
+        with sessions() as session, session.begin(), pytest.raises(accounts.LoginFailed):
+            accounts.sign_in(session, strict, "ana@example.org", "not the password", address="192.0.2.1")
+    with sessions() as session, session.begin(), pytest.raises(accounts.LoginThrottled, match="5 minutes"):
+        accounts.sign_in(session, strict, "ana@example.org", PASSWORD, address="192.0.2.1")
+    with sessions() as session, session.begin():  # from another address: the owner signs in
+        assert accounts.sign_in(session, strict, "ana@example.org", PASSWORD, address="192.0.2.3").email
+    with sessions() as session, session.begin():  # the window passes
+        session.execute(update(RateLimit).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     with sessions() as session, session.begin():
-        assert (
-            accounts.sign_in(session, strict, "ana@example.org", PASSWORD, address="192.0.2.3").email
-            == "ana@example.org"
-        )
+        assert accounts.sign_in(session, strict, "ana@example.org", PASSWORD, address="192.0.2.1").email
+
+
+@pytest.mark.parametrize("password", ["password1234", "Password1234!", "qwertyuiop123", "ana@example.org1"])
+def test_a_password_easy_to_guess_is_refused_with_advice(sessions, password) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as session, session.begin(), pytest.raises(InvalidInput) as error:
+        create_user(session, "ana@example.org", password, "curator")
+    assert str(error.value).startswith("password: too easy to guess. ")
+    with sessions() as session, session.begin():
+        user = create_user(session, "ana@example.org", PASSWORD, "curator")
+        with pytest.raises(InvalidInput, match="^password: too easy to guess"):
+            accounts.set_password(session, user, password)
 
 
 def test_audit_actions_are_kebab_case(sessions) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from archive.cli import main
@@ -216,3 +217,53 @@ def test_jobs_list_and_retry(settings, sessions, runner, meeting) -> None:  # ty
     assert retried.exit_code == 0 and JobQueue(settings).pop() == job.id
     assert runner.invoke(main, ["jobs", "retry", str(job.id)]).exit_code == 1  # queued now, not failed
     assert "no job 999" in runner.invoke(main, ["jobs", "retry", "999"]).stderr
+
+
+def test_a_job_that_raises_an_unexpected_error_fails_with_its_reason_and_the_worker_runs_the_next(
+    settings, sessions, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A job row no code would write (its parameters a list): reading it raised outside the job's error handling,
+    which ended the jobs thread and the worker with it. Now the job fails with its reason and the next one runs."""
+    from archive.db.models import Body
+
+    with sessions() as session, session.begin():
+        body = Body(name="Council", slug="council")
+        for slug in ("2024-02-07-broken", "2024-02-08-empty"):  # meetings without recordings: nothing to decode
+            session.add(Meeting(slug=slug, body=body, title="Regular meeting", date=dt.date(2024, 2, 7)))
+    broken, _ = submit_transcription(sessions, settings, "2024-02-07-broken", diarize=False)
+    following, _ = submit_transcription(sessions, settings, "2024-02-08-empty", diarize=False)
+    with sessions() as session, session.begin():
+        session.execute(update(Job).where(Job.id == broken.id).values(parameters=["engine", "model"]))
+    log = tmp_path / "worker.log"
+    process = worker(settings, log)
+    try:
+        wait(lambda: _status(sessions, following.id) == "done", 120, "the next job to finish")
+        wait(lambda: _status(sessions, broken.id) == "failed", 60, "the broken job to fail")
+        assert process.poll() is None, log.read_text()  # still running
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(30)
+    assert code == 0, log.read_text()
+    with sessions() as session:
+        job = session.get_one(Job, broken.id)
+        assert job.attempts == job.max_attempts == 3  # an unforeseen error may pass: it was tried again
+        assert job.error.startswith("ValueError: dictionary update sequence element #0 has length 6")
+    listed = CliRunner().invoke(
+        main,
+        ["jobs", "list"],
+        env={"TESTIMONY_HOME": str(settings.home), "TESTIMONY_DATABASE_URL": settings.database_url},
+    )
+    assert f"{broken.id}\tfailed" in listed.stdout and "ValueError: dictionary update sequence" in listed.stdout
+
+
+def test_job_errors_name_files_not_where_the_server_keeps_them() -> None:
+    from archive.jobs import without_paths
+
+    assert without_paths("[Errno 2] No such file or directory: '/srv/archive/uploads/ab12.flac'") == (
+        "[Errno 2] No such file or directory: 'ab12.flac'"
+    )
+    assert (
+        without_paths("could not decode /home/x/media/ab/cd.ogg: invalid data")
+        == "could not decode cd.ogg: invalid data"
+    )
+    assert without_paths("see https://example.org/a/b and 1/2") == "see https://example.org/a/b and 1/2"

@@ -2,8 +2,11 @@
 in one transaction, and sent to each legislator only after the supporter opens the emailed link and confirms.
 
 Abuse limits live here, not in the web: a honeypot field, a minimum time to fill the form, letters per network
-address per hour and per email per day, and the campaign's daily cap. The address is never stored, only an
-HMAC of it keyed with the site's secret, so the table cannot be read back into addresses.
+address per hour and per mailbox per day, and the campaign's daily cap. Each is a counter taken atomically in
+the letter's own transaction (archive.limits), so concurrent letters cannot pass a limit together, and a letter
+that is not stored takes nothing. A mailbox is its address normalised (case, a +tag: archive.mail.addresses
+.limit_key), for the limit and for never writing a legislator twice. The network address is never stored, only
+an HMAC of it keyed with the site's secret, so the tables cannot be read back into addresses.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from archive import limits
 from archive.campaigns.manage import is_open
 from archive.campaigns.template import fill_template
-from archive.config import EMAIL_ADDRESS, Settings
+from archive.config import Settings
 from archive.db.models import Campaign, Legislator, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts import quote
 from archive.legislators import find_legislators
+from archive.mail.addresses import check_address, clean_name, limit_key
 from archive.mail.outbox import enqueue, idempotency_key
 
 # Left in the supporter's editable letter and filled when it is sent: each legislator gets their own name, and
@@ -35,10 +40,14 @@ SUPPORTER_MARKER = "{supporter_name}"
 TOWN_MARKER = "{town}"
 TITLES = {"house": "Representative", "senate": "Senator"}
 NAME_LIMIT = 200
+NAME_BYTES = 360  # encoded, with a 320-character address, a header line stays within 998
 EMAIL_LIMIT = 320
 TOWN_LIMIT = 200
 BODY_LIMIT = 10_000
 FALLBACK_SENDER = "letters@localhost"  # only for Message-IDs when no TESTIMONY_MAIL_FROM is set
+HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
+# The same words whoever wrote from this network: they must not tell one person that another wrote letters.
+FROM_HERE = "We cannot take more letters from this network just now: please try again in an hour."
 
 
 class TooMany(InvalidInput):
@@ -143,11 +152,21 @@ def _line(value: str, field: str, limit: int) -> str:
     return value
 
 
+def check_name(name: str) -> str:
+    """The supporter's name as it will sign the letter and head its emails: one line, without control or format
+    characters (archive.mail.addresses.clean_name), something left after that, and short enough that an email
+    header carries it whole (200 emoji are 800 bytes: more than a header line holds once encoded)."""
+    name = _line(clean_name(_line(name, "Your name", NAME_LIMIT)), "Your name", NAME_LIMIT)
+    if len(name.encode("utf-8")) > NAME_BYTES:
+        raise InvalidInput("Your name: too long to go on an email; please shorten it")
+    return name
+
+
 def check_email(email: str) -> str:
+    """One address we can always deliver to: an internationalised domain is fine (it travels as punycode), letters
+    outside ASCII before the @ are not (they need SMTPUTF8, which the archive's mail server may not offer)."""
     email = _line(email, "Your email", EMAIL_LIMIT)
-    if not EMAIL_ADDRESS.fullmatch(email):
-        raise InvalidInput("Your email: that does not look like one email address (like name@example.org)")
-    return email.lower()
+    return check_address(email, "Your email", international=False)
 
 
 def write_letter(
@@ -167,11 +186,12 @@ def write_letter(
     confirm_url: str,
     now: dt.datetime | None = None,
     honeypot: str = "",
-) -> tuple[Letter, str | None]:
+) -> tuple[Letter | None, str | None]:
     """Store the letter (unconfirmed) and queue its confirmation email, in one transaction, and commit.
 
     Returns (letter, the plain confirmation token); the token is None when this form (`form_key`) already made
-    the letter, so a second click or a concurrent resend makes no second letter and no second email.
+    the letter, so a second click or a concurrent resend makes no second letter and no second email; both are
+    None when the mailbox has written its letters for the day (it is told by email, nobody else is).
     `confirm_url` is the confirmation page's absolute address with "{token}" where the token goes.
     """
     now = _now(now)
@@ -185,10 +205,10 @@ def write_letter(
         raise InvalidInput("The letter could not be accepted. If you are a person, please reload the page.")
     if (now - _utc(shown_at)).total_seconds() < settings.min_fill_seconds:
         raise InvalidInput("That was quicker than a person can read the letter: please check it, then send it again.")
-    name = _line(name, "Your name", NAME_LIMIT)
+    name = check_name(name)
     email = check_email(email)
-    town = _line(town, "Your town", TOWN_LIMIT)
-    body = body.replace("\r\n", "\n").strip()
+    town = _line(clean_name(_line(town, "Your town", TOWN_LIMIT)), "Your town", TOWN_LIMIT)
+    body = body.replace("\r\n", "\n").replace("\x00", "").strip()  # PostgreSQL keeps no NUL in text
     if not body:
         raise InvalidInput("Your letter: it is empty; write a few words (or reload the page for the suggested text).")
     if len(body) > BODY_LIMIT:
@@ -199,7 +219,17 @@ def write_letter(
             "Your legislators: none found that we can write to. Find them by town or choose your district first."
         )
     hashed = address_hash(address, secret_key)
-    _check_limits(session, settings, campaign, hashed, email, now)
+    _check_daily_cap(session, campaign, now)
+    if not limits.take(session, limits.key_of("letters-from", hashed), settings.letters_per_address_hour, HOUR, now):
+        session.rollback()
+        raise TooMany(FROM_HERE)
+    mailbox = limit_key(email)
+    if not limits.take(session, limits.key_of("letters-by", mailbox), settings.letters_per_email_day, DAY, now):
+        # Refusing here would tell whoever typed this address that it wrote letters today: the page says "check
+        # your email" as always, and only the mailbox hears why nothing came (once a day).
+        _tell_the_mailbox(session, settings, campaign, email, mailbox, now)
+        session.commit()
+        return None, None
 
     token = secrets.token_urlsafe(32)
     letter = Letter(
@@ -246,35 +276,47 @@ def write_letter(
     return letter, token
 
 
-def _check_limits(
-    session: Session, settings: Settings, campaign: Campaign, hashed: str, email: str, now: dt.datetime
-) -> None:
-    recent = select(func.count(Letter.id))
-    from_address = session.scalar(
-        recent.where(Letter.address_hash == hashed, Letter.created_at > now - dt.timedelta(hours=1))
-    )
-    if from_address >= settings.letters_per_address_hour:
-        raise TooMany("Too many letters have been written from your network in the last hour: please try later.")
-    from_email = session.scalar(
-        recent.where(Letter.supporter_email == email, Letter.created_at > now - dt.timedelta(days=1))
-    )
-    if from_email >= settings.letters_per_email_day:
-        raise TooMany("You have written as many letters as we accept from one email address in a day: thank you!")
-    _check_daily_cap(session, campaign, now)
+def _daily_key(campaign: Campaign, now: dt.datetime) -> str:
+    return limits.key_of("campaign-day", str(campaign.id), now.date().isoformat())
 
 
 def _check_daily_cap(session: Session, campaign: Campaign, now: dt.datetime) -> None:
-    midnight = dt.datetime.combine(now.date(), dt.time(), tzinfo=dt.UTC)
-    confirmed = session.scalar(
-        select(func.count(Letter.id)).where(
-            Letter.campaign_id == campaign.id, Letter.status == "confirmed", Letter.confirmed_at >= midnight
-        )
+    """TooMany when the campaign has sent its confirmed letters for today (UTC); confirming takes the count."""
+    if limits.counted(session, _daily_key(campaign, now), now) >= campaign.daily_cap:
+        raise TooMany(_cap_words(campaign))
+
+
+def _take_daily_cap(session: Session, campaign: Campaign, now: dt.datetime) -> None:
+    midnight = dt.datetime.combine(now.date() + DAY, dt.time(), tzinfo=dt.UTC)
+    if not limits.take(session, _daily_key(campaign, now), campaign.daily_cap, midnight - now, now):
+        raise TooMany(_cap_words(campaign))
+
+
+def _cap_words(campaign: Campaign) -> str:
+    return (
+        f"This campaign has sent its {campaign.daily_cap:,} letters for today, as many as its organizers allow"
+        " in a day: please come back tomorrow."
     )
-    if confirmed >= campaign.daily_cap:
-        raise TooMany(
-            f"This campaign has sent its {campaign.daily_cap:,} letters for today, as many as its organizers allow"
-            " in a day: please come back tomorrow."
-        )
+
+
+def _tell_the_mailbox(
+    session: Session, settings: Settings, campaign: Campaign, email: str, mailbox: str, now: dt.datetime
+) -> None:
+    enqueue(
+        session,
+        key=idempotency_key("letters-limit", mailbox, now.date().isoformat()),
+        sender=settings.mail_from or FALLBACK_SENDER,
+        kind="notice",
+        to_email=email,
+        subject=f"Your letter was not sent: {campaign.title}"[:300],
+        body=(
+            f"Hello,\n\nA letter for “{campaign.title}” was written on {settings.site_name} today with this email"
+            f" address. We accept at most {settings.letters_per_email_day} letters from one email address in a"
+            " day, so it was not kept and nothing was sent.\n\nIf you wrote it, please write it again tomorrow."
+            " If you did not, you can ignore this email.\n"
+        ),
+        campaign_id=campaign.id,
+    )
 
 
 def _confirmation_body(settings: Settings, campaign: Campaign, letter: Letter, link: str) -> str:
@@ -311,22 +353,31 @@ def personal_letter(letter: Letter, recipient: dict[str, Any]) -> str:
 
 def confirm_letter(session: Session, settings: Settings, token: str, now: dt.datetime | None = None) -> Letter:
     """Confirm the letter and queue one email per legislator, in one transaction, and commit. A legislator this
-    supporter already wrote to in this campaign is not written to again (the outbox's idempotency key)."""
+    mailbox already wrote to in this campaign is not written to again (the outbox's idempotency key): when two of
+    its letters are confirmed at once, one commit finds the other's key taken, and confirming again skips it."""
     now = _now(now)
+    try:
+        return _confirm(session, settings, token, now)
+    except IntegrityError:  # rolled back: the other letter's emails are queued now, and these skip them
+        return _confirm(session, settings, token, now)
+
+
+def _confirm(session: Session, settings: Settings, token: str, now: dt.datetime) -> Letter:
     letter = letter_for_token(session, token, now)
     campaign = letter.campaign
     if not is_open(campaign, now):
         raise InvalidInput("This campaign has closed since you wrote: your letter was not sent.")
     try:
-        _check_daily_cap(session, campaign, now)
+        _take_daily_cap(session, campaign, now)
         letter.status = "confirmed"
         letter.confirmed_at = now
         letter.confirm_token_sha256 = None
         sender = settings.mail_from or FALLBACK_SENDER
+        mailbox = limit_key(letter.supporter_email)
         for recipient in letter.recipients:
             enqueue(
                 session,
-                key=idempotency_key("letter", campaign.id, letter.supporter_email, recipient["email"].lower()),
+                key=idempotency_key("letter", campaign.id, mailbox, recipient["email"].lower()),
                 sender=sender,
                 kind="letter",
                 to_email=recipient["email"],

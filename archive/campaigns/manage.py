@@ -521,10 +521,10 @@ def purge_supporters(settings: Settings, sessions: sessionmaker[Session], now: d
             )
             messages = or_(OutboxMessage.letter_id.in_(letters), OutboxMessage.campaign_id == campaign.id)
             session.execute(update(OutboxMessage).where(messages).values(from_name="", reply_to=None, body=""))
-            # A confirmation request went to the supporter: its address is theirs too.
+            # A confirmation request (or a notice of the daily limit) went to the supporter: its address is theirs.
             session.execute(
                 update(OutboxMessage)
-                .where(messages, OutboxMessage.kind == "confirmation")
+                .where(messages, OutboxMessage.kind.in_(("confirmation", "notice")))
                 .values(to_email="", to_name="")
             )
             campaign.purged_at = now

@@ -387,6 +387,16 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class RateLimit(Base):
+    """A counter of attempts (failed sign-ins, letters) for one key in a window that ends at `expires_at`
+    (archive.limits). The key is a SHA-256 of what is counted, so the table holds no address or email."""
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 # Campaigns (archive.campaigns): letter-writing calls to action that cite excerpts and address legislators.
 CAMPAIGN_STATUSES = ("draft", "open", "closed")
 CAMPAIGN_TARGETS = ("house", "senate", "both", "list")

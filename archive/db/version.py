@@ -3,7 +3,7 @@
 The site keeps rendered pages for visitors under this number (archive.web.page_cache). Every transaction that
 writes a content table also adds one to it, in the same transaction, as it commits: an engine event sees each
 INSERT, UPDATE and DELETE, from the ORM or from core statements alike, so no write path can forget to. Tables
-of operation rather than content (sign-ins, the audit log, jobs, mail, letters, accounts) do not count.
+of operation rather than content (sign-ins, the audit log, jobs, mail, letters, accounts, rate limits) do not count.
 
 A request reads the number before anything else it reads. On SQLite its snapshot starts there; on
 PostgreSQL every later statement sees at least the commit that made the number. So a page kept under a
@@ -27,6 +27,7 @@ OPERATIONAL_TABLES = frozenset(
         "jobs",
         "letters",
         "outbox",
+        "rate_limits",
         "user_sessions",
         "users",
     }

@@ -13,8 +13,11 @@ mail stores use to keep one copy. So delivery is at-least-once on the wire and o
 recipient; nothing is ever lost, and a duplicate can only follow a crash or a lost connection.
 
 Failures: connection refused, timeouts, lost connections and 4xx replies are temporary (pending again after
-delivery_retry_seconds × 2^(attempts-1), at most RETRY_CAP, failed after delivery_max_attempts); 5xx replies
-and messages that cannot be composed (a header with a line break) are failed at once with the reason.
+delivery_retry_seconds × 2^(attempts-1), at most RETRY_CAP, failed after delivery_max_attempts); 5xx replies,
+messages that cannot be composed (a header with a line break, an address that is not one) and messages that
+need SMTPUTF8 from a server without it are failed at once with the reason. Any other error with one message fails
+that message with its reason and the batch goes on; an error of the database ends the batch, and the worker's
+loop waits and looks again. So no message can stop the worker, and none stays "sending" longer than its lease.
 Logs name the outbox id, status and attempt, never a supporter's name or address.
 """
 
@@ -30,14 +33,16 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
+from email_validator import EmailNotValidError
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
 from archive.db.models import OutboxMessage
 from archive.errors import ArchiveError, InvalidInput
+from archive.mail.addresses import clean_name, header_address, header_text, needs_smtputf8, wire_address
 from archive.mail.outbox import refuse_header_injection
 
 log = logging.getLogger(__name__)
@@ -46,6 +51,11 @@ RETRY_CAP = dt.timedelta(hours=6)
 ADDRESS = re.compile(r"[^\s<>]+@[^\s<>]+")
 CANDIDATES = 20  # rows looked at per claim; other workers may take some of them first
 Periodic = Callable[[Settings, "sessionmaker[Session]", dt.datetime], object]
+# Headers are set as written (archive.mail.addresses folds them), never refolded by the email package.
+ASCII_HEADERS = email.policy.SMTP.clone(refold_source="none")
+UTF8_HEADERS = email.policy.SMTPUTF8.clone(refold_source="none")
+NO_SMTPUTF8 = "an address has non-ASCII letters before the @, and the SMTP server does not offer SMTPUTF8"
+DATABASE_PAUSE = 5.0  # seconds the worker waits after the database failed before it looks again
 
 
 @dataclass(frozen=True)
@@ -67,9 +77,20 @@ class DeliveryReport:
         return f"sent {self.sent}, to retry {self.retried}, failed {self.failed}"
 
 
-def compose(message: OutboxMessage, settings: Settings, *, now: dt.datetime | None = None) -> EmailMessage:
+@dataclass(frozen=True)
+class Outgoing:
+    """A composed email and its envelope: addresses as they go on the wire, and whether it needs SMTPUTF8."""
+
+    mail: EmailMessage
+    sender: str
+    recipient: str
+    utf8: bool
+
+
+def compose(message: OutboxMessage, settings: Settings, *, now: dt.datetime | None = None) -> Outgoing:
     """The email for an outbox row. It comes from the archive's own address with the supporter's name on it
-    (sending as the supporter's address would fail DMARC); replies go to Reply-To."""
+    (sending as the supporter's address would fail DMARC); replies go to Reply-To. InvalidInput names the field
+    that cannot go in an email. Headers are written by archive.mail.addresses and kept as written."""
     refuse_header_injection(
         to_email=message.to_email,
         to_name=message.to_name,
@@ -78,19 +99,27 @@ def compose(message: OutboxMessage, settings: Settings, *, now: dt.datetime | No
         subject=message.subject,
         message_id=message.message_id,
     )
-    mail = EmailMessage(policy=email.policy.SMTP)
-    mail["From"] = formataddr((message.from_name, settings.mail_from))
-    mail["To"] = formataddr((message.to_name, message.to_email))
-    recipients = mail["To"].addresses
-    if len(recipients) != 1 or recipients[0].addr_spec != message.to_email:
-        raise InvalidInput("to_email must be one email address")
-    if message.reply_to:
-        mail["Reply-To"] = message.reply_to
-    mail["Subject"] = message.subject
-    mail["Message-ID"] = message.message_id
-    mail["Date"] = format_datetime(_utc(now or _utcnow()))
+    sender = _wire(settings.mail_from, "TESTIMONY_MAIL_FROM")
+    recipient = _wire(message.to_email, "to_email")
+    reply_to = _wire(message.reply_to, "reply_to") if message.reply_to else ""
+    utf8 = any(needs_smtputf8(address) for address in (sender, recipient, reply_to))
+    mail = EmailMessage(policy=UTF8_HEADERS if utf8 else ASCII_HEADERS)
+    mail.set_raw("From", header_address(clean_name(message.from_name), sender, "From"))
+    mail.set_raw("To", header_address(clean_name(message.to_name), recipient, "To"))
+    if reply_to:
+        mail.set_raw("Reply-To", reply_to)
+    mail.set_raw("Subject", header_text(message.subject, "Subject"))
+    mail.set_raw("Message-ID", message.message_id)
+    mail.set_raw("Date", format_datetime(_utc(now or _utcnow())))
     mail.set_content(message.body, charset="utf-8", cte="quoted-printable")  # 7-bit safe for any server
-    return mail
+    return Outgoing(mail, sender, recipient, utf8)
+
+
+def _wire(address: str, field: str) -> str:
+    try:
+        return wire_address(address)
+    except EmailNotValidError as error:
+        raise InvalidInput(f"{field} is not an address we can send to: {error}") from None
 
 
 def deliver_due(
@@ -103,7 +132,11 @@ def deliver_due(
 ) -> DeliveryReport:
     """Send up to `limit` due messages on one SMTP connection; `now` fixes the clock (tests step time with
     it); `stop` set ends the batch after the message in hand. A connection that cannot be opened ends the
-    batch too (the claimed message is retried later)."""
+    batch too (the claimed message is retried later).
+
+    Each message is its own error boundary: whatever goes wrong with one (an address the server cannot take, a
+    bug) fails that message with the reason, and the batch goes on. Only the database failing escapes, to the
+    worker's loop, which waits and tries again; a claimed message is then retried once its lease runs out."""
     if not settings.mail_from:
         raise ArchiveError("TESTIMONY_MAIL_FROM is empty: set the archive's sending address to deliver mail")
 
@@ -111,7 +144,7 @@ def deliver_due(
         return _utc(now) if now is not None else _utcnow()
 
     counts = {"sent": 0, "pending": 0, "failed": 0}
-    connection: smtplib.SMTP | None = None
+    connection: _Connection = _Connection(settings)
     try:
         for _ in range(limit):
             if stop is not None and stop.is_set():
@@ -119,38 +152,47 @@ def deliver_due(
             message = _claim_next(settings, sessions, clock())
             if message is None:
                 break
-            if message.attempts > settings.delivery_max_attempts:  # its workers died while sending, every time
-                reason = f"no worker finished sending it in {message.attempts - 1} attempts"
-                counts[_settle(sessions, message, "failed", clock(), error=reason)] += 1
-                continue
             try:
-                mail = compose(message, settings, now=clock())
-            except InvalidInput as error:
-                counts[_settle(sessions, message, "failed", clock(), error=str(error))] += 1
-                continue
-            if connection is None:
-                try:
-                    connection = _connect(settings)
-                except (OSError, smtplib.SMTPException) as error:
-                    counts[_retry_or_fail(settings, sessions, message, clock(), _describe(error))] += 1
-                    break
-            try:
-                connection.send_message(mail, from_addr=settings.mail_from, to_addrs=[message.to_email])
-            except (OSError, smtplib.SMTPException) as error:
-                temporary, connection_lost = _classify(error)
-                if connection_lost:
-                    _close(connection)
-                    connection = None
-                if temporary:
-                    counts[_retry_or_fail(settings, sessions, message, clock(), _describe(error))] += 1
-                else:
-                    counts[_settle(sessions, message, "failed", clock(), error=_describe(error))] += 1
+                status, reason, go_on = _deliver(settings, message, connection, clock())
+            except Exception as error:  # not foreseen below: this message fails; the connection may be in any state
+                connection.close()
+                status, reason, go_on = "failed", f"could not be sent: {_describe(error)}", True
+            if status == "pending":
+                counts[_retry_or_fail(settings, sessions, message, clock(), reason or "")] += 1
             else:
-                counts[_settle(sessions, message, "sent", clock())] += 1
+                counts[_settle(sessions, message, status, clock(), error=reason)] += 1
+            if not go_on:
+                break
     finally:
-        if connection is not None:
-            _close(connection)
+        connection.close()
     return DeliveryReport(sent=counts["sent"], retried=counts["pending"], failed=counts["failed"])
+
+
+def _deliver(
+    settings: Settings, message: OutboxMessage, connection: _Connection, now: dt.datetime
+) -> tuple[str, str | None, bool]:
+    """Send one claimed message: (status to record, the reason, whether the batch goes on)."""
+    if message.attempts > settings.delivery_max_attempts:  # its workers died while sending, every time
+        return "failed", f"no worker finished sending it in {message.attempts - 1} attempts", True
+    try:
+        outgoing = compose(message, settings, now=now)
+    except InvalidInput as error:
+        return "failed", str(error), True
+    try:
+        smtp = connection.open()
+    except (OSError, smtplib.SMTPException) as error:
+        return "pending", _describe(error), False
+    if outgoing.utf8 and not smtp.has_extn("smtputf8"):
+        return "failed", NO_SMTPUTF8, True
+    options = ["SMTPUTF8", "BODY=8BITMIME"] if outgoing.utf8 else []
+    try:
+        smtp.sendmail(outgoing.sender, [outgoing.recipient], outgoing.mail.as_bytes(), mail_options=options)
+    except (OSError, smtplib.SMTPException) as error:
+        temporary, connection_lost = _classify(error)
+        if connection_lost:
+            connection.close()
+        return ("pending" if temporary else "failed"), _describe(error), True
+    return "sent", None, True
 
 
 def run_worker(
@@ -164,14 +206,23 @@ def run_worker(
     limit: int = 100,
 ) -> DeliveryReport:
     """Deliver what is due, run each `periodic(settings, sessions, now)` task, wait `poll` seconds, again —
-    until `stop` is set (or after one round when `once`). A failing periodic task is logged and the loop
-    goes on: mail delivery must not stop because, say, a purge failed."""
+    until `stop` is set (or after one round when `once`). A failing batch or periodic task is logged and the
+    loop goes on: mail delivery must not stop because, say, the database restarted or a purge failed."""
     stop = stop or threading.Event()
     tasks = list(periodic)
     total = DeliveryReport()
+    if not settings.mail_from:
+        raise ArchiveError("TESTIMONY_MAIL_FROM is empty: set the archive's sending address to deliver mail")
     while True:
         while not stop.is_set():  # drain: batches until one comes back short
-            report = deliver_due(settings, sessions, limit=limit, stop=stop)
+            try:
+                report = deliver_due(settings, sessions, limit=limit, stop=stop)
+            except Exception as error:  # the database went away, say: wait, then carry on with the next look
+                # One line, without addresses: a database error quotes the statement's parameters.
+                words = ADDRESS.sub("<address>", _describe(error).splitlines()[0])
+                log.error("mail delivery failed (%s); the worker tries again in %.0f s", words, DATABASE_PAUSE)
+                stop.wait(DATABASE_PAUSE if not once else 0)
+                break
             total += report
             if report.total < limit:
                 break
@@ -276,8 +327,30 @@ def backoff(settings: Settings, message: OutboxMessage) -> dt.timedelta:
 # --- SMTP ------------------------------------------------------------------------------------------------------
 
 
+class _Connection:
+    """The batch's SMTP connection, opened at its first message and again after it was lost."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def open(self) -> smtplib.SMTP:
+        if self.smtp is None:
+            self.smtp = _connect(self.settings)
+        return self.smtp
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            smtp, self.smtp = self.smtp, None
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+
 def _connect(settings: Settings) -> smtplib.SMTP:
-    """A logged-in connection as the settings say (plain, STARTTLS or TLS, certificates checked)."""
+    """A logged-in connection as the settings say (plain, STARTTLS or TLS, certificates checked), its EHLO done
+    (what the server offers, SMTPUTF8 among it, is known)."""
     host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
     connection: smtplib.SMTP
     if settings.smtp_tls == "tls":
@@ -289,17 +362,11 @@ def _connect(settings: Settings) -> smtplib.SMTP:
             connection.starttls(context=ssl.create_default_context())
         if settings.smtp_username:
             connection.login(settings.smtp_username, settings.smtp_password)
+        connection.ehlo_or_helo_if_needed()
     except BaseException:
-        _close(connection)
+        connection.close()
         raise
     return connection
-
-
-def _close(connection: smtplib.SMTP) -> None:
-    try:
-        connection.quit()
-    except (OSError, smtplib.SMTPException):
-        connection.close()
 
 
 def _classify(error: Exception) -> tuple[bool, bool]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import OutboxMessage
 from archive.errors import InvalidInput, NotFound
+from archive.mail.addresses import check_address, clean_name
 
 
 def idempotency_key(*parts: str | int) -> str:
@@ -51,8 +52,13 @@ def enqueue(
     campaign_id: int | None = None,
 ) -> OutboxMessage | None:
     """Add a message to the outbox in the session's transaction (the caller commits); None when a message with
-    this key is already there (the same letter to the same legislator is never queued twice)."""
+    this key is already there (the same letter to the same legislator is never queued twice). Addresses must be
+    addresses and names lose control and format characters (archive.mail.addresses): InvalidInput names the field.
+    """
     refuse_header_injection(to_email=to_email, to_name=to_name, from_name=from_name, reply_to=reply_to, subject=subject)
+    to_email = check_address(to_email, "to_email")
+    reply_to = check_address(reply_to, "reply_to") if reply_to else reply_to
+    to_name, from_name = clean_name(to_name), clean_name(from_name)
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
         return None
     message = OutboxMessage(

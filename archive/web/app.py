@@ -132,6 +132,8 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if settings.public_url.startswith("https://"):  # browsers then never try the site over plain http again
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # Framing is forbidden everywhere but on views marked @frameable (the embeddable player): the one switch.
         embeddable = getattr(app.view_functions.get(request.endpoint or ""), "frameable", False)
         if not embeddable:

@@ -193,11 +193,11 @@ def change_password():  # type: ignore[no-untyped-def]
     user = current_user()
     form = request.form
     try:
-        # A stolen session is no way round the throttle: the current password is checked like a sign-in.
-        accounts.throttle(db(), settings(), user.email, address())
         if form.get("new", "") != form.get("confirm", ""):
             raise InvalidInput("confirm: the two new passwords differ")
-        accounts.change_password(db(), user, form.get("current", ""), form.get("new", ""), address=address())
+        accounts.change_password(
+            db(), settings(), user, form.get("current", ""), form.get("new", ""), address=address()
+        )
     except (InvalidInput, accounts.LoginThrottled) as error:
         return _refused(user, error, "password_error")
     # Every session ended with the change; this browser carries on in a fresh one.
@@ -226,8 +226,7 @@ def enable_totp():  # type: ignore[no-untyped-def]
 def disable_totp():  # type: ignore[no-untyped-def]
     user = current_user()
     try:
-        accounts.throttle(db(), settings(), user.email, address())
-        accounts.disable_totp(db(), user, request.form.get("password", ""), address=address())
+        accounts.disable_totp(db(), settings(), user, request.form.get("password", ""), address=address())
     except (InvalidInput, accounts.LoginThrottled) as error:
         return _refused(user, error, "totp_error")
     db().commit()

@@ -274,35 +274,38 @@ def test_the_deadline_closes_the_campaign_after_its_day(sessions, quick, campaig
         write(sessions, quick, campaign_id, form_key="form-key-0000000000000002", now=NOW + dt.timedelta(days=1))
 
 
-def test_rate_limits_per_address_and_per_email(sessions, quick, campaign_id) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limits_per_address_and_per_mailbox(sessions, quick, campaign_id) -> None:  # type: ignore[no-untyped-def]
     limited = dataclasses.replace(quick, letters_per_address_hour=2, letters_per_email_day=3)
     for n in range(2):
         write(sessions, limited, campaign_id, form_key=f"form-key-address-{n:08d}", email=f"s{n}@example.org")
-    with pytest.raises(TooMany, match="from your network in the last hour"):
+    with pytest.raises(TooMany, match="^We cannot take more letters from this network just now"):
         write(sessions, limited, campaign_id, form_key="form-key-address-00000009", email="s9@example.org")
-    # An hour later the address may write again; the same email address, a third time in a day, no more.
+    # An hour later the address may write again; the same mailbox (its case or a +tag aside) a third time in a day,
+    # no more: the fourth is not kept, and only the mailbox is told, by email (a refusal would tell anyone).
     later = NOW + dt.timedelta(hours=1, minutes=1)
-    write(sessions, limited, campaign_id, form_key="form-key-email-000000001", email="s0@example.org", now=later)
+    write(sessions, limited, campaign_id, form_key="form-key-email-000000001", email="s0+news@example.org", now=later)
     write(
         sessions,
         limited,
         campaign_id,
         form_key="form-key-email-000000002",
-        email="s0@example.org",
+        email="S0@example.org",
         now=later,
         address="198.51.100.1",
     )
-    with pytest.raises(TooMany, match="from one email address in a day"):
-        write(
+    for n in (3, 4):
+        assert write(
             sessions,
             limited,
             campaign_id,
-            form_key="form-key-email-000000003",
-            email="S0@example.org",
+            form_key=f"form-key-email-00000000{n}",
+            email=f"s0+{n}@example.org",
             now=later,
-            address="198.51.100.2",
-        )
+            address=f"198.51.100.{n}",
+        ) == (None, None)
     assert letters(sessions) == 4
+    (notice,) = outbox(sessions, "notice")  # once a day, however many were refused
+    assert notice.to_email == "s0+3@example.org" and "at most 3 letters from one email address" in notice.body
 
 
 def test_the_daily_cap_counts_confirmed_letters_of_the_day(sessions, quick, campaign_id) -> None:  # type: ignore[no-untyped-def]
