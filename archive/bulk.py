@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.db.models import Meeting, Person, Speaker
+from archive.config import Settings
+from archive.db.models import Meeting, Person, Redaction, Speaker
 from archive.errors import InvalidInput
 from archive.exports import excerpt_documents, meeting_document
 from archive.privacy.view import NAMED
@@ -225,3 +226,40 @@ def newest_zip(dumps_dir: Path) -> PublishedDump | None:
             continue  # not a dump: skip it rather than serve it
         return PublishedDump(path, path.stat().st_size, manifest)
     return None
+
+
+def offered_zip(session: Session, dumps_dir: Path) -> PublishedDump | None:
+    """The dump the site offers: the newest, unless the redaction ledger changed after it was written (it may
+    hold what is now withheld; the worker is writing a new one: see refresh_dumps)."""
+    published = newest_zip(dumps_dir)
+    if published is None:
+        return None
+    last_change = session.scalar(select(func.max(Redaction.created_at)))
+    if last_change is not None:
+        written = dt.datetime.fromtimestamp(published.path.stat().st_mtime, dt.UTC)
+        if written <= (last_change if last_change.tzinfo else last_change.replace(tzinfo=dt.UTC)):
+            return None
+    return published
+
+
+def refresh_dumps(settings: Settings, session: Session) -> Path | None:
+    """Published bulk downloads are snapshots that may hold what is now withheld: when there are any, a new one
+    is written from the public view, then the old ones are deleted. The worker runs it after every change of
+    the redaction ledger (a "dumps" job, queued by archive.privacy.ledger in the change's own transaction)."""
+    folder = settings.home / DUMPS
+    old = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+    if not old:
+        return None
+    target, n = folder / dump_name(), 2
+    while target.exists() or target.with_name(f"{target.name}.zip").exists():  # two changes in one second
+        target, n = folder / f"{dump_name()}-{n}", n + 1
+    made = write_dump(session, target, site_name=settings.site_name, site_url=settings.public_url.rstrip("/"))
+    made_zip = write_zip(made.path, made.path.with_name(f"{made.path.name}.zip"))
+    for path in old:
+        if path in (made.path, made_zip):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return made_zip

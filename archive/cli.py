@@ -517,7 +517,6 @@ def speakers_name(ctx: click.Context, slug: str, label: str, name: str, **detail
     with sessions() as session, session.begin():
         speaker = name_speaker(session, slug, label, name, made_by="cli", **details)
         message = f"{speaker.label} is {describe_person(speaker.person)} (person {speaker.person_id})"
-    _reindex(settings, sessions, [slug])
     click.echo(message)
 
 
@@ -536,7 +535,6 @@ def speakers_merge(ctx: click.Context, slug: str, keep: str, other: str) -> None
         merged = find_speaker(session, slug, other).label
         kept = merge_speakers(session, slug, keep, other, made_by="cli")
         message = f"merged {merged} into {kept.label}"
-    _reindex(settings, sessions, [slug])
     click.echo(message)
 
 
@@ -557,7 +555,6 @@ def speakers_split(ctx: click.Context, slug: str, label: str, start: str, end: s
         result = split_speaker(
             session, slug, label, parse_clock(start), parse_clock(end), into_label=into_label, made_by="cli"
         )
-    _reindex(settings, sessions, [slug])
     new = " (new)" if result.created else ""
     click.echo(f"moved {result.moved} segment(s) from {result.source} to {result.target}{new}")
 
@@ -604,17 +601,15 @@ def people_list(ctx: click.Context) -> None:
 @click.pass_context
 def people_edit(ctx: click.Context, person_id: int, **changes: Any) -> None:
     """Change a person; every meeting they speak in is re-indexed."""
-    from archive.speakers.people import affected_meetings, describe_person, update_person
+    from archive.speakers.people import describe_person, update_person
 
     if all(value is None for value in changes.values()):
         raise InvalidInput("nothing to change: give --name, --role, --affiliation or --consent")
     settings = settings_from(ctx)
     sessions = sessions_for(ctx, settings)
     with sessions() as session, session.begin():
-        slugs = affected_meetings(session, [person_id])
         person = update_person(session, person_id, made_by="cli", **changes)
         message = f"person {person.id}: {describe_person(person)}"
-    _reindex(settings, sessions, slugs)
     click.echo(message)
 
 
@@ -636,7 +631,6 @@ def people_delete(ctx: click.Context, person_id: int, yes: bool) -> None:
         raise ArchiveError("nothing deleted")
     with sessions() as session, session.begin():
         delete_person(session, get_person(session, person_id), made_by="cli")
-    _reindex(settings, sessions, slugs)
     click.echo(f"deleted person {person_id}; {len(slugs)} meeting(s) re-indexed")
 
 
@@ -821,18 +815,6 @@ def dump(ctx: click.Context, out_dir: Path | None, make_zip: bool) -> None:
         click.echo(made.path)
 
 
-def _reindex(settings: Settings, sessions: Any, slugs: list[str]) -> None:
-    """Bring the search index up to date with meetings whose speakers changed (after the commit)."""
-    from archive.search.index import index_meeting, open_backend
-
-    if not slugs:
-        return
-    backend = open_backend(settings)
-    with sessions() as session:
-        for slug in slugs:
-            index_meeting(backend, session, slug)
-
-
 def _load_transcriber(settings: Settings) -> Any:
     from archive.transcribe import make_transcriber
 
@@ -867,7 +849,6 @@ def _name_demo_voices(settings: Settings, sessions: Any, slug: str) -> None:
             name_speaker(session, slug, voice.label, name, role=role, note=note, made_by="demo")
             named.append(f"{voice.label} {name}")
     if named:
-        _reindex(settings, sessions, [slug])
         _say(f"named the voices as a curator would: {', '.join(named)}")
 
 

@@ -45,7 +45,6 @@ def jobs_retry(ctx: click.Context, job_id: int) -> None:
     """Queue a failed job again, with its attempts counted afresh."""
     from archive.cli import sessions_for, settings_from
     from archive.db.models import Job
-    from archive.jobs import JobQueue
 
     settings = settings_from(ctx)
     sessions = sessions_for(ctx, settings)
@@ -56,5 +55,4 @@ def jobs_retry(ctx: click.Context, job_id: int) -> None:
         if job.status != "failed":
             raise InvalidInput(f"job {job_id} is {job.status}: only a failed job can be retried")
         job.status, job.attempts, job.error, job.finished_at = "queued", 0, None, None
-    JobQueue(settings).push(job_id)
     click.echo(f"job {job_id} queued again")

@@ -79,11 +79,6 @@ class Settings:
     )
 
     # Background jobs (archive.jobs).
-    redis_url: str = _setting(
-        "",
-        "The job queue: empty keeps it in <home>/jobs-queue.db (SQLite); redis://host:6379/0 shares it.",
-        secret=True,
-    )
     job_lease_seconds: int = _setting(
         60, "A running job's worker renews its lease this often ×3; a job whose lease ran out is resumed elsewhere."
     )

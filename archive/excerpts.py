@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.db.models import Excerpt, Meeting, Recording, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
-from archive.privacy import REDACTED, public_view, silenced_ranges
+from archive.privacy.view import REDACTED, public_view, silenced_ranges
 
 MAX_SECONDS = 600.0  # a quote, not a meeting: longer spans are better cited as the meeting itself
 MAX_TITLE = 200

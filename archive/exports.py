@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts import excerpt_document, is_withheld
-from archive.privacy import public_view
+from archive.privacy.view import public_view
 from archive.review import review_of
 from archive.timecodes import format_clock
 

@@ -1,4 +1,5 @@
-"""The archive home: its folders (media/, transcripts/, search_index/) and its database, made and opened."""
+"""The archive home: its folders (media/, transcripts/, search_index/), its database, and the search index that
+follows it (archive.search.sync), made and opened."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.config import Settings
 from archive.db.session import make_engine, make_sessionmaker, migrate
 from archive.errors import ArchiveError
+from archive.search.index import open_backend
+from archive.search.sync import keep_in_step
 
 
 def init_home(settings: Settings) -> sessionmaker[Session]:
@@ -16,7 +19,7 @@ def init_home(settings: Settings) -> sessionmaker[Session]:
         folder.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.sqlalchemy_url)
     migrate(engine)
-    return make_sessionmaker(engine)
+    return _indexed(make_sessionmaker(engine), settings)
 
 
 def open_home(settings: Settings) -> sessionmaker[Session]:
@@ -27,4 +30,11 @@ def open_home(settings: Settings) -> sessionmaker[Session]:
     if not inspect(engine).has_table("meetings"):
         engine.dispose()
         raise ArchiveError("the database has no archive tables: run `testimony init` first")
-    return make_sessionmaker(engine)
+    return _indexed(make_sessionmaker(engine), settings)
+
+
+def _indexed(sessions: sessionmaker[Session], settings: Settings) -> sessionmaker[Session]:
+    """Every commit of these sessions re-indexes the meetings it changed (archive.search.sync); one backend
+    object per sessionmaker, which keeps the index open (the web app searches with it too)."""
+    keep_in_step(sessions, open_backend(settings))
+    return sessions

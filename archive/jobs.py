@@ -1,11 +1,12 @@
 """Background jobs: transcription of a meeting's recordings, resumable after a crash.
 
-The `jobs` table is the source of truth (queued → running with a lease → done or failed, with attempts); the
-queue (huey's storage: a SQLite file in the home by default, Redis when TESTIMONY_REDIS_URL is set) carries
-only job ids, so several `testimony worker`s on several machines can share one database and one Redis.
+The `jobs` table is the queue (queued → running with a lease → done or failed, with attempts): a worker looks
+for the oldest queued row, as it does for the outbox's mail, so several `testimony worker`s on several
+machines share one database and nothing else. A job queued in any transaction (a ledger change queues a
+"dumps" job) is found once that transaction commits.
 
 - A worker claims a job with a compare-and-set UPDATE (queued → running, a fresh lease token): of two workers
-  that pop the same id, one wins. A thread renews the lease while the job runs (the heartbeat).
+  that find the same row, one wins. A thread renews the lease while the job runs (the heartbeat).
 - A worker that dies stops renewing; the reaper (run by every worker) puts a job whose lease ran out back in
   the queue. Attempts count, killed ones included; after `job_max_attempts` the job fails.
 - Transcription commits each finished window as a JobChunk; a resumed job skips them (archive.transcribe.windows
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
     from archive.pipeline import MeetingInfo
 
 log = logging.getLogger(__name__)
-QUEUE_NAME = "testimony-jobs"
-REQUEUE_AFTER = dt.timedelta(seconds=30)  # a queued job this old, with the queue empty, lost its queue entry
 PAUSE_AFTER_ERROR = 5.0  # seconds the jobs loop waits after the database or the queue failed
 # An absolute path of two parts or more, up to a quote, a space or a colon; group 1 is its last part.
 ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])(?:/[^/\s'\":]+)+/([^/\s'\":]+)")
@@ -58,33 +57,6 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
     return moment
-
-
-class JobQueue:
-    """The queue of job ids, in huey's storage (huey's own consumer is not used: the database decides)."""
-
-    def __init__(self, settings: Settings) -> None:
-        if settings.redis_url:
-            from huey.storage import RedisStorage
-
-            self._storage = RedisStorage(name=QUEUE_NAME, url=settings.redis_url, blocking=False)
-        else:
-            from huey.storage import SqliteStorage
-
-            self._storage = SqliteStorage(name=QUEUE_NAME, filename=str(settings.home / "jobs-queue.db"))
-
-    def push(self, job_id: int) -> None:
-        self._storage.enqueue(str(job_id).encode("ascii"))
-
-    def pop(self) -> int | None:
-        data = self._storage.dequeue()
-        return int(data) if data else None
-
-    def size(self) -> int:
-        return int(self._storage.queue_size())
-
-    def clear(self) -> None:
-        self._storage.flush_queue()
 
 
 def submit_transcription(
@@ -175,9 +147,6 @@ def _submit(
         except IntegrityError:  # the same key, committed by a concurrent request
             session.rollback()
             return session.scalars(select(Job).where(Job.idempotency_key == key)).one(), False
-    # After the commit: a queue entry always names a job that exists. If this push is lost, the reaper
-    # queues the job again.
-    JobQueue(settings).push(job.id)
     return job, True
 
 
@@ -307,41 +276,44 @@ def run_job(
                 job = session.get_one(Job, job_id)
                 slug = job.meeting.slug if job.meeting else None
                 kind, parameters = job.kind, dict(job.parameters)
-            log.info("job %s: running (%s %s)", job_id, kind, slug or parameters.get("upload"))
-            job_settings = dataclasses.replace(settings, engine=parameters["engine"], model=parameters["model"])
-            if kind == "ingest" and slug is None:
-                slug = _store_upload(job_settings, sessions, job_id, parameters)
-            if slug is None:
-                raise NotFound("its meeting was deleted")
-            transcriber = load_transcriber(job_settings)
-            with sessions() as session:
-                meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
-                starts = {
-                    r.id: sum(earlier.duration for earlier in meeting.recordings[:i])
-                    for i, r in enumerate(meeting.recordings)
-                }
+            log.info("job %s: running (%s %s)", job_id, kind, slug or parameters.get("upload") or "")
+            if kind == "dumps":  # queued with a change of the redaction ledger (archive.privacy.ledger)
+                _refresh_dumps(settings, sessions)
+            else:
+                job_settings = dataclasses.replace(settings, engine=parameters["engine"], model=parameters["model"])
+                if kind == "ingest" and slug is None:
+                    slug = _store_upload(job_settings, sessions, job_id, parameters)
+                if slug is None:
+                    raise NotFound("its meeting was deleted")
+                transcriber = load_transcriber(job_settings)
+                with sessions() as session:
+                    meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
+                    starts = {
+                        r.id: sum(earlier.duration for earlier in meeting.recordings[:i])
+                        for i, r in enumerate(meeting.recordings)
+                    }
 
-            def checkpoint_for(recording_id: int) -> DatabaseCheckpoint:
-                return DatabaseCheckpoint(sessions, job_id, recording_id, heartbeat)
+                def checkpoint_for(recording_id: int) -> DatabaseCheckpoint:
+                    return DatabaseCheckpoint(sessions, job_id, recording_id, heartbeat)
 
-            def progress_from(recording_id: int) -> Callable[[float, float], None]:
-                def progress(done: float, _total: float) -> None:
-                    heartbeat.progress = starts[recording_id] + done
+                def progress_from(recording_id: int) -> Callable[[float, float], None]:
+                    def progress(done: float, _total: float) -> None:
+                        heartbeat.progress = starts[recording_id] + done
 
-                return progress
+                    return progress
 
-            transcribe_meeting(
-                sessions,
-                job_settings,
-                slug,
-                transcriber,
-                replace=True,
-                checkpoint_for=checkpoint_for,
-                progress_for=progress_from,
-            )
-            heartbeat.check()
-            if parameters.get("diarize") and load_diarizer is not None:
-                diarize_meeting(sessions, job_settings, slug, load_diarizer(job_settings), replace=False)
+                transcribe_meeting(
+                    sessions,
+                    job_settings,
+                    slug,
+                    transcriber,
+                    replace=True,
+                    checkpoint_for=checkpoint_for,
+                    progress_for=progress_from,
+                )
+                heartbeat.check()
+                if parameters.get("diarize") and load_diarizer is not None:
+                    diarize_meeting(sessions, job_settings, slug, load_diarizer(job_settings), replace=False)
         except LeaseLost:
             log.warning("job %s: lease lost to another worker; stopped", job_id)
             return True
@@ -350,6 +322,14 @@ def run_job(
             return True
     _finish(sessions, job_id, token)
     return True
+
+
+def _refresh_dumps(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    """A "dumps" job: the bulk downloads written again from the public view (archive.bulk.refresh_dumps)."""
+    from archive.bulk import refresh_dumps
+
+    with sessions() as session:
+        refresh_dumps(settings, session)
 
 
 def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: int, parameters: dict[str, Any]) -> str:
@@ -415,16 +395,13 @@ def _failed(settings: Settings, sessions: sessionmaker[Session], job_id: int, to
         job.lease_until = None
         if not again:
             job.finished_at = _now()
-    if again:
-        JobQueue(settings).push(job_id)
     log.info("job %s: %s (%s)", job_id, "queued again" if again else "failed", words)
 
 
 def reap(settings: Settings, sessions: sessionmaker[Session], now: dt.datetime | None = None) -> list[int]:
-    """Put jobs whose worker died (lease ran out) back in the queue, or fail them after their last attempt;
-    queue again queued jobs whose queue entry was lost. Returns the ids queued."""
+    """Put jobs whose worker died (lease ran out) back in the queue, or fail them after their last attempt.
+    Returns the ids queued again."""
     now = now or _now()
-    queue = JobQueue(settings)
     requeued: list[int] = []
     with sessions() as session, session.begin():
         for job in session.scalars(select(Job).where(Job.status == "running", Job.lease_until < now)):
@@ -437,15 +414,13 @@ def reap(settings: Settings, sessions: sessionmaker[Session], now: dt.datetime |
             else:
                 job.status = "queued"
                 requeued.append(job.id)
-    if queue.size() == 0:
-        with sessions() as session:
-            requeued += list(
-                session.scalars(select(Job.id).where(Job.status == "queued", Job.created_at < now - REQUEUE_AFTER))
-            )
-    requeued = list(dict.fromkeys(requeued))
-    for job_id in requeued:
-        queue.push(job_id)
     return requeued
+
+
+def next_queued(sessions: sessionmaker[Session]) -> int | None:
+    """The oldest queued job's id (the queue is the table); another worker may claim it first (see claim)."""
+    with sessions() as session:
+        return session.scalar(select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(1))
 
 
 def work(
@@ -460,12 +435,11 @@ def work(
 ) -> int:
     """Run jobs until `stop` is set (or, with `once`, until the queue is empty); returns how many ran."""
     stop = stop or threading.Event()
-    queue = JobQueue(settings)
     ran = 0
     while not stop.is_set():
         try:
             reap(settings, sessions)
-            job_id = queue.pop()
+            job_id = next_queued(sessions)
             if job_id is None:
                 if once:
                     break

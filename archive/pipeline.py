@@ -1,4 +1,4 @@
-"""Ingest, as plain stages: store → transcribe → save segments → diarize → index.
+"""Ingest, as plain stages: store → transcribe → save segments → diarize (the index follows each commit).
 
 Order matters for consistency. Every file is staged and decoded in full before anything lands, so
 a bad file leaves no trace; media lands before its database row, so a crash can leave at most a
@@ -25,7 +25,6 @@ from archive.db.models import Body, Meeting, Recording, Revision, Segment, Speak
 from archive.errors import InvalidInput, NotFound
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
-from archive.search.index import index_meeting, open_backend
 from archive.speakers.assign import assign_segments
 from archive.speakers.diarize import Diarizer
 from archive.speakers.voices import HUMAN_METHODS, to_bytes
@@ -240,8 +239,8 @@ def transcribe_meeting(
                 f"(real-time factor {transcript.processing_seconds / max(transcript.duration, 1e-9):.2f})"
             )
         save_transcript(sessions, recording_id, transcript, target)
-    with sessions() as session:
-        count = index_meeting(open_backend(settings), session, slug)
+    with sessions() as session:  # indexed as each transaction committed (archive.search.sync)
+        count = session.scalar(select(func.count(Segment.id)).join(Meeting).where(Meeting.slug == slug))
     report(f"indexed {count} segments for search")
     return done
 
@@ -387,8 +386,6 @@ def diarize_meeting(
     for match in matches:
         how = "recognised as" if match.action == "attributed" else "may be"
         report(f"{slug}: {match.label} {how} {match.person} (voice similarity {match.score:.2f})")
-    with sessions() as session:
-        index_meeting(open_backend(settings), session, slug)
     return len(speakers)
 
 

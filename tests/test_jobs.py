@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 from archive.cli import main
 from archive.db.models import Job, JobChunk, Meeting, Segment, TranscriptionRun
-from archive.jobs import JobQueue, claim, progress_of, reap, submit_transcription
+from archive.jobs import claim, next_queued, progress_of, reap, submit_transcription
 from tests.factories import Line, add_meeting
 from tests.media_files import encode, speech
 
@@ -31,13 +31,14 @@ def meeting(sessions) -> str:  # type: ignore[no-untyped-def]
     return "2024-02-07-council"
 
 
-def test_a_job_is_a_row_first_and_its_id_goes_in_the_queue(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_is_a_queued_row_that_a_worker_finds(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
     job, made = submit_transcription(sessions, settings, meeting, created_by="cli")
     assert (
         made and job.status == "queued" and job.parameters == {"engine": "whisper", "model": "tiny.en", "diarize": True}
     )
-    queue = JobQueue(settings)
-    assert queue.size() == 1 and queue.pop() == job.id and queue.pop() is None
+    assert next_queued(sessions) == job.id
+    assert claim(sessions, job.id, 60, NOW) is not None
+    assert next_queued(sessions) is None  # claimed: no longer queued
 
 
 def test_the_same_key_queues_one_job(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
@@ -72,12 +73,10 @@ def test_the_reaper_requeues_a_job_whose_lease_ran_out_and_fails_it_after_the_la
 ) -> None:  # type: ignore[no-untyped-def]
     settings = dataclasses.replace(settings, job_max_attempts=2)
     job, _ = submit_transcription(sessions, settings, meeting)
-    queue = JobQueue(settings)
-    queue.clear()
     assert claim(sessions, job.id, 60, NOW)
     assert reap(settings, sessions, NOW + dt.timedelta(seconds=30)) == []  # lease still held
     assert reap(settings, sessions, NOW + dt.timedelta(seconds=61)) == [job.id]
-    assert queue.pop() == job.id
+    assert next_queued(sessions) == job.id
     with sessions() as session:
         assert session.get_one(Job, job.id).status == "queued"
     assert claim(sessions, job.id, 60, NOW + dt.timedelta(seconds=62))  # attempt 2 of 2
@@ -87,12 +86,16 @@ def test_the_reaper_requeues_a_job_whose_lease_ran_out_and_fails_it_after_the_la
         assert row.status == "failed" and "stopped during each of its 2 attempts" in row.error
 
 
-def test_a_queued_job_whose_queue_entry_was_lost_is_queued_again(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
-    job, _ = submit_transcription(sessions, settings, meeting)
-    JobQueue(settings).clear()  # e.g. Redis restarted without persistence
-    assert reap(settings, sessions, dt.datetime.now(dt.UTC)) == []  # too recent to call lost
-    assert reap(settings, sessions, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)) == [job.id]
-    assert JobQueue(settings).pop() == job.id
+def test_a_job_queued_in_any_transaction_is_found_once_it_commits(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
+    """No queue beside the table can lose an entry: a row added with other changes (a ledger change queues a
+    "dumps" job) is the job, visible to workers exactly when the transaction that made it commits."""
+    with sessions() as session, session.begin():
+        session.add(Job(kind="dumps", parameters={}))
+        assert next_queued(sessions) is None  # not committed yet
+    found = next_queued(sessions)
+    assert found is not None
+    with sessions() as session:
+        assert session.get_one(Job, found).kind == "dumps"
 
 
 def test_progress_gives_a_percent_and_an_eta(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
@@ -105,14 +108,22 @@ def test_progress_gives_a_percent_and_an_eta(settings, sessions, meeting) -> Non
     assert state["percent"] == 25.0 and state["eta_seconds"] == 90 and state["meeting"] == meeting
 
 
-def test_jobs_on_redis_share_one_queue(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
-    redis_settings = dataclasses.replace(settings, redis_url="redis://127.0.0.1:6379/15")
-    queue = JobQueue(redis_settings)
-    queue.clear()
-    job, _ = submit_transcription(sessions, redis_settings, meeting)
-    assert JobQueue(redis_settings).size() == 1  # another machine's view of the same queue
-    assert JobQueue(redis_settings).pop() == job.id
-    assert JobQueue(settings).size() == 0  # nothing went to the SQLite queue
+def test_workers_sharing_one_database_share_one_queue(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
+    """Two workers (each its own engine, as on two machines) find the jobs in order and never take the same one."""
+    from archive.home import open_home
+
+    first_job, _ = submit_transcription(sessions, settings, meeting)
+    second_job, _ = submit_transcription(sessions, settings, meeting, key="another")
+    other = open_home(settings)  # another machine's view of the same database
+    try:
+        assert next_queued(other) == first_job.id
+        assert claim(other, first_job.id, 60, NOW) is not None
+        assert next_queued(sessions) == second_job.id
+        assert claim(sessions, first_job.id, 60, NOW) is None  # already running elsewhere
+        assert claim(sessions, second_job.id, 60, NOW) is not None
+        assert next_queued(other) is None
+    finally:
+        other.kw["bind"].dispose()
 
 
 # --- a worker killed in the middle of a long recording ----------------------------------------------------
@@ -212,9 +223,9 @@ def test_jobs_list_and_retry(settings, sessions, runner, meeting) -> None:  # ty
         session.execute(update(Job).values(status="failed", error="the recording could not be decoded"))
     listed = runner.invoke(main, ["jobs", "list"])
     assert listed.exit_code == 0 and f"{job.id}\tfailed" in listed.stdout and "could not be decoded" in listed.stdout
-    JobQueue(settings).clear()
+    assert next_queued(sessions) is None
     retried = runner.invoke(main, ["jobs", "retry", str(job.id)])
-    assert retried.exit_code == 0 and JobQueue(settings).pop() == job.id
+    assert retried.exit_code == 0 and next_queued(sessions) == job.id
     assert runner.invoke(main, ["jobs", "retry", str(job.id)]).exit_code == 1  # queued now, not failed
     assert "no job 999" in runner.invoke(main, ["jobs", "retry", "999"]).stderr
 

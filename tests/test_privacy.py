@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from archive import privacy
 from archive.db.models import AuditEvent, Meeting, Recording, Redaction, Segment, Speaker
 from archive.errors import InvalidInput
 from archive.exports import meeting_document, render
 from archive.integrity import check_archive
 from archive.media.store import MediaStore
+from archive.privacy.ledger import lift, redact_phrase, redact_range, set_consent
+from archive.privacy.purge import TOMBSTONE_TITLE, purge_meeting, remove_files
+from archive.privacy.view import silenced_ranges
 from archive.search import SearchRequest
 from archive.search.index import index_meeting, open_backend
 from tests.factories import Line, add_meeting, update_person
@@ -55,11 +57,10 @@ def _ledger(sessions) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
 
 
 def _apply(sessions, settings, operation, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """An operation in its own transaction, then the index brought in line, as the admin pages do."""
+    """An operation in its own transaction, as the admin pages do: the index follows the commit by itself."""
     with sessions() as session:
         with session.begin():
             row = operation(session, *args, **kwargs)
-        privacy.republish(settings, session, SLUG)
         return row.id if isinstance(row, Redaction) else row
 
 
@@ -81,7 +82,7 @@ def _search(settings, q: str):  # type: ignore[no-untyped-def]
 
 
 def test_name_withheld_is_a_public_commenter_everywhere(sessions, settings, meeting) -> None:  # type: ignore[no-untyped-def]
-    _apply(sessions, settings, privacy.set_consent, SLUG, "SPEAKER_01", "name-withheld", **WHO, user=None)
+    _apply(sessions, settings, set_consent, SLUG, "SPEAKER_01", "name-withheld", **WHO, user=None)
     document = _document(sessions)
     everything = json.dumps(document) + "".join(render(document, fmt) for fmt in ("txt", "vtt", "srt", "csv", "rttm"))
     for secret in ("Marisol", "Vantablack", "tenant organizer", "Zenith"):
@@ -103,7 +104,7 @@ def test_name_withheld_is_a_public_commenter_everywhere(sessions, settings, meet
 
 
 def test_unpublished_segments_are_not_published_at_all(sessions, settings, meeting) -> None:  # type: ignore[no-untyped-def]
-    _apply(sessions, settings, privacy.set_consent, SLUG, "SPEAKER_01", "unpublished", **WHO, user=None)
+    _apply(sessions, settings, set_consent, SLUG, "SPEAKER_01", "unpublished", **WHO, user=None)
     document = _document(sessions)
     assert [s["start"] for s in document["segments"]] == [0.0, 9.0]
     assert [s["label"] for s in document["speakers"]] == ["SPEAKER_00"]
@@ -114,19 +115,19 @@ def test_unpublished_segments_are_not_published_at_all(sessions, settings, meeti
         texts = session.scalars(select(Segment.public_text).order_by(Segment.start)).all()
         assert texts == [None, "", None, ""]
         # Their speech is silent in the public audio too.
-        assert privacy.silenced_ranges(session, session.scalars(select(Meeting)).one()) == [(4.0, 9.0), (12.0, 15.0)]
+        assert silenced_ranges(session, session.scalars(select(Meeting)).one()) == [(4.0, 9.0), (12.0, 15.0)]
         # Withheld segments are rightly absent from the index: `testimony check` does not call them missing.
         assert not [p for p in check_archive(session, settings) if "search index" in p]
 
 
 def test_voice_withheld_silences_every_turn_but_keeps_the_words(sessions, settings, meeting) -> None:  # type: ignore[no-untyped-def]
-    _apply(sessions, settings, privacy.set_consent, SLUG, "SPEAKER_01", "voice-withheld", **WHO, user=None)
+    _apply(sessions, settings, set_consent, SLUG, "SPEAKER_01", "voice-withheld", **WHO, user=None)
     with sessions() as session:
         speaker = session.scalars(select(Speaker).where(Speaker.label == "SPEAKER_01")).one()
         speaker.turns = [[3.9, 9.1], [11.8, 15.2]]
         session.commit()
         meeting_row = session.scalars(select(Meeting)).one()
-        assert privacy.silenced_ranges(session, meeting_row) == [(3.9, 9.1), (11.8, 15.2)]
+        assert silenced_ranges(session, meeting_row) == [(3.9, 9.1), (11.8, 15.2)]
     document = _document(sessions)
     assert "detained" in json.dumps(document)  # the words stay; only the voice is withheld
     assert "Marisol Vantablack" in {s["speaker"]["name"] for s in document["segments"]}
@@ -134,7 +135,7 @@ def test_voice_withheld_silences_every_turn_but_keeps_the_words(sessions, settin
 
 
 def test_phrase_and_range_redactions_and_their_lift(sessions, settings, meeting) -> None:  # type: ignore[no-untyped-def]
-    phrase = _apply(sessions, settings, privacy.redact_phrase, SLUG, "zyxwhistle  QUORRAN", **WHO, user=None)
+    phrase = _apply(sessions, settings, redact_phrase, SLUG, "zyxwhistle  QUORRAN", **WHO, user=None)
     texts = [s["text"] for s in _document(sessions)["segments"]]
     assert texts[1] == "My neighbour [redacted] was detained last week."
     assert _search(settings, "zyxwhistle").total == 0
@@ -142,13 +143,13 @@ def test_phrase_and_range_redactions_and_their_lift(sessions, settings, meeting)
     with sessions() as session:
         # The words' times are silenced (with a little to spare each side).
         meeting_row = session.scalars(select(Meeting)).one()
-        assert privacy.silenced_ranges(session, meeting_row) == [(3.92, 9.08)]
-    span = _apply(sessions, settings, privacy.redact_range, SLUG, 11.5, 15.5, **WHO, user=None)
+        assert silenced_ranges(session, meeting_row) == [(3.92, 9.08)]
+    span = _apply(sessions, settings, redact_range, SLUG, 11.5, 15.5, **WHO, user=None)
     segments = _document(sessions)["segments"]
     assert segments[3]["text"] == "[redacted]" and segments[3]["words"][0]["word"] == "[redacted]"
     assert _search(settings, "shelter").total == 0
     before = _ledger(sessions)
-    _apply(sessions, settings, privacy.lift, phrase, reason="the testifier changed her mind", user=None)
+    _apply(sessions, settings, lift, phrase, reason="the testifier changed her mind", user=None)
     assert _document(sessions)["segments"][1]["text"] == LINES[1].text
     assert _search(settings, "zyxwhistle").total == 1
     assert _document(sessions)["segments"][3]["text"] == "[redacted]"  # the range stays in force
@@ -157,7 +158,7 @@ def test_phrase_and_range_redactions_and_their_lift(sessions, settings, meeting)
     lifts_id = [c.name for c in Redaction.__table__.columns].index("lifts_id")
     assert after[-1][lifts_id] == phrase
     with pytest.raises(InvalidInput, match="already lifted"):
-        _apply(sessions, settings, privacy.lift, phrase, reason="again", user=None)
+        _apply(sessions, settings, lift, phrase, reason="again", user=None)
     with sessions() as session:
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions == ["redaction-add", "redaction-add", "redaction-lift"]
@@ -167,11 +168,11 @@ def test_phrase_and_range_redactions_and_their_lift(sessions, settings, meeting)
 @pytest.mark.parametrize(
     ("operation", "args", "who", "message"),
     [
-        (privacy.set_consent, (SLUG, "SPEAKER_01", "secret"), WHO, "consent must be one of"),
-        (privacy.set_consent, (SLUG, "SPEAKER_01", "public"), {**WHO, "reason": " "}, "reason"),
-        (privacy.redact_range, (SLUG, 9.0, 4.0), WHO, "start, end"),
-        (privacy.redact_phrase, (SLUG, " ... "), WHO, "phrase"),
-        (privacy.redact_phrase, (SLUG, "name"), {**WHO, "approved_by": ""}, "approved by"),
+        (set_consent, (SLUG, "SPEAKER_01", "secret"), WHO, "consent must be one of"),
+        (set_consent, (SLUG, "SPEAKER_01", "public"), {**WHO, "reason": " "}, "reason"),
+        (redact_range, (SLUG, 9.0, 4.0), WHO, "start, end"),
+        (redact_phrase, (SLUG, " ... "), WHO, "phrase"),
+        (redact_phrase, (SLUG, "name"), {**WHO, "approved_by": ""}, "approved by"),
     ],
 )
 def test_bad_requests_name_the_field_and_change_nothing(sessions, settings, meeting, operation, args, who, message):  # type: ignore[no-untyped-def]
@@ -193,13 +194,12 @@ def test_purge_leaves_a_tombstone_and_a_consistent_archive(sessions, settings, m
     transcript.write_text("{}")
     with sessions() as session:
         with session.begin():
-            files = privacy.purge_meeting(session, settings, SLUG, **WHO, user=None)
+            files = purge_meeting(session, settings, SLUG, **WHO, user=None)
         assert media in files and transcript in files
-        assert privacy.remove_files(files) == 2
-        privacy.republish(settings, session, SLUG)
+        assert remove_files(files) == 2
     assert not media.exists() and not transcript.exists()
     document = _document(sessions)
-    assert document["meeting"]["title"] == privacy.TOMBSTONE_TITLE
+    assert document["meeting"]["title"] == TOMBSTONE_TITLE
     assert document["meeting"]["date"] == "2024-02-07" and document["meeting"]["body"]
     assert document["segments"] == [] and document["speakers"] == []
     assert any("removed at a speaker's request" in n for n in document["notices"])
@@ -211,12 +211,12 @@ def test_purge_leaves_a_tombstone_and_a_consistent_archive(sessions, settings, m
         assert session.scalars(select(Redaction.scope)).all() == ["purge"]
         session.rollback()
         with pytest.raises(InvalidInput, match="already purged"), session.begin():
-            privacy.purge_meeting(session, settings, SLUG, **WHO, user=None)
+            purge_meeting(session, settings, SLUG, **WHO, user=None)
 
 
 def test_a_new_segment_saying_a_withheld_phrase_is_withheld_once_indexed(sessions, settings, meeting) -> None:  # type: ignore[no-untyped-def]
     """A new transcript or a correction brings the words back as new rows: indexing the meeting withholds them."""
-    _apply(sessions, settings, privacy.redact_phrase, SLUG, "Zyxwhistle Quorran", **WHO, user=None)
+    _apply(sessions, settings, redact_phrase, SLUG, "Zyxwhistle Quorran", **WHO, user=None)
     with sessions() as session, session.begin():
         old = session.scalars(select(Segment).order_by(Segment.start)).all()[1]
         session.add(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from archive.accounts import record
 from archive.db.models import AgendaItem, Meeting, Revision, Segment, Speaker, User
 from archive.errors import InvalidInput, NotFound
-from archive.privacy import refresh_public_text
+from archive.privacy.ledger import refresh_public_text
 
 # What a correction may change, compared by a revert; the rest of a row is kept only to re-create it.
 SEGMENT_FIELDS = ("id", "start", "end", "text", "words", "speaker_id", "kind", "tags")

@@ -519,7 +519,7 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-# Background jobs (archive.jobs). The table is the source of truth; the queue only carries job ids.
+# Background jobs (archive.jobs). The table is the queue: workers claim its queued rows.
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
 
@@ -534,7 +534,7 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_status_lease_until", "status", "lease_until"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # "transcribe"
+    kind: Mapped[str] = mapped_column(String(20))  # "transcribe", "ingest" (an upload), "dumps" (bulk downloads)
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"), index=True)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default="queued")  # one of JOB_STATUSES

@@ -1,7 +1,7 @@
 """The redaction ledger's operations: each appends a Redaction row (never changes one) and an audit event.
 
-They take a Session and flush; the caller commits, then calls `republish` so the search index (and its files'
-bytes) and the public recording follow at once.
+They take a Session and flush; the caller commits. The search index (and its files' bytes) follows by itself
+after the commit (archive.search.sync); the bulk downloads are rewritten by the worker (a "dumps" job).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import accounts
-from archive.db.models import SPEAKER_CONSENTS, Meeting, Redaction, Segment, Speaker, User
+from archive.db.models import SPEAKER_CONSENTS, Job, Meeting, Redaction, Segment, Speaker, User
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.view import public_view
 
@@ -52,6 +52,7 @@ def _who(reason: str, requested_by: str, approved_by: str) -> dict[str, str]:
 def _append(session: Session, action: str, user: User | None, meeting: Meeting | None, **columns: Any) -> Redaction:
     row = Redaction(meeting_id=meeting.id if meeting else None, user_id=user.id if user else None, **columns)
     session.add(row)
+    _queue_dump_refresh(session)
     session.flush()
     detail = {k: v for k, v in columns.items() if k in ("scope", "consent", "start", "end", "lifts_id")}
     accounts.record(
@@ -64,6 +65,15 @@ def _append(session: Session, action: str, user: User | None, meeting: Meeting |
         **detail,
     )
     return row
+
+
+def _queue_dump_refresh(session: Session) -> None:
+    """Published bulk downloads may hold what this change withholds: the worker writes new ones (a "dumps" job,
+    archive.bulk.refresh_dumps), queued in this transaction so it cannot be forgotten; one waiting job serves
+    any number of changes."""
+    waiting = select(Job.id).where(Job.kind == "dumps", Job.status == "queued")
+    if session.scalar(waiting) is None:
+        session.add(Job(kind="dumps", parameters={}, created_by="privacy"))
 
 
 def set_consent(

@@ -7,7 +7,6 @@ no one: "Removed at a speaker's request", with its date and body. The ledger row
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -110,39 +109,3 @@ def remove_files(files: list[Path]) -> int:
         except FileNotFoundError:
             continue
     return removed
-
-
-def republish(settings: Settings, session: Session, slug: str) -> int:
-    """After a ledger change committed: the meeting's search documents again, and the index's files rewritten
-    so withheld words leave its bytes (Whoosh keeps a deleted document's postings until its segments merge)."""
-    from archive.search.index import index_meeting, open_backend
-
-    backend = open_backend(settings)
-    count = index_meeting(backend, session, slug)
-    backend.compact()
-    refresh_dumps(settings, session)
-    return count
-
-
-def refresh_dumps(settings: Settings, session: Session) -> Path | None:
-    """Published bulk downloads are snapshots that may hold what is now withheld: when there are any, a new one
-    is written from the public view, then the old ones are deleted (the site offers the new one at once)."""
-    from archive.bulk import DUMPS, dump_name, write_dump, write_zip
-
-    folder = settings.home / DUMPS
-    old = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
-    if not old:
-        return None
-    target, n = folder / dump_name(), 2
-    while target.exists() or target.with_name(f"{target.name}.zip").exists():  # two changes in one second
-        target, n = folder / f"{dump_name()}-{n}", n + 1
-    made = write_dump(session, target, site_name=settings.site_name, site_url=settings.public_url.rstrip("/"))
-    made_zip = write_zip(made.path, made.path.with_name(f"{made.path.name}.zip"))
-    for path in old:
-        if path in (made.path, made_zip):
-            continue
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    return made_zip

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.db.models import Meeting, Segment, Speaker
-from archive.privacy import public_view
+from archive.privacy.view import public_view
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from archive.config import Settings
 from archive.db.models import Meeting
 from archive.errors import InvalidInput, NotFound
-from archive.privacy import refresh_public_text
+from archive.privacy.ledger import refresh_public_text
 from archive.search import SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument, all_documents, meeting_documents
 

@@ -15,7 +15,6 @@ from archive.accounts import record
 from archive.db.models import CONSENT_LEVELS, Person, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.review import mark_reviewed, mark_unreviewed
-from archive.search.index import index_meeting
 from archive.speakers.people import (
     affected_meetings,
     delete_person,
@@ -38,12 +37,6 @@ SAMPLE_LINES = 3  # lines shown per voice, so a curator can tell who it is
 
 def _field(name: str) -> str:
     return " ".join((request.form.get(name) or "").split())
-
-
-def _reindex(slugs: list[str]) -> None:
-    with current_app.extensions["sessions"]() as session:
-        for slug in slugs:
-            index_meeting(current_app.extensions["search"], session, slug)
 
 
 def _voices_page(slug: str, *, error: str | None = None, done: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
@@ -79,15 +72,14 @@ def voices(slug: str):  # type: ignore[no-untyped-def]
 
 
 def _change(slug: str, action: str, change: Any, **detail: Any):  # type: ignore[no-untyped-def]
-    """Run one change in a transaction with its audit event; re-index the meetings it touched; show the page."""
+    """Run one change in a transaction with its audit event (the index follows the commit); show the page."""
     user = current_user()
     try:
         with current_app.extensions["sessions"]() as session, session.begin():
-            touched, message = change(session, user.email)
+            _touched, message = change(session, user.email)
             record(session, action, user=user, target=slug, address=address(), **detail)
     except (InvalidInput, NotFound) as error:
         return _voices_page(slug, error=str(error), status=400)
-    _reindex(touched)
     return _voices_page(slug, done=message)
 
 
@@ -207,7 +199,6 @@ def edit_person(person_id: int):  # type: ignore[no-untyped-def]
             )
     except (InvalidInput, NotFound) as error:
         return _people_page(error=str(error), status=400)
-    _reindex(slugs)
     return _people_page(done=f"person {person_id} saved; {len(slugs)} meeting(s) re-indexed")
 
 
@@ -225,5 +216,4 @@ def remove_person(person_id: int):  # type: ignore[no-untyped-def]
             record(session, "person-delete", user=user, target=f"person {person_id}", address=address())
     except (InvalidInput, NotFound) as error:
         return _people_page(error=str(error), status=400)
-    _reindex(slugs)
     return _people_page(done=f"person {person_id} deleted; {len(slugs)} meeting(s) re-indexed")

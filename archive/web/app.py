@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from archive.config import Settings
 from archive.errors import ArchiveError, InvalidInput, NotFound
 from archive.home import open_home
-from archive.search.index import open_backend
+from archive.search.sync import backend_of
 from archive.web.page_cache import PageStore, new_pages_folder
 
 
@@ -30,8 +30,9 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
     app = Flask("archive.web")
     app.config["TESTIMONY"] = settings
     app.extensions["sessions"] = open_home(settings)
-    # One backend object per process: it keeps the index open and reopens it after a swap.
-    app.extensions["search"] = open_backend(settings)
+    # One backend object per process: it keeps the index open and reopens it after a swap; the sessions' commits
+    # index into it (archive.search.sync).
+    app.extensions["search"] = backend_of(app.extensions["sessions"])
     if settings.page_cache_mb > 0:
         if pages_folder is None:
             pages_folder = new_pages_folder()

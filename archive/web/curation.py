@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -17,8 +17,7 @@ from archive import curation
 from archive.curation.changes import changes
 from archive.db.models import SEGMENT_KINDS, AgendaItem, Meeting, Revision, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
-from archive.privacy import public_view
-from archive.search.index import index_meeting
+from archive.privacy.view import public_view
 from archive.timecodes import parse_clock
 from archive.web.api import db
 from archive.web.auth import current_user, role_required
@@ -61,12 +60,6 @@ def _meeting(slug: str) -> Meeting:
     if meeting is None:
         raise NotFound(f"no meeting with slug {slug!r}")
     return meeting
-
-
-def _reindex(meeting_id: int) -> None:
-    """The meeting's search documents again, right after the commit (a few hundred lines take well under 1 s)."""
-    slug = db().scalar(select(Meeting.slug).where(Meeting.id == meeting_id))
-    index_meeting(current_app.extensions["search"], db(), slug)
 
 
 def _wants_json() -> bool:
@@ -151,7 +144,7 @@ def segment_update(segment_id: int):  # type: ignore[no-untyped-def]
     """Apply the form: save (text, voice, kind, tags: one revision each that changed), split or merge."""
     form, user, session = request.form, current_user(), db()
     segment = curation.find_segment(session, segment_id)
-    meeting_id, slug = segment.meeting_id, segment.meeting.slug
+    slug = segment.meeting.slug
     action = form.get("action", "save")
     try:
         if action == "split":
@@ -178,7 +171,6 @@ def segment_update(segment_id: int):  # type: ignore[no-untyped-def]
         if _wants_json():
             return jsonify(error=str(error)), 400
         return _segment_page(curation.find_segment(session, segment_id), str(error), 400)
-    _reindex(meeting_id)
     back = url_for("pages.meeting", slug=slug, _anchor=f"s{target.id}")
     if _wants_json():
         # A split or a merge changes several lines: the page is reloaded; a save updates the line in place.
@@ -345,5 +337,4 @@ def revert(revision_id: int):  # type: ignore[no-untyped-def]
     except InvalidInput as error:
         db().rollback()
         return _history_page(meeting, str(error), 400)
-    _reindex(meeting.id)
     return redirect(url_for("curation.meeting_history", slug=meeting.slug, done=made.id), 303)

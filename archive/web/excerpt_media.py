@@ -14,7 +14,7 @@ from archive.cards import excerpt_card
 from archive.excerpts import excerpt_document, find_excerpt, recording_for
 from archive.media.clips import FORMATS, clip_tags, excerpt_clip
 from archive.media.store import MediaStore
-from archive.privacy import silenced_ranges
+from archive.privacy.view import silenced_ranges
 from archive.web.api import db
 
 excerpt_media = Blueprint("excerpt_media", __name__)

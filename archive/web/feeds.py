@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from archive import __version__, atom
-from archive.bulk import DUMPS, newest_zip
+from archive.bulk import DUMPS, offered_zip
 from archive.db.models import Excerpt, Meeting, Person, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts import excerpt_document, find_excerpt, is_withheld
@@ -350,13 +350,13 @@ def excerpts_csv():  # type: ignore[no-untyped-def]
 
 @feeds.get("/downloads")
 def downloads():  # type: ignore[no-untyped-def]
-    published = newest_zip(current_app.config["TESTIMONY"].home / DUMPS)
+    published = offered_zip(db(), current_app.config["TESTIMONY"].home / DUMPS)
     return render_template("downloads.html", dump=published)
 
 
 @feeds.get("/downloads/archive.zip")
 def archive_zip():  # type: ignore[no-untyped-def]
-    published = newest_zip(current_app.config["TESTIMONY"].home / DUMPS)
+    published = offered_zip(db(), current_app.config["TESTIMONY"].home / DUMPS)
     if published is None:
         abort(404, description="No bulk download has been published yet: see /downloads.")
     return send_file(

@@ -1,8 +1,9 @@
 """Curators' consent and redaction pages: the ledger, a meeting's voices and redactions, purge, the original.
 
-Every change is a POST with its CSRF token, made by one archive.privacy use-case; after its transaction commits
-the meeting's search documents are rewritten (archive.privacy.republish), so the public surfaces and the index's
-files follow at once. A bad form comes back with the values as typed and the reason, nothing lost.
+Every change is a POST with its CSRF token, made by one archive.privacy use-case; when its transaction commits
+the meeting's search documents are rewritten by the session's own hooks (archive.search.sync), so the public
+surfaces and the index's files follow at once. A bad form comes back with the values as typed and the reason,
+nothing lost.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from archive import privacy
 from archive.accounts import record
 from archive.db.models import REDACTION_SCOPES, SPEAKER_CONSENTS, Meeting, Recording, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.media.store import MediaStore
-from archive.privacy.view import in_force
+from archive.privacy import ledger as privacy
+from archive.privacy.purge import purge_meeting, remove_files
+from archive.privacy.view import in_force, public_view
 from archive.timecodes import parse_clock
 from archive.web.api import db
 from archive.web.auth import address, current_user, role_required
@@ -60,7 +62,7 @@ def meeting_privacy(slug: str):  # type: ignore[no-untyped-def]
 
 def _meeting_page(slug: str, *, error: str | None = None, form: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     meeting = privacy.find_meeting(db(), slug)
-    view = privacy.public_view(db(), meeting)
+    view = public_view(db(), meeting)
     speakers = db().scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
     voices: list[dict[str, Any]] = [
         {
@@ -93,9 +95,8 @@ def _who() -> dict[str, str]:
 
 
 def _changed(slug: str):  # type: ignore[no-untyped-def]
-    """Commit, bring the index (and its files) in line, and show the meeting's privacy page again."""
+    """Commit (the index and its files follow: archive.search.sync) and show the meeting's privacy page again."""
     db().commit()
-    privacy.republish(_settings(), db(), slug)
     return redirect(url_for("privacy.meeting_privacy", slug=slug), 303)
 
 
@@ -164,13 +165,12 @@ def purge(slug: str):  # type: ignore[no-untyped-def]
     try:
         if request.form.get("confirm", "").strip() != slug:
             raise InvalidInput(f"confirm: type the meeting's slug ({slug}) to purge it")
-        files = privacy.purge_meeting(db(), _settings(), slug, **_who(), user=current_user())
+        files = purge_meeting(db(), _settings(), slug, **_who(), user=current_user())
     except InvalidInput as error:
         db().rollback()
         return _meeting_page(slug, error=str(error), form="purge", status=400)
     db().commit()
-    privacy.remove_files(files)  # only once the rows are gone: a failed commit leaves everything in place
-    privacy.republish(_settings(), db(), slug)
+    remove_files(files)  # only once the rows are gone: a failed commit leaves everything in place
     return redirect(url_for("privacy.meeting_privacy", slug=slug), 303)
 
 

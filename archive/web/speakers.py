@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.db.models import Meeting, Person, Segment, Speaker
 from archive.errors import NotFound
-from archive.privacy import PublicView, public_view
-from archive.privacy.view import NAMED
+from archive.privacy.view import NAMED, PublicView, public_view
 
 _published = or_(Segment.public_text.is_(None), Segment.public_text != "")
 

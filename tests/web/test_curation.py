@@ -277,7 +277,7 @@ def test_search_on_the_postgres_backend_follows_a_correction_too(request, home, 
 
 
 def test_a_withheld_phrase_is_redacted_in_agenda_titles_too(site, curator, sessions) -> None:  # type: ignore[no-untyped-def]
-    from archive.privacy import redact_phrase
+    from archive.privacy.ledger import redact_phrase
 
     app, _ = site
     post(curator, f"/admin/meetings/{SLUG}/agenda", json=False, start="20", title="Rosa Quintanilla testifies")

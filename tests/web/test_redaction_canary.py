@@ -32,6 +32,7 @@ from archive.cards import card_text
 from archive.cli import main
 from archive.db.models import AuditEvent, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
 from archive.excerpts import create_excerpt, excerpt_document, find_excerpt
+from archive.jobs import work
 from archive.search.index import index_meeting, open_backend
 from tests.accounts import csrf_token, sign_in
 from tests.campaigns.factories import add_directory
@@ -256,6 +257,10 @@ def _post(client, path: str, data: dict[str, str], meeting: str) -> None:  # typ
     assert response.status_code == 303, response.get_data(as_text=True)
 
 
+def _no_transcriber(_settings):  # type: ignore[no-untyped-def]
+    raise AssertionError("a dumps job transcribes nothing")
+
+
 def test_a_redacted_name_is_gone_from_every_public_surface(archive, settings, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
     app, slug, excerpt = archive["app"], archive["meeting"], archive["excerpt"]
     public = app.test_client()
@@ -272,6 +277,9 @@ def test_a_redacted_name_is_gone_from_every_public_surface(archive, settings, se
     _post(curator, f"/admin/meetings/{slug}/privacy/phrase", {"phrase": CANARY.lower(), **WHO}, slug)
     consent = {"label": "SPEAKER_01", "consent": "name-withheld", **WHO}
     _post(curator, f"/admin/meetings/{slug}/privacy/consent", consent, slug)
+    # The dump written before the change is not offered any more; the worker writes the new one.
+    assert fetch(public, "/downloads/archive.zip").status_code == 404
+    assert work(settings, sessions, once=True, load_transcriber=_no_transcriber) == 1  # one "dumps" job
 
     after = crawl(public, archive)
     assert len(after) >= 50, sorted(after)
