@@ -120,8 +120,8 @@ def ingest(
 ) -> None:
     """Store recordings as one meeting (idempotent by hash), transcribe them and find who speaks when;
     prints the meeting's slug last."""
-    from archive.pipeline import MeetingInfo
-    from archive.pipeline import ingest as run_ingest
+    from archive.ingest.pipeline import MeetingInfo
+    from archive.ingest.pipeline import ingest as run_ingest
 
     settings = settings_from(ctx, **engine)
     info = MeetingInfo(body=body, title=title, date=_parse_date(date_text), source_url=source_url)
@@ -142,7 +142,7 @@ def ingest(
             on_progress=on_progress,
         )
     if background:
-        from archive.jobs import submit_transcription
+        from archive.worker.jobs import submit_transcription
 
         job, _ = submit_transcription(sessions, settings, result.slug, diarize=not no_diarize, created_by="cli")
         _say(f"queued job {job.id}: `testimony worker` transcribes it; `testimony jobs list` shows its progress")
@@ -155,7 +155,7 @@ def ingest(
 @click.pass_context
 def transcribe(ctx: click.Context, slug: str, **engine: Any) -> None:
     """(Re)transcribe a meeting's recordings with the given engine and model."""
-    from archive.pipeline import transcribe_meeting
+    from archive.ingest.pipeline import transcribe_meeting
 
     settings = settings_from(ctx, **engine)
     sessions = sessions_for(ctx, settings)
@@ -174,7 +174,7 @@ def diarize(ctx: click.Context, slug: str, threads: int | None) -> None:
 
     Refused when a person has already identified one of the meeting's speakers: use `testimony speakers`.
     """
-    from archive.pipeline import diarize_meeting
+    from archive.ingest.pipeline import diarize_meeting
 
     settings = settings_from(ctx, threads=threads)
     sessions = sessions_for(ctx, settings)
@@ -192,7 +192,7 @@ def review(ctx: click.Context, slug: str, reviewer: str | None, undo: bool) -> N
 
     The meeting page and the JSON say so; a later re-transcription makes it unreviewed again.
     """
-    from archive.review import mark_reviewed, mark_unreviewed
+    from archive.curation.review import mark_reviewed, mark_unreviewed
 
     if undo == (reviewer is not None):
         raise InvalidInput("give either --by NAME (reviewed) or --undo (unreviewed)")
@@ -214,7 +214,8 @@ def review(ctx: click.Context, slug: str, reviewer: str | None, undo: bool) -> N
 @click.pass_context
 def export(ctx: click.Context, slug: str, fmt: str) -> None:
     """Write one meeting's transcript to stdout."""
-    from archive.exports import meeting_document, render
+    from archive.publish.documents import meeting_document
+    from archive.publish.formats import render
 
     sessions = sessions_for(ctx, settings_from(ctx))
     with sessions() as session:
@@ -386,7 +387,7 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Integrity: every row's files exist with the right hash, nothing orphaned; exit 1 with a list when not."""
-    from archive.integrity import check_archive
+    from archive.operations.check import check_archive
 
     settings = settings_from(ctx)
     with sessions_for(ctx, settings)() as session:
@@ -413,9 +414,10 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def demo(ctx: click.Context, demo_home: Path, port: int, no_serve: bool, **engine: Any) -> None:
     """The main job on embedded defaults: the bundled demo meeting ingested, transcribed, indexed and served."""
-    from archive.exports import meeting_document, render
-    from archive.pipeline import MeetingInfo
-    from archive.pipeline import ingest as run_ingest
+    from archive.ingest.pipeline import MeetingInfo
+    from archive.ingest.pipeline import ingest as run_ingest
+    from archive.publish.documents import meeting_document
+    from archive.publish.formats import render
 
     recording = DEMO_DIR / "demo-meeting.ogg"
     if not recording.exists():
@@ -720,7 +722,7 @@ def excerpt() -> None:
 @click.pass_context
 def excerpt_create(ctx: click.Context, slug: str, start_text: str, end_text: str, title: str, note: str | None) -> None:
     """Make an excerpt of a meeting; prints its slug last."""
-    from archive.excerpts import create_excerpt, quote
+    from archive.excerpts.manage import create_excerpt, quote
 
     with sessions_for(ctx, settings_from(ctx))() as session, session.begin():
         made = create_excerpt(
@@ -739,7 +741,7 @@ def excerpt_list(ctx: click.Context, meeting_slug: str | None) -> None:
     from sqlalchemy import select
 
     from archive.db.models import Excerpt, Meeting
-    from archive.excerpts import is_verified, quote
+    from archive.excerpts.manage import is_verified, quote
 
     with sessions_for(ctx, settings_from(ctx))() as session:
         query = select(Excerpt).join(Meeting).order_by(Excerpt.created_at.desc(), Excerpt.id.desc())
@@ -756,7 +758,7 @@ def excerpt_list(ctx: click.Context, meeting_slug: str | None) -> None:
 @click.pass_context
 def excerpt_show(ctx: click.Context, excerpt_slug: str) -> None:
     """One excerpt as JSON (the API's shape)."""
-    from archive.excerpts import excerpt_document, find_excerpt
+    from archive.excerpts.manage import excerpt_document, find_excerpt
 
     with sessions_for(ctx, settings_from(ctx))() as session:
         click.echo(json.dumps(excerpt_document(session, find_excerpt(session, excerpt_slug)), indent=2))
@@ -768,7 +770,7 @@ def excerpt_show(ctx: click.Context, excerpt_slug: str) -> None:
 @click.pass_context
 def excerpt_verify(ctx: click.Context, excerpt_slug: str, verified_by: str) -> None:
     """Mark an excerpt verified against the recording (it lapses if its words are later edited)."""
-    from archive.excerpts import find_excerpt, verify
+    from archive.excerpts.manage import find_excerpt, verify
 
     with sessions_for(ctx, settings_from(ctx))() as session, session.begin():
         verify(session, find_excerpt(session, excerpt_slug), verified_by=verified_by)
@@ -781,7 +783,8 @@ def excerpt_verify(ctx: click.Context, excerpt_slug: str, verified_by: str) -> N
 @click.pass_context
 def excerpt_export(ctx: click.Context, fmt: str, meeting_slug: str | None) -> None:
     """Every excerpt (newest first) to stdout: JSON (the API's documents) or CSV (formula cells neutralised)."""
-    from archive.exports import excerpt_documents, render_excerpts
+    from archive.publish.documents import excerpt_documents
+    from archive.publish.formats import render_excerpts
 
     settings = settings_from(ctx)
     with sessions_for(ctx, settings)() as session:
@@ -798,7 +801,7 @@ def dump(ctx: click.Context, out_dir: Path | None, make_zip: bool) -> None:
 
     Without OUT_DIR: a new dump under <home>/dumps/ and its zip, which the site offers at /downloads.
     """
-    from archive.bulk import DUMPS, dump_name, write_dump, write_zip
+    from archive.publish.bulk import DUMPS, dump_name, write_dump, write_zip
 
     settings = settings_from(ctx)
     if out_dir is None:

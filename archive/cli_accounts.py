@@ -1,4 +1,4 @@
-"""`testimony user …`: accounts from the command line (archive.accounts), each change audited with actor "cli"."""
+"""`testimony user …`: accounts from the command line (archive.accounts.users), each change audited with actor "cli"."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _read_password(prompt: str) -> str:
 @click.pass_context
 def add(ctx: click.Context, email: str, role: str) -> None:
     """Add an account (the password is read from the terminal, or one line from stdin)."""
-    from archive.accounts import create_user, record
+    from archive.accounts.users import create_user, record
 
     sessions = _sessions(ctx)
     password = _read_password("Password")
@@ -65,7 +65,7 @@ def list_users(ctx: click.Context) -> None:
 @click.pass_context
 def role(ctx: click.Context, email: str, role: str) -> None:
     """Change an account's role (the last admin cannot be demoted)."""
-    from archive.accounts import get_user, set_role
+    from archive.accounts.users import get_user, set_role
 
     with _sessions(ctx)() as session, session.begin():
         account = get_user(session, email)
@@ -78,7 +78,7 @@ def role(ctx: click.Context, email: str, role: str) -> None:
 @click.pass_context
 def disable(ctx: click.Context, email: str) -> None:
     """Disable an account: it cannot sign in, and its sessions end at once."""
-    from archive.accounts import disable_user, get_user
+    from archive.accounts.users import disable_user, get_user
 
     with _sessions(ctx)() as session, session.begin():
         account = get_user(session, email)
@@ -91,7 +91,7 @@ def disable(ctx: click.Context, email: str) -> None:
 @click.pass_context
 def password(ctx: click.Context, email: str) -> None:
     """Reset an account's password (read as for `user add`); its sessions end."""
-    from archive.accounts import get_user, record, set_password
+    from archive.accounts.users import get_user, record, set_password
 
     sessions = _sessions(ctx)
     with sessions() as session, session.begin():

@@ -247,6 +247,6 @@ def campaign_purge(ctx: click.Context) -> None:
 
 def _audit(session, action: str, target: str, **detail: object) -> None:  # type: ignore[no-untyped-def]
     """The audit log records what was done from the command line too (actor "cli")."""
-    from archive.accounts import record
+    from archive.accounts.users import record
 
     record(session, action, actor=CLI_ACTOR, target=target, **detail)

@@ -1,4 +1,4 @@
-"""`testimony jobs …`: background jobs from the command line (archive.jobs); `testimony worker` runs them."""
+"""`testimony jobs …`: background jobs from the command line (archive.worker.jobs); `testimony worker` runs them."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def jobs_list(ctx: click.Context, status: str | None) -> None:
     """Jobs, newest first: id, state, percent done, meeting, attempts, error."""
     from archive.cli import sessions_for, settings_from
     from archive.db.models import Job
-    from archive.jobs import progress_of
+    from archive.worker.jobs import progress_of
 
     settings = settings_from(ctx)
     sessions = sessions_for(ctx, settings)

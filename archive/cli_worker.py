@@ -29,9 +29,9 @@ def worker(ctx: click.Context, once: bool, poll: float) -> None:
     Without TESTIMONY_MAIL_FROM it runs the jobs only, and refuses to start while mail is waiting."""
     from archive.cli import _load_diarizer, _load_transcriber, sessions_for, settings_from
     from archive.errors import ArchiveError
-    from archive.jobs import work
     from archive.mail.delivery import DeliveryReport, run_worker
     from archive.mail.outbox import waiting
+    from archive.worker.jobs import work
 
     settings = settings_from(ctx)
     sessions = sessions_for(ctx, settings)

@@ -78,7 +78,7 @@ class Settings:
         "", "Signs the site's cookies (CSRF); empty: a random key kept in <home>/.secret_key.", secret=True
     )
 
-    # Background jobs (archive.jobs).
+    # Background jobs (archive.worker.jobs).
     job_lease_seconds: int = _setting(
         60, "A running job's worker renews its lease this often ×3; a job whose lease ran out is resumed elsewhere."
     )
@@ -97,7 +97,7 @@ class Settings:
     proxy_hops: int = _setting(
         0, "Reverse proxies in front of the site that set X-Forwarded-For/-Proto (0: none; trust no such header)."
     )
-    # Accounts (archive.accounts).
+    # Accounts (archive.accounts.users).
     session_hours: int = _setting(12, "How long a sign-in lasts without use before the server forgets it.")
     login_max_failures: int = _setting(
         5,

@@ -132,7 +132,7 @@ class WhooshRun:
     name = "whoosh"
 
     def __init__(self, corpus: Corpus, workdir: Path) -> None:
-        from archive.search.whoosh import WhooshBackend
+        from archive.search.whoosh.backend import WhooshBackend
 
         self.backend = WhooshBackend(workdir / "whoosh", processes=os.cpu_count() or 1)
         self.root = workdir / "whoosh"
@@ -181,7 +181,7 @@ class PostgresRun:
         with psycopg.connect(self.libpq, options=f"-csearch_path={self.schema}", autocommit=True) as connection:
             connection.execute("VACUUM ANALYZE segments")
             connection.execute("ANALYZE")
-        from archive.search.postgres import PostgresBackend
+        from archive.search.postgres.backend import PostgresBackend
 
         self.backend = PostgresBackend(self.url, window=Settings().search_window)
         self.broad: set[str] = set()  # queries past the window, whose total is a lower bound

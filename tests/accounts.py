@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from archive.accounts import create_user
+from archive.accounts.users import create_user
 from archive.db.models import User
 
 PASSWORD = "correct horse battery staple"

@@ -16,8 +16,8 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from archive import accounts
-from archive.accounts import create_user, record
+from archive.accounts import users as accounts
+from archive.accounts.users import create_user, record
 from archive.cli import main
 from archive.db.models import AuditEvent, RateLimit, User, UserSession
 from archive.errors import InvalidInput

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from archive.bulk import newest_zip, write_dump
 from archive.cli import main
 from archive.db.models import Meeting, Speaker
 from archive.errors import InvalidInput
-from archive.excerpts import create_excerpt
+from archive.excerpts.manage import create_excerpt
+from archive.publish.bulk import newest_zip, write_dump
 from tests.factories import Line, add_meeting, update_person
 
 MEETING = "2024-02-07-comment"

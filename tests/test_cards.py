@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from archive.cards import (
+from archive.db.models import Excerpt, Segment
+from archive.excerpts.cards import (
     BACKGROUND,
     ELLIPSIS,
     HEIGHT,
@@ -23,8 +24,7 @@ from archive.cards import (
     draw_card,
     layout_card,
 )
-from archive.db.models import Excerpt, Segment
-from archive.excerpts import create_excerpt, verify
+from archive.excerpts.manage import create_excerpt, verify
 from tests.factories import Line, add_meeting
 
 SLUG = "2024-02-07-council"

@@ -8,7 +8,7 @@ import json
 import bibtexparser
 import pytest
 
-from archive.citations import FORMATS, citations
+from archive.excerpts.citations import FORMATS, citations
 
 SHA = "ab" * 32
 ACCESSED = dt.date(2025, 3, 14)

@@ -23,7 +23,7 @@ from archive import create_app
 from archive.cli import main
 from archive.config import Settings
 from archive.db.models import Excerpt, Person
-from archive.excerpts import create_excerpt, excerpt_document, find_excerpt
+from archive.excerpts.manage import create_excerpt, excerpt_document, find_excerpt
 from archive.home import open_home
 from archive.media.clips import cached, clip_span, cut_clip, excerpt_clip
 from archive.media.decode import SAMPLE_RATE, decode_audio

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from archive import curation
-from archive.accounts import create_user
+from archive.accounts.users import create_user
 from archive.db.models import AgendaItem, AuditEvent, Meeting, Recording, Revision, Segment, TranscriptionRun
 from archive.errors import InvalidInput
 from tests.factories import Line, add_meeting
@@ -290,7 +290,7 @@ def test_agenda_items_are_checked_revised_and_revertible(sessions, meeting, cura
 
 
 def test_an_excerpt_quote_follows_the_correction_and_loses_its_verification(sessions, meeting, curator) -> None:  # type: ignore[no-untyped-def]
-    from archive.excerpts import create_excerpt, excerpt_document, verify
+    from archive.excerpts.manage import create_excerpt, excerpt_document, verify
 
     with sessions() as session, session.begin():
         excerpt = create_excerpt(session, SLUG, 3721.4, 3723.4, "Hot mic", created_by="test")
@@ -300,7 +300,7 @@ def test_an_excerpt_quote_follows_the_correction_and_loses_its_verification(sess
         assert document["quote"] == HOT_MIC and document["verified"] is not None
     change(sessions, curation.edit_text, meeting[3], "You're f---ing here illegally")
     with sessions() as session:
-        from archive.excerpts import find_excerpt
+        from archive.excerpts.manage import find_excerpt
 
         document = excerpt_document(session, find_excerpt(session, slug))
         assert document["quote"] == "You're f---ing here illegally"
@@ -340,7 +340,7 @@ def test_the_machine_transcript_is_never_changed_and_check_still_passes(
 def test_transcribing_again_is_refused_once_curators_corrected_the_meeting(
     sessions, settings, meeting, curator
 ) -> None:  # type: ignore[no-untyped-def]
-    from archive.pipeline import transcribe_meeting
+    from archive.ingest.pipeline import transcribe_meeting
 
     change(sessions, curation.edit_text, meeting[3], "You're f---ing here illegally")
     change(sessions, curation.set_kind, meeting[0], "testimony")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from archive.cli import main
 from archive.db.models import Excerpt, Segment
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts import (
+from archive.excerpts.manage import (
     SLUG_ALPHABET,
     create_excerpt,
     excerpt_document,

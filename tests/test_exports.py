@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from archive.cli import main
 from archive.db.models import Body, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
-from archive.exports import FORMATS, meeting_document, render
+from archive.publish.documents import meeting_document
+from archive.publish.formats import FORMATS, render
 from archive.speakers.people import name_speaker
 from tests.factories import Line, add_meeting, update_person
 
@@ -360,7 +361,7 @@ def test_csv_neutralises_every_formula_start_in_names_and_text(sessions, awkward
 
 
 def test_excerpts_export_as_json_and_safe_csv(runner: CliRunner, sessions, awkward: str) -> None:  # type: ignore[no-untyped-def]
-    from archive.excerpts import create_excerpt
+    from archive.excerpts.manage import create_excerpt
 
     with sessions() as session, session.begin():
         create_excerpt(session, awkward, 0.0, 2.0, "=cmd|'/C calc'!A0", note="-note", created_by="t")

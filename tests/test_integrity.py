@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from archive.db.models import Meeting, Segment, Speaker
-from archive.integrity import check_archive
+from archive.operations.check import check_archive
 from tests.factories import Line, add_meeting
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 from archive.cli import main
 from archive.db.models import Job, JobChunk, Meeting, Segment, TranscriptionRun
-from archive.jobs import claim, next_queued, progress_of, reap, submit_transcription
+from archive.worker.jobs import claim, next_queued, progress_of, reap, submit_transcription
 from tests.factories import Line, add_meeting
 from tests.media_files import encode, speech
 
@@ -268,7 +268,7 @@ def test_a_job_that_raises_an_unexpected_error_fails_with_its_reason_and_the_wor
 
 
 def test_job_errors_name_files_not_where_the_server_keeps_them() -> None:
-    from archive.jobs import without_paths
+    from archive.worker.jobs import without_paths
 
     assert without_paths("[Errno 2] No such file or directory: '/srv/archive/uploads/ab12.flac'") == (
         "[Errno 2] No such file or directory: 'ab12.flac'"

@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 
 from archive.db.models import AuditEvent, Meeting, Recording, Redaction, Segment, Speaker
 from archive.errors import InvalidInput
-from archive.exports import meeting_document, render
-from archive.integrity import check_archive
 from archive.media.store import MediaStore
+from archive.operations.check import check_archive
 from archive.privacy.ledger import lift, redact_phrase, redact_range, set_consent
 from archive.privacy.purge import TOMBSTONE_TITLE, purge_meeting, remove_files
 from archive.privacy.view import silenced_ranges
+from archive.publish.documents import meeting_document
+from archive.publish.formats import render
 from archive.search import SearchRequest
 from archive.search.index import index_meeting, open_backend
 from tests.factories import Line, add_meeting, update_person

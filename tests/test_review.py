@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from archive.cli import main
 from archive.db.models import Meeting, Recording, Segment
-from archive.pipeline import save_transcript
+from archive.ingest.pipeline import save_transcript
 from archive.transcribe.transcript import Transcript, TranscriptSegment, Word
 from tests.factories import Line, add_meeting
 

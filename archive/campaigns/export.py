@@ -7,7 +7,7 @@ import datetime as dt
 import io
 
 from archive.db.models import Letter
-from archive.exports import neutralise_formula
+from archive.publish.formats import neutralise_formula
 
 SUPPORTER_COLUMNS = ("name", "email", "town", "status", "created_at", "confirmed_at")
 

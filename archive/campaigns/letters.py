@@ -27,7 +27,7 @@ from archive.campaigns.template import fill_template
 from archive.config import Settings
 from archive.db.models import Campaign, Legislator, Letter
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts import quote
+from archive.excerpts.manage import quote
 from archive.legislators import find_legislators
 from archive.mail.addresses import check_address, clean_name, limit_key
 from archive.mail.outbox import enqueue, idempotency_key

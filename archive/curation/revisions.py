@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.accounts import record
+from archive.accounts.users import record
 from archive.db.models import AgendaItem, Meeting, Revision, Segment, Speaker, User
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.ledger import refresh_public_text

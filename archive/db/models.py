@@ -74,7 +74,7 @@ class Meeting(Base):
     source_url: Mapped[str | None] = mapped_column(String(2000))
     agenda_url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    # A person checked the transcript against the recording (see archive.review); a new machine transcript
+    # A person checked the transcript against the recording (see archive.curation.review); a new machine transcript
     # of any of the meeting's recordings clears both, so they never vouch for words nobody has read.
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
@@ -334,7 +334,7 @@ class DistrictTown(Base):
     town: Mapped[str] = mapped_column(String(200), index=True)
 
 
-# Accounts (archive.accounts). An admin manages accounts; a curator keeps meetings; an organizer runs campaigns.
+# Accounts (archive.accounts.users). An admin manages accounts; a curator keeps meetings; an organizer runs campaigns.
 ROLES = ("admin", "curator", "organizer")
 
 
@@ -519,7 +519,7 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-# Background jobs (archive.jobs). The table is the queue: workers claim its queued rows.
+# Background jobs (archive.worker.jobs). The table is the queue: workers claim its queued rows.
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
 

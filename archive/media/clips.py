@@ -187,7 +187,7 @@ def excerpt_clip(
     timeout: float = 900,
     memory_mb: int = 4096,
 ) -> Path:
-    """The cached clip of an excerpt (its document from archive.excerpts.excerpt_document) in one format.
+    """The cached clip of an excerpt (its document from archive.excerpts.manage.excerpt_document) in one format.
 
     `silence`: spans of the meeting's timeline withheld from public audio (archive.privacy.silenced_ranges).
     """

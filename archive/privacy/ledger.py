@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import accounts
+from archive.accounts import users as accounts
 from archive.db.models import SPEAKER_CONSENTS, Job, Meeting, Redaction, Segment, Speaker, User
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.view import public_view
@@ -69,7 +69,7 @@ def _append(session: Session, action: str, user: User | None, meeting: Meeting |
 
 def _queue_dump_refresh(session: Session) -> None:
     """Published bulk downloads may hold what this change withholds: the worker writes new ones (a "dumps" job,
-    archive.bulk.refresh_dumps), queued in this transaction so it cannot be forgotten; one waiting job serves
+    archive.publish.bulk.refresh_dumps), queued in this transaction so it cannot be forgotten; one waiting job serves
     any number of changes."""
     waiting = select(Job.id).where(Job.kind == "dumps", Job.status == "queued")
     if session.scalar(waiting) is None:

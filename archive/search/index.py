@@ -31,11 +31,11 @@ class SearchBackend(Protocol):
 
 def open_backend(settings: Settings) -> SearchBackend:
     if settings.search_backend == "whoosh":
-        from archive.search.whoosh import WhooshBackend
+        from archive.search.whoosh.backend import WhooshBackend
 
         return WhooshBackend(settings.index_dir, processes=settings.index_processes)
     if settings.search_backend == "postgres":
-        from archive.search.postgres import PostgresBackend
+        from archive.search.postgres.backend import PostgresBackend
 
         return PostgresBackend(settings.sqlalchemy_url, window=settings.search_window)
     raise InvalidInput(f"search backend {settings.search_backend!r} is not one of: whoosh, postgres")  # validated

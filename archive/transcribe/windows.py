@@ -32,7 +32,7 @@ WindowTranscriber = Callable[[np.ndarray, str, Callable[[float], None]], list[Tr
 
 
 class Checkpoint(Protocol):
-    """Where a resumable transcription keeps the windows it has finished (see archive.jobs)."""
+    """Where a resumable transcription keeps the windows it has finished (see archive.worker.jobs)."""
 
     def done(self) -> dict[int, list[TranscriptSegment]]:
         """The windows finished by earlier attempts, by number, their segments on the recording's timeline."""

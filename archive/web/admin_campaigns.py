@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
-from archive import accounts
+from archive.accounts import users as accounts
 from archive.campaigns.export import supporters_csv
 from archive.campaigns.manage import (
     EDITABLE,

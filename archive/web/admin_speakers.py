@@ -1,7 +1,7 @@
 """Curators name a meeting's voices, correct the diarization, keep people's details and mark a transcript reviewed.
 
 The browser's face of `testimony speakers …`, `testimony people …` and `testimony review`: the same domain
-functions (archive.speakers.people, archive.review), each change audited and the affected meetings re-indexed.
+functions (archive.speakers.people, archive.curation.review), each change audited and the affected meetings re-indexed.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import func, select
 
-from archive.accounts import record
+from archive.accounts.users import record
+from archive.curation.review import mark_reviewed, mark_unreviewed
 from archive.db.models import CONSENT_LEVELS, Person, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
-from archive.review import mark_reviewed, mark_unreviewed
 from archive.speakers.people import (
     affected_meetings,
     delete_person,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from archive.db.models import SEGMENT_KINDS, Body, Meeting
 from archive.errors import InvalidInput
-from archive.exports import meeting_document
+from archive.publish.documents import meeting_document
 from archive.search import PER_PAGE_MAX, SORTS, SearchRequest
 from archive.web.page_cache import kept_for_visitors
 from archive.web.speakers import person_record

@@ -1,4 +1,4 @@
-"""Signing in and out, accounts and the audit log on the site (archive.accounts behind it).
+"""Signing in and out, accounts and the audit log on the site (archive.accounts.users behind it).
 
 The Flask cookie holds only a random token; the server keeps its SHA-256 (UserSession), so logging out, a
 password change or disabling an account ends a session for good, even for a copied cookie. Every /admin view is
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from archive import accounts
+from archive.accounts import users as accounts
 from archive.db.models import ROLES, AuditEvent, User
 from archive.errors import InvalidInput
 from archive.web.api import db

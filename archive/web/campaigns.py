@@ -32,7 +32,7 @@ from archive.campaigns.letters import (
 from archive.campaigns.manage import campaigns_citing, find_campaign, is_open, letter_counts, open_campaigns
 from archive.db.models import Campaign
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts import excerpt_document, find_excerpt, is_withheld
+from archive.excerpts.manage import excerpt_document, find_excerpt, is_withheld
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, towns
 from archive.web.api import db
 from archive.web.excerpts import absolute_url

@@ -10,8 +10,8 @@ from urllib.parse import quote as url_quote
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
-from archive.cards import excerpt_card
-from archive.excerpts import excerpt_document, find_excerpt, recording_for
+from archive.excerpts.cards import excerpt_card
+from archive.excerpts.manage import excerpt_document, find_excerpt, recording_for
 from archive.media.clips import FORMATS, clip_tags, excerpt_clip
 from archive.media.store import MediaStore
 from archive.privacy.view import silenced_ranges

@@ -21,10 +21,10 @@ from flask import Blueprint, current_app, g, jsonify, make_response, redirect, r
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from archive.citations import LABELS, citations
 from archive.db.models import Excerpt, Meeting
 from archive.errors import InvalidInput
-from archive.excerpts import create_excerpt, excerpt_document, find_excerpt
+from archive.excerpts.citations import LABELS, citations
+from archive.excerpts.manage import create_excerpt, excerpt_document, find_excerpt
 from archive.timecodes import format_clock, parse_clock
 from archive.web.api import db
 from archive.web.auth import current_user

@@ -17,13 +17,15 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from archive import __version__, atom
-from archive.bulk import DUMPS, offered_zip
+from archive import __version__
 from archive.db.models import Excerpt, Meeting, Person, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts import excerpt_document, find_excerpt, is_withheld
-from archive.exports import excerpt_documents, excerpt_query, render_excerpts
+from archive.excerpts.manage import excerpt_document, find_excerpt, is_withheld
 from archive.privacy.view import NAMED
+from archive.publish import atom
+from archive.publish.bulk import DUMPS, offered_zip
+from archive.publish.documents import excerpt_documents, excerpt_query
+from archive.publish.formats import render_excerpts
 from archive.timecodes import format_clock
 from archive.web.api import db, page_from, search_request_from
 from archive.web.app import frameable

@@ -23,10 +23,11 @@ from sqlalchemy.orm import selectinload
 from archive.config import EMAIL_ADDRESS, WEB_ADDRESS
 from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
-from archive.exports import CONTENT_TYPES, FORMATS, meeting_document, render
 from archive.media.store import MediaStore
 from archive.privacy.audio import public_copy
 from archive.privacy.view import silenced_ranges
+from archive.publish.documents import meeting_document
+from archive.publish.formats import CONTENT_TYPES, FORMATS, render
 from archive.timecodes import format_clock
 from archive.web.api import db, page_from, search_request_from
 from archive.web.excerpts import public_base

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from archive.accounts import record
+from archive.accounts.users import record
 from archive.db.models import REDACTION_SCOPES, SPEAKER_CONSENTS, Meeting, Recording, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.media.store import MediaStore

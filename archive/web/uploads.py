@@ -15,14 +15,14 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from archive.accounts import record
+from archive.accounts.users import record
 from archive.config import ENGINES
 from archive.db.models import Job
 from archive.errors import InvalidInput, NotFound
-from archive.jobs import progress_of, submit_upload, uploads_dir
-from archive.pipeline import MeetingInfo
+from archive.ingest.pipeline import MeetingInfo
 from archive.web.api import db
 from archive.web.auth import address, current_user, role_required
+from archive.worker.jobs import progress_of, submit_upload, uploads_dir
 
 uploads = Blueprint("uploads", __name__)
 

@@ -22,7 +22,7 @@ from archive.campaigns.manage import letter_counts
 from archive.cli import main
 from archive.db.models import Campaign, CampaignExcerpt, Legislator, Letter, OutboxMessage, Segment
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts import create_excerpt
+from archive.excerpts.manage import create_excerpt
 from tests.factories import Line, add_meeting
 from tests.test_excerpts import timed
 

@@ -9,7 +9,7 @@ from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, Stem
 from whoosh.highlight import WholeFragmenter, highlight
 from whoosh.support.charset import accent_map
 
-from archive.search.whoosh import NAME_ANALYZER, SCHEMA, TEXT_ANALYZER, MarkFormatter, marked_whole
+from archive.search.whoosh.backend import NAME_ANALYZER, SCHEMA, TEXT_ANALYZER, MarkFormatter, marked_whole
 
 WHOOSH_TEXT = StemmingAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map)
 WHOOSH_NAME = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
@@ -74,7 +74,7 @@ def test_repeated_fields_index_as_whoosh_fields_do() -> None:
     """Fields whose values repeat remember each value's terms: the same terms as Whoosh's, every time."""
     from whoosh.fields import ID, KEYWORD
 
-    from archive.search.whoosh import RepeatedID, RepeatedKeyword
+    from archive.search.whoosh.backend import RepeatedID, RepeatedKeyword
 
     pairs = [
         (RepeatedKeyword(analyzer=TEXT_ANALYZER, stored=True), KEYWORD(analyzer=WHOOSH_TEXT, stored=True)),

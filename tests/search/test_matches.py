@@ -15,9 +15,9 @@ from whoosh.util.times import datetime_to_long
 
 from archive.search import SearchRequest
 from archive.search.documents import SegmentDocument
-from archive.search.matches import evaluate
-from archive.search.query import parse_user_query
-from archive.search.whoosh import FACETS, SCHEMA, WhooshBackend, _filters
+from archive.search.whoosh.backend import FACETS, SCHEMA, WhooshBackend, _filters
+from archive.search.whoosh.matches import evaluate
+from archive.search.whoosh.query import parse_user_query
 
 WORDS = [f"w{n}" for n in range(40)]
 SPEAKERS = ["Alice Ames", "Bruno Bell", "Chen Cho"]
@@ -204,7 +204,7 @@ def test_an_empty_index_warms_and_has_no_version(tmp_path) -> None:  # type: ign
 
 
 def test_the_postings_cache_keeps_to_its_budget(backend) -> None:  # type: ignore[no-untyped-def]
-    from archive.search.matches import SegmentCache
+    from archive.search.whoosh.matches import SegmentCache
 
     expected = [backend.search(SearchRequest(q=word)).total for word in WORDS[:10]]
     cache = SegmentCache(FACETS, postings_budget=4_000)

@@ -11,7 +11,7 @@ import dataclasses
 import pytest
 
 from archive.search import SearchRequest
-from archive.search.postgres import PostgresBackend
+from archive.search.postgres.backend import PostgresBackend
 from tests.search.conftest import _close, build_archive, settings_for
 
 PHRASE = '"border patrol"'

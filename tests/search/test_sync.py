@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
 from archive.curation.agenda import add_agenda_item
+from archive.curation.review import mark_reviewed
 from archive.curation.revisions import revert
 from archive.curation.segments import edit_text, merge_segments, split_segment
 from archive.db.models import Meeting, Person, Segment
 from archive.privacy.ledger import lift, redact_phrase, set_consent
 from archive.privacy.purge import purge_meeting
-from archive.review import mark_reviewed
 from archive.search import SearchRequest
 from archive.search.documents import meeting_documents
 from archive.search.index import SearchBackend, open_backend

@@ -13,7 +13,7 @@ from archive.cli import main
 from archive.search import SearchRequest
 from archive.search.documents import all_documents
 from archive.search.index import index_meeting, rebuild
-from archive.search.whoosh import WhooshBackend
+from archive.search.whoosh.backend import WhooshBackend
 
 QUERIES = ['"border patrol"', "safe", "jose", "comment OR council", "groc*", "tag:hot-mic", "border speaker:deputy"]
 
@@ -192,7 +192,7 @@ def test_an_index_from_an_earlier_version_asks_for_a_reindex(tmp_path) -> None: 
 
 
 def test_field_lengths_held_in_memory_are_those_on_disk(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
-    """The length reader archive.search.whoosh installs in Whoosh reads the column once: the same lengths."""
+    """The length reader archive.search.whoosh.backend installs in Whoosh reads the column once: the same lengths."""
     from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
     from whoosh.util.numeric import byte_to_length
 

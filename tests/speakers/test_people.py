@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from archive.db.models import Attribution, Meeting, Person, Segment, Speaker, VoicePrint
 from archive.errors import InvalidInput, NotFound
-from archive.exports import meeting_document
+from archive.publish.documents import meeting_document
 from archive.speakers.people import (
     apply_voice_matches,
     attribute,

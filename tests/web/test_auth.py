@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.routing import IntegerConverter
 
-from archive.accounts import ADDRESS_SHARE, record
+from archive.accounts.users import ADDRESS_SHARE, record
 from archive.db.models import ROLES, AuditEvent, Excerpt, RateLimit, User, UserSession
 from archive.web.auth import role_required
 from tests.accounts import PASSWORD, add_user, csrf_token, log_in, sign_in

@@ -121,7 +121,7 @@ def excerpt(live_site, caller, site_home: Path) -> str:  # type: ignore[no-untyp
     from sqlalchemy import select
 
     from archive.db.models import Meeting
-    from archive.excerpts import create_excerpt
+    from archive.excerpts.manage import create_excerpt
     from archive.home import open_home
 
     _, slug = live_site

@@ -25,8 +25,8 @@ def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
     import waitress
 
     from archive.home import init_home
-    from archive.jobs import work
     from archive.transcribe import make_transcriber
+    from archive.worker.jobs import work
 
     home = tmp_path / "home"
     home.mkdir()

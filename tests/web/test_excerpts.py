@@ -14,7 +14,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 
 from archive.db.models import Excerpt, Segment
-from archive.excerpts import create_excerpt, verify
+from archive.excerpts.manage import create_excerpt, verify
 from tests.factories import Line, add_meeting
 from tests.test_excerpts import timed
 

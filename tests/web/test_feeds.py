@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from archive.config import Settings
-from archive.excerpts import create_excerpt
+from archive.excerpts.manage import create_excerpt
 from tests.factories import Line, add_meeting, update_person
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -55,7 +55,7 @@ def test_a_visitor_is_given_the_kept_page(archive, app_for, path: str) -> None: 
 
 
 def test_any_write_through_the_archive_makes_kept_pages_stale(archive, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
-    from archive.review import mark_reviewed
+    from archive.curation.review import mark_reviewed
 
     client = app_for(archive).test_client()
     assert "not reviewed by a person" in client.get(PAGE).get_data(as_text=True)

@@ -218,7 +218,7 @@ COMMENT = "2024-02-07-comment"
 
 
 def _review(sessions, by: str | None) -> None:  # type: ignore[no-untyped-def]
-    from archive.review import mark_reviewed, mark_unreviewed
+    from archive.curation.review import mark_reviewed, mark_unreviewed
 
     with sessions() as session, session.begin():
         if by is None:

@@ -28,12 +28,12 @@ import pytest
 from sqlalchemy import select, text
 
 from archive.campaigns.manage import create_campaign, open_campaign
-from archive.cards import card_text
 from archive.cli import main
 from archive.db.models import AuditEvent, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
-from archive.excerpts import create_excerpt, excerpt_document, find_excerpt
-from archive.jobs import work
+from archive.excerpts.cards import card_text
+from archive.excerpts.manage import create_excerpt, excerpt_document, find_excerpt
 from archive.search.index import index_meeting, open_backend
+from archive.worker.jobs import work
 from tests.accounts import csrf_token, sign_in
 from tests.campaigns.factories import add_directory
 from tests.conftest import FIXTURES

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from archive.db.models import AuditEvent, Job, Meeting, Segment
-from archive.jobs import work
+from archive.worker.jobs import work
 from tests.accounts import sign_in
 from tests.media_files import encode, speech
 

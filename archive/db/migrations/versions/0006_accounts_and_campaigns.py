@@ -4,7 +4,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-29
 
-Accounts sign curators and organizers in (archive.accounts); campaigns carry excerpts to legislators, and
+Accounts sign curators and organizers in (archive.accounts.users); campaigns carry excerpts to legislators, and
 confirmed letters wait in the outbox for `testimony worker` (archive.campaigns, archive.mail).
 """
 

@@ -5,7 +5,7 @@ Revises: 0006
 Create Date: 2026-11-29
 
 The queue (huey's storage: SQLite or Redis) carries only job ids; leases, heartbeats, attempts and the
-finished windows of a transcription live here, so a killed worker's job resumes (archive.jobs).
+finished windows of a transcription live here, so a killed worker's job resumes (archive.worker.jobs).
 """
 
 import sqlalchemy as sa

@@ -77,7 +77,7 @@ class CardLayout:
 
 
 def card_text(document: dict[str, Any], site_name: str) -> CardText:
-    """The words of the card for an excerpt document (archive.excerpts.excerpt_document)."""
+    """The words of the card for an excerpt document (archive.excerpts.manage.excerpt_document)."""
     speakers = [s for s in document["speakers"] if s.get("name")]
     if speakers:
         speaker = ", ".join(s["name"] for s in speakers)

@@ -21,7 +21,7 @@ from sqlalchemy import event, text
 from archive.db.session import make_engine
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
-from archive.search.tsquery import (
+from archive.search.postgres.tsquery import (
     And,
     Dates,
     Field,

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from archive.config import Settings
 from archive.db.models import Meeting, Person, Redaction, Speaker
 from archive.errors import InvalidInput
-from archive.exports import excerpt_documents, meeting_document
 from archive.privacy.view import NAMED
+from archive.publish.documents import excerpt_documents, meeting_document
 
 SCHEMA_VERSION = 1
 DUMPS = "dumps"  # <home>/dumps/: the zips the site offers at /downloads

@@ -44,8 +44,8 @@ from whoosh.writing import SegmentWriter
 from archive.errors import ArchiveError
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
-from archive.search.matches import SegmentCache, evaluate
-from archive.search.query import parse_user_query
+from archive.search.whoosh.matches import SegmentCache, evaluate
+from archive.search.whoosh.query import parse_user_query
 
 
 @functools.lru_cache(maxsize=200_000)

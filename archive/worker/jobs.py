@@ -40,7 +40,7 @@ from archive.media.store import sha256_of
 from archive.transcribe.transcript import TranscriptSegment, Word
 
 if TYPE_CHECKING:
-    from archive.pipeline import MeetingInfo
+    from archive.ingest.pipeline import MeetingInfo
 
 log = logging.getLogger(__name__)
 PAUSE_AFTER_ERROR = 5.0  # seconds the jobs loop waits after the database or the queue failed
@@ -265,7 +265,7 @@ def run_job(
     load_diarizer: Callable[[Settings], Any] | None = None,
 ) -> bool:
     """Claim and run one job; False when it was not ours to run. Failures are recorded on the job, not raised."""
-    from archive.pipeline import diarize_meeting, transcribe_meeting
+    from archive.ingest.pipeline import diarize_meeting, transcribe_meeting
 
     token = claim(sessions, job_id, settings.job_lease_seconds)
     if token is None:
@@ -326,7 +326,7 @@ def run_job(
 
 def _refresh_dumps(settings: Settings, sessions: sessionmaker[Session]) -> None:
     """A "dumps" job: the bulk downloads written again from the public view (archive.bulk.refresh_dumps)."""
-    from archive.bulk import refresh_dumps
+    from archive.publish.bulk import refresh_dumps
 
     with sessions() as session:
         refresh_dumps(settings, session)
@@ -335,7 +335,7 @@ def _refresh_dumps(settings: Settings, sessions: sessionmaker[Session]) -> None:
 def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: int, parameters: dict[str, Any]) -> str:
     """An upload job's first step: store the file as a new meeting's recording (content-addressed, so a second
     try finds it stored), record the meeting on the job, and delete the upload."""
-    from archive.pipeline import MeetingInfo, ingest
+    from archive.ingest.pipeline import MeetingInfo, ingest
 
     upload = uploads_dir(settings) / parameters["upload"]
     if not upload.exists():

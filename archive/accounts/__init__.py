@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, sign-in sessions, throttling, second factors and the audit log (users.py)."""

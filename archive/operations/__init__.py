@@ -1,0 +1,1 @@
+"""Running an archive: its integrity check (check.py)."""

@@ -1,0 +1,161 @@
+"""A meeting's public document (the API's meeting document, docs/api.md) and its excerpts' — the one context
+that every format renders (archive.publish.formats). Speakers appear by their public name (an anonymous person's
+role), or by their label while nobody has named them; embeddings and voice prints never leave the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from archive.curation.review import review_of
+from archive.db.models import Excerpt, Meeting, Segment, Speaker
+from archive.errors import NotFound
+from archive.excerpts.manage import excerpt_document, is_withheld
+from archive.privacy.view import public_view
+
+
+def meeting_document(session: Session, slug: str) -> dict[str, Any]:
+    """The meeting as the API and `testimony export --format json` give it."""
+    meeting = session.scalar(
+        select(Meeting)
+        .where(Meeting.slug == slug)
+        # One query per relation, not one per segment: a long meeting has thousands of segments.
+        .options(
+            selectinload(Meeting.speakers).selectinload(Speaker.person),
+            selectinload(Meeting.recordings),
+            selectinload(Meeting.body),
+        )
+    )
+    if meeting is None:
+        raise NotFound(f"no meeting with slug {slug!r}")
+    # Consent and redactions (archive.privacy) applied here, once, for every renderer and the API.
+    view = public_view(session, meeting)
+    published = [p for p in (view.publish(s) for s in segment_rows(session, meeting)) if p is not None]
+    talk_time: dict[int, float] = {}
+    for item in published:
+        segment = item.segment
+        if segment.speaker_id is not None:
+            talk_time[segment.speaker_id] = talk_time.get(segment.speaker_id, 0.0) + segment.end - segment.start
+    return {
+        "meeting": {
+            "slug": meeting.slug,
+            "title": meeting.title,
+            "date": meeting.date.isoformat(),
+            "body": meeting.body.name,
+            "source_url": meeting.source_url,
+            "duration": round(meeting.duration, 3),
+        },
+        # {"by", "at"} once a person has reviewed the transcript; null: the unreviewed machine transcript.
+        "reviewed": review_of(meeting),
+        "speakers": [
+            {
+                **(view.voice(s) or {}),
+                "talk_time": round(talk_time.get(s.id, 0.0), 1),
+                "attribution": s.attribution if view.names_person(s) else None,
+            }
+            for s in meeting.speakers
+            if view.consents.get(s.id) != "unpublished"
+        ],
+        "segments": [
+            {
+                "id": p.segment.id,
+                "start": p.segment.start,
+                "end": p.segment.end,
+                "speaker": p.speaker,
+                "kind": p.segment.kind,
+                "tags": p.segment.tags,
+                "language": p.segment.language,
+                "text": p.text,
+                "words": p.words,
+            }
+            for p in published
+        ],
+        # What was withheld and when, in words ("A portion was redacted at the speaker's request on …").
+        "notices": view.notices,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    """A segment's columns as its meeting's transcript shows them, read without the ORM.
+
+    Building 2,000 ORM objects (and reading their instrumented attributes) was half the time of a 2,000-line
+    meeting's page; archive.privacy's view reads these the same way it reads a Segment."""
+
+    id: int
+    speaker_id: int | None
+    start: float
+    end: float
+    text: str
+    words: list[dict[str, Any]]
+    kind: str | None
+    tags: list[str]
+    language: str | None
+    speaker: Speaker | None
+
+
+def segment_rows(session: Session, meeting: Meeting) -> list[SegmentRow]:
+    """The meeting's segments in order (as Meeting.segments), each with its voice from meeting.speakers."""
+    voices = {speaker.id: speaker for speaker in meeting.speakers}
+    rows = session.execute(
+        select(
+            Segment.id,
+            Segment.speaker_id,
+            Segment.start,
+            Segment.end,
+            Segment.text,
+            Segment.words,
+            Segment.kind,
+            Segment.tags,
+            Segment.language,
+        )
+        .where(Segment.meeting_id == meeting.id)
+        .order_by(Segment.start, Segment.id)
+    )
+    return [
+        SegmentRow(
+            *row,
+            speaker=None
+            if row.speaker_id is None
+            else voices.get(row.speaker_id) or session.get(Speaker, row.speaker_id),
+        )
+        for row in rows
+    ]
+
+
+# --- excerpts ----------------------------------------------------------------------------------------------
+
+
+def excerpt_query(meeting_slug: str | None = None) -> Select[tuple[Excerpt]]:
+    """Excerpts newest first, with what their documents read loaded in a few queries."""
+    query = (
+        select(Excerpt)
+        .join(Meeting)
+        .options(
+            selectinload(Excerpt.meeting).selectinload(Meeting.recordings),
+            selectinload(Excerpt.meeting).selectinload(Meeting.body),
+        )
+        .order_by(Excerpt.created_at.desc(), Excerpt.id.desc())
+    )
+    return query.where(Meeting.slug == meeting_slug) if meeting_slug else query
+
+
+def excerpt_documents(
+    session: Session, *, meeting_slug: str | None = None, base_url: str = "", offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Excerpts as their JSON documents, newest first; with a base URL their links are absolute."""
+    if meeting_slug and session.scalar(select(Meeting.id).where(Meeting.slug == meeting_slug)) is None:
+        raise NotFound(f"no meeting with slug {meeting_slug!r}")
+    query = excerpt_query(meeting_slug).offset(offset).limit(limit)
+    # An excerpt over an unpublished voice's speech is left out (archive.privacy).
+    rows = [row for row in session.scalars(query) if not is_withheld(session, row)]
+    return [absolute_links(excerpt_document(session, row), base_url) for row in rows]
+
+
+def absolute_links(document: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """An excerpt document whose url and context_url start with the site's address (when one is known)."""
+    base = base_url.rstrip("/")
+    return {**document, "url": base + document["url"], "context_url": base + document["context_url"]}

@@ -1,0 +1,1 @@
+"""The PostgreSQL backend: full-text search over the segments table (backend.py), queries as tsquery (tsquery.py)."""

@@ -1,0 +1,1 @@
+"""Background work: jobs claimed from the jobs table by `testimony worker` (jobs.py)."""
