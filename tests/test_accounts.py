@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from archive.accounts import users as accounts
 from archive.accounts.users import create_user, record
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import AuditEvent, RateLimit, User, UserSession
 from archive.errors import InvalidInput
 from tests.accounts import PASSWORD

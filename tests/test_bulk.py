@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import Meeting, Speaker
 from archive.errors import InvalidInput
 from archive.excerpts.manage import create_excerpt

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from archive import create_app
-from archive.cli import main
+from archive.cli.main import main
 from archive.config import Settings
 from archive.db.models import Excerpt, Person
 from archive.excerpts.manage import create_excerpt, excerpt_document, find_excerpt

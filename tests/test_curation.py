@@ -310,7 +310,7 @@ def test_an_excerpt_quote_follows_the_correction_and_loses_its_verification(sess
 def test_the_machine_transcript_is_never_changed_and_check_still_passes(
     sessions, settings, meeting, curator, runner
 ) -> None:  # type: ignore[no-untyped-def]
-    from archive.cli import main
+    from archive.cli.main import main
     from archive.media.store import MediaStore
     from archive.search.index import index_meeting, open_backend
 

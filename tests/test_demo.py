@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from archive.cli import DEMO_DIR, main
+from archive.cli.main import main
+from archive.demo.voices import DEMO_DIR
 from archive.media.decode import decode_audio
 from archive.transcribe.evaluate import normalize, word_error_rate
 

@@ -15,7 +15,7 @@ import click
 import pytest
 
 import archive
-from archive.cli import main
+from archive.cli.main import main
 from archive.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import Excerpt, Segment
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import (

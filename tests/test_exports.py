@@ -12,7 +12,7 @@ import srt
 import webvtt
 from click.testing import CliRunner
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import Body, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
 from archive.publish.documents import meeting_document
 from archive.publish.formats import FORMATS, render

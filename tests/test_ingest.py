@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.config import Settings
 from archive.db.models import Meeting, Recording, Segment, TranscriptionRun
 from archive.home import open_home

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import Job, JobChunk, Meeting, Segment, TranscriptionRun
 from archive.worker.jobs import claim, next_queued, progress_of, reap, submit_transcription
 from tests.factories import Line, add_meeting

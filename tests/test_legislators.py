@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import DistrictTown, Legislator
 from archive.legislators import VERMONT_FILE, VERMONT_SEATS, find_legislators
 

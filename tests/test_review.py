@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import Meeting, Recording, Segment
 from archive.ingest.pipeline import save_transcript
 from archive.transcribe.transcript import Transcript, TranscriptSegment, Word

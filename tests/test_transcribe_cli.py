@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.config import Settings
 from archive.db.models import Segment, TranscriptionRun
 from archive.home import open_home

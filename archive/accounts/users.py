@@ -1,6 +1,6 @@
 """Accounts: users and roles, passwords (argon2id), server-side sessions, login throttling, TOTP, the audit log.
 
-Plain functions over a Session, shared by the site (archive.web.auth) and the CLI (archive.cli_accounts); none
+Plain functions over a Session, shared by the site (archive.web.auth) and the CLI (archive.cli.accounts); none
 commits — the caller's transaction holds the change and its audit event together.
 """
 

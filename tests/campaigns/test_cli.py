@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.campaigns.manage import find_campaign, supporters
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import AuditEvent
 from tests.campaigns.factories import HOUSE, add_directory, add_excerpts, add_letter, add_user
 

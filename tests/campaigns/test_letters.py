@@ -19,7 +19,7 @@ from archive.campaigns.letters import (
     write_letter,
 )
 from archive.campaigns.manage import letter_counts
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import Campaign, CampaignExcerpt, Legislator, Letter, OutboxMessage, Segment
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import create_excerpt

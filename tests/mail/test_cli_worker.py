@@ -13,7 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.config import Settings
 from archive.db.models import OutboxMessage
 from tests.mail.factories import ARCHIVE_ADDRESS, SUPPORTER, queue_letters

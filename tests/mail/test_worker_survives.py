@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text, update
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.config import Settings
 from archive.db.models import OutboxMessage
 from archive.mail.delivery import NO_SMTPUTF8, DeliveryReport, deliver_due, run_worker

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from archive.cli import main
+from archive.cli.main import main
 
 HOSTILE = [
     '"unbalanced quote',

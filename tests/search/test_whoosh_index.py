@@ -9,7 +9,7 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.search import SearchRequest
 from archive.search.documents import all_documents
 from archive.search.index import index_meeting, rebuild

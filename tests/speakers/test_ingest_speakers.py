@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.config import Settings
 from archive.db.models import Attribution, Meeting, Segment, Speaker
 from archive.home import open_home

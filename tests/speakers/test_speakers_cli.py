@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import Attribution, Person, Speaker, VoicePrint
 from archive.speakers.people import find_speaker
 from tests.factories import Line, add_meeting

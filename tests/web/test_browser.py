@@ -42,7 +42,7 @@ def live_site(site_home: Path):  # type: ignore[no-untyped-def]
     import waitress
 
     from archive import create_app
-    from archive.cli import main
+    from archive.cli.main import main
 
     home = site_home
     env = {"TESTIMONY_HOME": str(home), "TESTIMONY_DATABASE_URL": "", "TESTIMONY_ENGINE": "faster-whisper"}
@@ -140,7 +140,7 @@ def excerpt(live_site, caller, site_home: Path) -> str:  # type: ignore[no-untyp
 @pytest.fixture(scope="module")
 def directory(live_site, site_home: Path) -> str:  # type: ignore[no-untyped-def]
     """The bundled Vermont legislator directory with a towns file in which Burlington is split; a page to open."""
-    from archive.cli import main
+    from archive.cli.main import main
 
     towns = site_home.parent / "towns.csv"
     towns.write_text(

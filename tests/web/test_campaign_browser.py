@@ -50,7 +50,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, mail: MailServer):  # type: i
 
     from archive import create_app
     from archive.campaigns.manage import create_campaign, open_campaign
-    from archive.cli import main
+    from archive.cli.main import main
     from archive.excerpts.manage import create_excerpt
     from archive.home import init_home
     from archive.media.store import MediaStore

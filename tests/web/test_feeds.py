@@ -341,7 +341,7 @@ def test_the_excerpt_csv_opens_safely(client, archive) -> None:  # type: ignore[
 
 
 def test_the_downloads_page_explains_until_a_dump_is_published(client, runner, settings) -> None:  # type: ignore[no-untyped-def]
-    from archive.cli import main
+    from archive.cli.main import main
 
     page = client.get("/downloads")
     assert page.status_code == 200 and "testimony dump" in page.get_data(as_text=True)

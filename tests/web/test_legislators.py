@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.cli import main
+from archive.cli.main import main
 
 TOWNS = (
     "town,chamber,district\n"

@@ -219,12 +219,13 @@ def test_testimony_serve_keeps_pages_at_the_address_visitors_use(
     import dataclasses
 
     from archive import create_app
-    from archive.cli import keep_pages_at_start
+    from archive.web.server import keep_pages_at_start
 
     pages = tmp_path / "pages"
     pages.mkdir()
-    keep_pages_at_start(dataclasses.replace(archive, public_url=public_url), pages, host, 5000)
-    said = capsys.readouterr().err
+    told: list[str] = []
+    keep_pages_at_start(dataclasses.replace(archive, public_url=public_url), pages, host, 5000, told.append)
+    said = "\n".join(told)
     if address is None:
         assert "no meeting pages kept at start: set TESTIMONY_PUBLIC_URL" in said
         assert list(pages.iterdir()) == []
@@ -242,10 +243,12 @@ def test_testimony_serve_keeps_pages_at_the_address_visitors_use(
 def test_no_pages_are_kept_at_start_when_told_not_to(archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
-    from archive.cli import keep_pages_at_start
+    from archive.web.server import keep_pages_at_start
 
     pages = tmp_path / "pages"
     pages.mkdir()
-    keep_pages_at_start(dataclasses.replace(archive, warm_seconds=0), pages, "127.0.0.1", 5000)
-    keep_pages_at_start(dataclasses.replace(archive, page_cache_mb=0), pages, "127.0.0.1", 5000)
+    told: list[str] = []
+    keep_pages_at_start(dataclasses.replace(archive, warm_seconds=0), pages, "127.0.0.1", 5000, told.append)
+    keep_pages_at_start(dataclasses.replace(archive, page_cache_mb=0), pages, "127.0.0.1", 5000, told.append)
+    assert told == []
     assert list(pages.iterdir()) == []

@@ -13,7 +13,7 @@ XSS = "<img src=x onerror=alert(1)>"
 @pytest.fixture
 def site(settings, sessions, app_for, runner):  # type: ignore[no-untyped-def]
     """An archive with a real recording (ingested, not transcribed) and factory segments, and its test client."""
-    from archive.cli import main
+    from archive.cli.main import main
     from archive.search.index import index_meeting, open_backend
 
     result = runner.invoke(
@@ -185,7 +185,7 @@ def test_testimony_serve_answers_over_http(site, settings, tmp_path) -> None:  #
         TMPDIR=str(temporary),
     )
     server = subprocess.Popen(
-        [sys.executable, "-m", "archive.cli", "serve", "--port", str(port), "--processes", "2"],
+        [sys.executable, "-m", "archive.cli.main", "serve", "--port", str(port), "--processes", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -306,7 +306,7 @@ def test_a_server_process_tunes_the_cycle_collector(settings, site) -> None:  # 
     """testimony serve's processes collect cycles rarely, and never look again at what the app loaded."""
     import gc
 
-    from archive.cli import SERVER_GC_THRESHOLDS, server_app
+    from archive.web.server import SERVER_GC_THRESHOLDS, server_app
 
     before = gc.get_threshold()
     try:

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import select, text
 
 from archive.campaigns.manage import create_campaign, open_campaign
-from archive.cli import main
+from archive.cli.main import main
 from archive.db.models import AuditEvent, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
 from archive.excerpts.cards import card_text
 from archive.excerpts.manage import create_excerpt, excerpt_document, find_excerpt

@@ -9,7 +9,7 @@ gain and filtering (the off-mic remark is quieter, muffled and roomy), laid out 
 constant low room noise from a fixed seed, and encoded as Ogg/Opus. The exact timings go to ``.stm`` and
 ``.rttm`` files. Running it twice gives byte-identical files (on the same machine and library builds).
 
-    .venv/bin/python media/demo/make_demo.py [OUTPUT_FOLDER]
+    .venv/bin/python archive/demo/make_demo.py [OUTPUT_FOLDER]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ MEETING = {
     "date": "2024-02-07",
     "source_url": None,
     "note": (
-        "Synthetic re-enactment made with espeak-ng voices from media/demo/script.json; fictional first names; "
+        "Synthetic re-enactment made with espeak-ng voices from archive/demo/script.json; fictional first names; "
         "not a recording of the real meeting and not a transcript of it."
     ),
 }

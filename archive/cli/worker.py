@@ -27,7 +27,7 @@ def worker(ctx: click.Context, once: bool, poll: float) -> None:
     or Ctrl-C (which let the message in hand finish). Logs one line per message to stderr: id, status, attempt.
 
     Without TESTIMONY_MAIL_FROM it runs the jobs only, and refuses to start while mail is waiting."""
-    from archive.cli import _load_diarizer, _load_transcriber, sessions_for, settings_from
+    from archive.cli.context import load_diarizer, load_transcriber, sessions_for, settings_from
     from archive.errors import ArchiveError
     from archive.mail.delivery import DeliveryReport, run_worker
     from archive.mail.outbox import waiting
@@ -56,8 +56,8 @@ def worker(ctx: click.Context, once: bool, poll: float) -> None:
             once=once,
             poll=poll,
             stop=stop,
-            load_transcriber=_load_transcriber,
-            load_diarizer=_load_diarizer,
+            load_transcriber=load_transcriber,
+            load_diarizer=load_diarizer,
         ),
         stop,
     )
@@ -119,7 +119,7 @@ def outbox() -> None:
 @click.pass_context
 def outbox_list(ctx: click.Context, status: str | None, limit: int) -> None:
     """Messages, newest first: id, kind, status, attempts, next attempt, recipient, last error."""
-    from archive.cli import sessions_for, settings_from
+    from archive.cli.context import sessions_for, settings_from
     from archive.mail.outbox import list_messages
 
     with sessions_for(ctx, settings_from(ctx))() as session:
@@ -141,7 +141,7 @@ def outbox_list(ctx: click.Context, status: str | None, limit: int) -> None:
 @click.pass_context
 def outbox_retry(ctx: click.Context, outbox_id: int) -> None:
     """Queue a failed message again (its attempts start over); the worker sends it at its next look."""
-    from archive.cli import sessions_for, settings_from
+    from archive.cli.context import sessions_for, settings_from
     from archive.mail.outbox import retry
 
     with sessions_for(ctx, settings_from(ctx))() as session, session.begin():

@@ -17,7 +17,7 @@ def user() -> None:
 
 def _sessions(ctx: click.Context) -> Any:
     # Imported here: archive.cli imports this module to register the group.
-    from archive.cli import sessions_for, settings_from
+    from archive.cli.context import sessions_for, settings_from
 
     return sessions_for(ctx, settings_from(ctx))
 

@@ -22,7 +22,7 @@ def campaign() -> None:
 
 
 def _sessions(ctx: click.Context):  # type: ignore[no-untyped-def]
-    from archive.cli import sessions_for, settings_from
+    from archive.cli.context import sessions_for, settings_from
 
     settings = settings_from(ctx)
     return settings, sessions_for(ctx, settings)

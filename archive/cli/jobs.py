@@ -18,7 +18,7 @@ def jobs() -> None:
 @click.pass_context
 def jobs_list(ctx: click.Context, status: str | None) -> None:
     """Jobs, newest first: id, state, percent done, meeting, attempts, error."""
-    from archive.cli import sessions_for, settings_from
+    from archive.cli.context import sessions_for, settings_from
     from archive.db.models import Job
     from archive.worker.jobs import progress_of
 
@@ -43,7 +43,7 @@ def jobs_list(ctx: click.Context, status: str | None) -> None:
 @click.pass_context
 def jobs_retry(ctx: click.Context, job_id: int) -> None:
     """Queue a failed job again, with its attempts counted afresh."""
-    from archive.cli import sessions_for, settings_from
+    from archive.cli.context import sessions_for, settings_from
     from archive.db.models import Job
 
     settings = settings_from(ctx)

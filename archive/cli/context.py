@@ -1,0 +1,103 @@
+"""What every command shares: domain errors as one line on stderr, the settings and sessions of the home,
+the engine options, model loading with a word on stderr, dates, and the progress bar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from archive.config import ENGINES, Settings
+from archive.errors import ArchiveError, InvalidInput
+
+
+class ArchiveGroup(click.Group):
+    """Turns domain errors into one line on stderr and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArchiveError as error:
+            click.echo(f"testimony: error: {error}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("testimony: interrupted; the archive is unchanged by the unfinished step", err=True)
+            ctx.exit(130)
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    return Settings.from_env(home=ctx.obj["home"], **overrides)
+
+
+def sessions_for(ctx: click.Context, settings: Settings, *, create: bool = False) -> Any:
+    """The home's sessionmaker (created and migrated when `create`), its engine closed with the command."""
+    from archive.home import init_home, open_home
+
+    sessions = init_home(settings) if create else open_home(settings)
+    ctx.call_on_close(sessions.kw["bind"].dispose)
+    return sessions
+
+
+def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option("--engine", type=click.Choice(ENGINES), help="Speech engine (default: whisper)."),
+            click.option("--model", help="Model name, e.g. tiny.en (default)."),
+            click.option("--model-path", help="A local model: .pt checkpoint (whisper) or CTranslate2 folder."),
+            click.option("--language", help="Spoken language code; default: detect (English-only models: en)."),
+            click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the engine (default 1)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def load_transcriber(settings: Settings) -> Any:
+    from archive.transcribe import make_transcriber
+
+    say(f"loading {settings.engine} model {settings.model} …")
+    return make_transcriber(settings)
+
+
+def load_diarizer(settings: Settings) -> Any:
+    from archive.speakers.diarize import Diarizer
+
+    say("loading the speaker models (pyannote segmentation-3.0, CAM++) …")
+    return Diarizer(threads=settings.threads)
+
+
+def parse_date(text: str, option: str = "--date") -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{option} {text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class progress_bar:  # noqa: N801 - used as `with progress_bar() as on_progress`
+    """A terminal progress bar (seconds of audio, elapsed, ETA) on stderr, fed by the engines."""
+
+    def __enter__(self) -> Callable[[float, float], None]:
+        from tqdm import tqdm
+
+        self.bar: Any = None
+
+        def update(done: float, total: float) -> None:
+            if self.bar is not None and self.bar.total != round(total, 1):  # the next recording
+                self.bar.close()
+                self.bar = None
+            if self.bar is None:
+                self.bar = tqdm(total=round(total, 1), unit="s audio", file=sys.stderr, dynamic_ncols=True, leave=True)
+            self.bar.update(round(done, 1) - self.bar.n)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
