@@ -28,7 +28,7 @@ from archive.home import open_home
 from archive.media.clips import cached, clip_span, cut_clip, excerpt_clip
 from archive.media.decode import SAMPLE_RATE, decode_audio
 from archive.transcribe.evaluate import normalize, word_error_rate
-from archive.web.excerpt_media import content_disposition
+from archive.web.public.excerpt_media import content_disposition
 from tests.conftest import FIXTURES, fresh_postgres_schema
 from tests.media_files import encode, speech
 

@@ -12,6 +12,21 @@ from pathlib import Path
 CHUNK = 1024 * 1024
 
 
+# What browsers need to hear about each stored suffix (the store names files by their decoded container).
+MEDIA_TYPES = {
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".ogg": "audio/ogg",
+    ".aiff": "audio/aiff",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
+}
+
+
 @dataclass(frozen=True)
 class StagedFile:
     """A complete copy of an incoming file under media/.incoming/, hashed, not yet in the store."""

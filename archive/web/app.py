@@ -7,9 +7,7 @@ import secrets
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from flask import Flask, g, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
@@ -20,7 +18,23 @@ from archive.config import Settings
 from archive.errors import ArchiveError, InvalidInput, NotFound
 from archive.home import open_home
 from archive.search.sync import backend_of
+from archive.web import templating
+from archive.web.admin.auth import auth
+from archive.web.admin.campaigns import admin_campaigns
+from archive.web.admin.curation import curation_pages
+from archive.web.admin.privacy import privacy_pages
+from archive.web.admin.speakers import admin_speakers
+from archive.web.admin.uploads import uploads
+from archive.web.api.excerpts import excerpt_api
+from archive.web.api.legislators import legislators_api
+from archive.web.api.meetings import meetings_api
 from archive.web.page_cache import PageStore, new_pages_folder
+from archive.web.public.campaigns import campaigns
+from archive.web.public.excerpt_media import excerpt_media
+from archive.web.public.excerpts import excerpts
+from archive.web.public.feeds import feeds
+from archive.web.public.legislators import legislators
+from archive.web.public.pages import pages
 
 
 def build_app(settings: Settings | None = None, pages_folder: Path | None = None) -> Flask:
@@ -58,35 +72,26 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
     # Every form POST needs the CSRF token ({{ csrf_token() }}); token-authenticated API views are exempted below.
     csrf = CSRFProtect(app)
 
-    from archive.web.admin_campaigns import admin_campaigns
-    from archive.web.admin_speakers import admin_speakers
-    from archive.web.api import api
-    from archive.web.auth import auth
-    from archive.web.campaigns import campaigns
-    from archive.web.curation import curation_pages
-    from archive.web.excerpt_media import excerpt_media
-    from archive.web.excerpts import excerpt_api, excerpts
-    from archive.web.feeds import feeds
-    from archive.web.legislators import legislators
-    from archive.web.pages import pages
-    from archive.web.privacy import privacy_pages
-    from archive.web.uploads import uploads
-
-    app.register_blueprint(api)
-    app.register_blueprint(excerpt_api)
+    for blueprint in (
+        meetings_api,  # /api/search, /api/meetings, /api/speakers, /api/openapi.json
+        excerpt_api,  # /api/excerpts
+        legislators_api,  # /api/legislators
+        pages,  # /, /search, /meetings, /speakers
+        excerpts,  # /excerpts/<slug>
+        excerpt_media,  # clips and quote cards
+        feeds,  # embeds, oEmbed, Atom, the sitemap, downloads
+        legislators,  # /legislators
+        campaigns,  # /campaigns/…
+        auth,  # /login, /logout, /account, /admin, /admin/users, /admin/audit
+        admin_campaigns,  # /admin/campaigns/…
+        uploads,  # /admin/upload, /admin/jobs
+        curation_pages,  # /admin/meetings, /admin/segments, /admin/revisions: corrections
+        admin_speakers,  # /admin/meetings/<slug>/speakers, /admin/people: voices and review
+        privacy_pages,  # /admin/privacy, /admin/meetings/<slug>/privacy: consent, redactions
+    ):
+        app.register_blueprint(blueprint)
     csrf.exempt(excerpt_api)  # authenticated by Authorization: Bearer, which no other site can make a browser send
-    app.register_blueprint(excerpts)
-    app.register_blueprint(feeds)
-    app.register_blueprint(excerpt_media)  # clips and quote cards
-    app.register_blueprint(legislators)  # /legislators and /api/legislators
-    app.register_blueprint(pages)
-    app.register_blueprint(auth)  # /login, /logout, /account, /admin, /admin/users, /admin/audit
-    app.register_blueprint(campaigns)  # /campaigns/…
-    app.register_blueprint(admin_campaigns)  # /admin/campaigns/…
-    app.register_blueprint(uploads)  # /admin/upload, /admin/jobs
-    app.register_blueprint(curation_pages)  # /admin/meetings, /admin/segments, /admin/revisions: corrections
-    app.register_blueprint(admin_speakers)  # /admin/meetings/<slug>/speakers, /admin/people: voices and review
-    app.register_blueprint(privacy_pages)  # /admin/privacy, /admin/meetings/<slug>/privacy: consent, redactions
+    templating.register(app)
 
     @app.teardown_appcontext
     def close_session(_error: BaseException | None) -> None:
@@ -149,12 +154,6 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         return response
 
     return app
-
-
-def frameable(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Let other sites show this view in an iframe (frame-ancestors *, no X-Frame-Options); nothing else may."""
-    view.frameable = True  # type: ignore[attr-defined]
-    return view
 
 
 class SessionCookies(SecureCookieSessionInterface):

@@ -31,6 +31,7 @@ from urllib.parse import quote
 from flask import Flask, current_app, make_response, request, session
 
 from archive.db import version
+from archive.web.context import db
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +167,6 @@ def kept_for_visitors(*, uses_index: bool = False) -> Callable[[Callable[..., An
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from archive.web.api import db
-
             store: PageStore | None = current_app.extensions.get("page_cache")
             if store is None or current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
                 return view(*args, **kwargs)

@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 
 from archive.accounts.users import ADDRESS_SHARE, record
 from archive.db.models import ROLES, AuditEvent, Excerpt, RateLimit, User, UserSession
-from archive.web.auth import role_required
+from archive.web.context import role_required
 from tests.accounts import PASSWORD, add_user, csrf_token, log_in, sign_in
 from tests.factories import Line, add_meeting
 

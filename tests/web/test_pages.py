@@ -294,7 +294,7 @@ def test_search_links_read_as_url_for_builds_them(site) -> None:  # type: ignore
     """The search page writes its facet and page links with search_url (cheaper): the same addresses."""
     from flask import url_for
 
-    from archive.web.pages import search_url
+    from archive.web.templating import search_url
 
     args = {"q": 'grocery store & <b>"', "speaker": "José O'Neil/x", "page": "2"}
     with site.application.test_request_context("/search"):

@@ -15,7 +15,7 @@ from archive.excerpts.manage import excerpt_document, find_excerpt, recording_fo
 from archive.media.clips import FORMATS, clip_tags, excerpt_clip
 from archive.media.store import MediaStore
 from archive.privacy.view import silenced_ranges
-from archive.web.api import db
+from archive.web.context import db
 
 excerpt_media = Blueprint("excerpt_media", __name__)
 

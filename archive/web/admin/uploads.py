@@ -20,8 +20,7 @@ from archive.config import ENGINES
 from archive.db.models import Job
 from archive.errors import InvalidInput, NotFound
 from archive.ingest.pipeline import MeetingInfo
-from archive.web.api import db
-from archive.web.auth import address, current_user, role_required
+from archive.web.context import address, current_user, db, role_required
 from archive.worker.jobs import progress_of, submit_upload, uploads_dir
 
 uploads = Blueprint("uploads", __name__)
@@ -40,7 +39,7 @@ def _form_page(values: dict[str, str], error: str | None = None, status: int = 2
     settings = _settings()
     return (
         render_template(
-            "admin_upload.html",
+            "admin/upload.html",
             values=values,
             error=error,
             key=values.get("key") or secrets.token_urlsafe(24),
@@ -147,7 +146,7 @@ def _check(values: dict[str, str]) -> tuple[MeetingInfo, str, str, str]:
 def jobs_page():  # type: ignore[no-untyped-def]
     """Jobs: uploads and transcriptions, with their progress."""
     found = db().scalars(select(Job).order_by(Job.id.desc()).limit(100)).all()
-    return render_template("admin_jobs.html", jobs=[(job, progress_of(job)) for job in found])
+    return render_template("admin/jobs.html", jobs=[(job, progress_of(job)) for job in found])
 
 
 def _job(job_id: int) -> Job:
@@ -161,7 +160,7 @@ def _job(job_id: int) -> Job:
 @role_required("curator")
 def job_page(job_id: int):  # type: ignore[no-untyped-def]
     job = _job(job_id)
-    return render_template("admin_job.html", job=job, state=progress_of(job))
+    return render_template("admin/job.html", job=job, state=progress_of(job))
 
 
 @uploads.get("/admin/jobs/<int:job_id>.json")

@@ -7,87 +7,20 @@ guarded by `role_required`, which marks the view with its roles so a test can ch
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
 from archive.accounts import users as accounts
 from archive.db.models import ROLES, AuditEvent, User
 from archive.errors import InvalidInput
-from archive.web.api import db
+from archive.web.context import TOKEN_KEY, address, current_user, db, needs_totp_setup, role_required, settings
 
 auth = Blueprint("auth", __name__)
 
-TOKEN_KEY = "account"  # the Flask session key of the sign-in token
 AUDIT_PAGE = 50
-
-
-def settings():  # type: ignore[no-untyped-def]
-    return current_app.config["TESTIMONY"]
-
-
-def address() -> str | None:
-    return request.remote_addr
-
-
-@auth.app_template_global("current_user")
-def current_user() -> User | None:
-    """The signed-in user of this request (cached on flask.g), or None."""
-    if "user" not in g:
-        g.user = _load_user()
-    return g.user
-
-
-def _load_user() -> User | None:
-    token = session.get(TOKEN_KEY)
-    row = accounts.session_for(db(), token)
-    if row is None:
-        return None
-    if accounts.needs_slide(row):
-        # Its own short transaction, so a view's uncommitted work is never committed by a look at the user.
-        with current_app.extensions["sessions"]() as other, other.begin():
-            accounts.slide(other, token, settings())
-    return row.user
-
-
-def needs_totp_setup(user: User) -> bool:
-    return settings().admin_totp_required and user.role == "admin" and not user.totp_secret
-
-
-def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Only signed-in users with one of `roles` (admins always) reach the view; checked before it looks anything up."""
-    for role in roles:
-        accounts.check_role(role)
-    allowed = {*roles, "admin"}
-
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            user = current_user()
-            api = request.path.startswith("/api/")
-            if user is None:
-                if api:
-                    return jsonify(error="sign in to use this"), 401
-                return redirect(url_for("auth.login", next=_here()))
-            if user.role not in allowed:
-                message = f"Your account ({user.role}) may not use this page."
-                if api:
-                    return jsonify(error=message), 403
-                return render_template("error.html", message=message, status=403), 403
-            return view(*args, **kwargs)
-
-        guarded.roles = roles  # type: ignore[attr-defined]
-        return guarded
-
-    return decorate
-
-
-def _here() -> str:
-    return request.full_path if request.query_string else request.path
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -114,7 +47,7 @@ def totp_setup_first():  # type: ignore[no-untyped-def]
 
 @auth.get("/login")
 def login():  # type: ignore[no-untyped-def]
-    return render_template("login.html", next=_safe_next(request.args.get("next")) or "", email="", error=None)
+    return render_template("admin/login.html", next=_safe_next(request.args.get("next")) or "", email="", error=None)
 
 
 @auth.post("/login")
@@ -130,7 +63,7 @@ def login_post():  # type: ignore[no-untyped-def]
         db().commit()  # the failure is what throttling counts
         status = 429 if isinstance(error, accounts.LoginThrottled) else 401
         needed = isinstance(error, accounts.CodeNeeded)
-        page = render_template("login.html", next=target or "", email=email, error=str(error), code_needed=needed)
+        page = render_template("admin/login.html", next=target or "", email=email, error=str(error), code_needed=needed)
         return page, status
     # A new session for a new sign-in: nothing from before (a planted cookie, the old CSRF token) carries over.
     session.clear()
@@ -160,7 +93,7 @@ def _account_page(user: User, status: int = 200, **context: Any):  # type: ignor
     secret = context.pop("secret", None) or (None if user.totp_secret else accounts.new_totp_secret())
     return (
         render_template(
-            "account.html",
+            "admin/account.html",
             user=user,
             secret=secret,
             uri=accounts.totp_uri(secret, user.email, settings().site_name) if secret else None,
@@ -254,12 +187,12 @@ def dashboard():  # type: ignore[no-untyped-def]
         ):
             title = (view.__doc__ or rule.rule).strip().splitlines()[0].split(":")[0]
             links.append({"url": rule.rule, "title": title})
-    return render_template("admin_dashboard.html", links=sorted(links, key=lambda link: link["url"]))
+    return render_template("admin/dashboard.html", links=sorted(links, key=lambda link: link["url"]))
 
 
 def _users_page(status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
     users = db().scalars(select(User).order_by(User.disabled_at.is_not(None), User.email)).all()
-    return render_template("admin_users.html", users=users, roles=ROLES, **context), status
+    return render_template("admin/users.html", users=users, roles=ROLES, **context), status
 
 
 @auth.get("/admin/users")
@@ -345,7 +278,7 @@ def audit():  # type: ignore[no-untyped-def]
     )
     actions = db().scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
     return render_template(
-        "admin_audit.html",
+        "admin/audit.html",
         events=events,
         actions=actions,
         action=action,

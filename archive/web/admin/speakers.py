@@ -28,8 +28,7 @@ from archive.speakers.people import (
 )
 from archive.speakers.voices import HUMAN_METHODS
 from archive.timecodes import parse_clock
-from archive.web.api import db
-from archive.web.auth import address, current_user, role_required
+from archive.web.context import address, current_user, db, role_required
 
 admin_speakers = Blueprint("admin_speakers", __name__)
 SAMPLE_LINES = 3  # lines shown per voice, so a curator can tell who it is
@@ -52,7 +51,7 @@ def _voices_page(slug: str, *, error: str | None = None, done: str | None = None
             )
         )
     page = render_template(
-        "admin_speakers.html",
+        "admin/speakers.html",
         meeting=meeting,
         voices=voices,
         talk=talk,
@@ -162,7 +161,7 @@ def _people_page(*, error: str | None = None, done: str | None = None, status: i
         )
         .all()
     )
-    page = render_template("admin_people.html", rows=rows, consents=CONSENT_LEVELS, error=error, done=done)
+    page = render_template("admin/people.html", rows=rows, consents=CONSENT_LEVELS, error=error, done=done)
     return page, status
 
 

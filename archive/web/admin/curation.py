@@ -17,39 +17,13 @@ from archive import curation
 from archive.curation.changes import changes
 from archive.db.models import SEGMENT_KINDS, AgendaItem, Meeting, Revision, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
-from archive.privacy.view import public_view
 from archive.timecodes import parse_clock
-from archive.web.api import db
-from archive.web.auth import current_user, role_required
+from archive.web.context import current_user, db, role_required
 
 curation_pages = Blueprint("curation", __name__)
 
 
 # --- on the public meeting page ---------------------------------------------------------------------------------
-
-
-@curation_pages.app_template_global("agenda_items")
-def agenda_items(meeting_id: int) -> list[dict[str, Any]]:
-    """The meeting's chapters, in time order, as published: a withheld phrase is redacted in titles too."""
-    items = curation.agenda(db(), meeting_id)
-    if not items:
-        return []
-    view = public_view(db(), db().get_one(Meeting, meeting_id))
-    return [{"start": item.start, "title": view.redact_text(item.title)} for item in items]
-
-
-@curation_pages.app_template_global("revised_segments")
-def revised_segments(meeting_id: int) -> set[int]:
-    """Ids of the meeting's lines a curator has corrected, to mark them on the page."""
-    return set(
-        db().scalars(select(Segment.id).where(Segment.meeting_id == meeting_id, Segment.revised_at.is_not(None)))
-    )
-
-
-@curation_pages.app_template_global("may_curate")
-def may_curate() -> bool:
-    user = current_user()
-    return user is not None and user.role in ("curator", "admin")
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
@@ -125,7 +99,7 @@ def segment_form(segment_id: int):  # type: ignore[no-untyped-def]
 def _segment_page(segment: Segment, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     return (
         render_template(
-            "admin_segment_edit.html",
+            "admin/segment_edit.html",
             segment=segment,
             meeting=segment.meeting,
             speakers=_speakers(segment.meeting_id),
@@ -212,7 +186,7 @@ def meetings():  # type: ignore[no-untyped-def]
         db().execute(select(Revision.meeting_id, func.count(Revision.id)).group_by(Revision.meeting_id)).all()
     )
     rows = db().scalars(select(Meeting).options(selectinload(Meeting.body)).order_by(Meeting.date.desc())).all()
-    return render_template("admin_curation_meetings.html", meetings=rows, counts=counts)
+    return render_template("admin/curation_meetings.html", meetings=rows, counts=counts)
 
 
 @curation_pages.get("/admin/meetings/<slug>/edit")
@@ -231,7 +205,7 @@ def _meeting_page(meeting: Meeting, error: str | None = None, status: int = 200)
     )
     return (
         render_template(
-            "admin_meeting_edit.html",
+            "admin/meeting_edit.html",
             meeting=meeting,
             segments=segments.all(),
             items=curation.agenda(db(), meeting.id),
@@ -313,7 +287,7 @@ def _history_page(meeting: Meeting, error: str | None = None, status: int = 200)
     voices = {s.id: _voice(s) for s in _speakers(meeting.id)}
     return (
         render_template(
-            "admin_history.html",
+            "admin/history.html",
             meeting=meeting,
             revisions=[(revision, changes(revision)) for revision in revisions],
             voices=voices,

@@ -23,38 +23,19 @@ from sqlalchemy.orm import selectinload
 from archive.config import EMAIL_ADDRESS, WEB_ADDRESS
 from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
-from archive.media.store import MediaStore
+from archive.media.store import MEDIA_TYPES, MediaStore
 from archive.privacy.audio import public_copy
 from archive.privacy.view import silenced_ranges
 from archive.publish.documents import meeting_document
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
+from archive.publish.people import meeting_voices, person_record
 from archive.timecodes import format_clock
-from archive.web.api import db, page_from, search_request_from
-from archive.web.excerpts import public_base
+from archive.web.context import db, page_from, search_request_from, site_url
 from archive.web.page_cache import kept_for_visitors
-from archive.web.speakers import meeting_voices, person_record
 
 pages = Blueprint("pages", __name__)
 
-# What browsers need to hear about each stored suffix (the store names files by their decoded container).
-MEDIA_TYPES = {
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".aac": "audio/aac",
-    ".ogg": "audio/ogg",
-    ".aiff": "audio/aiff",
-    ".mp4": "video/mp4",
-    ".webm": "video/webm",
-    ".mkv": "video/x-matroska",
-}
 LOW_PROBABILITY = 0.5  # words Whisper was less sure of are marked on the page
-
-
-@pages.app_template_filter("clock")
-def clock(seconds: float) -> str:
-    return format_clock(seconds)
 
 
 @pages.get("/")
@@ -69,7 +50,7 @@ def home():  # type: ignore[no-untyped-def]
         )
         .all()
     )
-    return render_template("home.html", meetings=meetings)
+    return render_template("public/home.html", meetings=meetings)
 
 
 # The parameters the search page keeps in its links: only these, so a crafted URL cannot pass url_for's own
@@ -77,30 +58,18 @@ def home():  # type: ignore[no-untyped-def]
 SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "per_page", "page")
 
 
-# What Werkzeug leaves unescaped in a query string (werkzeug.urls._urlencode), so links read the same as url_for's.
-URL_SAFE = "!$'()*,/:;?@"
-
-
-@pages.app_template_global("search_url")
-def search_url(args: dict[str, str], **changes: object) -> str:
-    """The search page with these parameters changed (a facet, a page): as url_for builds it, at a tenth of
-    the cost (a search page has some thirty such links)."""
-    query = {**args, **{name: str(value) for name, value in changes.items()}}
-    return f"{url_for('pages.search')}?{urlencode(query, safe=URL_SAFE)}"
-
-
 @pages.get("/search")
 @kept_for_visitors(uses_index=True)
 def search():  # type: ignore[no-untyped-def]
     args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
     if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "from", "to")):
-        return render_template("search.html", page=None, args=args, error=None)
+        return render_template("public/search.html", page=None, args=args, error=None)
     try:
         search_request = search_request_from(args)
     except InvalidInput as error:
-        return render_template("search.html", page=None, args=args, error=str(error)), 400
+        return render_template("public/search.html", page=None, args=args, error=str(error)), 400
     page = current_app.extensions["search"].search(search_request)
-    return render_template("search.html", page=page, args=args, error=None)
+    return render_template("public/search.html", page=page, args=args, error=None)
 
 
 @pages.get("/meetings")
@@ -110,7 +79,7 @@ def meetings():  # type: ignore[no-untyped-def]
     if body_slug:
         query = query.join(Body).where(Body.slug == body_slug)
     bodies = db().scalars(select(Body).order_by(Body.name)).all()
-    return render_template("meetings.html", meetings=db().scalars(query).all(), bodies=bodies, body=body_slug)
+    return render_template("public/meetings.html", meetings=db().scalars(query).all(), bodies=bodies, body=body_slug)
 
 
 @pages.get("/meetings/<slug>")
@@ -123,7 +92,7 @@ def meeting(slug: str):  # type: ignore[no-untyped-def]
     start = _start_second(request.args.get("t"))
     voices = meeting_voices(db(), found.id)
     return render_template(
-        "meeting.html",
+        "public/meeting.html",
         meeting=found,
         document=document,
         voices=voices,
@@ -156,7 +125,7 @@ def speaker(person_id: int):  # type: ignore[no-untyped-def]
     page, per_page = page_from(request.args)
     record = person_record(db(), person_id, page, per_page)
     pages_count = max(1, -(-record["total"] // per_page))
-    return render_template("speaker.html", record=record, pages=pages_count, args=request.args)
+    return render_template("public/speaker.html", record=record, pages=pages_count, args=request.args)
 
 
 @pages.get("/meetings/<slug>/recordings/<int:position><suffix>")
@@ -191,9 +160,7 @@ def _report_links(meeting: Meeting, second: float | None) -> dict[str, str]:
     if settings.report_email and EMAIL_ADDRESS.fullmatch(settings.report_email):
         where = f" at {format_clock(second)}" if second is not None else ""
         subject = f"Transcript error: {meeting.title} ({meeting.date.isoformat()}){where}"
-        page = public_base() + url_for(
-            "pages.meeting", slug=meeting.slug, t=int(second) if second is not None else None
-        )
+        page = site_url() + url_for("pages.meeting", slug=meeting.slug, t=int(second) if second is not None else None)
         body = f"Page: {page}\n\nWhat the transcript says, and what was said:\n"
         # Spaces as %20, not +: mail programs do not decode + in mailto: links.
         links["email"] = f"mailto:{settings.report_email}?" + urlencode(
@@ -214,7 +181,7 @@ def _turns(segments: list[dict], voices: dict[str, dict]) -> list[dict]:  # type
     """Consecutive segments of one speaker, shown under one name (linked to the person's page when known).
 
     Each voice's line is rendered once (a 2,000-line meeting can have as many turns as lines)."""
-    speaker_line = get_template_attribute("_speaker.html", "speaker_line")
+    speaker_line = get_template_attribute("partials/speaker.html", "speaker_line")
     lines: dict[str | None, str] = {}
     turns: list[dict] = []  # type: ignore[type-arg]
     for segment in segments:

@@ -27,41 +27,16 @@ from archive.publish.bulk import DUMPS, offered_zip
 from archive.publish.documents import excerpt_documents, excerpt_query
 from archive.publish.formats import render_excerpts
 from archive.timecodes import format_clock
-from archive.web.api import db, page_from, search_request_from
-from archive.web.app import frameable
+from archive.web.context import absolute_url, db, frameable, search_request_from, site_url
+from archive.web.templating import FEED_PARAMETERS, search_feed_url
 
 feeds = Blueprint("feeds", __name__)
 
 FEED_SIZE = 50
-# The search parameters a saved search keeps (no page or sort: a feed is the newest hits).
-FEED_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to")
 EMBED_SIZE = (560, 300)  # the iframe oEmbed proposes, shrunk to the consumer's maxwidth/maxheight
 CARD_SIZE = (1200, 630)
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 _EXCERPT_PATH = re.compile(r"/excerpts/([a-z0-9]{1,16})(?:/embed)?/?")
-
-
-def site_url() -> str:
-    """The site's address without a trailing slash."""
-    return (current_app.config["TESTIMONY"].public_url or request.host_url).rstrip("/")
-
-
-@feeds.app_template_global()
-def absolute_url(path: str) -> str:
-    return site_url() + path
-
-
-@feeds.app_template_global()
-def oembed_url(slug: str) -> str:
-    """The oEmbed address of an excerpt, for its page's discovery tag (templates/_oembed_link.html)."""
-    return absolute_url("/oembed?" + urlencode({"url": absolute_url(f"/excerpts/{slug}"), "format": "json"}))
-
-
-@feeds.app_template_global()
-def search_feed_url(args: dict[str, str]) -> str:
-    """The Atom feed of a search: its filters, without page or sort."""
-    kept = {name: args[name] for name in FEED_PARAMETERS if (args.get(name) or "").strip()}
-    return "/search.atom?" + urlencode(kept)
 
 
 def speakers_text(document: dict[str, Any]) -> str | None:
@@ -82,7 +57,7 @@ def speakers_text(document: dict[str, Any]) -> str | None:
 def embed(slug: str):  # type: ignore[no-untyped-def]
     document = excerpt_document(db(), find_excerpt(db(), slug))
     return render_template(
-        "embed.html",
+        "public/embed.html",
         excerpt=document,
         speakers=speakers_text(document),
         date=dt.date.fromisoformat(document["meeting"]["date"]),
@@ -122,7 +97,7 @@ def oembed():  # type: ignore[no-untyped-def]
         "provider_url": absolute_url("/"),
         "cache_age": 3600,
         "html": render_template(
-            "_oembed_iframe.html",
+            "partials/oembed_iframe.html",
             src=absolute_url(f"/excerpts/{slug}/embed"),
             width=width,
             height=height,
@@ -328,16 +303,7 @@ def sitemap():  # type: ignore[no-untyped-def]
     return Response(body, mimetype="application/xml")
 
 
-# --- excerpts as data, and the bulk download ------------------------------------------------------------
-
-
-@feeds.get("/api/excerpts")
-def api_excerpts():  # type: ignore[no-untyped-def]
-    page, per_page = page_from(request.args)
-    meeting = (request.args.get("meeting") or "").strip() or None
-    documents = excerpt_documents(db(), meeting_slug=meeting, offset=(page - 1) * per_page, limit=per_page)
-    total = db().scalar(select(func.count()).select_from(excerpt_query(meeting).order_by(None).subquery()))
-    return jsonify(total=total, page=page, per_page=per_page, excerpts=documents)
+# --- excerpts as CSV, and the bulk download ---------------------------------------------------------------
 
 
 @feeds.get("/excerpts.csv")
@@ -353,7 +319,7 @@ def excerpts_csv():  # type: ignore[no-untyped-def]
 @feeds.get("/downloads")
 def downloads():  # type: ignore[no-untyped-def]
     published = offered_zip(db(), current_app.config["TESTIMONY"].home / DUMPS)
-    return render_template("downloads.html", dump=published)
+    return render_template("public/downloads.html", dump=published)
 
 
 @feeds.get("/downloads/archive.zip")

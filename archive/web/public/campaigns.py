@@ -29,13 +29,12 @@ from archive.campaigns.letters import (
     recipients_for,
     write_letter,
 )
-from archive.campaigns.manage import campaigns_citing, find_campaign, is_open, letter_counts, open_campaigns
+from archive.campaigns.manage import find_campaign, is_open, letter_counts, open_campaigns
 from archive.db.models import Campaign
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts.manage import excerpt_document, find_excerpt, is_withheld
+from archive.excerpts.manage import excerpt_document, is_withheld
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, towns
-from archive.web.api import db
-from archive.web.excerpts import absolute_url
+from archive.web.context import absolute_url, db
 
 campaigns = Blueprint("campaigns", __name__)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -52,17 +51,6 @@ FORM_MAX_AGE = 12 * 3600  # as long as the CSRF token: a letter form left open f
 @campaigns.errorhandler(TooMany)
 def too_many(error: TooMany):  # type: ignore[no-untyped-def]
     return render_template("error.html", message=str(error), status=429), 429
-
-
-# The home page and each excerpt's page list open campaigns; these feed them, so those views need not change.
-@campaigns.app_template_global("open_campaign_list")
-def open_campaign_list() -> list[Campaign]:
-    return open_campaigns(db())
-
-
-@campaigns.app_template_global("campaigns_citing_excerpt")
-def campaigns_citing_excerpt(slug: str) -> list[Campaign]:
-    return campaigns_citing(db(), find_excerpt(db(), slug))
 
 
 def _public(slug: str) -> Campaign:
@@ -140,7 +128,7 @@ def _page(campaign: Campaign, *, town: str | None, chosen: list[str], form: dict
         }
     chamber_districts = districts(db())
     return render_template(
-        "campaign.html",
+        "public/campaign.html",
         campaign=campaign,
         excerpts=excerpts,
         sent=sent(campaign),
@@ -164,7 +152,7 @@ def _page(campaign: Campaign, *, town: str | None, chosen: list[str], form: dict
 @campaigns.get("/campaigns")
 def index():  # type: ignore[no-untyped-def]
     found = open_campaigns(db())
-    return render_template("campaigns.html", campaigns=found, counts={c.id: sent(c) for c in found})
+    return render_template("public/campaigns.html", campaigns=found, counts={c.id: sent(c) for c in found})
 
 
 @campaigns.get("/campaigns/<slug>")
@@ -236,7 +224,7 @@ def _emailed_base() -> str:
 def check_email(slug: str):  # type: ignore[no-untyped-def]
     found = _public(slug)
     settings = current_app.config["TESTIMONY"]
-    return render_template("letter_sent.html", campaign=found, hours=settings.confirm_hours)
+    return render_template("public/letter_sent.html", campaign=found, hours=settings.confirm_hours)
 
 
 def _letter(slug: str, token: str):  # type: ignore[no-untyped-def]
@@ -252,7 +240,7 @@ def confirm(slug: str, token: str):  # type: ignore[no-untyped-def]
     letter = _letter(slug, token)
     response = make_response(
         render_template(
-            "letter_confirm.html",
+            "public/letter_confirm.html",
             campaign=letter.campaign,
             letter=letter,
             preview=personal_letter(letter, letter.recipients[0]),
@@ -280,7 +268,7 @@ def thanks(slug: str):  # type: ignore[no-untyped-def]
     page_url = absolute_url(url_for("campaigns.campaign", slug=found.slug))
     excerpt_url = absolute_url(excerpts[0]["url"]) if excerpts else None
     return render_template(
-        "campaign_thanks.html",
+        "public/campaign_thanks.html",
         campaign=found,
         sent=sent(found),
         page_url=page_url,

@@ -34,8 +34,7 @@ from archive.campaigns.template import PLACEHOLDERS
 from archive.db.models import CAMPAIGN_TARGETS, Campaign, User
 from archive.errors import InvalidInput, NotFound
 from archive.legislators import list_legislators
-from archive.web.api import db
-from archive.web.auth import address, current_user, role_required, settings
+from archive.web.context import address, current_user, db, role_required, settings
 
 admin_campaigns = Blueprint("admin_campaigns", __name__)
 
@@ -101,7 +100,7 @@ def _excerpt_slugs(text: str) -> list[str]:
 def _form_page(campaign: Campaign | None, values: dict[str, Any], status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
     user = current_user()
     page = render_template(
-        "admin_campaign_form.html",
+        "admin/campaign_form.html",
         campaign=campaign,
         values=values,
         targets=CAMPAIGN_TARGETS,
@@ -124,7 +123,7 @@ def _form_page(campaign: Campaign | None, values: dict[str, Any], status: int = 
 def campaign_list():  # type: ignore[no-untyped-def]
     """Campaigns: make, edit, open and close them; their supporters."""
     rows = [(campaign, letter_counts(db(), campaign)) for campaign in managed_campaigns(db(), current_user())]
-    return render_template("admin_campaigns.html", rows=rows, done=request.args.get("done"))
+    return render_template("admin/campaigns.html", rows=rows, done=request.args.get("done"))
 
 
 @admin_campaigns.get("/admin/campaigns/new")
@@ -266,7 +265,7 @@ def remove_organizer_(slug: str):  # type: ignore[no-untyped-def]
 def supporter_list(slug: str):  # type: ignore[no-untyped-def]
     campaign = _managed(slug)
     page = render_template(
-        "admin_campaign_supporters.html",
+        "admin/campaign_supporters.html",
         campaign=campaign,
         letters=supporters(db(), campaign),
         counts=letter_counts(db(), campaign),

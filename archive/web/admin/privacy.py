@@ -16,14 +16,12 @@ from sqlalchemy import select
 from archive.accounts.users import record
 from archive.db.models import REDACTION_SCOPES, SPEAKER_CONSENTS, Meeting, Recording, Speaker
 from archive.errors import InvalidInput, NotFound
-from archive.media.store import MediaStore
+from archive.media.store import MEDIA_TYPES, MediaStore
 from archive.privacy import ledger as privacy
 from archive.privacy.purge import purge_meeting, remove_files
 from archive.privacy.view import in_force, public_view
 from archive.timecodes import parse_clock
-from archive.web.api import db
-from archive.web.auth import address, current_user, role_required
-from archive.web.pages import MEDIA_TYPES
+from archive.web.context import address, current_user, db, role_required
 
 privacy_pages = Blueprint("privacy", __name__)
 
@@ -44,7 +42,7 @@ def ledger():  # type: ignore[no-untyped-def]
         scope = None
     rows = privacy.ledger(db(), meeting_slug=meeting, scope=scope)
     return render_template(
-        "admin_privacy.html",
+        "admin/privacy.html",
         rows=rows,
         lifted=privacy.lifted_ids(db()),
         scopes=REDACTION_SCOPES,
@@ -75,7 +73,7 @@ def _meeting_page(slug: str, *, error: str | None = None, form: str | None = Non
         for s in speakers
     ]
     page = render_template(
-        "admin_privacy_meeting.html",
+        "admin/privacy_meeting.html",
         meeting=meeting,
         voices=voices,
         consents=SPEAKER_CONSENTS,

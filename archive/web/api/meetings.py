@@ -1,0 +1,75 @@
+"""The archive in the API: search, meetings, a person's record and the OpenAPI description (PRODUCT.md §4)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from archive.db.models import Body, Meeting
+from archive.publish.documents import meeting_document
+from archive.publish.people import person_record
+from archive.web.api.openapi import document
+from archive.web.context import db, page_from, search_request_from
+from archive.web.page_cache import kept_for_visitors
+
+meetings_api = Blueprint("api", __name__, url_prefix="/api")
+
+
+@meetings_api.get("/search")
+@kept_for_visitors(uses_index=True)
+def search():  # type: ignore[no-untyped-def]
+    search_request = search_request_from(request.args)
+    page = current_app.extensions["search"].search(search_request)
+    return jsonify(page.to_json())
+
+
+@meetings_api.get("/meetings")
+def meetings():  # type: ignore[no-untyped-def]
+    """Meetings, newest first, optionally of one body (by its slug), paginated."""
+    page, per_page = page_from(request.args)
+    query = select(Meeting).options(selectinload(Meeting.body), selectinload(Meeting.recordings))
+    count = select(func.count(Meeting.id))
+    body_slug = (request.args.get("body") or "").strip()
+    if body_slug:
+        query = query.join(Body).where(Body.slug == body_slug)
+        count = count.join(Body).where(Body.slug == body_slug)
+    found = (
+        db()
+        .scalars(query.order_by(Meeting.date.desc(), Meeting.id.desc()).offset((page - 1) * per_page).limit(per_page))
+        .all()
+    )
+    return jsonify(
+        total=db().scalar(count),
+        page=page,
+        per_page=per_page,
+        meetings=[
+            {
+                "slug": m.slug,
+                "title": m.title,
+                "date": m.date.isoformat(),
+                "body": m.body.name,
+                "body_slug": m.body.slug,
+                "duration": m.duration,
+                "url": f"/meetings/{m.slug}",
+            }
+            for m in found
+        ],
+    )
+
+
+@meetings_api.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(document())
+
+
+@meetings_api.get("/meetings/<slug>")
+@kept_for_visitors()
+def meeting(slug: str):  # type: ignore[no-untyped-def]
+    return jsonify(meeting_document(db(), slug))
+
+
+@meetings_api.get("/speakers/<int:person_id>")
+def speaker(person_id: int):  # type: ignore[no-untyped-def]
+    page, per_page = page_from(request.args)
+    return jsonify(person_record(db(), person_id, page, per_page))

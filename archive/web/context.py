@@ -1,0 +1,170 @@
+"""The request's context, for every blueprint (flaskr's db.py): the database session, the settings, the search
+backend, the site's address, who is signed in and what they may do, framing, and the parsing of arguments that
+several views share. Blueprints import this module, never one another."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
+
+from archive.accounts import users as accounts
+from archive.db.models import SEGMENT_KINDS, User
+from archive.errors import InvalidInput
+from archive.search import PER_PAGE_MAX, SORTS, SearchRequest
+from archive.search.index import SearchBackend
+
+
+def db():  # type: ignore[no-untyped-def]
+    if "db" not in g:
+        g.db = current_app.extensions["sessions"]()
+    return g.db
+
+
+def page_from(args, per_page: int = 50) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """The page and page size of a listing; a 400 that names the parameter when they are not numbers."""
+    return _whole(args, "page", 1, 1, 10_000), _whole(args, "per_page", per_page, 1, PER_PAGE_MAX)
+
+
+def search_request_from(args) -> SearchRequest:  # type: ignore[no-untyped-def]
+    """Validate query parameters; each problem is a 400 that names the parameter."""
+    q = args.get("q", "")
+    filters = {name: (args.get(name) or "").strip() or None for name in ("speaker", "kind", "meeting")}
+    if not q.strip() and not any(filters.values()) and not (args.get("from") or args.get("to")):
+        raise InvalidInput('q: type a word or a "quoted phrase" to search')
+    if filters["kind"] and filters["kind"] not in SEGMENT_KINDS:
+        raise InvalidInput(f"kind must be one of: {', '.join(SEGMENT_KINDS)}")
+    sort = args.get("sort", "relevance")
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of: {', '.join(SORTS)}")
+    return SearchRequest(
+        q=q,
+        date_from=_date(args, "from"),
+        date_to=_date(args, "to"),
+        sort=sort,
+        page=_whole(args, "page", 1, 1, 10_000),
+        per_page=_whole(args, "per_page", 20, 1, PER_PAGE_MAX),
+        **filters,
+    )
+
+
+def _date(args, name: str) -> dt.date | None:  # type: ignore[no-untyped-def]
+    value = (args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date in the form YYYY-MM-DD") from None
+
+
+def _whole(args, name: str, default: int, low: int, high: int) -> int:  # type: ignore[no-untyped-def]
+    value = args.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number") from None
+    if not low <= number <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}")
+    return number
+
+
+def search_backend() -> SearchBackend:
+    """The app's search backend: one per process, kept open (the sessions' commits index into it)."""
+    backend: SearchBackend = current_app.extensions["search"]
+    return backend
+
+
+TOKEN_KEY = "account"  # the Flask session key of the sign-in token
+
+
+def settings():  # type: ignore[no-untyped-def]
+    return current_app.config["TESTIMONY"]
+
+
+def address() -> str | None:
+    return request.remote_addr
+
+
+def current_user() -> User | None:
+    """The signed-in user of this request (cached on flask.g), or None."""
+    if "user" not in g:
+        g.user = _load_user()
+    return g.user
+
+
+def _load_user() -> User | None:
+    token = session.get(TOKEN_KEY)
+    row = accounts.session_for(db(), token)
+    if row is None:
+        return None
+    if accounts.needs_slide(row):
+        # Its own short transaction, so a view's uncommitted work is never committed by a look at the user.
+        with current_app.extensions["sessions"]() as other, other.begin():
+            accounts.slide(other, token, settings())
+    return row.user
+
+
+def needs_totp_setup(user: User) -> bool:
+    return settings().admin_totp_required and user.role == "admin" and not user.totp_secret
+
+
+def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Only signed-in users with one of `roles` (admins always) reach the view; checked before it looks anything up."""
+    for role in roles:
+        accounts.check_role(role)
+    allowed = {*roles, "admin"}
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            api = request.path.startswith("/api/")
+            if user is None:
+                if api:
+                    return jsonify(error="sign in to use this"), 401
+                return redirect(url_for("auth.login", next=_here()))
+            if user.role not in allowed:
+                message = f"Your account ({user.role}) may not use this page."
+                if api:
+                    return jsonify(error=message), 403
+                return render_template("error.html", message=message, status=403), 403
+            return view(*args, **kwargs)
+
+        guarded.roles = roles  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+def _here() -> str:
+    return request.full_path if request.query_string else request.path
+
+
+def site_url() -> str:
+    """The site's address for links that leave it (citations, share links, meta): the setting, else the request's."""
+    return (current_app.config["TESTIMONY"].public_url or request.host_url).rstrip("/")
+
+
+def absolute_url(path: str) -> str:
+    return site_url() + path
+
+
+def frameable(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let other sites show this view in an iframe (frame-ancestors *, no X-Frame-Options); nothing else may."""
+    view.frameable = True  # type: ignore[attr-defined]
+    return view
+
+
+def legislator_query() -> dict[str, Any]:
+    """town, district (may repeat: one choice per chamber of a split town) and chamber, as given."""
+    return {
+        "town": (request.args.get("town") or "").strip() or None,
+        "district": [name.strip() for name in request.args.getlist("district") if name.strip()],
+        "chamber": (request.args.get("chamber") or "").strip() or None,
+    }

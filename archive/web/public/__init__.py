@@ -1,0 +1,1 @@
+"""What everyone sees: the public pages, sharing (embeds, oEmbed, feeds, sitemap, downloads) and campaigns."""

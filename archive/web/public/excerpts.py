@@ -1,0 +1,98 @@
+"""Excerpts on the site: the form on the meeting page, the excerpt page, and GET/POST /api/excerpts.
+
+A signed-in user (any role) makes excerpts on the site as themselves; anyone else needs the editor token
+(settings.editor_token), compared in constant time; with no token configured only signed-in users can. Forms
+carry a CSRF token (Flask-WTF, set up in app.py) and a random idempotency key, so a form sent twice makes one
+excerpt; the API is authenticated by a Bearer token instead and is exempt from CSRF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote as url_quote
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from archive.db.models import Meeting
+from archive.errors import InvalidInput
+from archive.excerpts.citations import LABELS
+from archive.timecodes import format_clock
+from archive.web.context import absolute_url, current_user, db
+from archive.web.excerpt_input import KEY, Refused, check_token, document_with_citations, make
+
+excerpts = Blueprint("excerpts", __name__)
+
+DESCRIPTION_LENGTH = 300  # og:description: the quote, shortened where a preview would cut it anyway
+
+
+# --- the form -------------------------------------------------------------------------------------------------
+
+
+@excerpts.post("/excerpts")
+def create():  # type: ignore[no-untyped-def]
+    form = request.form
+    slug = form.get("meeting", "")
+    key = form.get("key", "")
+    key = key if KEY.match(key) else None
+    values = {name: form.get(name, "") for name in ("start", "end", "title", "note")}
+    meeting_exists = db().scalar(select(Meeting.id).where(Meeting.slug == slug)) is not None
+    user = current_user()  # a signed-in user (any role) needs no editor token
+    try:
+        if user is None:
+            check_token(form.get("token"))
+        if not meeting_exists:
+            raise InvalidInput(f"no meeting with slug {slug!r}")
+        excerpt, _ = make(slug, **values, key=key, created_by=user.email if user else "site (editor token)")
+    except (Refused, InvalidInput) as error:
+        # A form has no WWW-Authenticate challenge to answer: a missing token is refused like a wrong one.
+        status = 403 if isinstance(error, Refused) else 400
+        if not meeting_exists or not (user or current_app.config["TESTIMONY"].editor_token):
+            return render_template("error.html", message=str(error), status=status), status
+        # The meeting page again, its form open and refilled (never the token) with the reason.
+        g.excerpt_form = {"values": values, "error": str(error), "key": key}
+        page = current_app.view_functions["pages.meeting"](slug=slug)
+        return make_response(page, status)
+    return redirect(url_for("excerpts.excerpt", slug=excerpt.slug), 303)
+
+
+# --- the excerpt page -------------------------------------------------------------------------------------------
+
+
+def _shorten(text: str, length: int) -> str:
+    if len(text) <= length:
+        return text
+    return text[: length - 1].rsplit(" ", 1)[0] + "…"
+
+
+@excerpts.get("/excerpts/<slug>")
+def excerpt(slug: str):  # type: ignore[no-untyped-def]
+    document = document_with_citations(slug)
+    settings = current_app.config["TESTIMONY"]
+    page_url = absolute_url(f"/excerpts/{document['slug']}")
+    context_url = absolute_url(document["context_url"])
+    names = ", ".join(s["name"] for s in document["speakers"] if s["name"])
+    attribution = f" — {names}" if names else ""
+    meeting = document["meeting"]
+    mail_body = (
+        f"“{document['quote']}”{attribution}, {meeting['title']}, {meeting['body']}, {meeting['date']}\n\n"
+        f"Hear it: {page_url}\nIn context: {context_url}\n"
+    )
+    return render_template(
+        "public/excerpt.html",
+        excerpt=document,
+        labels=LABELS,
+        site_name=settings.site_name,
+        page_url=page_url,
+        context_url=context_url,
+        description=_shorten(document["quote"], DESCRIPTION_LENGTH),
+        card_alt=_shorten(f"Quote card: “{document['quote']}”{attribution}", 420),
+        mailto="mailto:?" + urlencode({"subject": document["title"], "body": mail_body}, quote_via=url_quote),
+        verified_on=(
+            dt.datetime.fromisoformat(document["verified"]["at"]).date()
+            if document["verified"] and document["verified"]["at"]
+            else None
+        ),
+        span=f"{format_clock(document['start'])}–{format_clock(document['end'])}",
+    )

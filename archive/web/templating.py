@@ -1,0 +1,119 @@
+"""What templates may call, registered in one place: template globals and filters for every blueprint's pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, g, url_for
+from sqlalchemy import select
+
+from archive.campaigns.manage import campaigns_citing, open_campaigns
+from archive.curation.agenda import agenda
+from archive.db.models import Campaign, Meeting, Segment
+from archive.excerpts.manage import find_excerpt
+from archive.privacy.view import public_view
+from archive.timecodes import format_clock
+from archive.web.context import absolute_url, current_user, db
+
+
+# The home page and each excerpt's page list open campaigns; these feed them, so those views need not change.
+def open_campaign_list() -> list[Campaign]:
+    return open_campaigns(db())
+
+
+def campaigns_citing_excerpt(slug: str) -> list[Campaign]:
+    return campaigns_citing(db(), find_excerpt(db(), slug))
+
+
+def agenda_items(meeting_id: int) -> list[dict[str, Any]]:
+    """The meeting's chapters, in time order, as published: a withheld phrase is redacted in titles too."""
+    items = agenda(db(), meeting_id)
+    if not items:
+        return []
+    view = public_view(db(), db().get_one(Meeting, meeting_id))
+    return [{"start": item.start, "title": view.redact_text(item.title)} for item in items]
+
+
+def revised_segments(meeting_id: int) -> set[int]:
+    """Ids of the meeting's lines a curator has corrected, to mark them on the page."""
+    return set(
+        db().scalars(select(Segment.id).where(Segment.meeting_id == meeting_id, Segment.revised_at.is_not(None)))
+    )
+
+
+def may_curate() -> bool:
+    user = current_user()
+    return user is not None and user.role in ("curator", "admin")
+
+
+def long_date(iso: str) -> str:
+    """'2024-02-07' → '7 February 2024', as the meeting pages write dates."""
+    day = dt.date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"
+
+
+def excerpt_form() -> dict[str, Any]:
+    """The meeting page's excerpt form: offered to signed-in users, or to anyone when an editor token is configured
+    (who must then type it); refilled after an error."""
+    state = g.get("excerpt_form") or {}
+    signed_in = current_user() is not None
+    return {
+        "enabled": signed_in or bool(current_app.config["TESTIMONY"].editor_token),
+        "signed_in": signed_in,
+        "values": state.get("values", {}),
+        "error": state.get("error"),
+        "key": state.get("key") or secrets.token_urlsafe(24),
+    }
+
+
+def oembed_url(slug: str) -> str:
+    """The oEmbed address of an excerpt, for its page's discovery tag (templates/partials/oembed_link.html)."""
+    return absolute_url("/oembed?" + urlencode({"url": absolute_url(f"/excerpts/{slug}"), "format": "json"}))
+
+
+def search_feed_url(args: dict[str, str]) -> str:
+    """The Atom feed of a search: its filters, without page or sort."""
+    kept = {name: args[name] for name in FEED_PARAMETERS if (args.get(name) or "").strip()}
+    return "/search.atom?" + urlencode(kept)
+
+
+# The search parameters a saved search keeps (no page or sort: a feed is the newest hits).
+FEED_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to")
+
+
+def clock(seconds: float) -> str:
+    return format_clock(seconds)
+
+
+# What Werkzeug leaves unescaped in a query string (werkzeug.urls._urlencode), so links read the same as url_for's.
+URL_SAFE = "!$'()*,/:;?@"
+
+
+def search_url(args: dict[str, str], **changes: object) -> str:
+    """The search page with these parameters changed (a facet, a page): as url_for builds it, at a tenth of
+    the cost (a search page has some thirty such links)."""
+    query = {**args, **{name: str(value) for name, value in changes.items()}}
+    return f"{url_for('pages.search')}?{urlencode(query, safe=URL_SAFE)}"
+
+
+def register(app: Flask) -> None:
+    """Every template global and filter, on the app."""
+    for function in (
+        absolute_url,
+        agenda_items,
+        campaigns_citing_excerpt,
+        current_user,
+        excerpt_form,
+        may_curate,
+        oembed_url,
+        open_campaign_list,
+        revised_segments,
+        search_feed_url,
+        search_url,
+    ):
+        app.add_template_global(function)
+    app.add_template_filter(clock)
+    app.add_template_filter(long_date)
