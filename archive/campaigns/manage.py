@@ -28,6 +28,7 @@ from archive.db.models import (
     OutboxMessage,
     User,
 )
+from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
 from archive.mail.outbox import refuse_header_injection
 
@@ -60,11 +61,7 @@ Sincerely,
 
 
 def _now(now: dt.datetime | None = None) -> dt.datetime:
-    return now or dt.datetime.now(dt.UTC)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite keeps no zone; it wrote UTC
+    return now or utcnow()
 
 
 # --- checking values ----------------------------------------------------------------------------------------
@@ -535,4 +532,4 @@ def purge_due(campaign: Campaign, settings: Settings) -> dt.datetime | None:
     """When this campaign's supporters' data will be deleted (None: not closed, or already done)."""
     if campaign.status != "closed" or campaign.closed_at is None or campaign.purged_at is not None:
         return None
-    return _aware(campaign.closed_at) + dt.timedelta(days=settings.supporter_retention_days)
+    return campaign.closed_at + dt.timedelta(days=settings.supporter_retention_days)

@@ -5,12 +5,12 @@ archive.cli imports this module at its end, so its helpers are imported inside t
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
 
 from archive.db.models import CAMPAIGN_TARGETS
+from archive.db.types import utcnow
 from archive.errors import InvalidInput
 
 CLI_ACTOR = "cli"
@@ -237,7 +237,7 @@ def campaign_purge(ctx: click.Context) -> None:
     from archive.campaigns.manage import purge_supporters
 
     settings, sessions = _sessions(ctx)
-    purged = purge_supporters(settings, sessions, dt.datetime.now(dt.UTC))
+    purged = purge_supporters(settings, sessions, utcnow())
     click.echo(
         f"{purged} campaign(s) purged (closed more than {settings.supporter_retention_days} days ago)"
         if purged

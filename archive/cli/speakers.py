@@ -27,11 +27,12 @@ def speakers_list(ctx: click.Context, slug: str) -> None:
     """Each voice of a meeting: talk time, the person, how the attribution was made, a suggestion."""
     from sqlalchemy import select
 
+    from archive.db.lookups import meeting_by_slug
     from archive.db.models import Speaker
-    from archive.speakers.people import describe_person, find_meeting, talk_times
+    from archive.speakers.people import describe_person, talk_times
 
     with sessions_for(ctx, settings_from(ctx))() as session:
-        meeting = find_meeting(session, slug)
+        meeting = meeting_by_slug(session, slug)
         talk = talk_times(session, meeting.id)
         voices = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
         if not voices:

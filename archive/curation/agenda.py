@@ -7,8 +7,9 @@ import math
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.curation.revisions import actor_of, add_revision, meeting_by_slug, snapshot
+from archive.curation.revisions import actor_of, add_revision, snapshot
 from archive.curation.words import clean_text
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import AgendaItem, Meeting, Revision, User
 from archive.errors import InvalidInput, NotFound
 

@@ -8,14 +8,15 @@ correction silently; it is itself a revision, and can be reverted in turn.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.accounts.users import record
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import AgendaItem, Meeting, Revision, Segment, Speaker, User
+from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.ledger import refresh_public_text
 
@@ -28,10 +29,6 @@ TABLES: dict[str, tuple[type[Segment] | type[AgendaItem], tuple[str, ...], tuple
     "agenda_items": (AgendaItem, AGENDA_FIELDS, ()),
 }
 NAMES = {"segments": "segment", "agenda_items": "agenda item"}
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def snapshot(row: Segment | AgendaItem) -> dict[str, Any]:
@@ -80,7 +77,7 @@ def add_revision(
         user_id=user.id if user is not None else None,
         actor=who,
         reverts_id=reverts_id,
-        created_at=now(),
+        created_at=utcnow(),
     )
     session.add(revision)
     table, rows = rows_of(after)
@@ -104,13 +101,6 @@ def history(session: Session, meeting_slug: str) -> list[Revision]:
     return list(
         session.scalars(select(Revision).where(Revision.meeting_id == meeting.id).order_by(Revision.id.desc())).all()
     )
-
-
-def meeting_by_slug(session: Session, slug: str) -> Meeting:
-    meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
-    if meeting is None:
-        raise NotFound(f"no meeting with slug {slug!r}")
-    return meeting
 
 
 def revert(session: Session, revision_id: int, *, user: User | None = None, actor: str = "") -> Revision:

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -21,6 +20,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from archive.db.types import UtcDateTime, utcnow
 
 # Stable constraint names, so migrations can alter tables on SQLite and PostgreSQL alike.
 NAMING = {
@@ -47,10 +48,6 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class Body(Base):
     """A public body that meets, e.g. the Vermont Criminal Justice Council."""
 
@@ -73,13 +70,13 @@ class Meeting(Base):
     place: Mapped[str | None] = mapped_column(String(300))
     source_url: Mapped[str | None] = mapped_column(String(2000))
     agenda_url: Mapped[str | None] = mapped_column(String(2000))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # A person checked the transcript against the recording (see archive.curation.review); a new machine transcript
     # of any of the meeting's recordings clears both, so they never vouch for words nobody has read.
-    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     # Purged at a speaker's request (archive.privacy): recordings and segments are gone; the row is a tombstone.
-    purged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     body: Mapped[Body] = relationship(back_populates="meetings")
     recordings: Mapped[list[Recording]] = relationship(back_populates="meeting", order_by="Recording.position")
@@ -107,7 +104,7 @@ class Recording(Base):
     duration: Mapped[float] = mapped_column(Float)
     has_video: Mapped[bool] = mapped_column(default=False)
     streams: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     meeting: Mapped[Meeting] = relationship(back_populates="recordings")
     runs: Mapped[list[TranscriptionRun]] = relationship(back_populates="recording")
@@ -128,7 +125,7 @@ class TranscriptionRun(Base):
     transcript_sha256: Mapped[str] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(16))
     processing_seconds: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     recording: Mapped[Recording] = relationship(back_populates="runs")
 
@@ -142,7 +139,7 @@ class Person(Base):
     role: Mapped[str | None] = mapped_column(String(300))  # chair, member, public commenter, interpreter…
     affiliation: Mapped[str | None] = mapped_column(String(300))  # the seat held, e.g. "Vermont Police Association"
     consent: Mapped[str] = mapped_column(String(20), default="public")  # one of CONSENT_LEVELS
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     voice_print: Mapped[VoicePrint | None] = relationship(
         back_populates="person", cascade="all, delete-orphan", passive_deletes=True
@@ -224,7 +221,7 @@ class Attribution(Base):
     score: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
     made_by: Mapped[str] = mapped_column(String(200), default="")  # "cli", "ingest", later a curator's name
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class VoicePrint(Base):
@@ -240,7 +237,7 @@ class VoicePrint(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
     speech_seconds: Mapped[float] = mapped_column(Float)
     meetings: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     person: Mapped[Person] = relationship(back_populates="voice_print")
 
@@ -264,9 +261,9 @@ class Segment(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     avg_logprob: Mapped[float | None] = mapped_column(Float)
     no_speech_prob: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # When a curator last corrected it (archive.curation; the Revision rows say how).
-    revised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revised_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # The text as published, after redactions ("" when the segment is withheld); None: the same as `text`.
     # PostgreSQL's search vector is built from it, so withheld words are not in the index (archive.privacy).
     public_text: Mapped[str | None] = mapped_column(Text)
@@ -292,8 +289,8 @@ class Excerpt(Base):
     title: Mapped[str] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
-    verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     verified_by: Mapped[str | None] = mapped_column(String(200))
     verified_quote_sha256: Mapped[str | None] = mapped_column(String(64))
     # The random key of the form (or the API's Idempotency-Key) that made it: a form sent twice makes one excerpt.
@@ -320,7 +317,7 @@ class Legislator(Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     openstates_id: Mapped[str | None] = mapped_column(String(100))
     source: Mapped[str | None] = mapped_column(String(500))
-    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class DistrictTown(Base):
@@ -348,9 +345,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))  # one of ROLES
     totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; None: no second factor
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)  # the last accepted code's step: no replays
-    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    password_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class UserSession(Base):
@@ -361,9 +358,9 @@ class UserSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
     user: Mapped[User] = relationship()
 
@@ -378,7 +375,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     actor: Mapped[str] = mapped_column(String(320), default="")  # an email, "cli", or "" for anonymous
     action: Mapped[str] = mapped_column(String(50))  # e.g. "login", "login-failed", "campaign-export"
@@ -421,11 +418,11 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(10), default="draft")  # one of CAMPAIGN_STATUSES
     daily_cap: Mapped[int] = mapped_column(Integer, default=2000)  # confirmed letters per UTC day
     created_by: Mapped[str] = mapped_column(String(320), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # When the supporters' names, emails and towns were deleted (settings.supporter_retention_days after closing).
-    purged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     excerpts: Mapped[list[CampaignExcerpt]] = relationship(
         back_populates="campaign", order_by="CampaignExcerpt.position", cascade="all, delete-orphan"
@@ -479,11 +476,11 @@ class Letter(Base):
     recipients: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(12), default="unconfirmed")  # one of LETTER_STATUSES
     confirm_token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
-    confirm_expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    confirm_expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # A keyed hash of the client's address (for rate limits), never the address itself.
     address_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
     campaign: Mapped[Campaign] = relationship()
 
@@ -512,11 +509,11 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # one of OUTBOX_STATUSES
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    leased_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    leased_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 # Background jobs (archive.worker.jobs). The table is the queue: workers claim its queued rows.
@@ -541,16 +538,16 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     lease_token: Mapped[str | None] = mapped_column(String(64))
-    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     worker: Mapped[str | None] = mapped_column(String(200))  # host:pid of the lease holder, for people
     progress_done: Mapped[float] = mapped_column(Float, default=0.0)  # seconds of audio
     progress_total: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)  # in words a curator understands
     created_by: Mapped[str] = mapped_column(String(320), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     meeting: Mapped[Meeting | None] = relationship()
 
@@ -565,7 +562,7 @@ class JobChunk(Base):
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
     window: Mapped[int] = mapped_column(Integer)
     segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 # Curation (archive.curation): every correction is a revision; agenda items mark a meeting's chapters.
@@ -589,7 +586,7 @@ class Revision(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(320), default="")
     reverts_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class AgendaItem(Base):
@@ -601,7 +598,7 @@ class AgendaItem(Base):
     start: Mapped[float] = mapped_column(Float)
     title: Mapped[str] = mapped_column(String(300))
     created_by: Mapped[str] = mapped_column(String(320), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 # Consent and redaction (archive.privacy). A voice's consent in one meeting, as the speaker asked:
@@ -632,7 +629,7 @@ class Redaction(Base):
     approved_by: Mapped[str] = mapped_column(String(320), default="")
     lifts_id: Mapped[int | None] = mapped_column(ForeignKey("redactions.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class ContentVersion(Base):

@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import Segment, Speaker
-from archive.speakers.people import find_meeting, name_speaker
+from archive.speakers.people import name_speaker
 from archive.transcribe.evaluate import normalize
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -34,7 +35,7 @@ def name_demo_voices(sessions: sessionmaker[Session], slug: str, report: Callabl
         people[turn["speaker"]] = (name, role, words | set(normalize(turn["text"]).split()))
     named = []
     with sessions() as session, session.begin():
-        meeting = find_meeting(session, slug)
+        meeting = meeting_by_slug(session, slug)
         for voice in session.scalars(
             select(Speaker).where(Speaker.meeting_id == meeting.id, Speaker.attribution.is_(None))
         ):

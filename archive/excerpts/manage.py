@@ -8,7 +8,6 @@ and lapses as soon as the words differ.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -17,7 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import Excerpt, Meeting, Recording, Segment, Speaker
+from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.view import REDACTED, public_view, silenced_ranges
 
@@ -127,9 +128,7 @@ def create_excerpt(
     created_by: str,
 ) -> Excerpt:
     """Make an excerpt with boundaries snapped to words; flushes, the caller commits."""
-    meeting = session.scalar(select(Meeting).where(Meeting.slug == meeting_slug))
-    if meeting is None:
-        raise NotFound(f"no meeting with slug {meeting_slug!r}")
+    meeting = meeting_by_slug(session, meeting_slug)
     title = (title or "").strip()
     if not title:
         raise InvalidInput("an excerpt needs a title")
@@ -183,7 +182,7 @@ def verify(session: Session, excerpt: Excerpt, *, verified_by: str) -> None:
         raise InvalidInput("say who verified the excerpt")
     excerpt.verified_quote_sha256 = quote(session, excerpt.meeting_id, excerpt.start, excerpt.end).sha256
     excerpt.verified_by = verified_by.strip()
-    excerpt.verified_at = dt.datetime.now(dt.UTC)
+    excerpt.verified_at = utcnow()
 
 
 def is_verified(excerpt: Excerpt, current: Quote) -> bool:

@@ -21,8 +21,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import Body, Meeting, Recording, Revision, Segment, Speaker, TranscriptionRun
-from archive.errors import InvalidInput, NotFound
+from archive.errors import InvalidInput
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
 from archive.speakers.assign import assign_segments
@@ -192,9 +193,7 @@ def transcribe_meeting(
     passes `checkpoint_for` (a recording id → where its finished windows are kept) and `progress_for`.
     """
     with sessions() as session:
-        meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
-        if meeting is None:
-            raise NotFound(f"no meeting with slug {slug!r}")
+        meeting = meeting_by_slug(session, slug)
         # Like diarization with named voices: a new transcript would replace the segments curators corrected.
         corrected = session.scalar(select(func.count(Revision.id)).where(Revision.meeting_id == meeting.id))
         if replace and corrected:
@@ -322,9 +321,7 @@ def diarize_meeting(
     from archive.speakers.people import apply_voice_matches
 
     with sessions() as session:
-        meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
-        if meeting is None:
-            raise NotFound(f"no meeting with slug {slug!r}")
+        meeting = meeting_by_slug(session, slug)
         existing = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id)).all()
         named = sorted(s.label for s in existing if s.attribution in HUMAN_METHODS)
         recordings = [(r.sha256, r.suffix, r.original_name, r.offset) for r in meeting.recordings]

@@ -6,7 +6,6 @@ after the commit (archive.search.sync); the bulk downloads are rewritten by the 
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.accounts import users as accounts
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import SPEAKER_CONSENTS, Job, Meeting, Redaction, Segment, Speaker, User
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.view import public_view
@@ -22,15 +22,8 @@ MAX_PHRASE = 200
 MAX_TEXT = 2000
 
 
-def find_meeting(session: Session, slug: str) -> Meeting:
-    meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
-    if meeting is None:
-        raise NotFound(f"no meeting with slug {slug!r}")
-    return meeting
-
-
 def _live_meeting(session: Session, slug: str) -> Meeting:
-    meeting = find_meeting(session, slug)
+    meeting = meeting_by_slug(session, slug)
     if meeting.purged_at is not None:
         raise InvalidInput(f"meeting {slug!r} was purged: there is nothing left to redact")
     return meeting
@@ -205,7 +198,3 @@ def ledger(
 
 def lifted_ids(session: Session) -> set[int]:
     return set(session.scalars(select(Redaction.lifts_id).where(Redaction.lifts_id.is_not(None))))
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from archive.config import Settings
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import (
     AgendaItem,
     Attribution,
@@ -27,9 +28,10 @@ from archive.db.models import (
     TranscriptionRun,
     User,
 )
+from archive.db.types import utcnow
 from archive.errors import InvalidInput
 from archive.media.store import MediaStore
-from archive.privacy.ledger import _append, _who, find_meeting, now
+from archive.privacy.ledger import _append, _who
 
 TOMBSTONE_TITLE = "Removed at a speaker's request"
 
@@ -45,7 +47,7 @@ def purge_meeting(
     user: User | None,
 ) -> list[Path]:
     """Delete the meeting's content rows (flushes; the caller commits). Returns the files to remove after commit."""
-    meeting = find_meeting(session, slug)
+    meeting = meeting_by_slug(session, slug)
     if meeting.purged_at is not None:
         raise InvalidInput(f"meeting {slug!r} was already purged")
     who = _who(reason, requested_by, approved_by)
@@ -74,7 +76,7 @@ def purge_meeting(
     meeting.agenda_url = None
     meeting.reviewed_at = None
     meeting.reviewed_by = None
-    meeting.purged_at = now()
+    meeting.purged_at = utcnow()
     _append(session, "meeting-purge", user, meeting, scope="purge", **who)
     session.expire(meeting)
     return files

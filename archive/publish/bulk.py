@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from archive.config import Settings
 from archive.db.models import Meeting, Person, Redaction, Speaker
+from archive.db.types import utcnow
 from archive.errors import InvalidInput
 from archive.privacy.view import NAMED
 from archive.publish.documents import excerpt_documents, meeting_document
@@ -111,7 +112,7 @@ def _write(session: Session, root: Path, *, site_name: str, site_url: str) -> di
             counts["people"] += 1
     manifest = {
         "schema_version": SCHEMA_VERSION,
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "generated_at": utcnow().isoformat(timespec="seconds"),
         "site": {"name": site_name, "url": site_url or None},
         "counts": counts,
         "layout": LAYOUT,
@@ -185,7 +186,7 @@ def _fsync_dir(path: Path) -> None:
 
 def dump_name(now: dt.datetime | None = None) -> str:
     """archive-20240207T181500Z: names that sort by time."""
-    return f"archive-{(now or dt.datetime.now(dt.UTC)):%Y%m%dT%H%M%SZ}"
+    return f"archive-{(now or utcnow()):%Y%m%dT%H%M%SZ}"
 
 
 def write_zip(dump: Path, zip_path: Path) -> Path:
@@ -237,7 +238,7 @@ def offered_zip(session: Session, dumps_dir: Path) -> PublishedDump | None:
     last_change = session.scalar(select(func.max(Redaction.created_at)))
     if last_change is not None:
         written = dt.datetime.fromtimestamp(published.path.stat().st_mtime, dt.UTC)
-        if written <= (last_change if last_change.tzinfo else last_change.replace(tzinfo=dt.UTC)):
+        if written <= last_change:
             return None
     return published
 

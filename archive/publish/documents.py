@@ -11,26 +11,22 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.curation.review import review_of
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
-from archive.errors import NotFound
 from archive.excerpts.manage import excerpt_document, is_withheld
 from archive.privacy.view import public_view
 
 
 def meeting_document(session: Session, slug: str) -> dict[str, Any]:
     """The meeting as the API and `testimony export --format json` give it."""
-    meeting = session.scalar(
-        select(Meeting)
-        .where(Meeting.slug == slug)
-        # One query per relation, not one per segment: a long meeting has thousands of segments.
-        .options(
-            selectinload(Meeting.speakers).selectinload(Speaker.person),
-            selectinload(Meeting.recordings),
-            selectinload(Meeting.body),
-        )
+    # One query per relation, not one per segment: a long meeting has thousands of segments.
+    meeting = meeting_by_slug(
+        session,
+        slug,
+        selectinload(Meeting.speakers).selectinload(Speaker.person),
+        selectinload(Meeting.recordings),
+        selectinload(Meeting.body),
     )
-    if meeting is None:
-        raise NotFound(f"no meeting with slug {slug!r}")
     # Consent and redactions (archive.privacy) applied here, once, for every renderer and the API.
     view = public_view(session, meeting)
     published = [p for p in (view.publish(s) for s in segment_rows(session, meeting)) if p is not None]
@@ -147,8 +143,8 @@ def excerpt_documents(
     session: Session, *, meeting_slug: str | None = None, base_url: str = "", offset: int = 0, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Excerpts as their JSON documents, newest first; with a base URL their links are absolute."""
-    if meeting_slug and session.scalar(select(Meeting.id).where(Meeting.slug == meeting_slug)) is None:
-        raise NotFound(f"no meeting with slug {meeting_slug!r}")
+    if meeting_slug:
+        meeting_by_slug(session, meeting_slug)  # NotFound for a slug that names no meeting
     query = excerpt_query(meeting_slug).offset(offset).limit(limit)
     # An excerpt over an unpublished voice's speech is left out (archive.privacy).
     rows = [row for row in session.scalars(query) if not is_withheld(session, row)]

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.config import Settings
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import Meeting
-from archive.errors import InvalidInput, NotFound
+from archive.errors import InvalidInput
 from archive.privacy.ledger import refresh_public_text
 from archive.search import SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument, all_documents, meeting_documents
@@ -43,9 +44,7 @@ def open_backend(settings: Settings) -> SearchBackend:
 
 def index_meeting(backend: SearchBackend, session: Session, slug: str) -> int:
     """Bring the index up to date with one meeting's segments (after its transaction committed)."""
-    meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
-    if meeting is None:
-        raise NotFound(f"no meeting with slug {slug!r}")
+    meeting = meeting_by_slug(session, slug)
     # Segments made or corrected since the last redaction (a new transcript, a curator's edit) get their published
     # text first: PostgreSQL searches it, so withheld words must not come back with them (archive.privacy).
     if refresh_public_text(session, meeting):

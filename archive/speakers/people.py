@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import ATTRIBUTION_METHODS, CONSENT_LEVELS, Attribution, Meeting, Person, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.speakers.voices import (
@@ -383,16 +384,9 @@ def talk_times(session: Session, meeting_id: int) -> dict[int | None, float]:
     return {speaker_id: float(seconds or 0.0) for speaker_id, seconds in rows}
 
 
-def find_meeting(session: Session, slug: str) -> Meeting:
-    meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
-    if meeting is None:
-        raise NotFound(f"no meeting with slug {slug!r}")
-    return meeting
-
-
 def find_speaker(session: Session, slug: str, label: str) -> Speaker:
     """The meeting's voice by its label; `speaker_03` and `3` mean SPEAKER_03."""
-    meeting = find_meeting(session, slug)
+    meeting = meeting_by_slug(session, slug)
     speakers = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
     wanted = label.strip()
     candidates = [wanted, wanted.upper()]

@@ -3,7 +3,6 @@ form (archive.web.public.excerpts) and the API (archive.web.api.excerpts)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import math
 import re
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from archive.db.models import Excerpt
+from archive.db.types import utcnow
 from archive.errors import InvalidInput
 from archive.excerpts.citations import citations
 from archive.excerpts.manage import create_excerpt, excerpt_document, find_excerpt
@@ -109,6 +109,6 @@ def make(
 def document_with_citations(slug: str) -> dict[str, Any]:
     document = excerpt_document(db(), find_excerpt(db(), slug))
     settings = current_app.config["TESTIMONY"]
-    accessed = dt.datetime.now(dt.UTC).date()
+    accessed = utcnow().date()
     document["citations"] = citations(document, base_url=site_url(), site_name=settings.site_name, accessed=accessed)
     return document

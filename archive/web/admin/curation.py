@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from archive import curation
 from archive.curation.changes import changes
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import SEGMENT_KINDS, AgendaItem, Meeting, Revision, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.timecodes import parse_clock
@@ -27,13 +28,6 @@ curation_pages = Blueprint("curation", __name__)
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
-
-
-def _meeting(slug: str) -> Meeting:
-    meeting = db().scalar(select(Meeting).where(Meeting.slug == slug))
-    if meeting is None:
-        raise NotFound(f"no meeting with slug {slug!r}")
-    return meeting
 
 
 def _wants_json() -> bool:
@@ -193,7 +187,7 @@ def meetings():  # type: ignore[no-untyped-def]
 @role_required("curator")
 def meeting_edit(slug: str):  # type: ignore[no-untyped-def]
     """Every line with a link to its form, and the agenda editor."""
-    return _meeting_page(_meeting(slug))
+    return _meeting_page(meeting_by_slug(db(), slug))
 
 
 def _meeting_page(meeting: Meeting, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
@@ -237,7 +231,7 @@ def _start(value: str) -> float:
 @curation_pages.post("/admin/meetings/<slug>/agenda")
 @role_required("curator")
 def agenda_add(slug: str):  # type: ignore[no-untyped-def]
-    meeting, form = _meeting(slug), request.form
+    meeting, form = meeting_by_slug(db(), slug), request.form
     return _agenda_change(
         meeting,
         lambda: curation.add_agenda_item(
@@ -279,7 +273,7 @@ def agenda_delete(item_id: int):  # type: ignore[no-untyped-def]
 @role_required("curator")
 def meeting_history(slug: str):  # type: ignore[no-untyped-def]
     """Every correction of the meeting, newest first, each with a Revert button."""
-    return _history_page(_meeting(slug))
+    return _history_page(meeting_by_slug(db(), slug))
 
 
 def _history_page(meeting: Meeting, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]

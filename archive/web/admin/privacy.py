@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from sqlalchemy import select
 
 from archive.accounts.users import record
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import REDACTION_SCOPES, SPEAKER_CONSENTS, Meeting, Recording, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.media.store import MEDIA_TYPES, MediaStore
@@ -59,7 +60,7 @@ def meeting_privacy(slug: str):  # type: ignore[no-untyped-def]
 
 
 def _meeting_page(slug: str, *, error: str | None = None, form: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    meeting = privacy.find_meeting(db(), slug)
+    meeting = meeting_by_slug(db(), slug)
     view = public_view(db(), meeting)
     speakers = db().scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
     voices: list[dict[str, Any]] = [

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from archive.accounts.users import record
 from archive.curation.review import mark_reviewed, mark_unreviewed
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import CONSENT_LEVELS, Person, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.speakers.people import (
     affected_meetings,
     delete_person,
-    find_meeting,
     get_person,
     merge_speakers,
     name_speaker,
@@ -40,7 +40,7 @@ def _field(name: str) -> str:
 
 def _voices_page(slug: str, *, error: str | None = None, done: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     session = db()
-    meeting = find_meeting(session, slug)
+    meeting = meeting_by_slug(session, slug)
     talk = talk_times(session, meeting.id)
     voices = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
     samples: dict[int, list[Segment]] = {}

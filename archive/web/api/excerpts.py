@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 
-from archive.db.models import Meeting
+from archive.db.lookups import meeting_by_slug
 from archive.errors import InvalidInput
 from archive.publish.documents import excerpt_documents, excerpt_query
 from archive.web.context import absolute_url, db, page_from
@@ -42,8 +42,7 @@ def post_excerpt():  # type: ignore[no-untyped-def]
     meeting = payload.get("meeting")
     if not isinstance(meeting, str) or not meeting:
         raise InvalidInput("meeting: give the meeting's slug")
-    if db().scalar(select(Meeting.id).where(Meeting.slug == meeting)) is None:
-        raise InvalidInput(f"meeting: no meeting with slug {meeting!r}")
+    meeting_by_slug(db(), meeting)  # a 404 that names the slug, like every other lookup of a meeting
     made, new = make(
         meeting,
         payload.get("start"),

@@ -15,8 +15,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from archive.db.lookups import meeting_by_slug
 from archive.db.models import Meeting
-from archive.errors import InvalidInput
+from archive.errors import InvalidInput, NotFound
 from archive.excerpts.citations import LABELS
 from archive.timecodes import format_clock
 from archive.web.context import absolute_url, current_user, db
@@ -42,12 +43,11 @@ def create():  # type: ignore[no-untyped-def]
     try:
         if user is None:
             check_token(form.get("token"))
-        if not meeting_exists:
-            raise InvalidInput(f"no meeting with slug {slug!r}")
+        meeting_by_slug(db(), slug)  # NotFound (a 404) that names the slug
         excerpt, _ = make(slug, **values, key=key, created_by=user.email if user else "site (editor token)")
-    except (Refused, InvalidInput) as error:
+    except (Refused, InvalidInput, NotFound) as error:
         # A form has no WWW-Authenticate challenge to answer: a missing token is refused like a wrong one.
-        status = 403 if isinstance(error, Refused) else 400
+        status = 403 if isinstance(error, Refused) else 404 if isinstance(error, NotFound) else 400
         if not meeting_exists or not (user or current_app.config["TESTIMONY"].editor_token):
             return render_template("error.html", message=str(error), status=status), status
         # The meeting page again, its form open and refilled (never the token) with the reason.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from archive import __version__
 from archive.db.models import Excerpt, Meeting, Person, Segment, Speaker
+from archive.db.types import as_utc
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import excerpt_document, find_excerpt, is_withheld
 from archive.privacy.view import NAMED
@@ -167,7 +168,7 @@ def meetings_feed():  # type: ignore[no-untyped-def]
                 id=url,
                 title=meeting.title,
                 url=url,
-                updated=_utc(meeting.created_at),
+                updated=as_utc(meeting.created_at),
                 summary=f"{meeting.body.name}{place}, {meeting.date:%-d %B %Y}; "
                 f"{format_clock(meeting.duration)} recorded.",
             )
@@ -191,7 +192,7 @@ def excerpts_feed():  # type: ignore[no-untyped-def]
                 id=url,
                 title=document["title"],
                 url=url,
-                updated=max(_utc(t) for t in (excerpt.created_at, excerpt.verified_at) if t is not None),
+                updated=max(as_utc(t) for t in (excerpt.created_at, excerpt.verified_at) if t is not None),
                 summary=f"“{document['quote']}” — {byline}. {meeting['title']}, {meeting['body']}, "
                 f"{meeting['date']}, at {format_clock(document['start'])}. {status}",
                 author=byline,
@@ -245,11 +246,6 @@ def _atom(self_path: str, page_path: str, title: str, entries: list[atom.Entry])
     return Response(atom.render(feed, entries), mimetype="application/atom+xml")
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
-    # SQLite gives back naive datetimes; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
@@ -267,7 +263,7 @@ def sitemap():  # type: ignore[no-untyped-def]
         url = ET.SubElement(urlset, f"{{{SITEMAP_NS}}}url")
         ET.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = absolute_url(path)
         if lastmod is not None:
-            ET.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = _utc(lastmod).isoformat(timespec="seconds")
+            ET.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = as_utc(lastmod).isoformat(timespec="seconds")
 
     changed = (
         db()
@@ -279,16 +275,16 @@ def sitemap():  # type: ignore[no-untyped-def]
         )
         .all()
     )
-    newest = max((_utc(t) for _slug, made, last in changed for t in (made, last) if t is not None), default=None)
+    newest = max((as_utc(t) for _slug, made, last in changed for t in (made, last) if t is not None), default=None)
     add("/", newest)
     add("/meetings", newest)
     for slug, made, last in changed:
-        add(f"/meetings/{slug}", max(_utc(t) for t in (made, last) if t is not None))
+        add(f"/meetings/{slug}", max(as_utc(t) for t in (made, last) if t is not None))
     for excerpt in db().scalars(select(Excerpt).order_by(Excerpt.created_at.desc())):
         if is_withheld(db(), excerpt):  # over an unpublished voice's speech (archive.privacy)
             continue
         slug, made, verified = excerpt.slug, excerpt.created_at, excerpt.verified_at
-        add(f"/excerpts/{slug}", max(_utc(t) for t in (made, verified) if t is not None))
+        add(f"/excerpts/{slug}", max(as_utc(t) for t in (made, verified) if t is not None))
     # People who speak in a meeting; those who asked to stay anonymous are left out of the index entirely.
     for (person_id,) in db().execute(
         select(Person.id)
