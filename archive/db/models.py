@@ -1,4 +1,7 @@
-"""The database tables: the source of truth for meetings, recordings, runs, segments, speakers and legislators."""
+"""The database tables: the source of truth for meetings, recordings, runs, segments, speakers and legislators.
+
+The tables of operation (accounts, campaigns, mail, jobs) live in archive.db.operational and are importable from
+here too: importing this module registers every table, which foreign keys between the two need."""
 
 from __future__ import annotations
 
@@ -14,23 +17,33 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from archive.db.base import Base
+from archive.db.operational import (
+    CAMPAIGN_STATUSES,
+    CAMPAIGN_TARGETS,
+    JOB_STATUSES,
+    LETTER_STATUSES,
+    OUTBOX_STATUSES,
+    ROLES,
+    AuditEvent,
+    Campaign,
+    CampaignExcerpt,
+    CampaignOrganizer,
+    Job,
+    JobChunk,
+    Letter,
+    OutboxMessage,
+    RateLimit,
+    User,
+    UserSession,
+)
 from archive.db.types import UtcDateTime, utcnow
-
-# Stable constraint names, so migrations can alter tables on SQLite and PostgreSQL alike.
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 SEGMENT_KINDS = ("testimony", "deliberation", "remark", "procedural")
 
@@ -42,10 +55,6 @@ ATTRIBUTION_METHODS = ("self-identified", "named-by-chair", "voice-match", "cura
 CONSENT_LEVELS = ("public", "no-voice-match", "anonymous")
 # The legislature's chambers, as stored (an imported file's "lower"/"upper" become these).
 CHAMBERS = ("house", "senate")
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class Body(Base):
@@ -331,240 +340,6 @@ class DistrictTown(Base):
     town: Mapped[str] = mapped_column(String(200), index=True)
 
 
-# Accounts (archive.accounts.users). An admin manages accounts; a curator keeps meetings; an organizer runs campaigns.
-ROLES = ("admin", "curator", "organizer")
-
-
-class User(Base):
-    """A person who signs in. The email is stored lower-cased; the password only as an argon2 hash."""
-
-    __tablename__ = "users"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(300))
-    role: Mapped[str] = mapped_column(String(20))  # one of ROLES
-    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; None: no second factor
-    totp_last_counter: Mapped[int | None] = mapped_column(Integer)  # the last accepted code's step: no replays
-    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-    password_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-
-
-class UserSession(Base):
-    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so a copy of the
-    database signs nobody in. Logout and a password change delete rows: the server forgets the session."""
-
-    __tablename__ = "user_sessions"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-
-    user: Mapped[User] = relationship()
-
-
-class AuditEvent(Base):
-    """An append-only record of who did what: logins (and failed ones), edits, exports, role changes.
-
-    `actor` keeps the email as it was, so the record outlives the account; failed logins are also what login
-    throttling counts (by email and by address).
-    """
-
-    __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    actor: Mapped[str] = mapped_column(String(320), default="")  # an email, "cli", or "" for anonymous
-    action: Mapped[str] = mapped_column(String(50))  # e.g. "login", "login-failed", "campaign-export"
-    target: Mapped[str] = mapped_column(String(300), default="")
-    address: Mapped[str | None] = mapped_column(String(64))  # the client's IP address, where there is one
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-class RateLimit(Base):
-    """A counter of attempts (failed sign-ins, letters) for one key in a window that ends at `expires_at`
-    (archive.limits). The key is a SHA-256 of what is counted, so the table holds no address or email."""
-
-    __tablename__ = "rate_limits"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    count: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
-
-
-# Campaigns (archive.campaigns): letter-writing calls to action that cite excerpts and address legislators.
-CAMPAIGN_STATUSES = ("draft", "open", "closed")
-CAMPAIGN_TARGETS = ("house", "senate", "both", "list")
-LETTER_STATUSES = ("unconfirmed", "confirmed", "expired")
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
-
-
-class Campaign(Base):
-    """A call to action. `target` "list" sends to `recipients` (legislators' emails: an import replaces ids)."""
-
-    __tablename__ = "campaigns"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(120), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    why: Mapped[str] = mapped_column(Text, default="")
-    target: Mapped[str] = mapped_column(String(10), default="both")  # one of CAMPAIGN_TARGETS
-    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
-    subject: Mapped[str] = mapped_column(String(200))
-    # Placeholders: {legislator_name} {supporter_name} {town} {quote} {excerpt_link} (see archive.campaigns).
-    letter_template: Mapped[str] = mapped_column(Text)
-    deadline: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10), default="draft")  # one of CAMPAIGN_STATUSES
-    daily_cap: Mapped[int] = mapped_column(Integer, default=2000)  # confirmed letters per UTC day
-    created_by: Mapped[str] = mapped_column(String(320), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    opened_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-    # When the supporters' names, emails and towns were deleted (settings.supporter_retention_days after closing).
-    purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-
-    excerpts: Mapped[list[CampaignExcerpt]] = relationship(
-        back_populates="campaign", order_by="CampaignExcerpt.position", cascade="all, delete-orphan"
-    )
-    organizers: Mapped[list[CampaignOrganizer]] = relationship(cascade="all, delete-orphan")
-
-
-class CampaignExcerpt(Base):
-    __tablename__ = "campaign_excerpts"
-    __table_args__ = (UniqueConstraint("campaign_id", "excerpt_id", name="uq_campaign_excerpts_campaign_excerpt"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
-    excerpt_id: Mapped[int] = mapped_column(ForeignKey("excerpts.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer, default=0)
-
-    campaign: Mapped[Campaign] = relationship(back_populates="excerpts")
-    excerpt: Mapped[Excerpt] = relationship()
-
-
-class CampaignOrganizer(Base):
-    """An organizer account that may edit this campaign and see who wrote (admins may too)."""
-
-    __tablename__ = "campaign_organizers"
-    __table_args__ = (UniqueConstraint("campaign_id", "user_id", name="uq_campaign_organizers_campaign_user"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-
-    user: Mapped[User] = relationship()
-
-
-class Letter(Base):
-    """A supporter's letter: written at once, sent only after they click the emailed confirmation link.
-
-    Personal data (name, email, town, body) is visible only to the campaign's organizers and admins, and is
-    blanked `supporter_retention_days` after the campaign closes. `form_key` is the form's random token: the same
-    form sent twice (a double click, the back button) finds this letter instead of making another.
-    """
-
-    __tablename__ = "letters"
-    __table_args__ = (Index("ix_letters_campaign_status", "campaign_id", "status"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    form_key: Mapped[str] = mapped_column(String(64), unique=True)
-    supporter_name: Mapped[str] = mapped_column(String(200))
-    supporter_email: Mapped[str] = mapped_column(String(320), index=True)  # lower-cased
-    town: Mapped[str] = mapped_column(String(200), default="")
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)  # the supporter's edited letter, without the salutation
-    # Who it goes to, chosen at writing: [{"name", "email", "chamber", "district"}, …].
-    recipients: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(12), default="unconfirmed")  # one of LETTER_STATUSES
-    confirm_token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
-    confirm_expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-    # A keyed hash of the client's address (for rate limits), never the address itself.
-    address_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
-
-    campaign: Mapped[Campaign] = relationship()
-
-
-class OutboxMessage(Base):
-    """One email to deliver, written in the transaction that confirms its letter; `testimony worker` sends it.
-
-    `idempotency_key` is unique per (campaign, supporter email, legislator email): a legislator gets one letter
-    per supporter per campaign however often it is sent. `message_id` is derived from it, so a message sent
-    again after a crash carries the same Message-ID and mail systems keep one copy.
-    """
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="SET NULL"), index=True)
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
-    kind: Mapped[str] = mapped_column(String(20), default="letter")  # "letter" or "confirmation"
-    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    message_id: Mapped[str] = mapped_column(String(200))
-    to_name: Mapped[str] = mapped_column(String(200), default="")
-    to_email: Mapped[str] = mapped_column(String(320))
-    from_name: Mapped[str] = mapped_column(String(200), default="")
-    reply_to: Mapped[str | None] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # one of OUTBOX_STATUSES
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    leased_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-    last_error: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-
-
-# Background jobs (archive.worker.jobs). The table is the queue: workers claim its queued rows.
-JOB_STATUSES = ("queued", "running", "done", "failed")
-
-
-class Job(Base):
-    """A piece of background work, e.g. transcribing a meeting's recordings.
-
-    A running job holds a lease (`lease_token`, `lease_until`) that its worker renews as it goes (the heartbeat);
-    a job whose lease has expired belonged to a worker that died, and the reaper puts it back in the queue.
-    Only the holder of the current lease may record progress or finish the job.
-    """
-
-    __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_lease_until", "status", "lease_until"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # "transcribe", "ingest" (an upload), "dumps" (bulk downloads)
-    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"), index=True)
-    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(10), default="queued")  # one of JOB_STATUSES
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
-    lease_token: Mapped[str | None] = mapped_column(String(64))
-    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-    worker: Mapped[str | None] = mapped_column(String(200))  # host:pid of the lease holder, for people
-    progress_done: Mapped[float] = mapped_column(Float, default=0.0)  # seconds of audio
-    progress_total: Mapped[float] = mapped_column(Float, default=0.0)
-    error: Mapped[str | None] = mapped_column(Text)  # in words a curator understands
-    created_by: Mapped[str] = mapped_column(String(320), default="")
-    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-
-    meeting: Mapped[Meeting | None] = relationship()
-
-
-class JobChunk(Base):
-    """One finished window of a transcription job, committed as soon as it is done: a resumed job skips it."""
-
-    __tablename__ = "job_chunks"
-    __table_args__ = (UniqueConstraint("job_id", "recording_id", "window", name="uq_job_chunks_job_recording_window"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
-    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
-    window: Mapped[int] = mapped_column(Integer)
-    segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
-
-
 # Curation (archive.curation): every correction is a revision; agenda items mark a meeting's chapters.
 REVISION_ACTIONS = ("text", "split", "merge", "speaker", "kind", "tags", "agenda", "revert")
 
@@ -638,3 +413,49 @@ class ContentVersion(Base):
     __tablename__ = "content_version"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger)
+
+
+# Every table and its constants, the operational ones included (see the docstring).
+__all__ = [
+    "ATTRIBUTION_METHODS",
+    "AgendaItem",
+    "Attribution",
+    "AuditEvent",
+    "Base",
+    "Body",
+    "CAMPAIGN_STATUSES",
+    "CAMPAIGN_TARGETS",
+    "CHAMBERS",
+    "CONSENT_LEVELS",
+    "Campaign",
+    "CampaignExcerpt",
+    "CampaignOrganizer",
+    "ContentVersion",
+    "DistrictTown",
+    "Excerpt",
+    "JOB_STATUSES",
+    "Job",
+    "JobChunk",
+    "LETTER_STATUSES",
+    "Legislator",
+    "Letter",
+    "Meeting",
+    "OUTBOX_STATUSES",
+    "OutboxMessage",
+    "Person",
+    "REDACTION_SCOPES",
+    "REVISION_ACTIONS",
+    "ROLES",
+    "RateLimit",
+    "Recording",
+    "Redaction",
+    "Revision",
+    "SEGMENT_KINDS",
+    "SPEAKER_CONSENTS",
+    "Segment",
+    "Speaker",
+    "TranscriptionRun",
+    "User",
+    "UserSession",
+    "VoicePrint",
+]
