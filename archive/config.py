@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from platformdirs import user_cache_dir
 
@@ -21,7 +22,10 @@ WEB_ADDRESS = re.compile(r"https?://[^\s\"'<>]+", re.IGNORECASE)
 EMAIL_ADDRESS = re.compile(r"[^\s@<>,;:?&=%\"'()\[\]\\]+@[^\s@<>,;:?&=%\"'()\[\]\\]+")
 
 
-def _setting(default: object, help: str, secret: bool = False) -> object:
+T = TypeVar("T")  # a setting's type: its default's
+
+
+def _setting(default: T, help: str, secret: bool = False) -> T:
     return field(default=default, metadata={"help": help, "secret": secret})
 
 
@@ -134,7 +138,7 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Read TESTIMONY_* variables; keyword overrides (from command-line options) win when not None."""
         environ = dict(os.environ if environ is None else environ)
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             raw = environ.get(f"TESTIMONY_{f.name.upper()}")
             if raw is None or raw == "":

@@ -25,6 +25,7 @@ from zxcvbn import zxcvbn
 from archive import limits
 from archive.config import Settings
 from archive.db.models import ROLES, AuditEvent, User, UserSession
+from archive.db.session import rows_changed
 from archive.errors import ArchiveError, InvalidInput
 
 MIN_PASSWORD = 12
@@ -166,8 +167,11 @@ def change_password(
 
 def admins_left(session: Session, besides: User) -> int:
     """Active admins other than `besides`."""
-    return session.scalar(
-        select(func.count(User.id)).where(User.role == "admin", User.disabled_at.is_(None), User.id != besides.id)
+    return (
+        session.scalar(
+            select(func.count(User.id)).where(User.role == "admin", User.disabled_at.is_(None), User.id != besides.id)
+        )
+        or 0
     )
 
 
@@ -408,11 +412,13 @@ def totp_counter(session: Session, user: User, code: str, secret: str | None = N
     counter = check_code(secret or user.totp_secret or "", code)
     if counter is None:
         return None
-    claimed = session.execute(
-        update(User)
-        .where(User.id == user.id, or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter))
-        .values(totp_last_counter=counter)
-    ).rowcount
+    claimed = rows_changed(
+        session.execute(
+            update(User)
+            .where(User.id == user.id, or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter))
+            .values(totp_last_counter=counter)
+        )
+    )
     return counter if claimed == 1 else None
 
 

@@ -102,8 +102,10 @@ def recipients_for(session: Session, campaign: Campaign, districts: list[str]) -
     listed (the supporter should know) but cannot be written to."""
     if campaign.target == "list":
         wanted = [email.lower() for email in campaign.recipients]
-        rows = session.scalars(select(Legislator).where(func.lower(Legislator.email).in_(wanted))) if wanted else []
-        people = {person.email.lower(): person for person in rows}
+        rows = (
+            session.scalars(select(Legislator).where(func.lower(Legislator.email).in_(wanted))).all() if wanted else []
+        )
+        people = {person.email.lower(): person for person in rows if person.email}
         found = []
         for email in wanted:
             person = people.get(email)

@@ -6,8 +6,10 @@ archive.cli imports this module at its end, so its helpers are imported inside t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlalchemy.orm import Session
 
 from archive.db.models import CAMPAIGN_TARGETS
 from archive.db.types import utcnow
@@ -245,7 +247,7 @@ def campaign_purge(ctx: click.Context) -> None:
     )
 
 
-def _audit(session, action: str, target: str, **detail: object) -> None:  # type: ignore[no-untyped-def]
+def _audit(session: Session, action: str, target: str, **detail: Any) -> None:
     """The audit log records what was done from the command line too (actor "cli")."""
     from archive.accounts.users import record
 

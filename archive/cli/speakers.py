@@ -79,6 +79,7 @@ def speakers_name(ctx: click.Context, slug: str, label: str, name: str, **detail
     sessions = sessions_for(ctx, settings)
     with sessions() as session, session.begin():
         speaker = name_speaker(session, slug, label, name, made_by="cli", **details)
+        assert speaker.person is not None  # just named
         message = f"{speaker.label} is {describe_person(speaker.person)} (person {speaker.person_id})"
     click.echo(message)
 

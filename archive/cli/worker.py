@@ -91,7 +91,9 @@ class _Thread(threading.Thread):
 
     def __init__(self, target: Callable[[], Any], stop: threading.Event) -> None:
         super().__init__(name="jobs", daemon=True)
-        self._call, self._stop_all, self._result, self._error = target, stop, None, None
+        self._call, self._stop_all = target, stop
+        self._result: Any = None
+        self._error: BaseException | None = None
 
     def run(self) -> None:
         try:

@@ -32,7 +32,7 @@ def find_segment(session: Session, segment_id: int) -> Segment:
 def _revise(
     session: Session,
     segments: Sequence[Segment],
-    before: list[dict],  # type: ignore[type-arg]
+    before: list[dict],
     action: str,
     audit: str,
     user: User | None,

@@ -61,9 +61,9 @@ class Line:
     font: str  # file name under FONTS
     size: int
     colour: str
-    x: int
-    y: int  # top of the line (the ascender), as drawn with anchor "la"
-    box: tuple[int, int, int, int]  # left, top, right, bottom of the ink, in card pixels
+    x: float
+    y: float  # top of the line (the ascender), as drawn with anchor "la"
+    box: tuple[float, float, float, float]  # left, top, right, bottom of the ink, in card pixels
 
 
 @dataclass(frozen=True)
@@ -152,12 +152,12 @@ def layout_card(text: CardText) -> CardLayout:
     return CardLayout(WIDTH, HEIGHT, BACKGROUND, tuple(lines), rule, shortened)
 
 
-def _line(text: str, name: str, size: int, colour: str, x: int, y: int) -> Line:
+def _line(text: str, name: str, size: int, colour: str, x: float, y: float) -> Line:
     left, top, right, bottom = font(name, size).getbbox(text, anchor="la")
     return Line(text, name, size, TEXT_COLOURS[colour], x, y, (x + left, y + top, x + right, y + bottom))
 
 
-def _fit(text: str, name: str, size: int, width: int) -> str:
+def _fit(text: str, name: str, size: int, width: float) -> str:
     """One line: the text, or as many words of it as fit, with an ellipsis."""
     face = font(name, size)
     if _width(face, text) <= width:
@@ -171,7 +171,7 @@ def _fit(text: str, name: str, size: int, width: int) -> str:
     return ELLIPSIS
 
 
-def _width(face: ImageFont.FreeTypeFont, text: str) -> int:
+def _width(face: ImageFont.FreeTypeFont, text: str) -> float:
     """How far the text reaches from its origin: its advance, or its ink where a glyph overhangs."""
     return max(int(face.getlength(text) + 0.999), face.getbbox(text, anchor="la")[2])
 
@@ -180,7 +180,7 @@ def _trail(text: str) -> str:
     return text.rstrip(" ,;:.—–-") + ELLIPSIS
 
 
-def _quote_lines(quote: str, width: int, height: int) -> tuple[list[str], int, bool]:
+def _quote_lines(quote: str, width: float, height: float) -> tuple[list[str], int, bool]:
     words = quote.split()
     for size in QUOTE_SIZES:
         rows = _wrap(f"“{quote}”", font(SERIF, size), width)
@@ -200,7 +200,7 @@ def _quote_lines(quote: str, width: int, height: int) -> tuple[list[str], int, b
     return best, size, True
 
 
-def _wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
+def _wrap(text: str, face: ImageFont.FreeTypeFont, width: float) -> list[str]:
     """Greedy wrapping at spaces; a word wider than the line (a long URL) is broken between characters."""
     rows: list[str] = []
     current = ""

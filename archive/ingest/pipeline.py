@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slugify import slugify
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
@@ -351,9 +351,8 @@ def diarize_meeting(
     diarization = diarizer.cluster(found)
     working += time.perf_counter() - started
     with sessions() as session, session.begin():
-        meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
-        assert meeting is not None
-        session.execute(Segment.__table__.update().where(Segment.meeting_id == meeting.id).values(speaker_id=None))
+        meeting = meeting_by_slug(session, slug)
+        session.execute(update(Segment).where(Segment.meeting_id == meeting.id).values(speaker_id=None))
         session.execute(delete(Speaker).where(Speaker.meeting_id == meeting.id))
         session.flush()
         speakers = [

@@ -163,14 +163,14 @@ def find_legislators(
                 for m in undecided
             )
     elif wanted:
-        found = session.execute(
+        named = session.execute(
             select(Legislator.chamber, Legislator.district)
             .where(func.lower(Legislator.district).in_([name.lower() for name in wanted]))
             .where(Legislator.chamber.in_(chambers))
             .distinct()
         ).all()
-        lookup.matches = [ChamberMatch(c, [d], d) for c, d in sorted(found, key=lambda r: CHAMBERS.index(r[0]))]
-        missing = [name for name in wanted if name.casefold() not in {d.casefold() for _, d in found}]
+        lookup.matches = [ChamberMatch(c, [d], d) for c, d in sorted(named, key=lambda r: CHAMBERS.index(r[0]))]
+        missing = [name for name in wanted if name.casefold() not in {d.casefold() for _, d in named}]
         if missing:
             lookup.message = (
                 f"No district named {_words([QUOTED.format(name) for name in missing])}"

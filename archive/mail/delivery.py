@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
 from archive.db.models import OutboxMessage
+from archive.db.session import rows_changed
 from archive.errors import ArchiveError, InvalidInput
 from archive.mail.addresses import clean_name, header_address, header_text, needs_smtputf8, wire_address
 from archive.mail.outbox import refuse_header_injection
@@ -266,7 +267,7 @@ def _claim_next(settings: Settings, sessions: sessionmaker[Session], now: dt.dat
                 .execution_options(synchronize_session=False)
             )
             session.commit()
-            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            if rows_changed(claimed) == 1:
                 return session.get(OutboxMessage, outbox_id)
     return None
 
@@ -299,7 +300,7 @@ def _settle(
         )
     # A server's reply may quote the recipient, who may be a supporter (confirmations): no addresses in logs.
     reason = f": {ADDRESS.sub('<address>', error)}" if error else ""
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_changed(result) != 1:
         log.warning("outbox %s: %s, but another worker had taken it over (attempt %s)", message.id, status,
                     message.attempts)  # fmt: skip
     elif status == "pending":

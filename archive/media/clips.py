@@ -125,7 +125,7 @@ def cut_clip(
     return dict(json.loads(stdout))
 
 
-def cached(path: Path, build: Callable[[Path], None]) -> Path:
+def cached(path: Path, build: Callable[[Path], object]) -> Path:
     """`path`, built once by `build(temporary_path)` if missing: under a lock, landed by fsync and rename.
 
     Concurrent first requests wait for the one that builds; a reader never sees a partial file, and a crash

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,11 +32,36 @@ def long_date(moment: dt.datetime | dt.date) -> str:
     return f"{moment:%-d %B %Y}"
 
 
+class SegmentLike(Protocol):
+    """What the view reads of a segment: an ORM Segment, or a row read without the ORM (archive.publish)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def speaker_id(self) -> int | None: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def words(self) -> list[dict[str, Any]]: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def tags(self) -> list[str]: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def speaker(self) -> Speaker | None: ...
+
+
 @dataclass(frozen=True)
 class PublishedSegment:
     """A segment as the public sees it: its text and words after redactions, its voice as it may be named."""
 
-    segment: Segment
+    segment: SegmentLike
     text: str
     words: list[dict[str, Any]]
     speaker: dict[str, Any] | None  # {"label", "name", "role", "person_id"} or None
@@ -81,7 +106,7 @@ class PublicView:
         """Whether public surfaces may tie this voice to its person (name, role, affiliation, page)."""
         return speaker.person is not None and self.consents.get(speaker.id) not in (*NAMELESS, *HIDDEN)
 
-    def shows(self, segment: Segment) -> bool:
+    def shows(self, segment: SegmentLike) -> bool:
         return self.consents.get(segment.speaker_id or 0) not in HIDDEN
 
     # --- text ------------------------------------------------------------------------------------------
@@ -92,7 +117,7 @@ class PublicView:
             text = _phrase_pattern(phrase).sub(REDACTED, text)
         return text
 
-    def publish(self, segment: Segment) -> PublishedSegment | None:
+    def publish(self, segment: SegmentLike) -> PublishedSegment | None:
         """The segment as published, or None when it is not published at all."""
         if not self.shows(segment):
             return None
@@ -105,7 +130,7 @@ class PublicView:
         redacted = touched or text != segment.text
         return PublishedSegment(segment, text, words, self.voice(segment.speaker), redacted)
 
-    def _words(self, segment: Segment) -> tuple[list[dict[str, Any]], bool]:
+    def _words(self, segment: SegmentLike) -> tuple[list[dict[str, Any]], bool]:
         """The segment's words with withheld ones replaced; consecutive withheld words become one."""
         if not self.ranges and not self.phrases:  # most meetings: nothing withheld word by word
             return segment.words, False

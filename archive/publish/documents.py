@@ -113,7 +113,7 @@ def segment_rows(session: Session, meeting: Meeting) -> list[SegmentRow]:
     )
     return [
         SegmentRow(
-            *row,
+            **row._asdict(),
             speaker=None
             if row.speaker_id is None
             else voices.get(row.speaker_id) or session.get(Speaker, row.speaker_id),
@@ -125,7 +125,7 @@ def segment_rows(session: Session, meeting: Meeting) -> list[SegmentRow]:
 # --- excerpts ----------------------------------------------------------------------------------------------
 
 
-def excerpt_query(meeting_slug: str | None = None) -> Select[tuple[Excerpt]]:
+def excerpt_query(meeting_slug: str | None = None) -> Select[Excerpt]:
     """Excerpts newest first, with what their documents read loaded in a few queries."""
     query = (
         select(Excerpt)

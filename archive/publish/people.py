@@ -57,6 +57,7 @@ def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
         consent = view.consents.get(speaker.id)
         if consent == "unpublished":  # not published at all: not even that the voice spoke
             continue
+        person: dict[str, Any] | None
         if speaker.id in view.pseudonyms:
             # Neither name, role, affiliation nor a link to the person's page: only the pseudonym.
             person = {"id": None, "name": view.pseudonyms[speaker.id], "role": None, "affiliation": None}

@@ -40,7 +40,8 @@ def normalised(vector: np.ndarray) -> np.ndarray:
 def mean_voice(voices: list[tuple[np.ndarray, float]]) -> np.ndarray:
     """The speech-time-weighted mean of (embedding, seconds) pairs, normalised."""
     total = sum(seconds for _, seconds in voices)
-    return normalised(sum(embedding * (seconds / total) for embedding, seconds in voices))
+    weighted = [embedding * (seconds / total) for embedding, seconds in voices]
+    return normalised(sum(weighted[1:], start=weighted[0]))
 
 
 def refresh_voice_print(session: Session, person: Person) -> VoicePrint | None:
@@ -59,9 +60,11 @@ def refresh_voice_print(session: Session, person: Person) -> VoicePrint | None:
         if existing is not None:
             session.delete(existing)
         return None
-    models = {s.embedding_model for s in speakers}
+    models = {s.embedding_model for s in speakers if s.embedding_model}
     model = sorted(models)[-1]  # one model in practice; if it ever changes, the newest name wins
-    voices = [(from_bytes(s.embedding), s.speech_seconds) for s in speakers if s.embedding_model == model]
+    voices = [
+        (from_bytes(s.embedding), s.speech_seconds) for s in speakers if s.embedding and s.embedding_model == model
+    ]
     vector = mean_voice(voices)
     voice_print = existing or VoicePrint(person_id=person.id)
     voice_print.model = model

@@ -9,7 +9,6 @@ import json
 import re
 import struct
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -67,7 +66,7 @@ def encode_alignment_heads(heads: list[list[int]], n_layer: int, n_head: int) ->
     return base64.b85encode(gzip.compress(mask.tobytes(), mtime=0))
 
 
-def _read_model_bin(f: BinaryIO, path: Path) -> tuple[Variables, dict[str, str]]:
+def _read_model_bin(f: io.BufferedReader, path: Path) -> tuple[Variables, dict[str, str]]:
     # The layout is the writer's, ModelSpec._serialize: native (little-endian) integers, no padding.
     version = _unpack(f, "<I")
     if version not in _BINARY_VERSIONS:
@@ -94,12 +93,12 @@ def _read_model_bin(f: BinaryIO, path: Path) -> tuple[Variables, dict[str, str]]
     return variables, aliases
 
 
-def _unpack(f: BinaryIO, fmt: str) -> int:
+def _unpack(f: io.BufferedReader, fmt: str) -> int:
     size = struct.calcsize(fmt)
     return struct.unpack(fmt, f.read(size))[0]  # a short read raises struct.error: truncated file
 
 
-def _string(f: BinaryIO) -> str:
+def _string(f: io.BufferedReader) -> str:
     length = _unpack(f, "<H")  # counts the trailing NUL
     return f.read(length)[:-1].decode("utf-8")
 
@@ -119,7 +118,7 @@ def _dequantize(variables: Variables) -> Variables:
     return out
 
 
-def _config(ct2_dir: Path) -> dict:  # type: ignore[type-arg]
+def _config(ct2_dir: Path) -> dict:
     try:
         return json.loads((ct2_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -203,7 +202,7 @@ def _split(v: Variables, src: str, dsts: list[str]) -> dict[str, torch.Tensor]:
     return out
 
 
-def _save_atomically(checkpoint: dict, out_path: Path) -> None:  # type: ignore[type-arg]
+def _save_atomically(checkpoint: dict, out_path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
     write_atomically(out_path, buffer.getvalue())

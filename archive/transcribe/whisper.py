@@ -82,7 +82,7 @@ def _compile_word_alignment() -> None:
     dtw_cpu(np.zeros((2, 2)))
 
 
-def _segment(raw: dict, language: str) -> TranscriptSegment:  # type: ignore[type-arg]
+def _segment(raw: dict, language: str) -> TranscriptSegment:
     words = tuple(
         Word(
             w["word"].strip(), round(float(w["start"]), 3), round(float(w["end"]), 3), round(float(w["probability"]), 4)

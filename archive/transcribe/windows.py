@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -75,10 +75,11 @@ def transcribe_windows(
     prompt = ""
     finished = checkpoint.done() if checkpoint else {}
     for number, (offset, samples) in enumerate(windows(audio, window_seconds)):
+        found: list[TranscriptSegment]
         if number in finished:
             found = finished[number]
         elif is_silent(samples):
-            found: list[TranscriptSegment] = []
+            found = []
         else:
 
             def report(done: float, offset: float = offset) -> None:
@@ -137,7 +138,7 @@ def decoding_parameters(
 
 
 def windowed_transcript(
-    transcriber,  # type: ignore[no-untyped-def]
+    transcriber: Any,
     engine_version: str,
     audio: np.ndarray,
     transcribe_window: WindowTranscriber,

@@ -98,8 +98,18 @@ def current_user() -> User | None:
     return g.user
 
 
+def signed_in() -> User:
+    """The user of a view behind role_required, which has already turned away everyone not signed in."""
+    user = current_user()
+    if user is None:  # only a view without role_required could get here: a programming error, not a visitor
+        raise RuntimeError("signed_in() is for views behind role_required")
+    return user
+
+
 def _load_user() -> User | None:
     token = session.get(TOKEN_KEY)
+    if not token:
+        return None
     row = accounts.session_for(db(), token)
     if row is None:
         return None
@@ -144,6 +154,12 @@ def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 def _here() -> str:
     return request.full_path if request.query_string else request.path
+
+
+def secret_key() -> str:
+    """The key that signs the session cookie and the letter forms' timestamps (set by the app factory)."""
+    key: str = current_app.config["SECRET_KEY"]
+    return key
 
 
 def site_url() -> str:

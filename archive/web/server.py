@@ -85,7 +85,7 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
     master = os.getpid()
     keep_pages_at_start(settings, pages, host, port, report)
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             for name, value in options.items():
                 self.cfg.set(name, value)

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import ENGINES, Settings
 from archive.db.models import Job, JobChunk, Meeting, Recording
+from archive.db.session import rows_changed
 from archive.errors import ArchiveError, InvalidInput, NotFound
 from archive.media.store import sha256_of
 from archive.transcribe.transcript import TranscriptSegment, Word
@@ -157,19 +158,21 @@ def claim(
     now = now or _now()
     token = secrets.token_hex(16)
     with sessions() as session, session.begin():
-        taken = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == "queued")
-            .values(
-                status="running",
-                lease_token=token,
-                lease_until=now + dt.timedelta(seconds=lease_seconds),
-                worker=f"{socket.gethostname()}:{os.getpid()}",
-                attempts=Job.attempts + 1,
-                started_at=now,
-                error=None,
+        taken = rows_changed(
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "queued")
+                .values(
+                    status="running",
+                    lease_token=token,
+                    lease_until=now + dt.timedelta(seconds=lease_seconds),
+                    worker=f"{socket.gethostname()}:{os.getpid()}",
+                    attempts=Job.attempts + 1,
+                    started_at=now,
+                    error=None,
+                )
             )
-        ).rowcount
+        )
     return token if taken == 1 else None
 
 
@@ -207,9 +210,11 @@ class Heartbeat:
         if self.progress is not None:
             values["progress_done"] = round(self.progress, 1)
         with self.sessions() as session, session.begin():
-            renewed = session.execute(
-                update(Job).where(Job.id == self.job_id, Job.lease_token == self.token).values(**values)
-            ).rowcount
+            renewed = rows_changed(
+                session.execute(
+                    update(Job).where(Job.id == self.job_id, Job.lease_token == self.token).values(**values)
+                )
+            )
         if renewed != 1:
             self.lost = True
 
@@ -366,13 +371,19 @@ def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: i
 def _finish(sessions: sessionmaker[Session], job_id: int, token: str) -> None:
     with sessions() as session, session.begin():
         job = session.get_one(Job, job_id)
-        finished = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.lease_token == token, Job.status == "running")
-            .values(
-                status="done", finished_at=_now(), lease_token=None, lease_until=None, progress_done=job.progress_total
+        finished = rows_changed(
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.lease_token == token, Job.status == "running")
+                .values(
+                    status="done",
+                    finished_at=_now(),
+                    lease_token=None,
+                    lease_until=None,
+                    progress_done=job.progress_total,
+                )
             )
-        ).rowcount
+        )
         if finished == 1:
             # The windows served their purpose: the transcript file and the segments now hold them.
             session.execute(delete(JobChunk).where(JobChunk.job_id == job_id))

@@ -27,6 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -97,10 +98,10 @@ class DateColumn(DATETIME):
     indexed = False
 
 
-_REMEMBERED: dict[tuple[int, str], tuple[object, list]] = {}  # type: ignore[type-arg]
+_REMEMBERED: dict[tuple[int, str], tuple[object, list]] = {}
 
 
-def _remembered_terms(field, index, value: str, options: dict) -> list:  # type: ignore[no-untyped-def,type-arg]
+def _remembered_terms(field: Any, index: Any, value: str, options: dict[str, Any]) -> list[Any]:
     """What field.index(value) gives, worked out once per process for each field and value."""
     if options:  # the writer passes none; anything else is worked out afresh
         return list(index(value, **options))
@@ -229,7 +230,7 @@ class WhooshBackend:
     def index_documents(self, slug: str, documents: Iterable[SegmentDocument]) -> int:
         """Replace one meeting's documents, in one commit."""
         with self._write_lock():
-            ix = self._live_index(create=True)
+            ix = self._writable_index()
             missing = set(SCHEMA.names()) - set(ix.schema.names())
             if missing:  # an index written by an earlier version: its documents lack fields searches read
                 raise ArchiveError(
@@ -250,7 +251,7 @@ class WhooshBackend:
 
     def remove_meeting(self, slug: str) -> None:
         with self._write_lock():
-            ix = self._live_index(create=True)
+            ix = self._writable_index()
             writer = ix.writer()
             writer.delete_by_term("meeting", slug)
             writer.commit()
@@ -263,7 +264,7 @@ class WhooshBackend:
         everything (the old segment files are removed) and drops the generation a rebuild kept for readers.
         """
         with self._write_lock():
-            ix = self._live_index(create=True)
+            ix = self._writable_index()
             ix.writer().commit(optimize=True)
             live = self._current_target()
             for old in self.root.glob("generation-*"):
@@ -392,7 +393,7 @@ class WhooshBackend:
         )
 
     @contextmanager
-    def searcher(self) -> Iterator:  # type: ignore[type-arg]
+    def searcher(self) -> Iterator:
         """This thread's searcher on the live generation (None when nothing was indexed yet).
 
         Opening a searcher reads the index's table of contents and term dictionaries (measured: ~50 ms at
@@ -403,16 +404,17 @@ class WhooshBackend:
         if ix is None:
             yield None
             return
+        open_searcher = ix.searcher
         local = self._thread
         if getattr(local, "index", None) is not ix:
             if getattr(local, "searcher", None) is not None:
                 local.searcher.close()
-            local.index, local.searcher = ix, ix.searcher()
+            local.index, local.searcher = ix, open_searcher()
         elif not local.searcher.up_to_date():
             # Not Searcher.refresh(): it reuses the old segments' readers with their old deletions, so documents
             # a re-index replaced (a curator's correction) would still be found. A new searcher sees them gone.
             local.searcher.close()
-            local.searcher = ix.searcher()
+            local.searcher = open_searcher()
         yield local.searcher
 
     # --- the generations -----------------------------------------------------------------------------
@@ -420,6 +422,12 @@ class WhooshBackend:
     def _current_target(self) -> Path | None:
         link = self.root / "current"
         return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+    def _writable_index(self) -> whoosh_index.FileIndex:
+        """The live generation, made first when there is none (every write goes here)."""
+        ix = self._live_index(create=True)
+        assert ix is not None  # made above when missing
+        return ix
 
     def _live_index(self, *, create: bool) -> whoosh_index.FileIndex | None:
         target = self._current_target()
@@ -546,7 +554,7 @@ def _highlight_words(searcher, query: q.Query) -> frozenset[str]:  # type: ignor
     return frozenset(SCHEMA["text"].from_bytes(text) for _, text in terms)
 
 
-def _hit(stored: dict, words: frozenset[str]) -> SearchHit:  # type: ignore[type-arg]
+def _hit(stored: dict, words: frozenset[str]) -> SearchHit:
     from markupsafe import escape
 
     # Most segments are a sentence or two: show all of it; cut only long ones around the matches.

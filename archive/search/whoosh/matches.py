@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from whoosh import query as q
@@ -46,7 +48,7 @@ class SegmentColumns:
     """One Whoosh segment's per-document values as arrays, read once (a segment never changes but for
     deletions, which are read per search)."""
 
-    def __init__(self, reader, facet_fields: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, reader: Any, facet_fields: dict[str, str]) -> None:
         count = reader.doc_count_all()
         self.text_lengths = np.array([reader.doc_field_length(n, "text", 1) for n in range(count)], np.float64)
         # Dates as Whoosh's longs (microseconds), the form DateRange bounds take; times in milliseconds.
@@ -79,8 +81,8 @@ class FacetSpace:
 
 @dataclass(frozen=True)
 class Segment:
-    top: object  # the searcher over the whole index: idf and average lengths are global statistics
-    searcher: object  # this segment's own searcher
+    top: Any  # Whoosh's searcher over the whole index: idf and average lengths are global statistics
+    searcher: Any  # this segment's own searcher (Whoosh has no types)
     offset: int  # its first document's number in the whole index
     columns: SegmentColumns
     cache: SegmentCache
@@ -105,7 +107,7 @@ class SegmentCache:
         self._postings_bytes = 0
         self._space: tuple[tuple[str, ...], FacetSpace] | None = None  # for the live segments, in order
 
-    def postings(self, reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    def postings(self, reader: Any, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         key = (reader.segment().segment_id(), fieldname, btext)
         with self._lock:
             found = self._postings.get(key)
@@ -122,7 +124,7 @@ class SegmentCache:
                 self._postings_bytes -= docs.nbytes + weights.nbytes
         return found
 
-    def segments(self, searcher) -> list[Segment]:  # type: ignore[no-untyped-def]
+    def segments(self, searcher: Any) -> list[Segment]:
         """Each segment the searcher reads, with its columns and where its document numbers start."""
         leaves = [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
         with self._lock:
@@ -217,7 +219,7 @@ def _term(node: q.Term, leaf: Segment) -> Matches:
     return Matches(docs, scores)
 
 
-def _read_postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def _read_postings(reader: Any, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
     """A term's document numbers and weights, a block at a time (deleted documents are removed later)."""
     matcher = reader.postings(fieldname, btext)
     if isinstance(matcher, FilterMatcher):
@@ -311,13 +313,13 @@ def _union(a: Matches, b: Matches) -> Matches:
     return Matches(docs, scores)
 
 
-def _numbers(reader, field: str, count: int, convert) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _numbers(reader: Any, field: str, count: int, convert: Callable[[Any], float]) -> np.ndarray:
     column = reader.column_reader(field)
     values = (_column_value(column, n, None) for n in range(count))
     return np.fromiter((0 if v is None else convert(v) for v in values), np.int64, count)
 
 
-def _column_value(column, docnum: int, default: object = "") -> object:  # type: ignore[no-untyped-def]
+def _column_value(column: Any, docnum: int, default: object = "") -> object:
     # A segment whose documents never set the field has a short column; those documents have no value.
     try:
         return column[docnum] or default

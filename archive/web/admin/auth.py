@@ -16,7 +16,16 @@ from sqlalchemy import func, select
 from archive.accounts import users as accounts
 from archive.db.models import ROLES, AuditEvent, User
 from archive.errors import InvalidInput
-from archive.web.context import TOKEN_KEY, address, current_user, db, needs_totp_setup, role_required, settings
+from archive.web.context import (
+    TOKEN_KEY,
+    address,
+    current_user,
+    db,
+    needs_totp_setup,
+    role_required,
+    settings,
+    signed_in,
+)
 
 auth = Blueprint("auth", __name__)
 
@@ -107,7 +116,7 @@ def _account_page(user: User, status: int = 200, **context: Any):  # type: ignor
 @auth.get("/account")
 @role_required(*ROLES)
 def account():  # type: ignore[no-untyped-def]
-    return _account_page(current_user(), done=request.args.get("done"))
+    return _account_page(signed_in(), done=request.args.get("done"))
 
 
 def _refused(user: User, error: Exception, field: str):  # type: ignore[no-untyped-def]
@@ -123,7 +132,7 @@ def _refused(user: User, error: Exception, field: str):  # type: ignore[no-untyp
 @auth.post("/account/password")
 @role_required(*ROLES)
 def change_password():  # type: ignore[no-untyped-def]
-    user = current_user()
+    user = signed_in()
     form = request.form
     try:
         if form.get("new", "") != form.get("confirm", ""):
@@ -143,7 +152,7 @@ def change_password():  # type: ignore[no-untyped-def]
 @auth.post("/account/totp")
 @role_required(*ROLES)
 def enable_totp():  # type: ignore[no-untyped-def]
-    user = current_user()
+    user = signed_in()
     secret = request.form.get("secret", "")
     try:
         accounts.enable_totp(db(), user, secret, request.form.get("code", ""), address=address())
@@ -157,7 +166,7 @@ def enable_totp():  # type: ignore[no-untyped-def]
 @auth.post("/account/totp/disable")
 @role_required(*ROLES)
 def disable_totp():  # type: ignore[no-untyped-def]
-    user = current_user()
+    user = signed_in()
     try:
         accounts.disable_totp(db(), settings(), user, request.form.get("password", ""), address=address())
     except (InvalidInput, accounts.LoginThrottled) as error:
@@ -173,7 +182,7 @@ def disable_totp():  # type: ignore[no-untyped-def]
 @role_required("curator", "organizer")
 def dashboard():  # type: ignore[no-untyped-def]
     """The pages under /admin this user's role may open, found from the routes themselves."""
-    role = current_user().role
+    role = signed_in().role
     links = []
     for rule in current_app.url_map.iter_rules():
         view = current_app.view_functions[rule.endpoint]
@@ -206,7 +215,7 @@ def users():  # type: ignore[no-untyped-def]
 @role_required("admin")
 def add_user():  # type: ignore[no-untyped-def]
     form = request.form
-    me = current_user()
+    me = signed_in()
     try:
         made = accounts.create_user(db(), form.get("email", ""), form.get("password", ""), form.get("role", ""))
         accounts.record(db(), "user-add", user=me, target=made.email, address=address(), role=made.role)
@@ -228,7 +237,7 @@ def _user(user_id: int) -> User:
 @auth.post("/admin/users/<int:user_id>/role")
 @role_required("admin")
 def set_role(user_id: int):  # type: ignore[no-untyped-def]
-    me = current_user()
+    me = signed_in()
     try:
         user = _user(user_id)
         accounts.set_role(db(), user, request.form.get("role", ""), actor=me.email, by=me, address=address())
@@ -242,7 +251,7 @@ def set_role(user_id: int):  # type: ignore[no-untyped-def]
 @auth.post("/admin/users/<int:user_id>/disable")
 @role_required("admin")
 def disable_user(user_id: int):  # type: ignore[no-untyped-def]
-    me = current_user()
+    me = signed_in()
     try:
         user = _user(user_id)
         accounts.disable_user(db(), user, actor=me.email, by=me, address=address())

@@ -34,7 +34,7 @@ from archive.campaigns.template import PLACEHOLDERS
 from archive.db.models import CAMPAIGN_TARGETS, Campaign, User
 from archive.errors import InvalidInput, NotFound
 from archive.legislators import list_legislators
-from archive.web.context import address, current_user, db, role_required, settings
+from archive.web.context import address, current_user, db, role_required, settings, signed_in
 
 admin_campaigns = Blueprint("admin_campaigns", __name__)
 
@@ -98,7 +98,7 @@ def _excerpt_slugs(text: str) -> list[str]:
 
 
 def _form_page(campaign: Campaign | None, values: dict[str, Any], status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
-    user = current_user()
+    user = signed_in()
     page = render_template(
         "admin/campaign_form.html",
         campaign=campaign,
@@ -122,7 +122,7 @@ def _form_page(campaign: Campaign | None, values: dict[str, Any], status: int = 
 @role_required("organizer")
 def campaign_list():  # type: ignore[no-untyped-def]
     """Campaigns: make, edit, open and close them; their supporters."""
-    rows = [(campaign, letter_counts(db(), campaign)) for campaign in managed_campaigns(db(), current_user())]
+    rows = [(campaign, letter_counts(db(), campaign)) for campaign in managed_campaigns(db(), signed_in())]
     return render_template("admin/campaigns.html", rows=rows, done=request.args.get("done"))
 
 
@@ -138,7 +138,7 @@ def new_campaign():  # type: ignore[no-untyped-def]
 @role_required("organizer")
 def create():  # type: ignore[no-untyped-def]
     values = _form_values()
-    me = current_user()
+    me = signed_in()
     session = db()
     try:
         made = create_campaign(

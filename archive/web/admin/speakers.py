@@ -28,7 +28,7 @@ from archive.speakers.people import (
 )
 from archive.speakers.voices import HUMAN_METHODS
 from archive.timecodes import parse_clock
-from archive.web.context import address, current_user, db, role_required
+from archive.web.context import address, db, role_required, signed_in
 
 admin_speakers = Blueprint("admin_speakers", __name__)
 SAMPLE_LINES = 3  # lines shown per voice, so a curator can tell who it is
@@ -72,7 +72,7 @@ def voices(slug: str):  # type: ignore[no-untyped-def]
 
 def _change(slug: str, action: str, change: Any, **detail: Any):  # type: ignore[no-untyped-def]
     """Run one change in a transaction with its audit event (the index follows the commit); show the page."""
-    user = current_user()
+    user = signed_in()
     try:
         with current_app.extensions["sessions"]() as session, session.begin():
             _touched, message = change(session, user.email)
@@ -102,6 +102,7 @@ def name(slug: str, label: str):  # type: ignore[no-untyped-def]
             person_id=int(person_id) if person_id else None,
             made_by=made_by,
         )
+        assert speaker.person is not None  # just named
         return [slug], f"{label} is now {speaker.person.name}"
 
     return _change(slug, "speaker-name", change, label=label, name=_field("name"), method=_field("method"))
@@ -175,7 +176,7 @@ def people():  # type: ignore[no-untyped-def]
 @admin_speakers.post("/admin/people/<int:person_id>")
 @role_required("curator")
 def edit_person(person_id: int):  # type: ignore[no-untyped-def]
-    user = current_user()
+    user = signed_in()
     try:
         with current_app.extensions["sessions"]() as session, session.begin():
             person = update_person(
@@ -204,7 +205,7 @@ def edit_person(person_id: int):  # type: ignore[no-untyped-def]
 @admin_speakers.post("/admin/people/<int:person_id>/delete")
 @role_required("curator")
 def remove_person(person_id: int):  # type: ignore[no-untyped-def]
-    user = current_user()
+    user = signed_in()
     try:
         with current_app.extensions["sessions"]() as session, session.begin():
             person = get_person(session, person_id)

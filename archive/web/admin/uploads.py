@@ -20,7 +20,7 @@ from archive.config import ENGINES
 from archive.db.models import Job
 from archive.errors import InvalidInput, NotFound
 from archive.ingest.pipeline import MeetingInfo
-from archive.web.context import address, current_user, db, role_required
+from archive.web.context import address, db, role_required, signed_in
 from archive.worker.jobs import progress_of, submit_upload, uploads_dir
 
 uploads = Blueprint("uploads", __name__)
@@ -82,7 +82,7 @@ def upload():  # type: ignore[no-untyped-def]
     if path.stat().st_size == 0:
         path.unlink()
         return _form_page(values, f"{file.filename} is empty: nothing was stored.", 400)
-    user = current_user()
+    user = signed_in()
     job, made = submit_upload(
         current_app.extensions["sessions"],
         _settings(),

@@ -34,7 +34,7 @@ from archive.db.models import Campaign
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import excerpt_document, is_withheld
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, towns
-from archive.web.context import absolute_url, db
+from archive.web.context import absolute_url, db, secret_key
 
 campaigns = Blueprint("campaigns", __name__)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -67,7 +67,7 @@ def sent(campaign: Campaign) -> int:
 
 
 def _signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="letter-form-shown-at")
+    return URLSafeTimedSerializer(secret_key(), salt="letter-form-shown-at")
 
 
 def _excerpt_documents(campaign: Campaign) -> list[dict[str, Any]]:
@@ -193,7 +193,7 @@ def write(slug: str):  # type: ignore[no-untyped-def]
             body=form["body"],
             address=request.remote_addr or "",
             shown_at=shown_at,
-            secret_key=current_app.secret_key,
+            secret_key=secret_key(),
             confirm_url=_emailed_base() + url_for("campaigns.campaign", slug=found.slug) + "/confirm/{token}",
             honeypot=posted.get("website", ""),
         )

@@ -35,8 +35,8 @@ DESCRIPTION_LENGTH = 300  # og:description: the quote, shortened where a preview
 def create():  # type: ignore[no-untyped-def]
     form = request.form
     slug = form.get("meeting", "")
-    key = form.get("key", "")
-    key = key if KEY.match(key) else None
+    given = form.get("key", "")
+    key = given if KEY.match(given) else None
     values = {name: form.get(name, "") for name in ("start", "end", "title", "note")}
     meeting_exists = db().scalar(select(Meeting.id).where(Meeting.slug == slug)) is not None
     user = current_user()  # a signed-in user (any role) needs no editor token

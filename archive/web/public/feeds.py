@@ -307,7 +307,6 @@ def excerpts_csv():  # type: ignore[no-untyped-def]
     meeting = (request.args.get("meeting") or "").strip() or None
     body = render_excerpts(excerpt_documents(db(), meeting_slug=meeting, base_url=site_url()), "csv")
     response = Response(body, mimetype="text/csv")
-    response.charset = "utf-8"
     response.headers["Content-Disposition"] = 'attachment; filename="excerpts.csv"'
     return response
 

@@ -114,7 +114,6 @@ def meeting_export(slug: str, fmt: str):  # type: ignore[no-untyped-def]
         abort(404)
     body = render(meeting_document(db(), slug), fmt)
     response = Response(body, mimetype=CONTENT_TYPES.get(fmt, "text/plain"))
-    response.charset = "utf-8"
     if fmt != "vtt":  # the captions track is read by the player; the rest are downloads
         response.headers["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
     return response
@@ -136,6 +135,7 @@ def recording(slug: str, position: int, suffix: str):  # type: ignore[no-untyped
     settings = current_app.config["TESTIMONY"]
     # Anything withheld in it (archive.privacy): the public copy, silenced there; the original is curators' only.
     copy = public_copy(settings, row, silenced_ranges(db(), row.meeting))
+    media_type: str | None
     if copy is not None:
         path, media_type, etag = copy.path, copy.media_type, copy.key
     else:
@@ -177,13 +177,13 @@ def _start_second(value: str | None) -> float:
     return second if 0 <= second < 10**7 else 0.0
 
 
-def _turns(segments: list[dict], voices: dict[str, dict]) -> list[dict]:  # type: ignore[type-arg]
+def _turns(segments: list[dict], voices: dict[str, dict]) -> list[dict]:
     """Consecutive segments of one speaker, shown under one name (linked to the person's page when known).
 
     Each voice's line is rendered once (a 2,000-line meeting can have as many turns as lines)."""
     speaker_line = get_template_attribute("partials/speaker.html", "speaker_line")
     lines: dict[str | None, str] = {}
-    turns: list[dict] = []  # type: ignore[type-arg]
+    turns: list[dict] = []
     for segment in segments:
         # Only lines with an unsure word are rendered word by word (a 2,000-line meeting renders in time).
         # A curator's word has no probability (None): a person wrote it, so it is not marked unsure.
@@ -195,6 +195,6 @@ def _turns(segments: list[dict], voices: dict[str, dict]) -> list[dict]:  # type
             turns[-1]["segments"].append(segment)
         else:
             if label not in lines:
-                lines[label] = speaker_line(voices.get(label), segment["speaker"])
+                lines[label] = speaker_line(voices.get(label) if label else None, segment["speaker"])
             turns.append({"label": label, "line": lines[label], "segments": [segment]})
     return turns
