@@ -9,8 +9,9 @@ import tempfile
 import weakref
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, jsonify, render_template, request
+from flask import Flask, Response, g, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -100,25 +101,25 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
             session.close()
 
     # The API answers in JSON, the pages in HTML; the same errors, each turned into words once.
-    def answer(message: str, status: int):  # type: ignore[no-untyped-def]
+    def answer(message: str, status: int) -> ResponseReturnValue:
         if request.path.startswith("/api/"):
             return jsonify(error=message), status
         return render_template("error.html", message=message, status=status), status
 
     @app.errorhandler(InvalidInput)
-    def invalid(error: InvalidInput):  # type: ignore[no-untyped-def]
+    def invalid(error: InvalidInput) -> ResponseReturnValue:
         return answer(str(error), 400)
 
     @app.errorhandler(NotFound)
-    def not_found(error: NotFound):  # type: ignore[no-untyped-def]
+    def not_found(error: NotFound) -> ResponseReturnValue:
         return answer(str(error), 404)
 
     @app.errorhandler(ArchiveError)
-    def archive_error(error: ArchiveError):  # type: ignore[no-untyped-def]
+    def archive_error(error: ArchiveError) -> ResponseReturnValue:
         return answer(str(error), 503)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
         return answer(
             f"The form could not be accepted ({error.description.rstrip('.').lower()}): "
             "reload the page and send it again.",
@@ -126,16 +127,16 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         )
 
     @app.errorhandler(413)
-    def too_large(_error: HTTPException):  # type: ignore[no-untyped-def]
+    def too_large(_error: HTTPException) -> ResponseReturnValue:
         limit = settings.upload_limit_mb
         return answer(f"That is larger than this site accepts ({limit} MiB): nothing was stored.", 413)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         return answer(error.description or error.name, error.code or 500)
 
     @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
+    def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         if settings.public_url.startswith("https://"):  # browsers then never try the site over plain http again

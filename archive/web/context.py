@@ -6,30 +6,32 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
 
 from archive.accounts import users as accounts
+from archive.config import Settings
 from archive.db.models import SEGMENT_KINDS, User
 from archive.errors import InvalidInput
 from archive.search import PER_PAGE_MAX, SORTS, SearchRequest
 from archive.search.index import SearchBackend
 
 
-def db():  # type: ignore[no-untyped-def]
+def db() -> Session:
     if "db" not in g:
         g.db = current_app.extensions["sessions"]()
     return g.db
 
 
-def page_from(args, per_page: int = 50) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def page_from(args: Mapping[str, str], per_page: int = 50) -> tuple[int, int]:
     """The page and page size of a listing; a 400 that names the parameter when they are not numbers."""
     return _whole(args, "page", 1, 1, 10_000), _whole(args, "per_page", per_page, 1, PER_PAGE_MAX)
 
 
-def search_request_from(args) -> SearchRequest:  # type: ignore[no-untyped-def]
+def search_request_from(args: Mapping[str, str]) -> SearchRequest:
     """Validate query parameters; each problem is a 400 that names the parameter."""
     q = args.get("q", "")
     filters = {name: (args.get(name) or "").strip() or None for name in ("speaker", "kind", "meeting")}
@@ -51,7 +53,7 @@ def search_request_from(args) -> SearchRequest:  # type: ignore[no-untyped-def]
     )
 
 
-def _date(args, name: str) -> dt.date | None:  # type: ignore[no-untyped-def]
+def _date(args: Mapping[str, str], name: str) -> dt.date | None:
     value = (args.get(name) or "").strip()
     if not value:
         return None
@@ -61,7 +63,7 @@ def _date(args, name: str) -> dt.date | None:  # type: ignore[no-untyped-def]
         raise InvalidInput(f"{name} must be a date in the form YYYY-MM-DD") from None
 
 
-def _whole(args, name: str, default: int, low: int, high: int) -> int:  # type: ignore[no-untyped-def]
+def _whole(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     value = args.get(name)
     if value in (None, ""):
         return default
@@ -83,7 +85,7 @@ def search_backend() -> SearchBackend:
 TOKEN_KEY = "account"  # the Flask session key of the sign-in token
 
 
-def settings():  # type: ignore[no-untyped-def]
+def settings() -> Settings:
     return current_app.config["TESTIMONY"]
 
 

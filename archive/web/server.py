@@ -90,7 +90,7 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
             for name, value in options.items():
                 self.cfg.set(name, value)
 
-        def load(self):  # type: ignore[no-untyped-def]
+        def load(self) -> Flask:
             return server_app(settings, pages)
 
     report(

@@ -277,7 +277,7 @@ def audit():  # type: ignore[no-untyped-def]
         query = query.where(AuditEvent.action == action)
     if actor:
         query = query.where(AuditEvent.actor == actor)
-    total = db().scalar(select(func.count()).select_from(query.subquery()))
+    total = db().scalar(select(func.count()).select_from(query.subquery())) or 0
     events = (
         db()
         .scalars(

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from archive.accounts import users as accounts
 from archive.campaigns.export import supporters_csv
@@ -97,7 +98,9 @@ def _excerpt_slugs(text: str) -> list[str]:
     return [slug for slug in SEPARATORS.split(text) if slug]
 
 
-def _form_page(campaign: Campaign | None, values: dict[str, Any], status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
+def _form_page(
+    campaign: Campaign | None, values: dict[str, Any], status: int = 200, **context: Any
+) -> ResponseReturnValue:
     user = signed_in()
     page = render_template(
         "admin/campaign_form.html",
@@ -120,7 +123,7 @@ def _form_page(campaign: Campaign | None, values: dict[str, Any], status: int = 
 
 @admin_campaigns.get("/admin/campaigns")
 @role_required("organizer")
-def campaign_list():  # type: ignore[no-untyped-def]
+def campaign_list() -> ResponseReturnValue:
     """Campaigns: make, edit, open and close them; their supporters."""
     rows = [(campaign, letter_counts(db(), campaign)) for campaign in managed_campaigns(db(), signed_in())]
     return render_template("admin/campaigns.html", rows=rows, done=request.args.get("done"))
@@ -128,7 +131,7 @@ def campaign_list():  # type: ignore[no-untyped-def]
 
 @admin_campaigns.get("/admin/campaigns/new")
 @role_required("organizer")
-def new_campaign():  # type: ignore[no-untyped-def]
+def new_campaign() -> ResponseReturnValue:
     """New campaign: a draft to edit before it opens."""
     values = {name: "" for name in FORM_FIELDS} | {"target": "both", "daily_cap": 2000, "recipients": []}
     return _form_page(None, values)
@@ -136,7 +139,7 @@ def new_campaign():  # type: ignore[no-untyped-def]
 
 @admin_campaigns.post("/admin/campaigns")
 @role_required("organizer")
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     values = _form_values()
     me = signed_in()
     session = db()
@@ -161,14 +164,14 @@ def create():  # type: ignore[no-untyped-def]
 
 @admin_campaigns.get("/admin/campaigns/<slug>")
 @role_required("organizer")
-def edit(slug: str):  # type: ignore[no-untyped-def]
+def edit(slug: str) -> ResponseReturnValue:
     campaign = _managed(slug)
     return _form_page(campaign, _campaign_values(campaign), done=request.args.get("done"))
 
 
 @admin_campaigns.post("/admin/campaigns/<slug>")
 @role_required("organizer")
-def save(slug: str):  # type: ignore[no-untyped-def]
+def save(slug: str) -> ResponseReturnValue:
     campaign = _managed(slug)
     values = _form_values()
     session = db()
@@ -187,7 +190,7 @@ def save(slug: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin_campaigns.edit", slug=slug, done="saved"), 303)
 
 
-def _state_change(slug: str, change: Any, action: str, done: str):  # type: ignore[no-untyped-def]
+def _state_change(slug: str, change: Any, action: str, done: str) -> ResponseReturnValue:
     campaign = _managed(slug)
     session = db()
     try:
@@ -203,13 +206,13 @@ def _state_change(slug: str, change: Any, action: str, done: str):  # type: igno
 
 @admin_campaigns.post("/admin/campaigns/<slug>/open")
 @role_required("organizer")
-def open_(slug: str):  # type: ignore[no-untyped-def]
+def open_(slug: str) -> ResponseReturnValue:
     return _state_change(slug, open_campaign, "campaign-open", "opened: supporters can write now")
 
 
 @admin_campaigns.post("/admin/campaigns/<slug>/close")
 @role_required("organizer")
-def close(slug: str):  # type: ignore[no-untyped-def]
+def close(slug: str) -> ResponseReturnValue:
     return _state_change(slug, close_campaign, "campaign-close", "closed: no more letters")
 
 
@@ -225,7 +228,7 @@ def _account(email: str) -> User:
 
 @admin_campaigns.post("/admin/campaigns/<slug>/organizers")
 @role_required("admin")
-def add_organizer_(slug: str):  # type: ignore[no-untyped-def]
+def add_organizer_(slug: str) -> ResponseReturnValue:
     campaign = _managed(slug)
     session = db()
     try:
@@ -244,7 +247,7 @@ def add_organizer_(slug: str):  # type: ignore[no-untyped-def]
 
 @admin_campaigns.post("/admin/campaigns/<slug>/organizers/remove")
 @role_required("admin")
-def remove_organizer_(slug: str):  # type: ignore[no-untyped-def]
+def remove_organizer_(slug: str) -> ResponseReturnValue:
     campaign = _managed(slug)
     session = db()
     try:
@@ -262,7 +265,7 @@ def remove_organizer_(slug: str):  # type: ignore[no-untyped-def]
 
 @admin_campaigns.get("/admin/campaigns/<slug>/supporters")
 @role_required("organizer")
-def supporter_list(slug: str):  # type: ignore[no-untyped-def]
+def supporter_list(slug: str) -> ResponseReturnValue:
     campaign = _managed(slug)
     page = render_template(
         "admin/campaign_supporters.html",
@@ -277,7 +280,7 @@ def supporter_list(slug: str):  # type: ignore[no-untyped-def]
 
 @admin_campaigns.get("/admin/campaigns/<slug>/supporters.csv")
 @role_required("organizer")
-def supporter_export(slug: str):  # type: ignore[no-untyped-def]
+def supporter_export(slug: str) -> ResponseReturnValue:
     """GET, as it changes nothing but the audit log, which records every export and how many rows it held."""
     campaign = _managed(slug)
     letters = supporters(db(), campaign)

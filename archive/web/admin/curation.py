@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -70,7 +71,7 @@ def segment_json(segment: Segment) -> dict[str, Any]:
 
 @curation_pages.get("/admin/segments/<int:segment_id>.json")
 @role_required("curator")
-def segment_data(segment_id: int):  # type: ignore[no-untyped-def]
+def segment_data(segment_id: int) -> ResponseReturnValue:
     """A line's full current text, words, voice, kind and tags, and the meeting's voices: what the form needs."""
     segment = curation.find_segment(db(), segment_id)
     following = curation.next_segment(db(), segment)
@@ -85,12 +86,12 @@ def segment_data(segment_id: int):  # type: ignore[no-untyped-def]
 
 @curation_pages.get("/admin/segments/<int:segment_id>/edit")
 @role_required("curator")
-def segment_form(segment_id: int):  # type: ignore[no-untyped-def]
+def segment_form(segment_id: int) -> ResponseReturnValue:
     """One line's correction form, for browsers without JavaScript."""
     return _segment_page(curation.find_segment(db(), segment_id))
 
 
-def _segment_page(segment: Segment, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _segment_page(segment: Segment, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     return (
         render_template(
             "admin/segment_edit.html",
@@ -108,7 +109,7 @@ def _segment_page(segment: Segment, error: str | None = None, status: int = 200)
 
 @curation_pages.post("/admin/segments/<int:segment_id>")
 @role_required("curator")
-def segment_update(segment_id: int):  # type: ignore[no-untyped-def]
+def segment_update(segment_id: int) -> ResponseReturnValue:
     """Apply the form: save (text, voice, kind, tags: one revision each that changed), split or merge."""
     form, user, session = request.form, current_user(), db()
     segment = curation.find_segment(session, segment_id)
@@ -174,7 +175,7 @@ def _save(segment: Segment, form: Any, user: Any) -> Segment:
 
 @curation_pages.get("/admin/meetings")
 @role_required("curator")
-def meetings():  # type: ignore[no-untyped-def]
+def meetings() -> ResponseReturnValue:
     """Meetings: correct transcripts, name agenda items, see and revert every correction."""
     counts = dict(
         db().execute(select(Revision.meeting_id, func.count(Revision.id)).group_by(Revision.meeting_id)).all()
@@ -185,12 +186,12 @@ def meetings():  # type: ignore[no-untyped-def]
 
 @curation_pages.get("/admin/meetings/<slug>/edit")
 @role_required("curator")
-def meeting_edit(slug: str):  # type: ignore[no-untyped-def]
+def meeting_edit(slug: str) -> ResponseReturnValue:
     """Every line with a link to its form, and the agenda editor."""
     return _meeting_page(meeting_by_slug(db(), slug))
 
 
-def _meeting_page(meeting: Meeting, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _meeting_page(meeting: Meeting, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     segments = db().scalars(
         select(Segment)
         .where(Segment.meeting_id == meeting.id)
@@ -211,7 +212,7 @@ def _meeting_page(meeting: Meeting, error: str | None = None, status: int = 200)
     )
 
 
-def _agenda_change(meeting: Meeting, change: Any):  # type: ignore[no-untyped-def]
+def _agenda_change(meeting: Meeting, change: Any) -> ResponseReturnValue:
     try:
         change()
         db().commit()
@@ -230,7 +231,7 @@ def _start(value: str) -> float:
 
 @curation_pages.post("/admin/meetings/<slug>/agenda")
 @role_required("curator")
-def agenda_add(slug: str):  # type: ignore[no-untyped-def]
+def agenda_add(slug: str) -> ResponseReturnValue:
     meeting, form = meeting_by_slug(db(), slug), request.form
     return _agenda_change(
         meeting,
@@ -249,7 +250,7 @@ def _item(item_id: int) -> tuple[AgendaItem, Meeting]:
 
 @curation_pages.post("/admin/agenda/<int:item_id>")
 @role_required("curator")
-def agenda_edit(item_id: int):  # type: ignore[no-untyped-def]
+def agenda_edit(item_id: int) -> ResponseReturnValue:
     (_, meeting), form = _item(item_id), request.form
     return _agenda_change(
         meeting,
@@ -261,7 +262,7 @@ def agenda_edit(item_id: int):  # type: ignore[no-untyped-def]
 
 @curation_pages.post("/admin/agenda/<int:item_id>/delete")
 @role_required("curator")
-def agenda_delete(item_id: int):  # type: ignore[no-untyped-def]
+def agenda_delete(item_id: int) -> ResponseReturnValue:
     _, meeting = _item(item_id)
     return _agenda_change(meeting, lambda: curation.delete_agenda_item(db(), item_id, user=current_user()))
 
@@ -271,12 +272,12 @@ def agenda_delete(item_id: int):  # type: ignore[no-untyped-def]
 
 @curation_pages.get("/admin/meetings/<slug>/history")
 @role_required("curator")
-def meeting_history(slug: str):  # type: ignore[no-untyped-def]
+def meeting_history(slug: str) -> ResponseReturnValue:
     """Every correction of the meeting, newest first, each with a Revert button."""
     return _history_page(meeting_by_slug(db(), slug))
 
 
-def _history_page(meeting: Meeting, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _history_page(meeting: Meeting, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     revisions = curation.history(db(), meeting.slug)
     voices = {s.id: _voice(s) for s in _speakers(meeting.id)}
     return (
@@ -294,7 +295,7 @@ def _history_page(meeting: Meeting, error: str | None = None, status: int = 200)
 
 @curation_pages.post("/admin/revisions/<int:revision_id>/revert")
 @role_required("curator")
-def revert(revision_id: int):  # type: ignore[no-untyped-def]
+def revert(revision_id: int) -> ResponseReturnValue:
     revision = db().get(Revision, revision_id)
     if revision is None:
         raise NotFound(f"no revision {revision_id}")

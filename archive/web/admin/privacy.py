@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from archive.accounts.users import record
@@ -22,20 +23,16 @@ from archive.privacy import ledger as privacy
 from archive.privacy.purge import purge_meeting, remove_files
 from archive.privacy.view import in_force, public_view
 from archive.timecodes import parse_clock
-from archive.web.context import address, current_user, db, role_required
+from archive.web.context import address, current_user, db, role_required, settings
 
 privacy_pages = Blueprint("privacy", __name__)
 
 WHO = ("reason", "requested_by", "approved_by")
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    return current_app.config["TESTIMONY"]
-
-
 @privacy_pages.get("/admin/privacy")
 @role_required("curator")
-def ledger():  # type: ignore[no-untyped-def]
+def ledger() -> ResponseReturnValue:
     """Privacy: consent and redactions — the ledger of every request, newest first."""
     meeting = (request.args.get("meeting") or "").strip() or None
     scope = (request.args.get("scope") or "").strip() or None
@@ -55,11 +52,13 @@ def ledger():  # type: ignore[no-untyped-def]
 
 @privacy_pages.get("/admin/meetings/<slug>/privacy")
 @role_required("curator")
-def meeting_privacy(slug: str):  # type: ignore[no-untyped-def]
+def meeting_privacy(slug: str) -> ResponseReturnValue:
     return _meeting_page(slug)
 
 
-def _meeting_page(slug: str, *, error: str | None = None, form: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _meeting_page(
+    slug: str, *, error: str | None = None, form: str | None = None, status: int = 200
+) -> ResponseReturnValue:
     meeting = meeting_by_slug(db(), slug)
     view = public_view(db(), meeting)
     speakers = db().scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
@@ -93,7 +92,7 @@ def _who() -> dict[str, str]:
     return {name: request.form.get(name, "") for name in WHO}
 
 
-def _changed(slug: str):  # type: ignore[no-untyped-def]
+def _changed(slug: str) -> ResponseReturnValue:
     """Commit (the index and its files follow: archive.search.sync) and show the meeting's privacy page again."""
     db().commit()
     return redirect(url_for("privacy.meeting_privacy", slug=slug), 303)
@@ -101,7 +100,7 @@ def _changed(slug: str):  # type: ignore[no-untyped-def]
 
 @privacy_pages.post("/admin/meetings/<slug>/privacy/consent")
 @role_required("curator")
-def consent(slug: str):  # type: ignore[no-untyped-def]
+def consent(slug: str) -> ResponseReturnValue:
     try:
         privacy.set_consent(
             db(),
@@ -120,7 +119,7 @@ def consent(slug: str):  # type: ignore[no-untyped-def]
 
 @privacy_pages.post("/admin/meetings/<slug>/privacy/range")
 @role_required("curator")
-def redact_range(slug: str):  # type: ignore[no-untyped-def]
+def redact_range(slug: str) -> ResponseReturnValue:
     try:
         start = _time("start")
         end = _time("end")
@@ -133,7 +132,7 @@ def redact_range(slug: str):  # type: ignore[no-untyped-def]
 
 @privacy_pages.post("/admin/meetings/<slug>/privacy/phrase")
 @role_required("curator")
-def redact_phrase(slug: str):  # type: ignore[no-untyped-def]
+def redact_phrase(slug: str) -> ResponseReturnValue:
     try:
         privacy.redact_phrase(db(), slug, request.form.get("phrase", ""), **_who(), user=current_user())
     except InvalidInput as error:
@@ -144,7 +143,7 @@ def redact_phrase(slug: str):  # type: ignore[no-untyped-def]
 
 @privacy_pages.post("/admin/privacy/<int:redaction_id>/lift")
 @role_required("curator")
-def lift(redaction_id: int):  # type: ignore[no-untyped-def]
+def lift(redaction_id: int) -> ResponseReturnValue:
     slug = request.form.get("meeting", "")
     try:
         row = privacy.lift(db(), redaction_id, reason=request.form.get("reason", ""), user=current_user())
@@ -160,11 +159,11 @@ def lift(redaction_id: int):  # type: ignore[no-untyped-def]
 
 @privacy_pages.post("/admin/meetings/<slug>/privacy/purge")
 @role_required("curator")
-def purge(slug: str):  # type: ignore[no-untyped-def]
+def purge(slug: str) -> ResponseReturnValue:
     try:
         if request.form.get("confirm", "").strip() != slug:
             raise InvalidInput(f"confirm: type the meeting's slug ({slug}) to purge it")
-        files = purge_meeting(db(), _settings(), slug, **_who(), user=current_user())
+        files = purge_meeting(db(), settings(), slug, **_who(), user=current_user())
     except InvalidInput as error:
         db().rollback()
         return _meeting_page(slug, error=str(error), form="purge", status=400)
@@ -175,11 +174,11 @@ def purge(slug: str):  # type: ignore[no-untyped-def]
 
 @privacy_pages.get("/admin/meetings/<slug>/recordings/<int:position>/original")
 @role_required("curator")
-def original(slug: str, position: int):  # type: ignore[no-untyped-def]
+def original(slug: str, position: int) -> ResponseReturnValue:
     row = db().scalar(select(Recording).join(Meeting).where(Meeting.slug == slug, Recording.position == position))
     if row is None:
         raise NotFound(f"meeting {slug!r} has no recording {position}")
-    path = MediaStore(_settings().media_dir).path_for(row.sha256, row.suffix)
+    path = MediaStore(settings().media_dir).path_for(row.sha256, row.suffix)
     if not path.exists():
         abort(404)
     # Each access to an original (which may hold withheld speech) is on the record.

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from archive.accounts.users import record
 from archive.curation.review import mark_reviewed, mark_unreviewed
@@ -38,7 +40,9 @@ def _field(name: str) -> str:
     return " ".join((request.form.get(name) or "").split())
 
 
-def _voices_page(slug: str, *, error: str | None = None, done: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _voices_page(
+    slug: str, *, error: str | None = None, done: str | None = None, status: int = 200
+) -> ResponseReturnValue:
     session = db()
     meeting = meeting_by_slug(session, slug)
     talk = talk_times(session, meeting.id)
@@ -66,11 +70,11 @@ def _voices_page(slug: str, *, error: str | None = None, done: str | None = None
 
 @admin_speakers.get("/admin/meetings/<slug>/speakers")
 @role_required("curator")
-def voices(slug: str):  # type: ignore[no-untyped-def]
+def voices(slug: str) -> ResponseReturnValue:
     return _voices_page(slug)
 
 
-def _change(slug: str, action: str, change: Any, **detail: Any):  # type: ignore[no-untyped-def]
+def _change(slug: str, action: str, change: Any, **detail: Any) -> ResponseReturnValue:
     """Run one change in a transaction with its audit event (the index follows the commit); show the page."""
     user = signed_in()
     try:
@@ -84,12 +88,12 @@ def _change(slug: str, action: str, change: Any, **detail: Any):  # type: ignore
 
 @admin_speakers.post("/admin/meetings/<slug>/speakers/<label>/name")
 @role_required("curator")
-def name(slug: str, label: str):  # type: ignore[no-untyped-def]
+def name(slug: str, label: str) -> ResponseReturnValue:
     person_id = _field("person_id")
     if person_id and not person_id.isdigit():
         return _voices_page(slug, error="person: give the person's number, or leave it empty", status=400)
 
-    def change(session, made_by: str):  # type: ignore[no-untyped-def]
+    def change(session: Session, made_by: str) -> tuple[list[str], str]:
         speaker = name_speaker(
             session,
             slug,
@@ -110,10 +114,10 @@ def name(slug: str, label: str):  # type: ignore[no-untyped-def]
 
 @admin_speakers.post("/admin/meetings/<slug>/speakers/merge")
 @role_required("curator")
-def merge(slug: str):  # type: ignore[no-untyped-def]
+def merge(slug: str) -> ResponseReturnValue:
     keep, other = _field("keep"), _field("other")
 
-    def change(session, made_by: str):  # type: ignore[no-untyped-def]
+    def change(session: Session, made_by: str) -> tuple[list[str], str]:
         if keep == other:
             raise InvalidInput("merge: choose two different voices")
         merge_speakers(session, slug, keep, other, made_by=made_by)
@@ -124,8 +128,8 @@ def merge(slug: str):  # type: ignore[no-untyped-def]
 
 @admin_speakers.post("/admin/meetings/<slug>/speakers/<label>/split")
 @role_required("curator")
-def split(slug: str, label: str):  # type: ignore[no-untyped-def]
-    def change(session, made_by: str):  # type: ignore[no-untyped-def]
+def split(slug: str, label: str) -> ResponseReturnValue:
+    def change(session: Session, made_by: str) -> tuple[list[str], str]:
         start, end = parse_clock(_field("start") or "-"), parse_clock(_field("end") or "-")
         moved = split_speaker(session, slug, label, start, end, into_label=_field("into") or None, made_by=made_by)
         return [slug], f"{moved.moved} line(s) of {label} moved to {moved.target}"
@@ -135,10 +139,10 @@ def split(slug: str, label: str):  # type: ignore[no-untyped-def]
 
 @admin_speakers.post("/admin/meetings/<slug>/review")
 @role_required("curator")
-def review(slug: str):  # type: ignore[no-untyped-def]
+def review(slug: str) -> ResponseReturnValue:
     undo = request.form.get("undo") == "1"
 
-    def change(session, made_by: str):  # type: ignore[no-untyped-def]
+    def change(session: Session, made_by: str) -> tuple[list[str], str]:
         if undo:
             mark_unreviewed(session, slug)
             return [], "the transcript is marked unreviewed"
@@ -151,7 +155,7 @@ def review(slug: str):  # type: ignore[no-untyped-def]
 # --- people ------------------------------------------------------------------------------------------------------
 
 
-def _people_page(*, error: str | None = None, done: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _people_page(*, error: str | None = None, done: str | None = None, status: int = 200) -> ResponseReturnValue:
     rows = (
         db()
         .execute(
@@ -168,14 +172,14 @@ def _people_page(*, error: str | None = None, done: str | None = None, status: i
 
 @admin_speakers.get("/admin/people")
 @role_required("curator")
-def people():  # type: ignore[no-untyped-def]
+def people() -> ResponseReturnValue:
     """People: names, roles, consent, and deleting someone on request."""
     return _people_page()
 
 
 @admin_speakers.post("/admin/people/<int:person_id>")
 @role_required("curator")
-def edit_person(person_id: int):  # type: ignore[no-untyped-def]
+def edit_person(person_id: int) -> ResponseReturnValue:
     user = signed_in()
     try:
         with current_app.extensions["sessions"]() as session, session.begin():
@@ -204,7 +208,7 @@ def edit_person(person_id: int):  # type: ignore[no-untyped-def]
 
 @admin_speakers.post("/admin/people/<int:person_id>/delete")
 @role_required("curator")
-def remove_person(person_id: int):  # type: ignore[no-untyped-def]
+def remove_person(person_id: int) -> ResponseReturnValue:
     user = signed_in()
     try:
         with current_app.extensions["sessions"]() as session, session.begin():

@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from archive.accounts.users import record
@@ -20,7 +21,7 @@ from archive.config import ENGINES
 from archive.db.models import Job
 from archive.errors import InvalidInput, NotFound
 from archive.ingest.pipeline import MeetingInfo
-from archive.web.context import address, db, role_required, signed_in
+from archive.web.context import address, db, role_required, settings, signed_in
 from archive.worker.jobs import progress_of, submit_upload, uploads_dir
 
 uploads = Blueprint("uploads", __name__)
@@ -31,12 +32,8 @@ SUFFIX = re.compile(r"\.([A-Za-z0-9]{1,8})$")
 FIELDS = ("body", "title", "date", "source_url", "agenda_url", "engine", "model")
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    return current_app.config["TESTIMONY"]
-
-
-def _form_page(values: dict[str, str], error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    settings = _settings()
+def _form_page(values: dict[str, str], error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    current = settings()
     return (
         render_template(
             "admin/upload.html",
@@ -44,9 +41,9 @@ def _form_page(values: dict[str, str], error: str | None = None, status: int = 2
             error=error,
             key=values.get("key") or secrets.token_urlsafe(24),
             engines=ENGINES,
-            default_engine=settings.engine,
-            default_model=settings.model,
-            limit_mb=settings.upload_limit_mb,
+            default_engine=current.engine,
+            default_model=current.model,
+            limit_mb=current.upload_limit_mb,
         ),
         status,
     )
@@ -54,14 +51,14 @@ def _form_page(values: dict[str, str], error: str | None = None, status: int = 2
 
 @uploads.get("/admin/upload")
 @role_required("curator")
-def upload_form():  # type: ignore[no-untyped-def]
+def upload_form() -> ResponseReturnValue:
     """Upload a recording: store it and transcribe it in the background."""
     return _form_page({})
 
 
 @uploads.post("/admin/upload")
 @role_required("curator")
-def upload():  # type: ignore[no-untyped-def]
+def upload() -> ResponseReturnValue:
     values = {name: (request.form.get(name) or "").strip() for name in (*FIELDS, "key")}
     try:
         info, engine, model, key = _check(values)
@@ -75,7 +72,7 @@ def upload():  # type: ignore[no-untyped-def]
     if file is None or not file.filename:
         return _form_page(values, "Choose the recording to upload.", 400)
     suffix = SUFFIX.search(file.filename)
-    folder = uploads_dir(_settings())
+    folder = uploads_dir(settings())
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (secrets.token_hex(16) + (f".{suffix.group(1).lower()}" if suffix else ""))
     file.save(path)  # copies the spooled body in chunks
@@ -85,7 +82,7 @@ def upload():  # type: ignore[no-untyped-def]
     user = signed_in()
     job, made = submit_upload(
         current_app.extensions["sessions"],
-        _settings(),
+        settings(),
         path,
         info,
         engine=engine,
@@ -125,10 +122,10 @@ def _check(values: dict[str, str]) -> tuple[MeetingInfo, str, str, str]:
     for name in ("source_url", "agenda_url"):
         if values[name] and (len(values[name]) > 2000 or not WEB_ADDRESS.match(values[name])):
             raise InvalidInput(f"The {name.replace('_url', '')} address must be an http:// or https:// address.")
-    engine = values["engine"] or _settings().engine
+    engine = values["engine"] or settings().engine
     if engine not in ENGINES:
         raise InvalidInput(f"The engine must be one of: {', '.join(ENGINES)}.")
-    model = values["model"] or _settings().model
+    model = values["model"] or settings().model
     if len(model) > 200 or not re.fullmatch(r"[A-Za-z0-9._-]+", model):
         raise InvalidInput("The model is a name such as tiny.en or base.en.")
     info = MeetingInfo(
@@ -143,7 +140,7 @@ def _check(values: dict[str, str]) -> tuple[MeetingInfo, str, str, str]:
 
 @uploads.get("/admin/jobs")
 @role_required("curator")
-def jobs_page():  # type: ignore[no-untyped-def]
+def jobs_page() -> ResponseReturnValue:
     """Jobs: uploads and transcriptions, with their progress."""
     found = db().scalars(select(Job).order_by(Job.id.desc()).limit(100)).all()
     return render_template("admin/jobs.html", jobs=[(job, progress_of(job)) for job in found])
@@ -158,14 +155,14 @@ def _job(job_id: int) -> Job:
 
 @uploads.get("/admin/jobs/<int:job_id>")
 @role_required("curator")
-def job_page(job_id: int):  # type: ignore[no-untyped-def]
+def job_page(job_id: int) -> ResponseReturnValue:
     job = _job(job_id)
     return render_template("admin/job.html", job=job, state=progress_of(job))
 
 
 @uploads.get("/admin/jobs/<int:job_id>.json")
 @role_required("curator")
-def job_state(job_id: int):  # type: ignore[no-untyped-def]
+def job_state(job_id: int) -> ResponseReturnValue:
     """The job page's live progress (polled by static/job.js)."""
     state: dict[str, Any] = progress_of(_job(job_id))
     if state["meeting"] and state["status"] == "done":

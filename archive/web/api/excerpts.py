@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
 from archive.db.lookups import meeting_by_slug
@@ -17,12 +18,12 @@ excerpt_api = Blueprint("excerpt_api", __name__, url_prefix="/api")
 
 
 @excerpt_api.get("/excerpts/<slug>")
-def get_excerpt(slug: str):  # type: ignore[no-untyped-def]
+def get_excerpt(slug: str) -> ResponseReturnValue:
     return jsonify(document_with_citations(slug))
 
 
 @excerpt_api.post("/excerpts")
-def post_excerpt():  # type: ignore[no-untyped-def]
+def post_excerpt() -> ResponseReturnValue:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     try:
@@ -59,7 +60,7 @@ def post_excerpt():  # type: ignore[no-untyped-def]
 
 
 @excerpt_api.get("/excerpts")
-def api_excerpts():  # type: ignore[no-untyped-def]
+def api_excerpts() -> ResponseReturnValue:
     page, per_page = page_from(request.args)
     meeting = (request.args.get("meeting") or "").strip() or None
     documents = excerpt_documents(db(), meeting_slug=meeting, offset=(page - 1) * per_page, limit=per_page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
 
 from archive.legislators import find_legislators
 from archive.web.context import db, legislator_query
@@ -11,6 +12,6 @@ legislators_api = Blueprint("legislators_api", __name__, url_prefix="/api")
 
 
 @legislators_api.get("/legislators")
-def api_find():  # type: ignore[no-untyped-def]
+def api_find() -> ResponseReturnValue:
     """The directory, or the legislators of a town or district (InvalidInput is the app's JSON 400)."""
     return jsonify(find_legislators(db(), **legislator_query()).to_json())

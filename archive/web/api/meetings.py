@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -18,14 +19,14 @@ meetings_api = Blueprint("api", __name__, url_prefix="/api")
 
 @meetings_api.get("/search")
 @kept_for_visitors(uses_index=True)
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     search_request = search_request_from(request.args)
     page = current_app.extensions["search"].search(search_request)
     return jsonify(page.to_json())
 
 
 @meetings_api.get("/meetings")
-def meetings():  # type: ignore[no-untyped-def]
+def meetings() -> ResponseReturnValue:
     """Meetings, newest first, optionally of one body (by its slug), paginated."""
     page, per_page = page_from(request.args)
     query = select(Meeting).options(selectinload(Meeting.body), selectinload(Meeting.recordings))
@@ -59,17 +60,17 @@ def meetings():  # type: ignore[no-untyped-def]
 
 
 @meetings_api.get("/openapi.json")
-def openapi():  # type: ignore[no-untyped-def]
+def openapi() -> ResponseReturnValue:
     return jsonify(document())
 
 
 @meetings_api.get("/meetings/<slug>")
 @kept_for_visitors()
-def meeting(slug: str):  # type: ignore[no-untyped-def]
+def meeting(slug: str) -> ResponseReturnValue:
     return jsonify(meeting_document(db(), slug))
 
 
 @meetings_api.get("/speakers/<int:person_id>")
-def speaker(person_id: int):  # type: ignore[no-untyped-def]
+def speaker(person_id: int) -> ResponseReturnValue:
     page, per_page = page_from(request.args)
     return jsonify(person_record(db(), person_id, page, per_page))

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote as url_quote
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
+from flask.typing import ResponseReturnValue
 
 from archive.excerpts.cards import excerpt_card
 from archive.excerpts.manage import excerpt_document, find_excerpt, recording_for
@@ -25,7 +26,7 @@ MAX_AGE = 3600
 
 
 @excerpt_media.get("/excerpts/<slug>/clip.<fmt>")
-def clip(slug: str, fmt: str):  # type: ignore[no-untyped-def]
+def clip(slug: str, fmt: str) -> ResponseReturnValue:
     clip_format = FORMATS.get(fmt)
     if clip_format is None:
         abort(404)
@@ -54,7 +55,7 @@ def clip(slug: str, fmt: str):  # type: ignore[no-untyped-def]
 
 
 @excerpt_media.get("/excerpts/<slug>/card.png")
-def card(slug: str):  # type: ignore[no-untyped-def]
+def card(slug: str) -> ResponseReturnValue:
     settings = current_app.config["TESTIMONY"]
     document = excerpt_document(db(), find_excerpt(db(), slug))
     db().rollback()

@@ -13,6 +13,7 @@ from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from archive.db.lookups import meeting_by_slug
@@ -32,7 +33,7 @@ DESCRIPTION_LENGTH = 300  # og:description: the quote, shortened where a preview
 
 
 @excerpts.post("/excerpts")
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     form = request.form
     slug = form.get("meeting", "")
     given = form.get("key", "")
@@ -67,7 +68,7 @@ def _shorten(text: str, length: int) -> str:
 
 
 @excerpts.get("/excerpts/<slug>")
-def excerpt(slug: str):  # type: ignore[no-untyped-def]
+def excerpt(slug: str) -> ResponseReturnValue:
     document = document_with_citations(slug)
     settings = current_app.config["TESTIMONY"]
     page_url = absolute_url(f"/excerpts/{document['slug']}")

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, send_file
+from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -55,7 +56,7 @@ def speakers_text(document: dict[str, Any]) -> str | None:
 
 @feeds.get("/excerpts/<slug>/embed")
 @frameable
-def embed(slug: str):  # type: ignore[no-untyped-def]
+def embed(slug: str) -> ResponseReturnValue:
     document = excerpt_document(db(), find_excerpt(db(), slug))
     return render_template(
         "public/embed.html",
@@ -68,7 +69,7 @@ def embed(slug: str):  # type: ignore[no-untyped-def]
 
 
 @feeds.get("/oembed")
-def oembed():  # type: ignore[no-untyped-def]
+def oembed() -> ResponseReturnValue:
     """oEmbed 1.0 (https://oembed.com) for excerpt pages: a "rich" answer whose html is the embed iframe."""
     if request.args.get("format", "json") != "json":
         return jsonify(error="only format=json is offered"), 501
@@ -152,7 +153,7 @@ def _excerpt_slug(url: str) -> str | None:
 
 
 @feeds.get("/meetings.atom")
-def meetings_feed():  # type: ignore[no-untyped-def]
+def meetings_feed() -> ResponseReturnValue:
     rows = db().scalars(
         select(Meeting)
         .options(selectinload(Meeting.body), selectinload(Meeting.recordings))
@@ -177,7 +178,7 @@ def meetings_feed():  # type: ignore[no-untyped-def]
 
 
 @feeds.get("/excerpts.atom")
-def excerpts_feed():  # type: ignore[no-untyped-def]
+def excerpts_feed() -> ResponseReturnValue:
     entries = []
     for excerpt in db().scalars(excerpt_query().limit(FEED_SIZE)):
         if is_withheld(db(), excerpt):  # over an unpublished voice's speech (archive.privacy)
@@ -203,7 +204,7 @@ def excerpts_feed():  # type: ignore[no-untyped-def]
 
 
 @feeds.get("/search.atom")
-def search_feed():  # type: ignore[no-untyped-def]
+def search_feed() -> ResponseReturnValue:
     """A saved search to follow: the newest hits by meeting date, with the parameters and errors of /api/search."""
     args = {name: request.args[name] for name in FEED_PARAMETERS if name in request.args}
     try:
@@ -255,7 +256,7 @@ def _shorten(text: str, limit: int) -> str:
 
 
 @feeds.get("/sitemap.xml")
-def sitemap():  # type: ignore[no-untyped-def]
+def sitemap() -> ResponseReturnValue:
     """Every public page: home, meetings, each meeting, excerpt and named speaker (https://www.sitemaps.org)."""
     urlset = ET.Element(f"{{{SITEMAP_NS}}}urlset")
 
@@ -303,7 +304,7 @@ def sitemap():  # type: ignore[no-untyped-def]
 
 
 @feeds.get("/excerpts.csv")
-def excerpts_csv():  # type: ignore[no-untyped-def]
+def excerpts_csv() -> ResponseReturnValue:
     meeting = (request.args.get("meeting") or "").strip() or None
     body = render_excerpts(excerpt_documents(db(), meeting_slug=meeting, base_url=site_url()), "csv")
     response = Response(body, mimetype="text/csv")
@@ -312,13 +313,13 @@ def excerpts_csv():  # type: ignore[no-untyped-def]
 
 
 @feeds.get("/downloads")
-def downloads():  # type: ignore[no-untyped-def]
+def downloads() -> ResponseReturnValue:
     published = offered_zip(db(), current_app.config["TESTIMONY"].home / DUMPS)
     return render_template("public/downloads.html", dump=published)
 
 
 @feeds.get("/downloads/archive.zip")
-def archive_zip():  # type: ignore[no-untyped-def]
+def archive_zip() -> ResponseReturnValue:
     published = offered_zip(db(), current_app.config["TESTIMONY"].home / DUMPS)
     if published is None:
         abort(404, description="No bulk download has been published yet: see /downloads.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 
 from archive.errors import InvalidInput
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, imported_at, towns
@@ -12,7 +13,7 @@ legislators = Blueprint("legislators", __name__)
 
 
 @legislators.get("/legislators")
-def find():  # type: ignore[no-untyped-def]
+def find() -> ResponseReturnValue:
     query = legislator_query()
     context = {
         "query": query,

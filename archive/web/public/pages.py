@@ -17,6 +17,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -39,7 +40,7 @@ LOW_PROBABILITY = 0.5  # words Whisper was less sure of are marked on the page
 
 
 @pages.get("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     meetings = (
         db()
         .scalars(
@@ -60,7 +61,7 @@ SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "p
 
 @pages.get("/search")
 @kept_for_visitors(uses_index=True)
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
     if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "from", "to")):
         return render_template("public/search.html", page=None, args=args, error=None)
@@ -73,7 +74,7 @@ def search():  # type: ignore[no-untyped-def]
 
 
 @pages.get("/meetings")
-def meetings():  # type: ignore[no-untyped-def]
+def meetings() -> ResponseReturnValue:
     body_slug = request.args.get("body") or None
     query = select(Meeting).options(selectinload(Meeting.body)).order_by(Meeting.date.desc(), Meeting.id.desc())
     if body_slug:
@@ -84,7 +85,7 @@ def meetings():  # type: ignore[no-untyped-def]
 
 @pages.get("/meetings/<slug>")
 @kept_for_visitors()
-def meeting(slug: str):  # type: ignore[no-untyped-def]
+def meeting(slug: str) -> ResponseReturnValue:
     found = db().scalar(select(Meeting).where(Meeting.slug == slug))
     if found is None:
         abort(404)
@@ -107,7 +108,7 @@ def meeting(slug: str):  # type: ignore[no-untyped-def]
 
 @pages.get("/meetings/<slug>.<fmt>")
 @kept_for_visitors()  # the captions track: every visitor's player asks for it with the page
-def meeting_export(slug: str, fmt: str):  # type: ignore[no-untyped-def]
+def meeting_export(slug: str, fmt: str) -> ResponseReturnValue:
     if fmt not in FORMATS:
         abort(404)
     if db().scalar(select(Meeting.id).where(Meeting.slug == slug)) is None:
@@ -120,7 +121,7 @@ def meeting_export(slug: str, fmt: str):  # type: ignore[no-untyped-def]
 
 
 @pages.get("/speakers/<int:person_id>")
-def speaker(person_id: int):  # type: ignore[no-untyped-def]
+def speaker(person_id: int) -> ResponseReturnValue:
     page, per_page = page_from(request.args)
     record = person_record(db(), person_id, page, per_page)
     pages_count = max(1, -(-record["total"] // per_page))
@@ -128,7 +129,7 @@ def speaker(person_id: int):  # type: ignore[no-untyped-def]
 
 
 @pages.get("/meetings/<slug>/recordings/<int:position><suffix>")
-def recording(slug: str, position: int, suffix: str):  # type: ignore[no-untyped-def]
+def recording(slug: str, position: int, suffix: str) -> ResponseReturnValue:
     row = db().scalar(select(Recording).join(Meeting).where(Meeting.slug == slug, Recording.position == position))
     if row is None or row.suffix != suffix:
         abort(404)
