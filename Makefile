@@ -27,6 +27,8 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check archive tests benchmarks
 	$(VENV)/bin/ruff format --check archive tests benchmarks
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # The generated reference pages (cog blocks: CLI, settings, package map) rewritten from the code, then the site
 # built into site/ exactly as the tests build it.

@@ -180,7 +180,7 @@ def test_the_discovery_snippet_points_at_oembed(client, archive) -> None:  # typ
 
     with client.application.test_request_context("/"):
         tag = render_template_string(
-            '{% from "_oembed_link.html" import oembed_link %}{{ oembed_link(slug, title) }}',
+            '{% from "partials/oembed_link.html" import oembed_link %}{{ oembed_link(slug, title) }}',
             slug=archive["hot"],
             title=f"Hot mic {SCRIPT}",
         )
