@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,12 @@ def mark_unreviewed(session: Session, slug: str) -> Meeting:
     return meeting
 
 
-def review_of(meeting: Meeting) -> dict[str, Any] | None:
+class Review(TypedDict):
+    by: str
+    at: str  # ISO 8601, UTC
+
+
+def review_of(meeting: Meeting) -> Review | None:
     """{"by": name, "at": ISO 8601 in UTC} once a person has reviewed the transcript; None while it is the machine's."""
     if meeting.reviewed_at is None or not meeting.reviewed_by:
         return None

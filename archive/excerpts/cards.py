@@ -15,10 +15,10 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from archive.excerpts.manage import ExcerptDocument
 from archive.media.clips import cached, forget_others
 from archive.timecodes import format_clock
 
@@ -76,13 +76,13 @@ class CardLayout:
     shortened: bool  # the quote did not fit and ends with an ellipsis
 
 
-def card_text(document: dict[str, Any], site_name: str) -> CardText:
+def card_text(document: ExcerptDocument, site_name: str) -> CardText:
     """The words of the card for an excerpt document (archive.excerpts.manage.excerpt_document)."""
-    speakers = [s for s in document["speakers"] if s.get("name")]
-    if speakers:
-        speaker = ", ".join(s["name"] for s in speakers)
-        roles = [s["role"] for s in speakers if s.get("role")]
-        role = roles[0] if len(speakers) == 1 and roles else ""
+    named = [(s["name"], s["role"]) for s in document["speakers"] if s["name"]]
+    if named:
+        speaker = ", ".join(name for name, _ in named)
+        roles = [role for _, role in named if role]
+        role = roles[0] if len(named) == 1 and roles else ""
     else:
         speaker, role = "Unidentified speaker", ""
     meeting = document["meeting"]
@@ -244,7 +244,7 @@ def card_key(text: CardText) -> str:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def excerpt_card(cache_dir: Path, document: dict[str, Any], site_name: str) -> Path:
+def excerpt_card(cache_dir: Path, document: ExcerptDocument, site_name: str) -> Path:
     """The cached card of an excerpt; a change of anything it shows makes a new file."""
     text = card_text(document, site_name)
     path = cache_dir / f"{document['slug']}-{card_key(text)[:20]}.png"

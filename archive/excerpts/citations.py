@@ -11,13 +11,14 @@ import datetime as dt
 import json
 from typing import Any
 
+from archive.excerpts.manage import ExcerptDocument
 from archive.timecodes import format_clock
 
 FORMATS = ("plain", "chicago", "bibtex", "csl-json")
 LABELS = {"plain": "Plain text", "chicago": "Chicago", "bibtex": "BibTeX", "csl-json": "CSL-JSON"}
 
 
-def citations(document: dict[str, Any], *, base_url: str, site_name: str, accessed: dt.date) -> dict[str, str]:
+def citations(document: ExcerptDocument, *, base_url: str, site_name: str, accessed: dt.date) -> dict[str, str]:
     """Every citation format of one excerpt; base_url is the site's public address (https://…)."""
     facts = _facts(document, base_url.rstrip("/"), site_name, accessed)
     return {
@@ -28,7 +29,7 @@ def citations(document: dict[str, Any], *, base_url: str, site_name: str, access
     }
 
 
-def _facts(document: dict[str, Any], base: str, site_name: str, accessed: dt.date) -> dict[str, Any]:
+def _facts(document: ExcerptDocument, base: str, site_name: str, accessed: dt.date) -> dict[str, Any]:
     meeting = document["meeting"]
     verified = document["verified"]
     if verified:

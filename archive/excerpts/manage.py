@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -20,7 +20,7 @@ from archive.db.lookups import meeting_by_slug
 from archive.db.models import Excerpt, Meeting, Recording, Segment, Speaker
 from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
-from archive.privacy.view import REDACTED, public_view, silenced_ranges
+from archive.privacy.view import REDACTED, Voice, public_view, silenced_ranges
 
 MAX_SECONDS = 600.0  # a quote, not a meeting: longer spans are better cited as the meeting itself
 MAX_TITLE = 200
@@ -33,7 +33,7 @@ SLUG_LENGTH = 8
 class QuotePart:
     """Consecutive words of one voice within the excerpt."""
 
-    speaker: dict[str, Any] | None  # {"label", "name", "role", "person_id"} or None (no diarization)
+    speaker: Voice | None  # None: no diarization
     words: list[dict[str, Any]]
 
     @property
@@ -214,7 +214,55 @@ def is_withheld(session: Session, excerpt: Excerpt) -> bool:
     )
 
 
-def excerpt_document(session: Session, excerpt: Excerpt) -> dict[str, Any]:
+class ExcerptPart(TypedDict):
+    """Consecutive words of one voice in the excerpt."""
+
+    speaker: Voice | None
+    start: float
+    end: float
+    text: str
+
+
+class ExcerptMeeting(TypedDict):
+    slug: str
+    title: str
+    date: str  # ISO 8601
+    body: str
+    source_url: str | None
+
+
+class RecordingRef(TypedDict):
+    sha256: str
+    offset: float  # where the recording starts on the meeting's timeline
+    has_video: bool
+
+
+class Verification(TypedDict):
+    by: str | None
+    at: str | None  # ISO 8601
+
+
+class ExcerptDocument(TypedDict):
+    """An excerpt as JSON: GET /api/excerpts/<slug>, the exports, the dump; what a citation or a card needs."""
+
+    slug: str
+    title: str
+    note: str | None
+    notices: list[str]  # what was withheld from the meeting and when; empty when nothing touched this excerpt
+    start: float
+    end: float
+    quote: str
+    parts: list[ExcerptPart]
+    speakers: list[Voice]
+    meeting: ExcerptMeeting
+    recording: RecordingRef
+    verified: Verification | None  # null: the machine's words, not yet checked against the recording
+    created_at: str | None
+    url: str
+    context_url: str
+
+
+def excerpt_document(session: Session, excerpt: Excerpt) -> ExcerptDocument:
     """An excerpt as JSON (GET /api/excerpts/<slug>, exports): everything a citation or a card needs.
 
     As published (archive.privacy): withheld words are "[redacted]", also in the title and note; an excerpt
@@ -263,8 +311,8 @@ def excerpt_document(session: Session, excerpt: Excerpt) -> dict[str, Any]:
     }
 
 
-def _distinct(speakers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
+def _distinct(speakers: list[Voice]) -> list[Voice]:
+    seen: list[Voice] = []
     for speaker in speakers:
         if speaker not in seen:
             seen.append(speaker)

@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -59,7 +59,7 @@ def clip_span(start: float, end: float, duration: float, pad: float = PAD) -> tu
     return max(0.0, start - pad), min(duration, end + pad)
 
 
-def clip_tags(document: dict[str, Any], site_url: str) -> dict[str, str]:
+def clip_tags(document: Mapping[str, Any], site_url: str) -> dict[str, str]:
     """Metadata for an excerpt's clip: title, speaker(s) as artist, meeting as album, date, where it is from."""
     meeting = document["meeting"]
     names = [s["name"] for s in document["speakers"] if s.get("name")]
@@ -177,7 +177,7 @@ def forget_others(path: Path, prefix: str, *, older_than: float = 60.0) -> None:
 
 def excerpt_clip(
     cache_dir: Path,
-    document: dict[str, Any],
+    document: Mapping[str, Any],
     source: Path,
     duration: float,
     fmt: str,

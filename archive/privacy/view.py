@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,6 +30,15 @@ _EDGE = re.compile(r"^\W+|\W+$")
 
 def long_date(moment: dt.datetime | dt.date) -> str:
     return f"{moment:%-d %B %Y}"
+
+
+class Voice(TypedDict):
+    """A voice as segments, quotes and a meeting's speakers carry it; a name-withheld voice by its pseudonym."""
+
+    label: str
+    name: str | None
+    role: str | None
+    person_id: int | None
 
 
 class SegmentLike(Protocol):
@@ -64,7 +73,7 @@ class PublishedSegment:
     segment: SegmentLike
     text: str
     words: list[dict[str, Any]]
-    speaker: dict[str, Any] | None  # {"label", "name", "role", "person_id"} or None
+    speaker: Voice | None
     redacted: bool  # something in it was withheld
 
 
@@ -80,27 +89,22 @@ class PublicView:
     notices: list[str] = field(default_factory=list)
     purged: bool = False
     # Each voice as voice() gives it, worked out once: a meeting asks for its few voices once per line.
-    _voices: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _voices: dict[int, Voice] = field(default_factory=dict, repr=False)
 
     # --- voices --------------------------------------------------------------------------------------
 
-    def voice(self, speaker: Speaker | None) -> dict[str, Any] | None:
+    def voice(self, speaker: Speaker | None) -> Voice | None:
         """A voice as segments and quotes carry it; a name-withheld voice by its pseudonym only."""
         if speaker is None:
             return None
         known = self._voices.get(speaker.id)
         if known is None:
             if speaker.id in self.pseudonyms:
-                known = {"label": speaker.label, "name": self.pseudonyms[speaker.id], "role": None, "person_id": None}
+                known = Voice(label=speaker.label, name=self.pseudonyms[speaker.id], role=None, person_id=None)
             else:
-                known = {
-                    "label": speaker.label,
-                    "name": speaker.name,
-                    "role": speaker.role,
-                    "person_id": speaker.person_id,
-                }
+                known = Voice(label=speaker.label, name=speaker.name, role=speaker.role, person_id=speaker.person_id)
             self._voices[speaker.id] = known
-        return dict(known)  # each caller its own copy
+        return known.copy()  # each caller its own copy
 
     def names_person(self, speaker: Speaker) -> bool:
         """Whether public surfaces may tie this voice to its person (name, role, affiliation, page)."""

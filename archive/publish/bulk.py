@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -150,7 +151,7 @@ class _JsonLines:
         self.handle: IO[bytes] = open(self.root / self.name, "xb")  # noqa: SIM115 - closed in __exit__
         return self
 
-    def write(self, document: dict[str, Any]) -> None:
+    def write(self, document: Mapping[str, Any]) -> None:
         line = (json.dumps(document, ensure_ascii=False) + "\n").encode()
         self.handle.write(line)
         self.digest.update(line)

@@ -5,19 +5,63 @@ role), or by their label while nobody has named them; embeddings and voice print
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.curation.review import review_of
+from archive.curation.review import Review, review_of
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
-from archive.excerpts.manage import excerpt_document, is_withheld
-from archive.privacy.view import public_view
+from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
+from archive.privacy.view import PublicView, Voice, public_view
 
 
-def meeting_document(session: Session, slug: str) -> dict[str, Any]:
+class MeetingInfo(TypedDict):
+    slug: str
+    title: str
+    date: str  # ISO 8601
+    body: str
+    source_url: str | None
+    duration: float  # seconds, all its recordings
+
+
+class MeetingVoice(TypedDict):
+    """A voice of the meeting (Voice, archive.privacy) with its talk time and how it was attributed."""
+
+    label: str
+    name: str | None
+    role: str | None
+    person_id: int | None
+    talk_time: float
+    attribution: str | None  # how the person was named; null when the public may not know who it is
+
+
+class Line(TypedDict):
+    """A published segment: its words as published (withheld ones are "[redacted]")."""
+
+    id: int
+    start: float
+    end: float
+    speaker: Voice | None
+    kind: str | None
+    tags: list[str]
+    language: str | None
+    text: str
+    words: list[dict[str, Any]]  # {"word", "start", "end", "probability"}
+
+
+class MeetingDocument(TypedDict):
+    """A meeting as JSON (PRODUCT.md §4): GET /api/meetings/<slug>, `testimony export --format json`, the dump."""
+
+    meeting: MeetingInfo
+    reviewed: Review | None  # {"by", "at"} once a person has reviewed the transcript
+    speakers: list[MeetingVoice]
+    segments: list[Line]
+    notices: list[str]  # what was withheld at a speaker's request, and when
+
+
+def meeting_document(session: Session, slug: str) -> MeetingDocument:
     """The meeting as the API and `testimony export --format json` give it."""
     # One query per relation, not one per segment: a long meeting has thousands of segments.
     meeting = meeting_by_slug(
@@ -47,11 +91,7 @@ def meeting_document(session: Session, slug: str) -> dict[str, Any]:
         # {"by", "at"} once a person has reviewed the transcript; null: the unreviewed machine transcript.
         "reviewed": review_of(meeting),
         "speakers": [
-            {
-                **(view.voice(s) or {}),
-                "talk_time": round(talk_time.get(s.id, 0.0), 1),
-                "attribution": s.attribution if view.names_person(s) else None,
-            }
+            _meeting_voice(view, s, talk_time.get(s.id, 0.0))
             for s in meeting.speakers
             if view.consents.get(s.id) != "unpublished"
         ],
@@ -72,6 +112,19 @@ def meeting_document(session: Session, slug: str) -> dict[str, Any]:
         # What was withheld and when, in words ("A portion was redacted at the speaker's request on …").
         "notices": view.notices,
     }
+
+
+def _meeting_voice(view: PublicView, speaker: Speaker, talk_time: float) -> MeetingVoice:
+    voice = view.voice(speaker)
+    assert voice is not None  # a speaker always has a voice
+    return MeetingVoice(
+        label=voice["label"],
+        name=voice["name"],
+        role=voice["role"],
+        person_id=voice["person_id"],
+        talk_time=round(talk_time, 1),
+        attribution=speaker.attribution if view.names_person(speaker) else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +194,7 @@ def excerpt_query(meeting_slug: str | None = None) -> Select[Excerpt]:
 
 def excerpt_documents(
     session: Session, *, meeting_slug: str | None = None, base_url: str = "", offset: int = 0, limit: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[ExcerptDocument]:
     """Excerpts as their JSON documents, newest first; with a base URL their links are absolute."""
     if meeting_slug:
         meeting_by_slug(session, meeting_slug)  # NotFound for a slug that names no meeting
@@ -151,7 +204,7 @@ def excerpt_documents(
     return [absolute_links(excerpt_document(session, row), base_url) for row in rows]
 
 
-def absolute_links(document: dict[str, Any], base_url: str) -> dict[str, Any]:
+def absolute_links(document: ExcerptDocument, base_url: str) -> ExcerptDocument:
     """An excerpt document whose url and context_url start with the site's address (when one is known)."""
     base = base_url.rstrip("/")
     return {**document, "url": base + document["url"], "context_url": base + document["context_url"]}

@@ -13,6 +13,8 @@ import orjson
 import srt
 
 from archive.errors import InvalidInput
+from archive.excerpts.manage import ExcerptDocument
+from archive.publish.documents import Line, MeetingDocument
 from archive.timecodes import format_clock
 
 FORMATS = ("json", "txt", "vtt", "srt", "csv", "rttm")
@@ -28,13 +30,13 @@ CONTENT_TYPES = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def render(document: dict[str, Any], fmt: str) -> str:
+def render(document: MeetingDocument, fmt: str) -> str:
     if fmt not in FORMATS:
         raise InvalidInput(f"format {fmt!r} is not one of: {', '.join(FORMATS)}")
     return _RENDERERS[fmt](document)
 
 
-def _speaker_name(segment: dict[str, Any]) -> str | None:
+def _speaker_name(segment: Line) -> str | None:
     speaker = segment["speaker"]
     return (speaker["name"] or speaker["label"]) if speaker else None
 
@@ -44,7 +46,7 @@ def _json(document: Any) -> str:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
 
 
-def _text(document: dict[str, Any]) -> str:
+def _text(document: MeetingDocument) -> str:
     """A script: a blank line between speaker turns, `Name:` where each turn starts, a timestamp on every line."""
     meeting = document["meeting"]
     lines = [f"{meeting['title']}", f"{meeting['body']}, {meeting['date']}"]
@@ -61,7 +63,7 @@ def _text(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _vtt(document: dict[str, Any]) -> str:
+def _vtt(document: MeetingDocument) -> str:
     """WebVTT, written directly: every visitor's player asks for it, and building webvtt-py's objects took
     twice as long as the rest of it. The tests read it back with webvtt-py."""
     cues = ["WEBVTT\n"]
@@ -84,7 +86,7 @@ def _vtt_time(seconds: float) -> str:
     return f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"
 
 
-def _srt(document: dict[str, Any]) -> str:
+def _srt(document: MeetingDocument) -> str:
     subtitles = []
     for number, segment in enumerate(document["segments"], start=1):
         name = _speaker_name(segment)
@@ -99,7 +101,7 @@ def _srt(document: dict[str, Any]) -> str:
     return srt.compose(subtitles)
 
 
-def _csv(document: dict[str, Any]) -> str:
+def _csv(document: MeetingDocument) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["segment_id", "start", "end", "timestamp", "speaker", "kind", "tags", "language", "text"])
@@ -120,7 +122,7 @@ def _csv(document: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def _rttm(document: dict[str, Any]) -> str:
+def _rttm(document: MeetingDocument) -> str:
     """NIST RTTM, the diarization exchange format: one SPEAKER line per segment that has a speaker."""
     uri = document["meeting"]["slug"]
     lines = []
@@ -171,7 +173,7 @@ EXCERPT_COLUMNS = (
 )
 
 
-def render_excerpts(documents: list[dict[str, Any]], fmt: str) -> str:
+def render_excerpts(documents: list[ExcerptDocument], fmt: str) -> str:
     if fmt == "json":
         return _json(documents)
     if fmt == "csv":
@@ -179,7 +181,7 @@ def render_excerpts(documents: list[dict[str, Any]], fmt: str) -> str:
     raise InvalidInput(f"format {fmt!r} is not one of: {', '.join(EXCERPT_FORMATS)}")
 
 
-def _excerpts_csv(documents: list[dict[str, Any]]) -> str:
+def _excerpts_csv(documents: list[ExcerptDocument]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXCERPT_COLUMNS)

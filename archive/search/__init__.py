@@ -4,11 +4,61 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TypedDict
 from urllib.parse import quote
 
 MAX_QUERY_CHARACTERS = 500  # longer input is cut here (and the page says so); nobody types more
 PER_PAGE_MAX = 100
 SORTS = ("relevance", "date")
+
+
+class MeetingRef(TypedDict):
+    """A meeting as a search hit (and an excerpt) names it."""
+
+    slug: str
+    title: str
+    date: str  # ISO 8601
+    body: str
+
+
+class HitSpeaker(TypedDict):
+    """Always the four keys: id, name and role are the person's (null for a voice nobody has identified),
+    label is the voice's in its meeting (null for a segment without one)."""
+
+    id: int | None
+    name: str | None
+    role: str | None
+    label: str | None
+
+
+class SearchResult(TypedDict):
+    segment_id: int
+    meeting: MeetingRef
+    speaker: HitSpeaker
+    kind: str | None
+    start: float
+    end: float
+    text: str
+    highlight: str  # HTML: the text escaped, matches in <mark>
+    url: str
+
+
+class FacetJSON(TypedDict):
+    value: str
+    count: int
+
+
+class SearchPageJSON(TypedDict):
+    """GET /api/search and `testimony search --json` (PRODUCT.md §4)."""
+
+    query: str
+    total: int
+    total_exact: bool
+    page: int
+    per_page: int
+    message: str | None
+    results: list[SearchResult]
+    facets: dict[str, list[FacetJSON]]
 
 
 @dataclass(frozen=True)
@@ -89,7 +139,7 @@ class SearchPage:
             return f"more than {self.total:,} results"
         return f"{self.total:,} result{'' if self.total == 1 else 's'}"
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> SearchPageJSON:
         """The API's search document (GET /api/search, `testimony search --json`; docs/api.md)."""
         return {
             "query": self.query,

@@ -48,7 +48,7 @@ def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDoc
             continue
         speaker = segment.speaker
         person = speaker.person if speaker is not None and view.names_person(speaker) else None
-        voice = published.speaker or {}
+        voice = published.speaker
         yield SegmentDocument(
             segment_id=segment.id,
             meeting_slug=meeting.slug,
@@ -56,7 +56,7 @@ def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDoc
             meeting_date=meeting.date,
             body=meeting.body.name,
             speaker_id=person.id if person else None,
-            speaker_name=voice.get("name"),  # a person's public name or a pseudonym
+            speaker_name=voice["name"] if voice else None,  # a person's public name or a pseudonym
             speaker_role=person.role if person else None,
             speaker_label=speaker.label if speaker else None,
             kind=segment.kind,

@@ -16,7 +16,7 @@ from archive.db.models import Excerpt
 from archive.db.types import utcnow
 from archive.errors import InvalidInput
 from archive.excerpts.citations import citations
-from archive.excerpts.manage import create_excerpt, excerpt_document, find_excerpt
+from archive.excerpts.manage import ExcerptDocument, create_excerpt, excerpt_document, find_excerpt
 from archive.timecodes import parse_clock
 from archive.web.context import db, site_url
 
@@ -106,9 +106,15 @@ def make(
     return excerpt, True
 
 
-def document_with_citations(slug: str) -> dict[str, Any]:
+class CitedExcerpt(ExcerptDocument):
+    """An excerpt's document with its citations in every style (the page and GET /api/excerpts/<slug>)."""
+
+    citations: dict[str, str]
+
+
+def document_with_citations(slug: str) -> CitedExcerpt:
     document = excerpt_document(db(), find_excerpt(db(), slug))
     settings = current_app.config["TESTIMONY"]
     accessed = utcnow().date()
-    document["citations"] = citations(document, base_url=site_url(), site_name=settings.site_name, accessed=accessed)
-    return document
+    cited = citations(document, base_url=site_url(), site_name=settings.site_name, accessed=accessed)
+    return CitedExcerpt(**document, citations=cited)

@@ -80,3 +80,34 @@ def _references(node):  # type: ignore[no-untyped-def]
     elif isinstance(node, list):
         for item in node:
             yield from _references(item)
+
+
+def test_the_documents_say_what_their_schemas_say(client, sessions) -> None:  # type: ignore[no-untyped-def]
+    """The schemas are made from the documents' TypedDicts: a meeting, a search page and its hits carry exactly
+    their properties, every required one present, and each value of the type the schema names."""
+    add_meeting(sessions, "2024-04-01-hearing", [Line("Good evening.", 0.0, 1.5, speaker="Ruth Amsel", role="chair")])
+    spec = client.get("/api/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    meeting = client.get("/api/meetings/2024-04-01-hearing").get_json()
+    found = client.get("/api/search?q=evening").get_json()
+    assert found["total"] == 1
+    for document, name in [
+        (meeting, "MeetingDocument"),
+        (meeting["meeting"], "MeetingInfo"),
+        (meeting["segments"][0], "Line"),
+        (meeting["speakers"][0], "MeetingVoice"),
+        (found, "SearchPageJSON"),
+        (found["results"][0], "SearchResult"),
+        (found["results"][0]["speaker"], "HitSpeaker"),
+    ]:
+        schema = schemas[name]
+        assert set(document) == set(schema["properties"]), name
+        assert set(schema["required"]) <= set(document), name
+        for key, value in document.items():
+            allowed = schema["properties"][key].get("type")
+            if allowed is not None:
+                kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "null": type(None)}
+                kinds |= {"array": list, "object": dict}
+                names = allowed if isinstance(allowed, list) else [allowed]
+                assert isinstance(value, tuple(kinds[n] for n in names)), (name, key, value)
+    assert schemas["Meeting"] == {"$ref": "#/components/schemas/MeetingDocument"}

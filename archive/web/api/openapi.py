@@ -1,16 +1,81 @@
 """The JSON API's OpenAPI 3.1 description, served at /api/openapi.json (the documents explained in docs/api.md).
 
-Written by hand, next to the routes it describes; a test checks that every /api route is here and every
-path here is a route, so the two cannot drift apart silently.
+The paths are written by hand, next to the routes they describe; a test checks that every /api route is here and
+every path here is a route. The public documents' schemas are made from the TypedDicts their builders return
+(a meeting, a search page, an excerpt), so the description cannot drift from what the API sends.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import types
+from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddict
 
 from archive import __version__
 from archive.db.models import SEGMENT_KINDS
-from archive.search import PER_PAGE_MAX, SORTS
+from archive.publish.documents import MeetingDocument
+from archive.search import PER_PAGE_MAX, SORTS, HitSpeaker, SearchPageJSON
+from archive.web.excerpt_input import CitedExcerpt
+
+# Where a generated schema needs more than its fields say.
+DESCRIPTIONS = {
+    ("SearchPageJSON", "total_exact"): "False when more segments matched than were counted (the PostgreSQL backend"
+    " counts the newest 2,000): total is then a lower bound, and the results and facets come from those newest"
+    " matches.",
+    ("SearchResult", "highlight"): "Escaped text, matches in <mark>.",
+    ("HitSpeaker", "id"): "The person (null: not identified).",
+    ("HitSpeaker", "name"): "Public name (anonymous: the role).",
+    ("HitSpeaker", "label"): "The voice in its meeting, SPEAKER_nn.",
+    ("MeetingDocument", "notices"): "What was withheld at a speaker's request, and when.",
+}
+_SIMPLE = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
+
+
+def schema_of(kind: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of a type hint; a TypedDict becomes a named component in `schemas` (and a $ref here)."""
+    if kind in _SIMPLE:
+        return {"type": _SIMPLE[kind]}
+    if kind is Any:
+        return {}
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (Union, types.UnionType):
+        members = [schema_of(arg, schemas) for arg in args]
+        if all(set(member) == {"type"} for member in members):
+            return {"type": [member["type"] for member in members]}
+        return {"anyOf": members}
+    if origin is list:
+        return {"type": "array", "items": schema_of(args[0], schemas)}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": schema_of(args[1], schemas)}
+    if is_typeddict(kind):
+        name = kind.__name__
+        if name not in schemas:
+            schemas[name] = {}  # claimed first: a document may refer to itself
+            properties = {}
+            for field, hint in get_type_hints(kind).items():
+                properties[field] = schema_of(hint, schemas)
+                if (name, field) in DESCRIPTIONS:
+                    properties[field] = {**properties[field], "description": DESCRIPTIONS[(name, field)]}
+            schemas[name] = {
+                "type": "object",
+                "description": " ".join((kind.__doc__ or name).split()),
+                "required": sorted(kind.__required_keys__),
+                "properties": properties,
+            }
+        return {"$ref": f"#/components/schemas/{name}"}
+    raise TypeError(f"no JSON Schema for {kind!r}")
+
+
+def document_schemas() -> dict[str, Any]:
+    """The public documents' schemas, under the names the paths refer to, with what they refer to."""
+    schemas: dict[str, Any] = {}
+    for name, kind in (
+        ("SearchPage", SearchPageJSON),
+        ("Meeting", MeetingDocument),
+        ("Excerpt", CitedExcerpt),
+        ("Speaker", HitSpeaker),
+    ):
+        schemas[name] = schema_of(kind, schemas)
+    return schemas
 
 
 def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -189,49 +254,7 @@ def document() -> dict[str, Any]:
                     "properties": {"error": {"type": "string"}},
                 },
                 "Object": {"type": "object"},
-                "Speaker": {
-                    "type": ["object", "null"],
-                    "properties": {
-                        "id": {"type": ["integer", "null"], "description": "The person (null: not identified)."},
-                        "name": {"type": ["string", "null"], "description": "Public name (anonymous: the role)."},
-                        "role": {"type": ["string", "null"]},
-                        "label": {"type": ["string", "null"], "description": "The voice in its meeting, SPEAKER_nn."},
-                    },
-                },
-                "SearchPage": {
-                    "type": "object",
-                    "required": ["query", "total", "total_exact", "page", "per_page", "results", "facets"],
-                    "properties": {
-                        "query": {"type": "string"},
-                        "total": {"type": "integer"},
-                        "total_exact": {
-                            "type": "boolean",
-                            "description": "False when more segments matched than were counted (the PostgreSQL backend"
-                            " counts the newest 2,000): total is then a lower bound, and the results and facets come"
-                            " from those newest matches.",
-                        },
-                        "page": {"type": "integer"},
-                        "per_page": {"type": "integer"},
-                        "results": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "segment_id": {"type": "integer"},
-                                    "meeting": {"type": "object"},
-                                    "speaker": {"$ref": "#/components/schemas/Speaker"},
-                                    "kind": {"type": ["string", "null"]},
-                                    "start": {"type": "number"},
-                                    "end": {"type": "number"},
-                                    "text": {"type": "string"},
-                                    "highlight": {"type": "string", "description": "Escaped text, matches in <mark>."},
-                                    "url": {"type": "string"},
-                                },
-                            },
-                        },
-                        "facets": {"type": "object"},
-                    },
-                },
+                **document_schemas(),
                 "MeetingList": {
                     "type": "object",
                     "properties": {
@@ -239,21 +262,6 @@ def document() -> dict[str, Any]:
                         "page": {"type": "integer"},
                         "per_page": {"type": "integer"},
                         "meetings": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-                "Meeting": {
-                    "type": "object",
-                    "required": ["meeting", "speakers", "segments"],
-                    "properties": {
-                        "meeting": {"type": "object"},
-                        "reviewed": {"type": ["object", "null"]},
-                        "speakers": {"type": "array", "items": {"type": "object"}},
-                        "segments": {"type": "array", "items": {"type": "object"}},
-                        "notices": {
-                            "type": "array",
-                            "items": {"type": "string"},
-                            "description": "What was withheld at a speaker's request, and when.",
-                        },
                     },
                 },
                 "NewExcerpt": {
@@ -279,18 +287,6 @@ def document() -> dict[str, Any]:
                         "letters_sent": {"type": "integer", "description": "Letters delivered to legislators."},
                         "url": {"type": "string"},
                         "excerpts": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-                "Excerpt": {
-                    "type": "object",
-                    "properties": {
-                        "slug": {"type": "string"},
-                        "title": {"type": "string"},
-                        "quote": {"type": "string"},
-                        "start": {"type": "number"},
-                        "end": {"type": "number"},
-                        "verified": {"type": ["object", "null"]},
-                        "meeting": {"type": "object"},
                     },
                 },
             },

@@ -32,7 +32,7 @@ from archive.campaigns.letters import (
 from archive.campaigns.manage import find_campaign, is_open, letter_counts, open_campaigns
 from archive.db.models import Campaign
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts.manage import excerpt_document, is_withheld
+from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, towns
 from archive.web.context import absolute_url, db, secret_key
 
@@ -70,7 +70,7 @@ def _signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key(), salt="letter-form-shown-at")
 
 
-def _excerpt_documents(campaign: Campaign) -> list[dict[str, Any]]:
+def _excerpt_documents(campaign: Campaign) -> list[ExcerptDocument]:
     # An excerpt withheld at a speaker's request (archive.privacy) is left out of the campaign's page.
     return [excerpt_document(db(), row.excerpt) for row in campaign.excerpts if not is_withheld(db(), row.excerpt)]
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote as url_quote
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 from flask.typing import ResponseReturnValue
 
 from archive.excerpts.cards import excerpt_card
-from archive.excerpts.manage import excerpt_document, find_excerpt, recording_for
+from archive.excerpts.manage import ExcerptDocument, excerpt_document, find_excerpt, recording_for
 from archive.media.clips import FORMATS, clip_tags, excerpt_clip
 from archive.media.store import MediaStore
 from archive.privacy.view import silenced_ranges
@@ -75,7 +74,7 @@ def _site_url() -> str:
     return (current_app.config["TESTIMONY"].public_url or request.url_root).rstrip("/")
 
 
-def _readable_name(document: dict[str, Any]) -> str:
+def _readable_name(document: ExcerptDocument) -> str:
     return f"{document['meeting']['date']} {document['title']}"
 
 

@@ -22,7 +22,7 @@ from archive import __version__
 from archive.db.models import Excerpt, Meeting, Person, Segment, Speaker
 from archive.db.types import as_utc
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts.manage import excerpt_document, find_excerpt, is_withheld
+from archive.excerpts.manage import ExcerptDocument, excerpt_document, find_excerpt, is_withheld
 from archive.privacy.view import NAMED
 from archive.publish import atom
 from archive.publish.bulk import DUMPS, offered_zip
@@ -41,7 +41,7 @@ SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 _EXCERPT_PATH = re.compile(r"/excerpts/([a-z0-9]{1,16})(?:/embed)?/?")
 
 
-def speakers_text(document: dict[str, Any]) -> str | None:
+def speakers_text(document: ExcerptDocument) -> str | None:
     """Who speaks in an excerpt, as a byline: "Dan Doe, chair; SPEAKER_01"."""
     names = []
     for speaker in document["speakers"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from typing import Any, cast
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
@@ -97,7 +98,8 @@ def meeting(slug: str) -> ResponseReturnValue:
         meeting=found,
         document=document,
         voices=voices,
-        turns=_turns(document["segments"], {voice["label"]: voice for voice in voices}),
+        # The page marks each line for display (its unsure words): the document's lines, as plain dicts.
+        turns=_turns(cast(list[dict[str, Any]], document["segments"]), {voice["label"]: voice for voice in voices}),
         report=_report_links(found, start or None),  # the second ?t= opened the page at, if any
         start=start,
         low_probability=LOW_PROBABILITY,
