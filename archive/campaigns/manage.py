@@ -317,6 +317,14 @@ def find_campaign(session: Session, slug: str) -> Campaign:
     return campaign
 
 
+def public_campaign(session: Session, slug: str) -> Campaign:
+    """The campaign as the public may see it: any but a draft (drafts are for their organizers only)."""
+    campaign = find_campaign(session, slug)
+    if campaign.status == "draft":
+        raise NotFound(f"no campaign {slug!r}")
+    return campaign
+
+
 def _refuse_purged(campaign: Campaign) -> None:
     if campaign.purged_at is not None:
         raise InvalidInput(f"campaign {campaign.slug!r} was closed and its supporters' data deleted: make a new one")

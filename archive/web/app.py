@@ -26,6 +26,7 @@ from archive.web.admin.curation import curation_pages
 from archive.web.admin.privacy import privacy_pages
 from archive.web.admin.speakers import admin_speakers
 from archive.web.admin.uploads import uploads
+from archive.web.api.campaigns import campaigns_api
 from archive.web.api.excerpts import excerpt_api
 from archive.web.api.legislators import legislators_api
 from archive.web.api.meetings import meetings_api
@@ -77,6 +78,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         meetings_api,  # /api/search, /api/meetings, /api/speakers, /api/openapi.json
         excerpt_api,  # /api/excerpts
         legislators_api,  # /api/legislators
+        campaigns_api,  # /api/campaigns
         pages,  # /, /search, /meetings, /speakers
         excerpts,  # /excerpts/<slug>
         excerpt_media,  # clips and quote cards

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from archive.campaigns.letters import (
@@ -29,7 +29,7 @@ from archive.campaigns.letters import (
     recipients_for,
     write_letter,
 )
-from archive.campaigns.manage import find_campaign, is_open, letter_counts, open_campaigns
+from archive.campaigns.manage import is_open, letter_counts, open_campaigns, public_campaign
 from archive.db.models import Campaign
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
@@ -55,10 +55,7 @@ def too_many(error: TooMany):  # type: ignore[no-untyped-def]
 
 def _public(slug: str) -> Campaign:
     """The campaign, unless it is a draft: drafts are for their organizers (previewed in /admin) only."""
-    campaign = find_campaign(db(), slug)
-    if campaign.status == "draft":
-        raise NotFound(f"no campaign {slug!r}")
-    return campaign
+    return public_campaign(db(), slug)
 
 
 def sent(campaign: Campaign) -> int:
@@ -276,34 +273,3 @@ def thanks(slug: str):  # type: ignore[no-untyped-def]
         campaign_links=_share_links(found.title, page_url),
         excerpt_links=_share_links(excerpts[0]["title"], excerpt_url) if excerpts and excerpt_url else None,
     )
-
-
-# --- the API: what the public page shows, as JSON -------------------------------------------------------------
-
-
-def campaign_json(campaign: Campaign) -> dict[str, Any]:
-    """Public fields only: never a supporter, never the organizers."""
-    return {
-        "slug": campaign.slug,
-        "title": campaign.title,
-        "why": campaign.why,
-        "target": campaign.target,
-        "deadline": campaign.deadline.isoformat() if campaign.deadline else None,
-        "open": is_open(campaign),
-        "letters_sent": sent(campaign),
-        "url": absolute_url(url_for("campaigns.campaign", slug=campaign.slug)),
-        "excerpts": [
-            {"slug": row.excerpt.slug, "title": row.excerpt.title, "url": absolute_url(f"/excerpts/{row.excerpt.slug}")}
-            for row in campaign.excerpts
-        ],
-    }
-
-
-@campaigns.get("/api/campaigns")
-def api_index():  # type: ignore[no-untyped-def]
-    return jsonify(campaigns=[campaign_json(found) for found in open_campaigns(db())])
-
-
-@campaigns.get("/api/campaigns/<slug>")
-def api_campaign(slug: str):  # type: ignore[no-untyped-def]
-    return jsonify(campaign_json(_public(slug)))

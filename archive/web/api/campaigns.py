@@ -1,0 +1,42 @@
+"""Campaigns in the API: GET /api/campaigns (the open ones) and GET /api/campaigns/<slug>, public fields only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, url_for
+from flask.typing import ResponseReturnValue
+
+from archive.campaigns.manage import is_open, letter_counts, open_campaigns, public_campaign
+from archive.db.models import Campaign
+from archive.web.context import absolute_url, db
+
+campaigns_api = Blueprint("campaigns_api", __name__, url_prefix="/api")
+
+
+def campaign_json(campaign: Campaign) -> dict[str, Any]:
+    """Public fields only: never a supporter, never the organizers."""
+    return {
+        "slug": campaign.slug,
+        "title": campaign.title,
+        "why": campaign.why,
+        "target": campaign.target,
+        "deadline": campaign.deadline.isoformat() if campaign.deadline else None,
+        "open": is_open(campaign),
+        "letters_sent": letter_counts(db(), campaign)["sent"],
+        "url": absolute_url(url_for("campaigns.campaign", slug=campaign.slug)),
+        "excerpts": [
+            {"slug": row.excerpt.slug, "title": row.excerpt.title, "url": absolute_url(f"/excerpts/{row.excerpt.slug}")}
+            for row in campaign.excerpts
+        ],
+    }
+
+
+@campaigns_api.get("/campaigns")
+def api_index() -> ResponseReturnValue:
+    return jsonify(campaigns=[campaign_json(found) for found in open_campaigns(db())])
+
+
+@campaigns_api.get("/campaigns/<slug>")
+def api_campaign(slug: str) -> ResponseReturnValue:
+    return jsonify(campaign_json(public_campaign(db(), slug)))
