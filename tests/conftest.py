@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import uuid
@@ -15,10 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 from archive.config import Settings
-
-FIXTURES = Path(__file__).parent / "fixtures"
-# The local server (trust auth). Each test run gets its own database, each test its own schema.
-POSTGRES_URL = os.environ.get("TESTIMONY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from tests.factories.databases import POSTGRES_URL, fresh_postgres_schema, libpq
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +22,7 @@ def postgres_database() -> Iterator[str]:
     """A database for this test run, dropped at the end; PostgreSQL must be running (no silent skip)."""
     url = make_url(POSTGRES_URL)
     name = f"testimony_test_{uuid.uuid4().hex[:10]}"
-    admin = _libpq(url)
+    admin = libpq(url)
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -36,25 +32,12 @@ def postgres_database() -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _libpq(url) -> str:  # type: ignore[no-untyped-def]
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Every database test runs twice: on an SQLite file and on PostgreSQL (a fresh schema per test)."""
     if request.param == "sqlite":
         return ""  # the home's archive.db
     return fresh_postgres_schema(request)
-
-
-def fresh_postgres_schema(request: pytest.FixtureRequest) -> str:
-    """A URL whose search_path is a new, empty schema in this run's database."""
-    base = make_url(request.getfixturevalue("postgres_database"))
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq(base), autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    return base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -108,7 +91,7 @@ def postgres_template(postgres_database: str, tmp_path_factory: pytest.TempPathF
     from archive.home import init_home
 
     base = make_url(postgres_database)
-    with psycopg.connect(_libpq(base), autocommit=True) as connection:
+    with psycopg.connect(libpq(base), autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{TEMPLATE_SCHEMA}"')
     url = base.update_query_dict({"options": f"-csearch_path={TEMPLATE_SCHEMA}"}).render_as_string(hide_password=False)
     sessions = init_home(Settings(home=tmp_path_factory.mktemp("postgres-template"), database_url=url))
@@ -116,7 +99,7 @@ def postgres_template(postgres_database: str, tmp_path_factory: pytest.TempPathF
         version = session.connection().exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
     sessions.kw["bind"].dispose()
     dump = subprocess.run(
-        ["pg_dump", "--schema-only", "--no-owner", "--no-privileges", f"--schema={TEMPLATE_SCHEMA}", _libpq(base)],
+        ["pg_dump", "--schema-only", "--no-owner", "--no-privileges", f"--schema={TEMPLATE_SCHEMA}", libpq(base)],
         check=True,
         capture_output=True,
         text=True,
@@ -131,7 +114,7 @@ def load_postgres_template(url: str, template: str) -> None:
     """Replay the template's DDL into the schema named in the URL's search_path."""
     options = make_url(url).query["options"]
     schema = str(options).split("search_path=", 1)[1]
-    with psycopg.connect(_libpq(make_url(url).difference_update_query(["options"])), autocommit=True) as connection:
+    with psycopg.connect(libpq(make_url(url).difference_update_query(["options"])), autocommit=True) as connection:
         connection.execute(template.replace(f"{TEMPLATE_SCHEMA}.", f'"{schema}".').encode("utf-8"))
 
 

@@ -19,67 +19,13 @@ from archive.campaigns.letters import (
     write_letter,
 )
 from archive.campaigns.manage import letter_counts
-from archive.cli.main import main
-from archive.db.models import Campaign, CampaignExcerpt, Legislator, Letter, OutboxMessage, Segment
+from archive.db.models import Campaign, Legislator, Letter, OutboxMessage
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts.manage import create_excerpt
-from tests.factories import Line, add_meeting
-from tests.test_excerpts import timed
+from tests.factories.campaigns import HOUSE_16, SENATE, add_campaign_site
 
-MEETING = "2024-02-07-council"
-TOWNS = (
-    "town,chamber,district\n"
-    "Burlington,lower,Chittenden-15\n"
-    "Burlington,lower,Chittenden-16\n"
-    "Burlington,upper,Chittenden Central\n"
-)
-TEMPLATE = (
-    "I live in {town}. At the council a member said: “{quote}” ({excerpt_link}).\n"
-    "{legislator_name}, please act.\n\n{supporter_name}"
-)
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 SECRET = "secret-key-for-tests"
 CONFIRM = "https://archive.example/campaigns/c/confirm/{token}"
-HOUSE_16 = {"Jill Krowinski": "jkrowinski@leg.state.vt.us", "Kate Logan": "klogan@leg.state.vt.us"}
-SENATE = {
-    "Martine Gulick": "mgulick@leg.state.vt.us",
-    "Phil Baruth": "pbaruth@leg.state.vt.us",
-    "Tanya Vyhovsky": "tvyhovsky@leg.state.vt.us",
-}
-
-
-def add_campaign_site(sessions, runner, tmp_path, **campaign) -> int:  # type: ignore[no-untyped-def]
-    """A meeting with an excerpt, the Vermont directory with Burlington split, and a campaign citing the excerpt."""
-    add_meeting(
-        sessions,
-        MEETING,
-        [Line("You're here illegally and you're worried about being safe?", 41.0, 45.0, "Deputy Dan", "member")],
-        title="Regular meeting",
-    )
-    with sessions() as session, session.begin():
-        segment = session.scalar(select(Segment))
-        segment.words = timed(segment.text, 41.0, 0.4)
-    towns = tmp_path / "towns.csv"
-    towns.write_text(TOWNS, encoding="utf-8")
-    result = runner.invoke(main, ["legislators", "import", "--towns", str(towns)])
-    assert result.exit_code == 0, result.output
-    with sessions() as session, session.begin():
-        excerpt = create_excerpt(session, MEETING, 41.0, 45.0, "Hot mic", created_by="test")
-        values = {
-            "slug": "safe-streets",
-            "title": "Safe streets for everyone",
-            "why": "A council member was heard on a hot mic.",
-            "target": "both",
-            "subject": "Please act on the council's remark",
-            "letter_template": TEMPLATE,
-            "status": "open",
-        }
-        values.update(campaign)
-        made = Campaign(**values)
-        made.excerpts.append(CampaignExcerpt(excerpt=excerpt, position=0))
-        session.add(made)
-        session.flush()
-        return made.id
 
 
 @pytest.fixture

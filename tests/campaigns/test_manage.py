@@ -31,7 +31,7 @@ from archive.campaigns.manage import (
 from archive.campaigns.template import check_template, fill_template
 from archive.db.models import Campaign, Excerpt, Legislator, Letter, OutboxMessage, User
 from archive.errors import InvalidInput, NotFound
-from tests.campaigns.factories import HOUSE, SENATE, add_directory, add_excerpts, add_letter, add_user
+from tests.factories.campaigns import HOUSE, SENATE, add_directory, add_excerpts, add_letter, add_user
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -58,7 +58,7 @@ def test_a_long_transaction_does_not_hold_back_other_writers(request, tmp_path) 
     (PostgreSQL only: SQLite has one writer at a time whatever the archive does.)"""
     from archive.config import Settings
     from archive.home import init_home
-    from tests.conftest import fresh_postgres_schema
+    from tests.factories.databases import fresh_postgres_schema
 
     sessions = init_home(Settings(home=tmp_path, database_url=fresh_postgres_schema(request)))
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from archive.config import Settings
-from tests.mail.factories import ARCHIVE_ADDRESS
-from tests.mail_server import MailServer, make_certificate
+from tests.factories.mail import ARCHIVE_ADDRESS
+from tests.factories.mail_server import MailServer, make_certificate
 
 
 @pytest.fixture

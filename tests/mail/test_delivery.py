@@ -14,8 +14,8 @@ from archive.db.models import OutboxMessage
 from archive.db.session import connect
 from archive.errors import ArchiveError
 from archive.mail.delivery import DeliveryReport, deliver_due, run_worker
-from tests.mail.factories import ARCHIVE_ADDRESS, SUPPORTER, queue_letters, soon, utc
-from tests.mail_server import MailServer, free_port
+from tests.factories.mail import ARCHIVE_ADDRESS, SUPPORTER, queue_letters, soon, utc
+from tests.factories.mail_server import MailServer, free_port
 
 SECOND = dt.timedelta(seconds=1)
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from archive.config import Settings
 from archive.db.models import OutboxMessage
 from archive.mail.delivery import DeliveryReport, deliver_due
-from tests.mail.factories import queue_letters, soon
-from tests.mail_server import MailServer
+from tests.factories.mail import queue_letters, soon
+from tests.factories.mail_server import MailServer
 
 LOGIN = ("letters", "correct horse battery staple")
 

@@ -9,8 +9,7 @@ import pytest
 
 from archive.errors import DecodeFailed, UnsupportedMedia
 from archive.media.decode import SAMPLE_RATE, decode_audio, probe
-from tests.conftest import FIXTURES
-from tests.media_files import encode, speech
+from tests.factories.media import FIXTURES, encode, speech
 
 FORMATS = [
     # (file name, container, codec, video codec, stored suffix)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from archive.search import SearchRequest
 from archive.search.index import index_meeting
-from tests.search.conftest import ANONYMOUS_NAME, XSS_NAME
+from tests.factories.search import ANONYMOUS_NAME, XSS_NAME
 
 COMMENT = "2024-02-07-public-comment"
 
@@ -224,7 +224,7 @@ def test_postgres_searches_without_jit(request, tmp_path) -> None:  # type: igno
     """JIT compiled the search statement for ~1 s (its cost estimate is inflated by rarely-run subqueries)."""
     from sqlalchemy import text
 
-    from tests.search.conftest import _close, build_archive, settings_for
+    from tests.factories.search import build_archive, close_archive, settings_for
 
     built = build_archive(settings_for(request, tmp_path, "postgres"))
     try:
@@ -233,4 +233,4 @@ def test_postgres_searches_without_jit(request, tmp_path) -> None:  # type: igno
         with backend.engine.connect() as connection:
             assert connection.scalar(text("SHOW jit")) == "off"
     finally:
-        _close(built)
+        close_archive(built)

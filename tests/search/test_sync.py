@@ -24,7 +24,7 @@ from archive.search import SearchRequest
 from archive.search.documents import meeting_documents
 from archive.search.index import SearchBackend, open_backend
 from archive.speakers.people import delete_person, merge_speakers, name_speaker, update_person
-from tests.factories import Line, add_meeting
+from tests.factories.meetings import Line, add_meeting
 
 SLUG = "2024-02-07-hearing"
 WHO = {"reason": "asked in writing", "requested_by": "the testifier", "approved_by": "editor@example.org"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -14,14 +13,6 @@ from archive.db.models import Meeting, Speaker
 from archive.speakers.voices import to_bytes
 
 MODEL = "test-embedder"
-
-
-def unit(similarity: float, axis: int = 1) -> np.ndarray:
-    """A unit vector whose cosine with (1, 0, 0, 0) is `similarity`; `axis` picks the other direction."""
-    vector = np.zeros(4, dtype=np.float32)
-    vector[0] = similarity
-    vector[axis] = math.sqrt(max(0.0, 1.0 - similarity**2))
-    return vector
 
 
 @pytest.fixture

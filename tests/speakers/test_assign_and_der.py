@@ -10,7 +10,7 @@ from sqlalchemy import select
 from archive.db.models import Meeting, Segment, Speaker
 from archive.speakers.assign import assign_segments, speaker_for, split_words
 from archive.speakers.evaluate import diarization_error
-from tests.factories import Line, add_meeting
+from tests.factories.meetings import Line, add_meeting
 
 
 def word(text: str, start: float, end: float) -> dict[str, object]:

@@ -7,8 +7,7 @@ import pytest
 
 from archive.speakers.diarize import Diarization, Diarizer
 from archive.speakers.evaluate import diarization_error, read_rttm
-from tests.conftest import FIXTURES
-from tests.media_files import speech
+from tests.factories.media import FIXTURES, speech
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from archive.speakers.people import (
     split_speaker,
 )
 from archive.speakers.voices import from_bytes
-from tests.factories import Line, add_meeting
-from tests.speakers.conftest import unit
+from tests.factories.meetings import Line, add_meeting
+from tests.factories.speakers import unit
 
 SLUG = "2024-02-07-council"
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from archive.db.models import Attribution, Meeting, VoicePrint
 from archive.speakers.people import apply_voice_matches, find_speaker, name_speaker
 from archive.speakers.voices import ASSIGN_THRESHOLD, SUGGEST_THRESHOLD, from_bytes
-from tests.factories import Line, add_meeting
-from tests.speakers.conftest import unit
+from tests.factories.meetings import Line, add_meeting
+from tests.factories.speakers import unit
 
 KNOWN = "2024-02-07-council"  # Rosa named by a curator: her voice is (1, 0, 0, 0)
 NEW = "2024-03-06-council"

@@ -18,7 +18,7 @@ from whisper.normalizers import EnglishTextNormalizer
 from archive.errors import ModelUnavailable
 from archive.transcribe.convert import convert_ct2_to_whisper, read_ct2_variables
 from archive.transcribe.models import load_faster_whisper_model
-from tests.media_files import speech as fixture_speech
+from tests.factories.media import speech as fixture_speech
 
 JFK_FLAC = Path(__file__).parents[1] / "fixtures" / "jfk.flac"
 JFK_WORDS = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"

@@ -8,8 +8,7 @@ from archive.config import ENGINES, Settings
 from archive.transcribe import make_transcriber
 from archive.transcribe.evaluate import normalize, reference_text, word_error_rate
 from archive.transcribe.transcript import Transcript
-from tests.conftest import FIXTURES
-from tests.media_files import speech
+from tests.factories.media import FIXTURES, speech
 
 JFK_TRUTH = (
     "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."

@@ -7,7 +7,7 @@ import numpy as np
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe.transcript import TranscriptSegment, Word
 from archive.transcribe.windows import is_silent, split_points, transcribe_windows, windows
-from tests.media_files import speech
+from tests.factories.media import speech
 
 
 def test_a_short_recording_is_one_window() -> None:

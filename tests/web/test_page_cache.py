@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from archive.search.index import index_meeting, open_backend
-from tests.accounts import sign_in
-from tests.factories import Line, add_meeting
+from tests.factories.accounts import sign_in
+from tests.factories.meetings import Line, add_meeting
 
 SLUG = "2024-02-07-comment"
 PAGE = f"/meetings/{SLUG}"

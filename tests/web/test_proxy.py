@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.db.models import AuditEvent
-from tests.accounts import add_user, log_in
+from tests.factories.accounts import add_user, log_in
 
 
 @pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.5")])

@@ -34,9 +34,9 @@ from archive.excerpts.cards import card_text
 from archive.excerpts.manage import create_excerpt, excerpt_document, find_excerpt
 from archive.search.index import index_meeting, open_backend
 from archive.worker.jobs import work
-from tests.accounts import csrf_token, sign_in
-from tests.campaigns.factories import add_directory
-from tests.conftest import FIXTURES
+from tests.factories.accounts import csrf_token, sign_in
+from tests.factories.campaigns import add_directory
+from tests.factories.media import FIXTURES
 
 CANARY = "Zyxwhistle Quorran"
 PERSON = "Marisol Vantablack"

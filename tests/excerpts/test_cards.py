@@ -1,0 +1,165 @@
+"""Quote cards: what they say, that nothing overflows, contrast, the PNG served and cached (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from archive.db.models import Excerpt, Segment
+from archive.excerpts.cards import (
+    BACKGROUND,
+    ELLIPSIS,
+    HEIGHT,
+    MARGIN_X,
+    MARGIN_Y,
+    TEXT_COLOURS,
+    WIDTH,
+    CardText,
+    card_text,
+    contrast_ratio,
+    draw_card,
+    layout_card,
+)
+from archive.excerpts.manage import create_excerpt, verify
+from tests.factories.meetings import Line, add_meeting
+
+SLUG = "2024-02-07-council"
+HOT_MIC = "You're here illegally and you're worried about being safe?"
+LONG = (
+    "I only want to feel safe driving to the grocery store, and I want my children to be able to go to school "
+    "without being afraid of who is waiting at the corner. "
+) * 4
+
+
+def document(quote: str = HOT_MIC, **changes: object) -> dict[str, object]:
+    made: dict[str, object] = {
+        "slug": "abcdefgh",
+        "title": "Hot mic",
+        "quote": quote,
+        "start": 3721.4,
+        "end": 3726.0,
+        "speakers": [{"label": "SPEAKER_01", "name": "Deputy Dan", "role": "member", "person_id": 1}],
+        "meeting": {
+            "slug": SLUG,
+            "title": "Regular meeting",
+            "date": "2024-02-07",
+            "body": "Vermont Criminal Justice Council",
+            "source_url": None,
+        },
+        "verified": None,
+    }
+    made.update(changes)
+    return made
+
+
+def inside(box: tuple[int, int, int, int]) -> bool:
+    left, top, right, bottom = box
+    return left >= MARGIN_X and right <= WIDTH - MARGIN_X and top >= MARGIN_Y and bottom <= HEIGHT - MARGIN_Y
+
+
+def test_the_card_says_who_where_when_and_how_sure() -> None:
+    text = card_text(document(), "Council Watch")
+    layout = layout_card(text)
+    words = " ".join(line.text for line in layout.lines)
+    assert "“You’re here illegally and you’re worried about being safe?”" in words  # typographic quotes
+    for part in ("Deputy Dan", ", member", "Regular meeting · Vermont Criminal Justice Council", "Council Watch"):
+        assert part in [line.text for line in layout.lines]
+    assert "7 February 2024 · at 1:02:01" in words
+    assert "Machine transcript, not yet verified" in words and not layout.shortened
+    verified = layout_card(card_text(document(verified={"by": "Kim", "at": "2024-03-01"}), "Council Watch"))
+    assert "✓ Verified against the recording" in [line.text for line in verified.lines]
+    nobody = card_text(document(speakers=[]), "Council Watch")
+    assert (nobody.speaker, nobody.role) == ("Unidentified speaker", "")
+
+
+def test_a_long_quote_is_shortened_at_a_word_and_nothing_overflows() -> None:
+    quote = LONG[:600].rsplit(" ", 1)[0]
+    assert len(quote) > 590
+    layout = layout_card(card_text(document(quote), "Testimony Archive"))
+    assert layout.shortened
+    quote_lines = [line for line in layout.lines if line.font == "DejaVuSerif.ttf"]
+    assert quote_lines[0].text.startswith("“I only want") and quote_lines[-1].text.endswith(f"{ELLIPSIS}”")
+    kept = " ".join(line.text for line in quote_lines)[1:-2].split()
+    assert kept == quote.replace("'", "’").split()[: len(kept)]  # whole words only, in order
+    for line in layout.lines:
+        assert inside(line.box), line
+    # Lines do not overlap each other.
+    boxes = sorted(line.box for line in layout.lines)
+    for a in boxes:
+        for b in boxes:
+            if a < b:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"quote": "https://example.org/" + "a" * 300},  # one word wider than the card
+        {"speakers": [{"name": "Maria " * 30, "role": "public commenter " * 10}]},
+        {"meeting": {"title": "Special meeting " * 20, "body": "Council", "date": "2024-02-07", "slug": SLUG}},
+        {"quote": "Yes."},
+    ],
+)
+def test_odd_texts_stay_inside_the_margins(changes: dict[str, object]) -> None:
+    layout = layout_card(card_text(document(**changes), "Testimony Archive " * 8))
+    for line in layout.lines:
+        assert inside(line.box), line
+    # And the pixels agree: the margins are untouched background.
+    pixels = np.asarray(draw_card(layout))
+    background = np.array(Image.new("RGB", (1, 1), BACKGROUND).getpixel((0, 0)))
+    for band in (pixels[:MARGIN_Y], pixels[-MARGIN_Y:], pixels[:, :MARGIN_X], pixels[:, -MARGIN_X:]):
+        assert (band == background).all()
+
+
+def test_every_text_colour_passes_wcag_aa() -> None:
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic near miss
+    for name, colour in TEXT_COLOURS.items():
+        assert contrast_ratio(colour, BACKGROUND) >= 4.5, name
+    used = {line.colour for line in layout_card(card_text(document(), "Testimony Archive")).lines}
+    assert used <= set(TEXT_COLOURS.values())
+
+
+def test_the_card_is_a_1200_by_630_png() -> None:
+    image = draw_card(layout_card(CardText("Site", "Machine transcript", False, "Hello.", "A", "", "M · B", "W")))
+    assert image.size == (1200, 630)
+
+
+@pytest.fixture
+def client(settings, sessions, app_for):  # type: ignore[no-untyped-def]
+    add_meeting(sessions, SLUG, [Line(HOT_MIC, 3721.4, 3726.0, speaker="Deputy Dan", role="member")])
+    with sessions() as session, session.begin():
+        segment = session.scalars(select(Segment)).one()
+        segment.words = [
+            {"word": w, "start": 3721.4 + i * 0.4, "end": 3721.7 + i * 0.4, "probability": 0.9}
+            for i, w in enumerate(HOT_MIC.split())
+        ]
+    return app_for(settings).test_client()
+
+
+def card_of(client, slug: str):  # type: ignore[no-untyped-def]
+    with client.get(f"/excerpts/{slug}/card.png") as response:
+        response.get_data()
+    return response
+
+
+def test_the_card_is_served_cached_and_redrawn_when_it_changes(client, sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as session, session.begin():
+        slug = create_excerpt(session, SLUG, 3721.0, 3730.0, "Hot mic", created_by="test").slug
+    first = card_of(client, slug)
+    assert first.status_code == 200 and first.mimetype == "image/png"
+    assert first.headers["Content-Disposition"] == 'inline; filename="2024-02-07 Hot mic.png"'
+    image = Image.open(io.BytesIO(first.data))
+    assert (image.format, image.size) == ("PNG", (1200, 630))
+    [path] = (settings.home / "cache" / "cards").glob(f"{slug}-*.png")
+    made = path.stat().st_mtime_ns
+    assert card_of(client, slug).data == first.data and path.stat().st_mtime_ns == made
+    with sessions() as session, session.begin():
+        verify(session, session.scalar(select(Excerpt).where(Excerpt.slug == slug)), verified_by="Kim")
+    verified = card_of(client, slug)
+    assert verified.headers["ETag"] != first.headers["ETag"] and verified.data != first.data
+    assert card_of(client, "zzzzzzzz").status_code == 404
