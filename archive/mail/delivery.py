@@ -2,7 +2,8 @@
 
 Each message is claimed by a compare-and-set UPDATE (pending and due, or "sending" with an expired lease →
 "sending", leased until now + lease, attempts + 1) and committed before anything goes on the wire, so any
-number of workers on SQLite or PostgreSQL can run at once: the UPDATE's row count says who owns a message.
+number of workers on SQLite or PostgreSQL can run at once: the UPDATE's row count says who owns a message
+(archive.db.leases, the lease mechanism the background jobs share).
 It is then sent on a connection shared by the batch and marked sent (or pending again, or failed) only if
 the lease is still ours (same status and attempt number).
 
@@ -36,12 +37,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from email_validator import EmailNotValidError
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
+from archive.db.leases import compare_and_set, lapsed, lease_end
 from archive.db.models import OutboxMessage
-from archive.db.session import rows_changed
 from archive.errors import ArchiveError, InvalidInput
 from archive.mail.addresses import clean_name, header_address, header_text, needs_smtputf8, wire_address
 from archive.mail.outbox import refuse_header_injection
@@ -244,13 +245,12 @@ def run_worker(
 def _due(now: dt.datetime) -> ColumnElement[bool]:
     return or_(
         and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == "sending", OutboxMessage.leased_until < now),  # its worker died
+        and_(OutboxMessage.status == "sending", lapsed(OutboxMessage.leased_until, now)),  # its worker died
     )
 
 
 def _claim_next(settings: Settings, sessions: sessionmaker[Session], now: dt.datetime) -> OutboxMessage | None:
     """Take one due message: the UPDATE repeats the due condition, so of several workers only one matches."""
-    lease = dt.timedelta(seconds=settings.delivery_lease_seconds)
     with sessions() as session:
         candidates = session.scalars(
             select(OutboxMessage.id)
@@ -260,14 +260,17 @@ def _claim_next(settings: Settings, sessions: sessionmaker[Session], now: dt.dat
         ).all()
         session.rollback()  # the UPDATE starts its own transaction: no stale snapshot on SQLite
         for outbox_id in candidates:
-            claimed = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == outbox_id, _due(now))
-                .values(status="sending", leased_until=now + lease, attempts=OutboxMessage.attempts + 1)
-                .execution_options(synchronize_session=False)
+            claimed = compare_and_set(
+                session,
+                OutboxMessage.id,
+                outbox_id,
+                _due(now),
+                status="sending",
+                leased_until=lease_end(now, settings.delivery_lease_seconds),
+                attempts=OutboxMessage.attempts + 1,
             )
             session.commit()
-            if rows_changed(claimed) == 1:
+            if claimed:
                 return session.get(OutboxMessage, outbox_id)
     return None
 
@@ -288,19 +291,16 @@ def _settle(
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
     with sessions() as session, session.begin():
-        result = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message.id,
-                OutboxMessage.status == "sending",
-                OutboxMessage.attempts == message.attempts,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        settled = compare_and_set(
+            session,
+            OutboxMessage.id,
+            message.id,
+            and_(OutboxMessage.status == "sending", OutboxMessage.attempts == message.attempts),
+            **values,
         )
     # A server's reply may quote the recipient, who may be a supporter (confirmations): no addresses in logs.
     reason = f": {ADDRESS.sub('<address>', error)}" if error else ""
-    if rows_changed(result) != 1:
+    if not settled:
         log.warning("outbox %s: %s, but another worker had taken it over (attempt %s)", message.id, status,
                     message.attempts)  # fmt: skip
     elif status == "pending":

@@ -6,7 +6,8 @@ machines share one database and nothing else. A job queued in any transaction (a
 "dumps" job) is found once that transaction commits.
 
 - A worker claims a job with a compare-and-set UPDATE (queued → running, a fresh lease token): of two workers
-  that find the same row, one wins. A thread renews the lease while the job runs (the heartbeat).
+  that find the same row, one wins. A thread renews the lease while the job runs (the heartbeat). The outbox's
+  mail is taken and settled the same way (archive.db.leases).
 - A worker that dies stops renewing; the reaper (run by every worker) puts a job whose lease ran out back in
   the queue. Attempts count, killed ones included; after `job_max_attempts` the job fails.
 - Transcription commits each finished window as a JobChunk; a resumed job skips them (archive.transcribe.windows
@@ -29,13 +30,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import ENGINES, Settings
+from archive.db.leases import compare_and_set, lapsed, lease_end
 from archive.db.models import Job, JobChunk, Meeting, Recording
-from archive.db.session import rows_changed
 from archive.errors import ArchiveError, InvalidInput, NotFound
 from archive.media.store import sha256_of
 from archive.transcribe.transcript import TranscriptSegment, Word
@@ -158,22 +159,20 @@ def claim(
     now = now or _now()
     token = secrets.token_hex(16)
     with sessions() as session, session.begin():
-        taken = rows_changed(
-            session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status == "queued")
-                .values(
-                    status="running",
-                    lease_token=token,
-                    lease_until=now + dt.timedelta(seconds=lease_seconds),
-                    worker=f"{socket.gethostname()}:{os.getpid()}",
-                    attempts=Job.attempts + 1,
-                    started_at=now,
-                    error=None,
-                )
-            )
+        taken = compare_and_set(
+            session,
+            Job.id,
+            job_id,
+            Job.status == "queued",
+            status="running",
+            lease_token=token,
+            lease_until=lease_end(now, lease_seconds),
+            worker=f"{socket.gethostname()}:{os.getpid()}",
+            attempts=Job.attempts + 1,
+            started_at=now,
+            error=None,
         )
-    return token if taken == 1 else None
+    return token if taken else None
 
 
 class LeaseLost(ArchiveError):
@@ -206,16 +205,12 @@ class Heartbeat:
                 log.exception("job %s: could not renew the lease", self.job_id)
 
     def beat(self) -> None:
-        values: dict[str, Any] = {"lease_until": _now() + dt.timedelta(seconds=self.lease_seconds)}
+        values: dict[str, Any] = {"lease_until": lease_end(_now(), self.lease_seconds)}
         if self.progress is not None:
             values["progress_done"] = round(self.progress, 1)
         with self.sessions() as session, session.begin():
-            renewed = rows_changed(
-                session.execute(
-                    update(Job).where(Job.id == self.job_id, Job.lease_token == self.token).values(**values)
-                )
-            )
-        if renewed != 1:
+            renewed = compare_and_set(session, Job.id, self.job_id, Job.lease_token == self.token, **values)
+        if not renewed:
             self.lost = True
 
     def check(self) -> None:
@@ -371,23 +366,21 @@ def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: i
 def _finish(sessions: sessionmaker[Session], job_id: int, token: str) -> None:
     with sessions() as session, session.begin():
         job = session.get_one(Job, job_id)
-        finished = rows_changed(
-            session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.lease_token == token, Job.status == "running")
-                .values(
-                    status="done",
-                    finished_at=_now(),
-                    lease_token=None,
-                    lease_until=None,
-                    progress_done=job.progress_total,
-                )
-            )
+        finished = compare_and_set(
+            session,
+            Job.id,
+            job_id,
+            and_(Job.lease_token == token, Job.status == "running"),
+            status="done",
+            finished_at=_now(),
+            lease_token=None,
+            lease_until=None,
+            progress_done=job.progress_total,
         )
-        if finished == 1:
+        if finished:
             # The windows served their purpose: the transcript file and the segments now hold them.
             session.execute(delete(JobChunk).where(JobChunk.job_id == job_id))
-    log.info("job %s: %s", job_id, "done" if finished == 1 else "finished by another worker")
+    log.info("job %s: %s", job_id, "done" if finished else "finished by another worker")
 
 
 def _failed(settings: Settings, sessions: sessionmaker[Session], job_id: int, token: str, error: Exception) -> None:
@@ -415,7 +408,7 @@ def reap(settings: Settings, sessions: sessionmaker[Session], now: dt.datetime |
     now = now or _now()
     requeued: list[int] = []
     with sessions() as session, session.begin():
-        for job in session.scalars(select(Job).where(Job.status == "running", Job.lease_until < now)):
+        for job in session.scalars(select(Job).where(Job.status == "running", lapsed(Job.lease_until, now))):
             job.lease_token = None
             job.lease_until = None
             if job.attempts >= job.max_attempts:
