@@ -21,7 +21,7 @@ from archive.campaigns.letters import (
 from archive.campaigns.manage import letter_counts
 from archive.db.models import Campaign, Legislator, Letter, OutboxMessage
 from archive.errors import InvalidInput, NotFound
-from tests.factories.campaigns import HOUSE_16, SENATE, add_campaign_site
+from tests.factories.campaigns import HOUSE_16, SENATE_CENTRAL, add_campaign_site
 
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 SECRET = "secret-key-for-tests"
@@ -91,11 +91,11 @@ def test_recipients_by_district_and_target(sessions, campaign_id) -> None:  # ty
     with sessions() as session:
         campaign = session.get(Campaign, campaign_id)
         both = recipients_for(session, campaign, ["Chittenden-16", "Chittenden Central"])
-        assert {r["name"]: r["email"] for r in both} == HOUSE_16 | SENATE
+        assert {r["name"]: r["email"] for r in both} == HOUSE_16 | SENATE_CENTRAL
         assert all(r["writable"] for r in both)
         campaign.target = "senate"
         assert {r["name"] for r in recipients_for(session, campaign, ["Chittenden-16", "Chittenden Central"])} == set(
-            SENATE
+            SENATE_CENTRAL
         )
         assert recipients_for(session, campaign, []) == []
         campaign.target = "list"
@@ -142,11 +142,11 @@ def test_confirming_queues_one_letter_per_legislator(sessions, quick, campaign_i
         confirmed = confirm_letter(session, quick, token, now=NOW + dt.timedelta(hours=1))
     assert confirmed.status == "confirmed" and confirmed.confirm_token_sha256 is None
     sent = outbox(sessions, "letter")
-    assert {m.to_email: m.to_name for m in sent} == {e: n for n, e in (HOUSE_16 | SENATE).items()}
+    assert {m.to_email: m.to_name for m in sent} == {e: n for n, e in (HOUSE_16 | SENATE_CENTRAL).items()}
     for message in sent:
         assert message.from_name == "Rosa Díaz" and message.reply_to == "rosa@example.org"
         assert message.subject == "Please act on the council's remark"
-        title = "Senator" if message.to_email in SENATE.values() else "Representative"
+        title = "Senator" if message.to_email in SENATE_CENTRAL.values() else "Representative"
         assert message.body.startswith(f"Dear {title} {message.to_name},\n\nDear {message.to_name}: please act.")
         assert message.message_id.endswith("@archive.example>")
     with sessions() as session:

@@ -138,7 +138,8 @@ TOWNS = (
 HOUSE_16 = {"Jill Krowinski": "jkrowinski@leg.state.vt.us", "Kate Logan": "klogan@leg.state.vt.us"}
 
 
-SENATE = {
+# The senators of Chittenden Central, from the bundled directory (add_campaign_site imports it).
+SENATE_CENTRAL = {
     "Martine Gulick": "mgulick@leg.state.vt.us",
     "Phil Baruth": "pbaruth@leg.state.vt.us",
     "Tanya Vyhovsky": "tvyhovsky@leg.state.vt.us",

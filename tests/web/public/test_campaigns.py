@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from archive.db.models import Campaign, Excerpt, Letter, OutboxMessage
-from tests.factories.campaigns import HOUSE_16, SENATE, add_campaign_site
+from tests.factories.campaigns import HOUSE_16, SENATE_CENTRAL, add_campaign_site
 
 PAGE = "/campaigns/safe-streets"
 CHOSEN = PAGE + "?town=Burlington&district=Chittenden-16"
@@ -144,7 +144,7 @@ def test_a_split_town_offers_each_of_its_districts(client) -> None:  # type: ign
     assert '<form class="letter"' not in html  # not until the supporter chooses
     chosen = html_of(client.get(CHOSEN))
     assert "which is yours?" not in chosen and '<form class="letter"' in chosen
-    for name in HOUSE_16 | SENATE:
+    for name in HOUSE_16 | SENATE_CENTRAL:
         assert f'<p class="name">{name}</p>' in chosen
     assert "Brian Cina" not in chosen  # Chittenden-15's
     assert '<p class="meta">House · Chittenden-16 · Democratic</p>' in chosen
@@ -170,7 +170,7 @@ def test_writing_stores_an_unconfirmed_letter_and_emails_only_the_supporter(clie
     assert response.status_code == 303 and response.headers["Location"] == "/campaigns/safe-streets/letters/sent"
     (letter,) = letters(sessions)
     assert letter.status == "unconfirmed" and letter.body == "My own words to {legislator_name}.\n\nRosa Díaz"
-    assert {r["name"] for r in letter.recipients} == set(HOUSE_16 | SENATE)
+    assert {r["name"] for r in letter.recipients} == set(HOUSE_16 | SENATE_CENTRAL)
     assert len(outbox(sessions, "confirmation")) == 1 and outbox(sessions, "letter") == []
     assert "Check your email" in html_of(client.get(response.headers["Location"]))
     again = client.post(PAGE + "/letters", data=form)  # the back button and send again: the same letter
@@ -220,10 +220,10 @@ def test_the_link_shows_the_letter_and_only_the_button_sends_it(client, sessions
     response = client.post(link, data={"csrf_token": token})
     assert response.status_code == 303 and response.headers["Location"] == "/campaigns/safe-streets/thanks"
     messages = outbox(sessions, "letter")
-    assert {m.to_email: m.to_name for m in messages} == {e: n for n, e in (HOUSE_16 | SENATE).items()}
+    assert {m.to_email: m.to_name for m in messages} == {e: n for n, e in (HOUSE_16 | SENATE_CENTRAL).items()}
     for message in messages:
         assert message.from_name == "Rosa Díaz" and message.reply_to == "rosa@example.org"
-        title = "Senator" if message.to_email in SENATE.values() else "Representative"
+        title = "Senator" if message.to_email in SENATE_CENTRAL.values() else "Representative"
         assert message.body == f"Dear {title} {message.to_name},\n\nHello {message.to_name}.\n"
     thanks = html_of(client.get(response.headers["Location"]))
     assert "your letter is on its way" in thanks and "<strong>0</strong> letters sent" in thanks
