@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from archive.campaigns.template import check_template
@@ -389,7 +389,7 @@ def is_open(campaign: Campaign, now: dt.datetime | None = None) -> bool:
     return campaign.status == "open" and (campaign.deadline is None or campaign.deadline >= _now(now).date())
 
 
-def _open_query(now: dt.datetime | None):  # type: ignore[no-untyped-def]
+def _open_query(now: dt.datetime | None) -> Select[Campaign]:
     today = _now(now).date()
     return select(Campaign).where(
         Campaign.status == "open", or_(Campaign.deadline.is_(None), Campaign.deadline >= today)

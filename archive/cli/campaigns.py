@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from archive.config import Settings
 from archive.db.models import CAMPAIGN_TARGETS
 from archive.db.types import utcnow
 from archive.errors import InvalidInput
@@ -23,7 +24,7 @@ def campaign() -> None:
     """Letter-writing campaigns: make, list, show, open and close them; organizers; the retention purge."""
 
 
-def _sessions(ctx: click.Context):  # type: ignore[no-untyped-def]
+def _sessions(ctx: click.Context) -> tuple[Settings, sessionmaker[Session]]:
     from archive.cli.context import sessions_for, settings_from
 
     settings = settings_from(ctx)

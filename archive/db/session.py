@@ -19,7 +19,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 DATABASE_ONLY = {"search_vector", "ix_segments_search_vector"}
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+def include_object(obj: Any, name: Any, type_: Any, reflected: Any, compare_to: Any) -> bool:
     """Alembic's filter: compare everything but the DATABASE_ONLY objects."""
     return name not in DATABASE_ONLY
 
@@ -43,7 +43,7 @@ def load_json(text: str) -> Any:
         return json.loads(text)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

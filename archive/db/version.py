@@ -13,6 +13,7 @@ number was rendered from data at least that new: it can be newer than its key, n
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -53,11 +54,13 @@ def current(session: Session) -> int:
     return session.scalar(text("SELECT number FROM content_version WHERE id = 1")) or 0
 
 
-def _forget(connection) -> None:  # type: ignore[no-untyped-def]
+def _forget(connection: Any) -> None:
     connection.info.pop(_WRITTEN, None)
 
 
-def _after_execute(connection, _cursor, statement, _parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+def _after_execute(
+    connection: Any, _cursor: Any, statement: Any, _parameters: Any, _context: Any, _executemany: Any
+) -> None:
     info = connection.info
     if _WRITTEN in info or info.get(PAUSED):
         return
@@ -68,7 +71,7 @@ def _after_execute(connection, _cursor, statement, _parameters, _context, _execu
     info[_WRITTEN] = connection.dialect.has_table(connection, "content_version")
 
 
-def _commit(connection) -> None:  # type: ignore[no-untyped-def]
+def _commit(connection: Any) -> None:
     """Just before the commit, in the same transaction: on PostgreSQL the row's lock is held only while the
     transaction commits, so writers do not queue behind one another's long transactions."""
     if not connection.info.pop(_WRITTEN, False):

@@ -276,7 +276,7 @@ def _cut_in_child(spec: dict[str, Any]) -> dict[str, Any]:
 class _AudioCut:
     """Keeps the samples of [start, end), fades their ends and encodes them as they come."""
 
-    def __init__(self, stream, start: float, end: float, silence: list[list[float]]) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: Any, start: float, end: float, silence: list[list[float]]) -> None:
         self.stream = stream
         self.rate = stream.codec_context.sample_rate
         # Withheld spans, in clip samples: zeroed before encoding, so the words never reach the file.
@@ -288,7 +288,7 @@ class _AudioCut:
         self.written = 0
         self.done = False
 
-    def add(self, frame, chunks, out) -> None:  # type: ignore[no-untyped-def]
+    def add(self, frame: Any, chunks: Any, out: Any) -> None:
         if self.clock is None:
             if frame is None:
                 return
@@ -307,7 +307,7 @@ class _AudioCut:
                 self.done = True
                 return
 
-    def _encode(self, samples: np.ndarray, position: int, out) -> None:  # type: ignore[no-untyped-def]
+    def _encode(self, samples: np.ndarray, position: int, out: Any) -> None:
         import av
 
         if position > self.written:  # the file began after the clip's start: silence keeps the timing
@@ -324,14 +324,14 @@ class _AudioCut:
         out.mux(self.stream.encode(frame))
         self.written = position + len(samples)
 
-    def finish(self, out) -> None:  # type: ignore[no-untyped-def]
+    def finish(self, out: Any) -> None:
         out.mux(self.stream.encode(None))
 
 
 class _VideoCut:
     """Re-encodes the frames of [start, end) as H.264 at the source's frame rate, at most 720 lines high."""
 
-    def __init__(self, out, source, start: float, end: float) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, out: Any, source: Any, start: float, end: float) -> None:
         rate = source.average_rate or Fraction(25)
         if rate > 60 or rate < 1:
             rate = Fraction(25)
@@ -347,7 +347,7 @@ class _VideoCut:
         self.next_pts = 0
         self.done = False
 
-    def add(self, frame) -> None:  # type: ignore[no-untyped-def]
+    def add(self, frame: Any) -> None:
         if frame.time is None:
             return
         if frame.time >= self.end:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,7 @@ def _decode_in_child(path: Path, out: Path | None) -> MediaInfo:
     return MediaInfo(container.format.name, suffix, round(duration, 3), bool(video_streams), streams)
 
 
-def _frames(container, stream):  # type: ignore[no-untyped-def]
+def _frames(container: Any, stream: Any) -> Iterator[Any]:
     import av
 
     try:
@@ -170,13 +171,13 @@ def _frames(container, stream):  # type: ignore[no-untyped-def]
         raise _Unsupported(f"the audio could not be decoded ({_reason(error)})") from None
 
 
-def _write(frame, sink) -> int:  # type: ignore[no-untyped-def]
+def _write(frame: Any, sink: Any) -> int:
     data = frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
     sink.write(data.tobytes())
     return int(data.shape[0])
 
 
-def _is_cover_art(stream) -> bool:  # type: ignore[no-untyped-def]
+def _is_cover_art(stream: Any) -> bool:
     # An MP3 or M4A with an embedded album picture has a one-frame "video" stream.
     return bool(stream.disposition & 0x400) if hasattr(stream, "disposition") else False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import version
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class FasterWhisperTranscriber:
         return windowed_transcript(self, engine_version, audio, one_window, on_progress, checkpoint)
 
 
-def _segment(raw, language: str) -> TranscriptSegment:  # type: ignore[no-untyped-def]
+def _segment(raw: Any, language: str) -> TranscriptSegment:
     words = tuple(
         Word(w.word.strip(), round(float(w.start), 3), round(float(w.end), 3), round(float(w.probability), 4))
         for w in (raw.words or [])

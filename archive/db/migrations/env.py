@@ -1,5 +1,7 @@
 """Alembic environment: runs on the connection handed over by archive.db.session.migrate."""
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -10,7 +12,7 @@ config = context.config
 connection = config.attributes.get("connection")
 
 
-def run(connection) -> None:  # type: ignore[no-untyped-def]
+def run(connection: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

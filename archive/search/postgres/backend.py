@@ -342,7 +342,7 @@ def broad_message(window: int, sort: str) -> str:
     )
 
 
-def _without_jit(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _without_jit(dbapi_connection: Any, _record: Any) -> None:
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET jit = off")
     dbapi_connection.commit()

@@ -68,7 +68,7 @@ class FoldingTokenizer(RegexTokenizer):
 
     fold = staticmethod(_folded)
 
-    def __call__(self, value, **kwargs):  # type: ignore[no-untyped-def]
+    def __call__(self, value: Any, **kwargs: Any) -> Iterator[Any]:
         fold = self.fold
         for token in super().__call__(value, **kwargs):
             token.text = fold(token.text)
@@ -118,14 +118,14 @@ class RepeatedKeyword(KEYWORD):
     """A KEYWORD whose values repeat from segment to segment (a meeting's title and body, a speaker's name and
     role): each distinct value is analysed once per process, not once per segment (a tenth of the build)."""
 
-    def index(self, value, **options):  # type: ignore[no-untyped-def]
+    def index(self, value: Any, **options: Any) -> Any:
         return _remembered_terms(self, super().index, value, options)
 
 
 class RepeatedID(ID):
     """An ID whose values repeat from segment to segment (the meeting, the speaker, the kind): as RepeatedKeyword."""
 
-    def index(self, value, **options):  # type: ignore[no-untyped-def]
+    def index(self, value: Any, **options: Any) -> Any:
         return _remembered_terms(self, super().index, value, options)
 
 
@@ -162,7 +162,7 @@ REBUILD_BATCH = 50_000  # documents per segment in a rebuild (fewer segments sea
 WRITER_MEMORY_MB = 512  # postings a writer sorts in memory before spilling to temporary files (a batch fits)
 
 
-def _cached_length_reader(self, fieldname: str, column):  # type: ignore[no-untyped-def]
+def _cached_length_reader(self: Any, fieldname: str, column: Any) -> Any:
     """W3PerDocReader._cached_reader (whoosh-reloaded 2.7.5, pinned), remembering fields without lengths too,
     and holding lengths in memory.
 
@@ -371,7 +371,7 @@ class WhooshBackend:
             message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
         return SearchPage(request.q, total, request.page, request.per_page, hits, found.facets, message)
 
-    def _matches(self, searcher, query: q.Query) -> _Found:  # type: ignore[no-untyped-def]
+    def _matches(self, searcher: Any, query: q.Query) -> _Found:
         """Every match in every segment, with scores, sort keys and facet counts (see matches.py)."""
         docs, scores, dates, starts = [], [], [], []
         counts: dict[str, np.ndarray] = {}
@@ -548,7 +548,7 @@ def _filters(request: SearchRequest) -> list[q.Query]:
     return filters
 
 
-def _highlight_words(searcher, query: q.Query) -> frozenset[str]:  # type: ignore[no-untyped-def]
+def _highlight_words(searcher: Any, query: q.Query) -> frozenset[str]:
     """The indexed forms of the query's words (prefixes expanded), which snippets mark where they occur."""
     terms = query.existing_terms(searcher.reader(), phrases=True, expand=True, fieldname="text")
     return frozenset(SCHEMA["text"].from_bytes(text) for _, text in terms)
