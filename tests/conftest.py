@@ -144,3 +144,15 @@ def app_for():  # type: ignore[no-untyped-def]
     yield make
     for app in apps:
         app.extensions["sessions"].kw["bind"].dispose()
+
+
+@pytest.fixture
+def app(settings, sessions, app_for):  # type: ignore[no-untyped-def]
+    """The site for the test's home and database (the database made first by `sessions`)."""
+    return app_for(settings)
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    """A visitor to the site, without a session."""
+    return app.test_client()

@@ -130,7 +130,8 @@ def test_the_card_is_a_1200_by_630_png() -> None:
 
 
 @pytest.fixture
-def client(settings, sessions, app_for):  # type: ignore[no-untyped-def]
+def hot_mic(sessions) -> None:  # type: ignore[no-untyped-def]
+    """The deputy's remark, word-timed, for the tests of served cards (the shared `client` serves it)."""
     add_meeting(sessions, SLUG, [Line(HOT_MIC, 3721.4, 3726.0, speaker="Deputy Dan", role="member")])
     with sessions() as session, session.begin():
         segment = session.scalars(select(Segment)).one()
@@ -138,7 +139,6 @@ def client(settings, sessions, app_for):  # type: ignore[no-untyped-def]
             {"word": w, "start": 3721.4 + i * 0.4, "end": 3721.7 + i * 0.4, "probability": 0.9}
             for i, w in enumerate(HOT_MIC.split())
         ]
-    return app_for(settings).test_client()
 
 
 def card_of(client, slug: str):  # type: ignore[no-untyped-def]
@@ -147,7 +147,7 @@ def card_of(client, slug: str):  # type: ignore[no-untyped-def]
     return response
 
 
-def test_the_card_is_served_cached_and_redrawn_when_it_changes(client, sessions, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_card_is_served_cached_and_redrawn_when_it_changes(hot_mic, client, sessions, settings) -> None:  # type: ignore[no-untyped-def]
     with sessions() as session, session.begin():
         slug = create_excerpt(session, SLUG, 3721.0, 3730.0, "Hot mic", created_by="test").slug
     first = card_of(client, slug)

@@ -23,16 +23,6 @@ from tests.factories.accounts import PASSWORD, add_user, csrf_token, log_in, sig
 from tests.factories.meetings import Line, add_meeting
 
 
-@pytest.fixture
-def app(settings, sessions, app_for):  # type: ignore[no-untyped-def]
-    return app_for(settings)
-
-
-@pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
-    return app.test_client()
-
-
 def events(sessions, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
     with sessions() as session:
         return session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()

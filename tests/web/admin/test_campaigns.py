@@ -20,11 +20,6 @@ TEMPLATE = "I live in {town}. {quote} {excerpt_link} {supporter_name}"
 
 
 @pytest.fixture
-def app(settings, sessions, app_for):  # type: ignore[no-untyped-def]
-    return app_for(settings)
-
-
-@pytest.fixture
 def excerpts(sessions) -> list[str]:  # type: ignore[no-untyped-def]
     add_directory(sessions)
     return add_excerpts(sessions)

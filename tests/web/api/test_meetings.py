@@ -9,14 +9,14 @@ import pytest
 from tests.factories.meetings import Line, add_meeting
 
 
-@pytest.fixture
-def client(settings, sessions, app_for):  # type: ignore[no-untyped-def]
+@pytest.fixture(autouse=True)
+def meetings(sessions) -> None:  # type: ignore[no-untyped-def]
+    """Three meetings of two bodies over two years (the shared `client` serves them)."""
     add_meeting(sessions, "2024-02-07-council", [Line("Hello.", 0.0, 1.0)], date=dt.date(2024, 2, 7))
     add_meeting(sessions, "2023-05-01-council", [Line("Hi.", 0.0, 1.0)], date=dt.date(2023, 5, 1))
     add_meeting(
         sessions, "2024-03-01-<b>board</b>", [Line("Yes.", 0.0, 2.0)], date=dt.date(2024, 3, 1), body="School Board"
     )
-    return app_for(settings).test_client()
 
 
 def test_meetings_are_listed_newest_first_and_paginated(client) -> None:  # type: ignore[no-untyped-def]
