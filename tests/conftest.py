@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import shutil
 import subprocess
 import uuid
@@ -15,6 +17,9 @@ from sqlalchemy.engine import make_url
 
 from archive.config import Settings
 from tests.factories.databases import POSTGRES_URL, fresh_postgres_schema, libpq
+from tests.factories.mail import ARCHIVE_ADDRESS
+from tests.factories.mail_server import MailServer, make_certificate
+from tests.factories.speakers import set_voice
 
 
 @pytest.fixture(scope="session")
@@ -156,3 +161,32 @@ def app(settings, sessions, app_for):  # type: ignore[no-untyped-def]
 def client(app):  # type: ignore[no-untyped-def]
     """A visitor to the site, without a session."""
     return app.test_client()
+
+
+# --- voices and mail, for the tests of several packages (speakers, cli, mail, campaigns, web) -----------------
+
+
+@pytest.fixture
+def give_voice(sessions):  # type: ignore[no-untyped-def]
+    """Set a speaker's embedding, speech time and turns, as diarization would (tests.factories.speakers.unit)."""
+    return functools.partial(set_voice, sessions)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[MailServer]:
+    """An aiosmtpd server on 127.0.0.1 that records every message (tests.factories.mail_server.MailServer)."""
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_server: MailServer) -> Settings:
+    return dataclasses.replace(
+        settings, mail_from=ARCHIVE_ADDRESS, smtp_host=smtp_server.host, smtp_port=smtp_server.port
+    )
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem); a test trusts it with SSL_CERT_FILE."""
+    return make_certificate(tmp_path_factory.mktemp("tls"))
