@@ -55,7 +55,7 @@ def ingest(
     if background and no_transcribe:
         raise InvalidInput("--background queues the transcription: it cannot go with --no-transcribe")
     load = None if (no_transcribe or background) else (lambda: load_transcriber(settings))
-    load_diarizer = None if no_diarize else (lambda: load_diarizer(settings))
+    diarizer = None if no_diarize else (lambda: load_diarizer(settings))
     sessions = sessions_for(ctx, settings, create=True)
     with progress_bar() as on_progress:
         result = run_ingest(
@@ -64,7 +64,7 @@ def ingest(
             list(files),
             info,
             load_transcriber=load,
-            load_diarizer=load_diarizer,
+            load_diarizer=diarizer,
             report=say,
             on_progress=on_progress,
         )
