@@ -29,12 +29,12 @@ _TRY_AGAIN = 'Type a word or a "quoted phrase" to search.'
 
 
 @dataclass(frozen=True)
-class ParsedQuery:
+class WhooshQuery:
     query: q.Query | None  # None: nothing to search for
     message: str | None = None
 
 
-def parse_user_query(text: str, schema: Schema) -> ParsedQuery:
+def parse_user_query(text: str, schema: Schema) -> WhooshQuery:
     notes = []
     text = (text or "").strip()
     if len(text) > MAX_QUERY_CHARACTERS:
@@ -49,11 +49,11 @@ def parse_user_query(text: str, schema: Schema) -> ParsedQuery:
     if parsed is None:
         words = _WORDS.findall(text)
         if not words:
-            return ParsedQuery(None, " ".join(notes + [_TRY_AGAIN]))
+            return WhooshQuery(None, " ".join(notes + [_TRY_AGAIN]))
         parsed = _parse(" ".join(words), schema)
         if text != " ".join(words):
             notes.append("The query could not be read as written, so its words were searched.")
-    return ParsedQuery(parsed, " ".join(notes) or None)
+    return WhooshQuery(parsed, " ".join(notes) or None)
 
 
 def _field_names() -> set[str]:
