@@ -22,8 +22,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
-from archive import limits
 from archive.config import Settings
+from archive.db import limits
 from archive.db.models import ROLES, AuditEvent, User, UserSession
 from archive.db.session import rows_changed
 from archive.errors import ArchiveError, InvalidInput
@@ -284,7 +284,7 @@ def end_sessions(session: Session, user: User) -> None:
 
 # --- signing in -------------------------------------------------------------------------------------------------
 
-# Throttling. Every attempt is counted before anything is checked (archive.limits: one atomic take per counter, in
+# Throttling. Every attempt is counted before anything is checked (archive.db.limits: one atomic take per counter, in
 # a transaction of its own committed at once, so concurrent guesses each see the others), and a right password
 # gives its count back. Two counters, both keyed by the client's address:
 #   - this account from this address: login_max_failures in the window;
@@ -375,7 +375,8 @@ def sign_in(
         raise LoginFailed("That email, password or code is not right.")
     attempt_passed(session, settings, email, address)
     limits.clear(session, _counters(settings, email, address)[0][0])  # the owner is in: their slips are forgiven
-    record(session, "login", user=user, target=email, address=address, **({"totp_counter": counter} if counter else {}))
+    detail: dict[str, Any] = {"totp_counter": counter} if counter else {}
+    record(session, "login", user=user, target=email, address=address, **detail)
     return user
 
 

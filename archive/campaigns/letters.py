@@ -3,7 +3,7 @@ in one transaction, and sent to each legislator only after the supporter opens t
 
 Abuse limits live here, not in the web: a honeypot field, a minimum time to fill the form, letters per network
 address per hour and per mailbox per day, and the campaign's daily cap. Each is a counter taken atomically in
-the letter's own transaction (archive.limits), so concurrent letters cannot pass a limit together, and a letter
+the letter's own transaction (archive.db.limits), so concurrent letters cannot pass a limit together, and a letter
 that is not stored takes nothing. A mailbox is its address normalised (case, a +tag: archive.mail.addresses
 .limit_key), for the limit and for never writing a legislator twice. The network address is never stored, only
 an HMAC of it keyed with the site's secret, so the tables cannot be read back into addresses.
@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import limits
 from archive.campaigns.manage import is_open
 from archive.campaigns.template import fill_template
 from archive.config import Settings
+from archive.db import limits
 from archive.db.models import Campaign, Legislator, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import quote

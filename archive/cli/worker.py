@@ -80,7 +80,7 @@ def periodic_tasks() -> list[Periodic]:
     """What the worker runs once per loop after delivering mail, each as task(settings, sessions, now): add a
     task here."""
     from archive.campaigns.manage import purge_supporters
-    from archive.limits import forget_expired
+    from archive.db.limits import forget_expired
 
     # Supporters' data, supporter_retention_days after a campaign closes; rate-limit counters whose window ended.
     return [purge_supporters, forget_expired]

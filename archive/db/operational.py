@@ -71,7 +71,7 @@ class AuditEvent(Base):
 
 class RateLimit(Base):
     """A counter of attempts (failed sign-ins, letters) for one key in a window that ends at `expires_at`
-    (archive.limits). The key is a SHA-256 of what is counted, so the table holds no address or email."""
+    (archive.db.limits). The key is a SHA-256 of what is counted, so the table holds no address or email."""
 
     __tablename__ = "rate_limits"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

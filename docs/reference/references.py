@@ -44,7 +44,7 @@ def _commands(group: click.Group, ctx: click.Context) -> list[tuple[click.Comman
 
 def cli_reference() -> str:
     """`testimony --help` and every subcommand's `--help`, each under a heading named after the command."""
-    from archive.cli import main
+    from archive.cli.main import main
 
     root = click.Context(main, info_name="testimony", terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH)
     parts = ["## testimony\n", "```text", main.get_help(root), "```\n"]

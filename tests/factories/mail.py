@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from archive.db.models import OutboxMessage
 from archive.mail.outbox import enqueue, idempotency_key
 
@@ -42,3 +44,8 @@ def utc(moment: dt.datetime | None) -> dt.datetime | None:
 def soon() -> dt.datetime:
     """A moment just after now, so rows queued now are due (the tests step time from it with now=)."""
     return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+
+
+def rows(sessions) -> dict[int, OutboxMessage]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return {row.id: row for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))}

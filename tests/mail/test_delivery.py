@@ -7,22 +7,17 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from archive.config import Settings
 from archive.db.models import OutboxMessage
 from archive.db.session import connect
 from archive.errors import ArchiveError
 from archive.mail.delivery import DeliveryReport, deliver_due, run_worker
-from tests.factories.mail import ARCHIVE_ADDRESS, SUPPORTER, queue_letters, soon, utc
+from tests.factories.mail import ARCHIVE_ADDRESS, SUPPORTER, queue_letters, rows, soon, utc
 from tests.factories.mail_server import MailServer, free_port
 
 SECOND = dt.timedelta(seconds=1)
-
-
-def rows(sessions) -> dict[int, OutboxMessage]:  # type: ignore[no-untyped-def]
-    with sessions() as session:
-        return {row.id: row for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))}
 
 
 def test_a_queued_letter_arrives_as_written(mail_settings: Settings, sessions, smtp_server: MailServer) -> None:  # type: ignore[no-untyped-def]

@@ -24,10 +24,10 @@ from email_validator import validate_email
 from sqlalchemy import func, select
 
 from archive.db.models import OutboxMessage
-from tests.campaigns.test_letters import add_campaign_site
-from tests.mail.corpus import corpus
-from tests.mail.factories import ARCHIVE_ADDRESS
-from tests.mail_server import MailServer
+from tests.factories.campaigns import add_campaign_site
+from tests.factories.corpus import corpus
+from tests.factories.mail import ARCHIVE_ADDRESS
+from tests.factories.mail_server import MailServer
 
 TESTIMONY = str(Path(sys.executable).with_name("testimony"))
 PAGE = "/campaigns/safe-streets"

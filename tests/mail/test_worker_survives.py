@@ -15,9 +15,8 @@ from archive.cli.main import main
 from archive.config import Settings
 from archive.db.models import OutboxMessage
 from archive.mail.delivery import NO_SMTPUTF8, DeliveryReport, deliver_due, run_worker
-from tests.mail.factories import ARCHIVE_ADDRESS, queue_letters, soon
-from tests.mail.test_delivery import rows
-from tests.mail_server import MailServer
+from tests.factories.mail import ARCHIVE_ADDRESS, queue_letters, rows, soon
+from tests.factories.mail_server import MailServer
 
 
 @pytest.mark.parametrize("smtputf8", [True, False])

@@ -6,7 +6,7 @@ Create Date: 2026-12-07
 
 Counting failed sign-ins in the audit log let concurrent guesses pass the check together (12 of 40 with a limit
 of 5), and letters counted in their table did the same. A counter row taken by one conditional upsert is exact on
-SQLite and PostgreSQL (archive.limits).
+SQLite and PostgreSQL (archive.db.limits).
 """
 
 import sqlalchemy as sa

@@ -1,4 +1,4 @@
-"""Rate-limit counters (archive.limits): a window from the first take, giving back, forgetting; both databases."""
+"""Rate-limit counters (archive.db.limits): a window from the first take, giving back, forgetting; both databases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from archive import limits
+from archive.db import limits
 from archive.db.models import RateLimit
 
 NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.db.models import AuditEvent, User
-from tests.accounts import PASSWORD, add_user, csrf_token, log_in, sign_in
+from tests.factories.accounts import PASSWORD, add_user, csrf_token, log_in, sign_in
 
 GUESSES = 40
 LIMIT = 5

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from archive.campaigns.export import supporters_csv
 from archive.db.models import Letter, OutboxMessage
 from archive.publish.formats import neutralise_formula
-from tests.campaigns.test_letters import add_campaign_site
+from tests.factories.campaigns import add_campaign_site
 
 PAGE = "/campaigns/safe-streets"
 LEGISLATOR = "jkrowinski@leg.state.vt.us"
