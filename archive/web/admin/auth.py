@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
 from archive.accounts import users as accounts
@@ -41,7 +42,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @auth.before_app_request
-def totp_setup_first():  # type: ignore[no-untyped-def]
+def totp_setup_first() -> ResponseReturnValue | None:
     """With admin_totp_required, an admin without TOTP may do nothing under /admin until it is set up."""
     if not request.path.startswith("/admin"):
         return None
@@ -55,12 +56,12 @@ def totp_setup_first():  # type: ignore[no-untyped-def]
 
 
 @auth.get("/login")
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     return render_template("admin/login.html", next=_safe_next(request.args.get("next")) or "", email="", error=None)
 
 
 @auth.post("/login")
-def login_post():  # type: ignore[no-untyped-def]
+def login_post() -> ResponseReturnValue:
     form = request.form
     email = form.get("email", "")
     target = _safe_next(form.get("next"))
@@ -85,7 +86,7 @@ def login_post():  # type: ignore[no-untyped-def]
 
 
 @auth.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     user = current_user()
     accounts.end_session(db(), session.get(TOKEN_KEY))
     if user is not None:
@@ -98,7 +99,7 @@ def logout():  # type: ignore[no-untyped-def]
 # --- one's own account ------------------------------------------------------------------------------------------
 
 
-def _account_page(user: User, status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
+def _account_page(user: User, status: int = 200, **context: Any) -> ResponseReturnValue:
     secret = context.pop("secret", None) or (None if user.totp_secret else accounts.new_totp_secret())
     return (
         render_template(
@@ -115,11 +116,11 @@ def _account_page(user: User, status: int = 200, **context: Any):  # type: ignor
 
 @auth.get("/account")
 @role_required(*ROLES)
-def account():  # type: ignore[no-untyped-def]
+def account() -> ResponseReturnValue:
     return _account_page(signed_in(), done=request.args.get("done"))
 
 
-def _refused(user: User, error: Exception, field: str):  # type: ignore[no-untyped-def]
+def _refused(user: User, error: Exception, field: str) -> ResponseReturnValue:
     """The account page with the reason; a wrong password is counted as a failed sign-in, as a guess would be."""
     db().rollback()
     if isinstance(error, accounts.WrongPassword):
@@ -131,7 +132,7 @@ def _refused(user: User, error: Exception, field: str):  # type: ignore[no-untyp
 
 @auth.post("/account/password")
 @role_required(*ROLES)
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     user = signed_in()
     form = request.form
     try:
@@ -151,7 +152,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 @auth.post("/account/totp")
 @role_required(*ROLES)
-def enable_totp():  # type: ignore[no-untyped-def]
+def enable_totp() -> ResponseReturnValue:
     user = signed_in()
     secret = request.form.get("secret", "")
     try:
@@ -165,7 +166,7 @@ def enable_totp():  # type: ignore[no-untyped-def]
 
 @auth.post("/account/totp/disable")
 @role_required(*ROLES)
-def disable_totp():  # type: ignore[no-untyped-def]
+def disable_totp() -> ResponseReturnValue:
     user = signed_in()
     try:
         accounts.disable_totp(db(), settings(), user, request.form.get("password", ""), address=address())
@@ -180,7 +181,7 @@ def disable_totp():  # type: ignore[no-untyped-def]
 
 @auth.get("/admin")
 @role_required("curator", "organizer")
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     """The pages under /admin this user's role may open, found from the routes themselves."""
     role = signed_in().role
     links = []
@@ -199,21 +200,21 @@ def dashboard():  # type: ignore[no-untyped-def]
     return render_template("admin/dashboard.html", links=sorted(links, key=lambda link: link["url"]))
 
 
-def _users_page(status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
+def _users_page(status: int = 200, **context: Any) -> ResponseReturnValue:
     users = db().scalars(select(User).order_by(User.disabled_at.is_not(None), User.email)).all()
     return render_template("admin/users.html", users=users, roles=ROLES, **context), status
 
 
 @auth.get("/admin/users")
 @role_required("admin")
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     """Accounts: add one, change a role, disable one."""
     return _users_page(done=request.args.get("done"))
 
 
 @auth.post("/admin/users")
 @role_required("admin")
-def add_user():  # type: ignore[no-untyped-def]
+def add_user() -> ResponseReturnValue:
     form = request.form
     me = signed_in()
     try:
@@ -236,7 +237,7 @@ def _user(user_id: int) -> User:
 
 @auth.post("/admin/users/<int:user_id>/role")
 @role_required("admin")
-def set_role(user_id: int):  # type: ignore[no-untyped-def]
+def set_role(user_id: int) -> ResponseReturnValue:
     me = signed_in()
     try:
         user = _user(user_id)
@@ -250,7 +251,7 @@ def set_role(user_id: int):  # type: ignore[no-untyped-def]
 
 @auth.post("/admin/users/<int:user_id>/disable")
 @role_required("admin")
-def disable_user(user_id: int):  # type: ignore[no-untyped-def]
+def disable_user(user_id: int) -> ResponseReturnValue:
     me = signed_in()
     try:
         user = _user(user_id)
@@ -264,7 +265,7 @@ def disable_user(user_id: int):  # type: ignore[no-untyped-def]
 
 @auth.get("/admin/audit")
 @role_required("admin")
-def audit():  # type: ignore[no-untyped-def]
+def audit() -> ResponseReturnValue:
     """The audit log: sign-ins, account changes, exports."""
     action = request.args.get("action", "").strip()
     actor = request.args.get("actor", "").strip().lower()

@@ -16,6 +16,7 @@ from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from archive.campaigns.letters import (
@@ -30,7 +31,7 @@ from archive.campaigns.letters import (
     write_letter,
 )
 from archive.campaigns.manage import is_open, letter_counts, open_campaigns, public_campaign
-from archive.db.models import Campaign
+from archive.db.models import Campaign, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, towns
@@ -49,7 +50,7 @@ FORM_MAX_AGE = 12 * 3600  # as long as the CSRF token: a letter form left open f
 
 
 @campaigns.errorhandler(TooMany)
-def too_many(error: TooMany):  # type: ignore[no-untyped-def]
+def too_many(error: TooMany) -> ResponseReturnValue:
     return render_template("error.html", message=str(error), status=429), 429
 
 
@@ -94,7 +95,9 @@ def _lookup(campaign: Campaign, town: str | None, chosen: list[str]) -> tuple[An
         return None, str(error)
 
 
-def _page(campaign: Campaign, *, town: str | None, chosen: list[str], form: dict[str, Any] | None, error: str | None):  # type: ignore[no-untyped-def]
+def _page(
+    campaign: Campaign, *, town: str | None, chosen: list[str], form: dict[str, Any] | None, error: str | None
+) -> ResponseReturnValue:
     """The campaign page: why, the excerpts, the lookup, and (once the legislators are known) the letter form."""
     lookup, lookup_error = _lookup(campaign, town, chosen)
     error = error or lookup_error
@@ -147,13 +150,13 @@ def _page(campaign: Campaign, *, town: str | None, chosen: list[str], form: dict
 
 
 @campaigns.get("/campaigns")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     found = open_campaigns(db())
     return render_template("public/campaigns.html", campaigns=found, counts={c.id: sent(c) for c in found})
 
 
 @campaigns.get("/campaigns/<slug>")
-def campaign(slug: str):  # type: ignore[no-untyped-def]
+def campaign(slug: str) -> ResponseReturnValue:
     found = _public(slug)
     town = " ".join((request.args.get("town") or "").split()) or None
     chosen = [name.strip() for name in request.args.getlist("district") if name.strip()]
@@ -161,7 +164,7 @@ def campaign(slug: str):  # type: ignore[no-untyped-def]
 
 
 @campaigns.post("/campaigns/<slug>/letters")
-def write(slug: str):  # type: ignore[no-untyped-def]
+def write(slug: str) -> ResponseReturnValue:
     found = _public(slug)
     posted = request.form
     chosen = [name.strip() for name in posted.getlist("district") if name.strip()]
@@ -218,13 +221,13 @@ def _emailed_base() -> str:
 
 
 @campaigns.get("/campaigns/<slug>/letters/sent")
-def check_email(slug: str):  # type: ignore[no-untyped-def]
+def check_email(slug: str) -> ResponseReturnValue:
     found = _public(slug)
     settings = current_app.config["TESTIMONY"]
     return render_template("public/letter_sent.html", campaign=found, hours=settings.confirm_hours)
 
 
-def _letter(slug: str, token: str):  # type: ignore[no-untyped-def]
+def _letter(slug: str, token: str) -> Letter:
     letter = letter_for_token(db(), token)
     if letter.campaign.slug != slug:
         raise NotFound("This confirmation link is not one we sent.")
@@ -232,7 +235,7 @@ def _letter(slug: str, token: str):  # type: ignore[no-untyped-def]
 
 
 @campaigns.get("/campaigns/<slug>/confirm/<token>")
-def confirm(slug: str, token: str):  # type: ignore[no-untyped-def]
+def confirm(slug: str, token: str) -> ResponseReturnValue:
     """The letter as it will go, and the button that sends it: this GET changes nothing."""
     letter = _letter(slug, token)
     response = make_response(
@@ -252,14 +255,14 @@ def confirm(slug: str, token: str):  # type: ignore[no-untyped-def]
 
 
 @campaigns.post("/campaigns/<slug>/confirm/<token>")
-def send(slug: str, token: str):  # type: ignore[no-untyped-def]
+def send(slug: str, token: str) -> ResponseReturnValue:
     _letter(slug, token)
     confirm_letter(db(), current_app.config["TESTIMONY"], token)
     return redirect(url_for("campaigns.thanks", slug=slug), 303)
 
 
 @campaigns.get("/campaigns/<slug>/thanks")
-def thanks(slug: str):  # type: ignore[no-untyped-def]
+def thanks(slug: str) -> ResponseReturnValue:
     found = _public(slug)
     excerpts = _excerpt_documents(found)
     page_url = absolute_url(url_for("campaigns.campaign", slug=found.slug))
