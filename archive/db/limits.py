@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
 from archive.db.models import RateLimit
+from archive.db.session import rows_changed
 
 
 def key_of(*parts: str) -> str:
@@ -73,7 +74,7 @@ def counted(session: Session, key: str, now: dt.datetime) -> int:
 def forget_expired(settings: Settings, sessions: sessionmaker[Session], now: dt.datetime) -> int:
     """Delete counters whose window has run out (one of the worker's periodic tasks); how many."""
     with sessions() as session, session.begin():
-        return int(session.execute(delete(RateLimit).where(RateLimit.expires_at <= now)).rowcount)  # type: ignore[attr-defined]
+        return rows_changed(session.execute(delete(RateLimit).where(RateLimit.expires_at <= now)))
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

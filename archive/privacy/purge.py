@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from archive.config import Settings
@@ -64,7 +64,10 @@ def purge_meeting(
     session.execute(delete(Attribution).where(Attribution.speaker_id.in_(speakers)))
     # The ledger keeps its rows; their voice is gone with the meeting's voices.
     session.execute(
-        Redaction.__table__.update().where(Redaction.speaker_id.in_(speakers)).values(speaker_id=None)  # type: ignore[attr-defined]
+        update(Redaction)
+        .where(Redaction.speaker_id.in_(speakers))
+        .values(speaker_id=None)
+        .execution_options(synchronize_session=False)
     )
     session.execute(delete(Speaker).where(Speaker.meeting_id == meeting.id))
     session.execute(delete(JobChunk).where(JobChunk.recording_id.in_(recordings)))
