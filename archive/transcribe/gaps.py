@@ -1,14 +1,22 @@
-"""Untranscribed speech: where voice activity hears someone and no transcribed word covers it.
+"""Untranscribed speech: where voice activity hears someone and the transcript has no words for it.
 
-A gap is recorded, never silently dropped: the archive exists for testimony that a model may not understand
-(an English-only model on Spanish speech writes nothing at all). Word timestamps are approximate and voice
-activity pads its stretches, so each word covers WORD_SLACK seconds either side; what is left uncovered counts
-as a gap when it lasts at least MIN_GAP_SECONDS (the figures behind both are in benchmarks/transcribe.py's
-gap report and the report of issue 19).
+The archive exists for testimony a model may not understand: an English-only model writes nothing at all for
+Spanish speech, or, primed by what came before, writes English that was never said. Neither may pass in
+silence. Two checks, on each window:
+
+- Holes: speech that no word covers. Word timings are approximate and voice activity pads its stretches, so
+  each word covers WORD_SLACK seconds either side; what is left counts when it lasts MIN_GAP_SECONDS.
+- Suspect text: a segment whose words the model itself doubts (mean word probability under
+  SUSPECT_PROBABILITY), where a multilingual model hears a language the run was not told about.
+
+A hole heard in one of the configured languages is transcribed once more on its own (archive.transcribe
+.languages); what is still missing becomes a Gap that says what was heard and what to do. The figures behind
+the thresholds are in the report of issue 19 and benchmarks/transcribe.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,20 +31,24 @@ from archive.transcribe.packages import MULTILINGUAL_MODEL
 from archive.transcribe.transcript import Gap, TranscriptSegment
 
 WORD_SLACK = 0.5
-MIN_GAP_SECONDS = 2.0
+MIN_GAP_SECONDS = 1.0
+MERGE_SECONDS = 0.25  # holes closer are one (a stretch cut at 30 s, a word in a hole); a turn's pause splits them
+SUSPECT_PROBABILITY = 0.4
+MIN_GUESS_SECONDS = 3.0  # below this the language heard is too unreliable to name
+GUESS_THRESHOLD = 0.5  # faster-whisper's own bar for calling a language detected
 
-# The most likely language of some audio and its probability, over all languages; None if no model can tell.
+# The most likely language of some audio and its probability, over all languages; None if it cannot tell.
 Guess = Callable[[np.ndarray], tuple[str, float] | None]
 
 
-def uncovered(stretches: list[Stretch], segments: list[TranscriptSegment]) -> list[Stretch]:
-    """The parts of the speech stretches that no word (or wordless segment) covers, at least MIN_GAP_SECONDS long."""
+def holes(stretches: list[Stretch], segments: list[TranscriptSegment]) -> list[Stretch]:
+    """The parts of the speech stretches that no word (or wordless segment) covers, merged, long enough to count."""
     covered = sorted(
         (w.start - WORD_SLACK, w.end + WORD_SLACK)
         for s in segments
         for w in (s.words or [s])  # a segment without word timings covers its own span
     )
-    found = []
+    found: list[Stretch] = []
     for stretch in stretches:
         cursor = stretch.start
         for start, end in covered:
@@ -47,21 +59,48 @@ def uncovered(stretches: list[Stretch], segments: list[TranscriptSegment]) -> li
             cursor = max(cursor, end)
         if cursor < stretch.end:
             found.append(Stretch(cursor, stretch.end))
-    return [s for s in found if s.duration >= MIN_GAP_SECONDS - 1e-9]
+    merged: list[Stretch] = []
+    for hole in found:
+        if merged and hole.start - merged[-1].end < MERGE_SECONDS:
+            merged[-1] = Stretch(merged[-1].start, hole.end)
+        else:
+            merged.append(hole)
+    return [h for h in merged if h.duration >= MIN_GAP_SECONDS]
 
 
-def describe(
-    audio: np.ndarray, holes: list[Stretch], languages: tuple[str, ...], guess: Guess | None, offset: float = 0.0
+def suspects(segments: list[TranscriptSegment]) -> list[Stretch]:
+    """The spans of segments whose words the model doubts."""
+    return [
+        Stretch(s.start, s.end)
+        for s in segments
+        if s.words and sum(w.probability for w in s.words) / len(s.words) < SUSPECT_PROBABILITY
+    ]
+
+
+def window_gaps(
+    audio: np.ndarray,
+    stretches: list[Stretch],
+    segments: list[TranscriptSegment],
+    languages: tuple[str, ...],
+    guess: Guess,
+    offset: float,
 ) -> list[Gap]:
-    """A Gap for each hole, saying what the model heard there when it can tell (times shifted by `offset`)."""
-    gaps = []
-    for hole in holes:
-        heard = guess(hole.samples(audio)) if guess else None
-        language = heard[0] if heard else ""
-        gaps.append(
-            Gap(round(hole.start + offset, 3), round(hole.end + offset, 3), reason(language, languages), language)
-        )
-    return gaps
+    """The gaps of one window (segments on the window's timeline), on the recording's timeline."""
+    found = []
+    for hole in holes(stretches, segments):
+        heard = guess(hole.samples(audio))
+        found.append(_gap(hole, heard, reason(heard[0] if heard else "", languages), offset))
+    for span in suspects(segments):
+        heard = guess(span.samples(audio))
+        if heard and heard[0] not in languages:
+            why = reason(heard[0], languages) + "; the text written here is not a transcription of it"
+            found.append(_gap(span, heard, why.replace("speech not transcribed", "speech not understood"), offset))
+    return sorted(found, key=lambda g: g.start)
+
+
+def _gap(span: Stretch, heard: tuple[str, float] | None, why: str, offset: float) -> Gap:
+    start, end = round(float(span.start + offset), 3), round(float(span.end + offset), 3)
+    return Gap(start, end, why, heard[0] if heard else "")
 
 
 def reason(language: str, languages: tuple[str, ...]) -> str:
@@ -84,18 +123,25 @@ def offline_guess(cache_dir: Path, threads: int) -> Guess:
     """Guesses by the packaged multilingual model (faster-whisper, whichever engine transcribes), loaded on the
     first gap only: an English-only archive whose meetings are in English never pays for it."""
     loaded: list[Any] = []
+    heard: dict[bytes, tuple[str, float] | None] = {}  # the same hole is heard once (before and after a retry)
 
     def guess(samples: np.ndarray) -> tuple[str, float] | None:
+        if len(samples) < MIN_GUESS_SECONDS * SAMPLE_RATE:
+            return None
         if not loaded:
             try:
                 loaded.append(load_faster_whisper_model(MULTILINGUAL_MODEL, None, cache_dir, threads))
             except ModelUnavailable:
                 loaded.append(None)
-        if loaded[0] is None or len(samples) < SAMPLE_RATE // 2:
+        if loaded[0] is None:
             return None
-        # Padded to 30 s as Whisper was trained: more reliable than the stretch alone on a language it may not
-        # be told to expect, and a gap is rare enough for a full encoder pass.
-        language, probability, _ = loaded[0].detect_language(audio=np.ascontiguousarray(samples, dtype=np.float32))
-        return language, round(float(probability), 4)
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        key = hashlib.sha1(samples.tobytes()).digest()
+        if key not in heard:
+            # Padded to 30 s as Whisper was trained: more reliable than the stretch alone on a language no one
+            # said to expect, and rare enough to afford a full encoder pass.
+            language, probability, _ = loaded[0].detect_language(audio=samples)
+            heard[key] = (language, round(float(probability), 4)) if probability >= GUESS_THRESHOLD else None
+        return heard[key]
 
     return guess

@@ -12,13 +12,16 @@ window's timeline; a segment that spans two regions is split between them.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from archive.errors import InvalidInput
 from archive.media.decode import SAMPLE_RATE
+from archive.transcribe import gaps
 from archive.transcribe.activity import Stretch
 from archive.transcribe.transcript import CONFIGURED, DETECTED, NEIGHBOUR, TranscriptSegment, Word
 
@@ -48,6 +51,30 @@ class Region:
     end: float
     language: str
     stretches: tuple[Labelled, ...]
+
+
+def transcribe_window(
+    audio: np.ndarray,
+    stretches: list[Stretch],
+    engine: Any,  # archive.transcribe.windows.Engine (which imports this module)
+    prompts: dict[str, str],
+    report: Callable[[float], None],
+) -> list[TranscriptSegment]:
+    """One window: its stretches labelled, its regions transcribed; then each hole (speech without words) heard in
+    a configured language is transcribed once more on its own, without a prompt (a prompt, or the speech around
+    it, can lead a model to skip speech it would have written down alone)."""
+    languages = engine.languages
+    identify = engine.identify if len(languages) > 1 else None
+    labelled = label_stretches(audio, stretches, languages, identify)
+    regions = language_regions(labelled, len(audio) / SAMPLE_RATE, languages)
+    found = [s for s in transcribe_regions(audio, regions, prompts, engine.decode, report) if s.text.strip()]
+    for hole in gaps.holes(stretches, found):
+        heard = engine.guess(hole.samples(audio))
+        if heard and heard[0] in languages:
+            region = Region(hole.start, hole.end, heard[0], (Labelled(hole, heard[0], heard[1], DETECTED),))
+            again = transcribe_regions(audio, [region], {}, engine.decode, lambda _: None)
+            found += [s for s in again if s.text.strip()]
+    return sorted(found, key=lambda s: (s.start, s.end))
 
 
 def usable_languages(model: str, languages: tuple[str, ...], multilingual: bool) -> tuple[str, ...]:
@@ -119,7 +146,7 @@ def transcribe_regions(
     for language in dict.fromkeys(r.language for r in regions):
         mine = [r for r in regions if r.language == language]
         pieces = [audio[int(r.start * SAMPLE_RATE) : int(r.end * SAMPLE_RATE)] for r in mine]
-        offsets = np.cumsum([0] + [len(p) for p in pieces]) / SAMPLE_RATE
+        offsets = [float(x) / SAMPLE_RATE for x in np.cumsum([0] + [len(p) for p in pieces])]
         joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
 
         def progress(seconds: float, before: float = done) -> None:
@@ -131,11 +158,11 @@ def transcribe_regions(
     return sorted(segments, key=lambda s: (s.start, s.end))
 
 
-def _placed(segment: TranscriptSegment, regions: list[Region], offsets: np.ndarray) -> list[TranscriptSegment]:
+def _placed(segment: TranscriptSegment, regions: list[Region], offsets: list[float]) -> list[TranscriptSegment]:
     """A segment decoded from joined regions, back on the window's timeline: one part per region it spans."""
 
     def region_of(t: float) -> int:
-        return int(np.clip(np.searchsorted(offsets, t, side="right") - 1, 0, len(regions) - 1))
+        return min(max(bisect.bisect_right(offsets, t) - 1, 0), len(regions) - 1)
 
     def moved(t: float, index: int) -> float:
         region = regions[index]

@@ -18,7 +18,7 @@ import numpy as np
 
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe import activity, gaps
-from archive.transcribe.languages import MIN_IDENTIFY_SECONDS, label_stretches, language_regions, transcribe_regions
+from archive.transcribe.languages import MIN_IDENTIFY_SECONDS, transcribe_window
 from archive.transcribe.transcript import (
     Gap,
     Progress,
@@ -101,10 +101,9 @@ def transcribe_windows(
     again from the audio, the same way."""
     duration = len(audio) / SAMPLE_RATE
     segments: list[TranscriptSegment] = []
-    holes: list[Gap] = []
+    missing: list[Gap] = []
     prompts: dict[str, str] = {}
     finished = checkpoint.done() if checkpoint else {}
-    identify = engine.identify if len(engine.languages) > 1 else None
     for number, (offset, samples) in enumerate(windows(audio, engine.window_seconds)):
         silent = is_silent(samples)
         stretches = [] if silent else activity.speech_stretches(samples)
@@ -118,20 +117,18 @@ def transcribe_windows(
                 if on_progress:
                     on_progress(min(offset + done, duration), duration)
 
-            labelled = label_stretches(samples, stretches, engine.languages, identify)
-            regions = language_regions(labelled, len(samples) / SAMPLE_RATE, engine.languages)
-            decoded = transcribe_regions(samples, regions, prompts, engine.decode, report)
-            found = [_shift(s, offset) for s in decoded if s.text.strip()]
+            decoded = transcribe_window(samples, stretches, engine, prompts, report)
+            found = [_shift(s, offset) for s in decoded]
         if checkpoint and number not in finished:
             checkpoint.save(number, found)
         segments.extend(found)
         here = [_shift(s, -offset) for s in found]
-        holes += gaps.describe(samples, gaps.uncovered(stretches, here), engine.languages, engine.guess, offset)
+        missing += gaps.window_gaps(samples, stretches, here, engine.languages, engine.guess, offset)
         for language in dict.fromkeys(s.language for s in found):
             prompts[language] = " ".join(s.text for s in found if s.language == language)[-PROMPT_CHARACTERS:]
         if on_progress:
             on_progress(offset + len(samples) / SAMPLE_RATE, duration)
-    return segments, holes
+    return segments, missing
 
 
 def is_silent(samples: np.ndarray) -> bool:
@@ -191,7 +188,7 @@ def windowed_transcript(
 ) -> Transcript:
     """Run an engine over the recording window by window and assemble the Transcript."""
     began = time.perf_counter()
-    segments, holes = transcribe_windows(audio, transcriber, on_progress, checkpoint)
+    segments, missing = transcribe_windows(audio, transcriber, on_progress, checkpoint)
     return Transcript(
         engine=transcriber.engine,
         model=transcriber.model,
@@ -202,5 +199,5 @@ def windowed_transcript(
         parameters=transcriber.parameters,
         processing_seconds=round(time.perf_counter() - began, 3),
         languages=spoken_languages(segments),
-        gaps=tuple(holes),
+        gaps=tuple(missing),
     )
