@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe.transcript import TranscriptSegment, Word
@@ -85,3 +86,61 @@ def test_segments_are_shifted_to_the_recording_timeline_and_silence_is_skipped()
 def test_digital_silence_is_silent_and_speech_is_not() -> None:
     assert is_silent(np.zeros(SAMPLE_RATE * 60, np.float32))
     assert not is_silent(speech())
+
+
+class TwoLanguages(Recorder):
+    """Hears Spanish in stretches over 6 s and writes words over the first half of what it is given only, so that
+    every window has languages to decide and holes to report."""
+
+    window_seconds = 30
+    languages = ("en", "es")
+
+    def decode(
+        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None]
+    ) -> list[TranscriptSegment]:
+        self.calls.append((len(samples), language, prompt))
+        half = round(len(samples) / SAMPLE_RATE / 2, 3)
+        words = (Word(" uno" if language == "es" else " one", 0.0, half, 0.9),)
+        return [TranscriptSegment(0.0, half, f"{language} {len(samples)}", words, -0.2, 0.01, language)]
+
+    def identify(self, samples: np.ndarray) -> dict[str, float]:
+        return {"es": 0.8, "en": 0.2} if len(samples) > 6 * SAMPLE_RATE else {"en": 0.7, "es": 0.3}
+
+    def guess(self, samples: np.ndarray) -> tuple[str, float] | None:
+        return ("fr", 0.9)
+
+
+class MemoryCheckpoint:
+    def __init__(self, kill_after: int | None = None) -> None:
+        self.saved: dict[int, list[TranscriptSegment]] = {}
+        self.kill_after = kill_after
+
+    def done(self) -> dict[int, list[TranscriptSegment]]:
+        return dict(self.saved)
+
+    def save(self, window: int, segments: list[TranscriptSegment]) -> None:
+        self.saved[window] = segments
+        if window == self.kill_after:
+            raise KeyboardInterrupt("the worker is killed")
+
+
+def test_a_resumed_run_gives_the_same_segments_languages_and_gaps() -> None:
+    pause = np.zeros(SAMPLE_RATE * 2, np.float32)
+    audio = np.concatenate([speech(), pause, speech("spanish/testimony-es.ogg")[: 40 * SAMPLE_RATE], pause, speech()])
+    uninterrupted = TwoLanguages()
+    whole, whole_gaps = transcribe_windows(audio, uninterrupted)
+    assert {s.language for s in whole} == {"en", "es"} and whole_gaps
+    assert {s.language_source for s in whole} == {"detected", "neighbour"}
+
+    checkpoint = MemoryCheckpoint(kill_after=0)
+    with pytest.raises(KeyboardInterrupt):
+        transcribe_windows(audio, TwoLanguages(), checkpoint=checkpoint)
+    assert list(checkpoint.saved) == [0]
+    checkpoint.kill_after = None
+    engine = TwoLanguages()
+    resumed, resumed_gaps = transcribe_windows(audio, engine, checkpoint=checkpoint)
+    assert (resumed, resumed_gaps) == (whole, whole_gaps)
+    first_window = [call for call in uninterrupted.calls if call not in engine.calls]
+    assert first_window and len(engine.calls) + len(first_window) == len(uninterrupted.calls)  # not redone
+    # each language is prompted only with its own earlier text
+    assert all(not prompt or prompt.startswith(language) for _, language, prompt in engine.calls)
