@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,19 @@ def reference_text(stm: Path) -> str:
     return " ".join(text for _, text in sorted(rows))
 
 
-def turn_scores(turns: list[dict[str, Any]], segments: tuple[TranscriptSegment, ...] | list[TranscriptSegment]):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class TurnScores:
+    wer: dict[str, float]  # by language
+    right: tuple[bool, ...]  # per turn: did it come out in its own language
+
+    @property
+    def turns_right(self) -> int:
+        return sum(self.right)
+
+
+def turn_scores(
+    turns: list[dict[str, Any]], segments: tuple[TranscriptSegment, ...] | list[TranscriptSegment]
+) -> TurnScores:
     """Per language, the WER of the segments that fall in that language's turns (each segment goes to the turn
     it overlaps most, whatever language it was given), and which turns came out in their own language (the
     language of most of the transcribed seconds inside the turn).
@@ -67,4 +80,4 @@ def turn_scores(turns: list[dict[str, Any]], segments: tuple[TranscriptSegment, 
             s.text for t, mine in zip(turns, heard, strict=True) for s in mine if t["language"] == language
         )
         wer[language] = word_error_rate(reference, hypothesis, language)
-    return {"wer": wer, "turns_right": sum(right), "turns": len(turns), "right": right}
+    return TurnScores(wer, tuple(right))

@@ -49,4 +49,4 @@ def test_bad_languages_are_refused_by_name(environ: dict[str, str], message: str
 
 
 def test_the_language_codes_are_whispers() -> None:
-    assert WHISPER_LANGUAGES == tuple(code for code in LANGUAGES if len(code) == 2)
+    assert tuple(code for code in LANGUAGES if len(code) == 2) == WHISPER_LANGUAGES
