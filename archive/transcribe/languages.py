@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from archive.errors import InvalidInput
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe import gaps
 from archive.transcribe.activity import Stretch
-from archive.transcribe.transcript import CONFIGURED, DETECTED, NEIGHBOUR, TranscriptSegment, Word
+from archive.transcribe.transcript import CONFIGURED, DETECTED, NEIGHBOUR, Engine, TranscriptSegment, Word
 
 MIN_IDENTIFY_SECONDS = 3.0
 IDENTIFY_SECONDS = 30  # what Whisper hears at once; a longer stretch is identified by its first 30 s
@@ -56,7 +55,7 @@ class Region:
 def transcribe_window(
     audio: np.ndarray,
     stretches: list[Stretch],
-    engine: Any,  # archive.transcribe.windows.Engine (which imports this module)
+    engine: Engine,
     prompts: dict[str, str],
     report: Callable[[float], None],
 ) -> list[TranscriptSegment]:

@@ -99,6 +99,27 @@ class Transcriber(Protocol):
         ...
 
 
+class Engine(Protocol):
+    """What an engine gives the window loop (archive.transcribe.windows); both transcribers are engines."""
+
+    languages: tuple[str, ...]
+    window_seconds: int
+
+    def decode(
+        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None]
+    ) -> list[TranscriptSegment]:
+        """Transcribe in `language`; times relative to `samples`; words keep the engine's spacing (" word")."""
+        ...
+
+    def identify(self, samples: np.ndarray) -> dict[str, float]:
+        """Language probabilities of a stretch of speech (at most 30 s), over every language the model knows."""
+        ...
+
+    def guess(self, samples: np.ndarray) -> tuple[str, float] | None:
+        """The most likely language of untranscribed speech, by any model at hand; None if none can tell."""
+        ...
+
+
 def transcript_filename(sha256: str, engine: str, model: str) -> str:
     """transcripts/<sha256>.<engine>.<model>.json, with the model name made safe for a file name."""
     safe_model = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"

@@ -10,7 +10,7 @@ run cuts the same windows.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Protocol
 
@@ -20,6 +20,7 @@ from archive.media.decode import SAMPLE_RATE
 from archive.transcribe import activity, gaps
 from archive.transcribe.languages import MIN_IDENTIFY_SECONDS, transcribe_window
 from archive.transcribe.transcript import (
+    Engine,
     Gap,
     Progress,
     Transcript,
@@ -35,27 +36,6 @@ SILENCE_RMS = 1e-3  # about -60 dBFS: below this throughout, a window holds no s
 PROMPT_CHARACTERS = 200  # the end of a language's latest text primes its next stretch, as Whisper does in a file
 # Temperature 0 first, so decoding is deterministic; higher ones only when a window fails Whisper's checks.
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-
-
-class Engine(Protocol):
-    """What an engine gives the window loop (both transcribers implement it)."""
-
-    languages: tuple[str, ...]
-    window_seconds: int
-
-    def decode(
-        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None]
-    ) -> list[TranscriptSegment]:
-        """Transcribe in `language`; times relative to `samples`; words keep the engine's spacing (" word")."""
-        ...
-
-    def identify(self, samples: np.ndarray) -> dict[str, float]:
-        """Language probabilities of a stretch of speech (at most 30 s), over every language the model knows."""
-        ...
-
-    def guess(self, samples: np.ndarray) -> tuple[str, float] | None:
-        """The most likely language of untranscribed speech, by any model at hand; None if none can tell."""
-        ...
 
 
 class Checkpoint(Protocol):
