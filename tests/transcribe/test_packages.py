@@ -169,3 +169,22 @@ def test_the_models_available_offline_are_listed(base_folder: Path, cache_dir: P
     assert base.licence == "MIT (OpenAI Whisper weights)"
     # before its first use the base model has no folder yet: it is listed all the same
     assert next(m for m in available_models(tmp_path) if m.name == "base").path is None
+
+
+def test_models_the_engines_downloaded_earlier_are_listed_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "xdg" / "whisper").mkdir(parents=True)
+    (tmp_path / "xdg" / "whisper" / "small.pt").write_bytes(b"x" * 10)
+    snapshot = tmp_path / "hf" / "models--Systran--faster-whisper-medium.en" / "snapshots" / "abc"
+    snapshot.mkdir(parents=True)
+    (snapshot / "model.bin").write_bytes(b"y" * 20)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    listed = {m.name: m for m in available_models(tmp_path / "cache")}
+    assert (listed["small"].formats, listed["small"].source, listed["small"].size) == (
+        ("openai-whisper",),
+        "openai-whisper cache",
+        10,
+    )
+    assert listed["small"].multilingual
+    medium = listed["medium.en"]
+    assert (medium.languages, medium.formats, medium.path) == (("en",), ("ctranslate2",), snapshot)
