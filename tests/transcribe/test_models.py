@@ -40,11 +40,11 @@ def test_an_explicit_path_comes_first(cache_dir: Path, tmp_path: Path) -> None:
     assert resolve_whisper_checkpoint("base.en", str(checkpoint), tmp_path) == checkpoint
     # a CTranslate2 folder given to the whisper engine is converted like the package
     assert resolve_whisper_checkpoint("mine", str(PACKAGE), tmp_path).parent == tmp_path / "whisper"
-    assert resolve_faster_whisper_model("base.en", str(PACKAGE)) == str(PACKAGE)
+    assert resolve_faster_whisper_model("base.en", str(PACKAGE), tmp_path) == str(PACKAGE)
 
 
-def test_faster_whisper_uses_the_package_folder() -> None:
-    assert resolve_faster_whisper_model("tiny.en", None) == str(PACKAGE)
+def test_faster_whisper_uses_the_package_folder(tmp_path: Path) -> None:
+    assert resolve_faster_whisper_model("tiny.en", None, tmp_path) == str(PACKAGE)
 
 
 def test_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match="not a CTranslate2 Whisper model folder"):
         resolve_whisper_checkpoint("tiny.en", str(tmp_path), tmp_path / "cache")
     with pytest.raises(ModelUnavailable, match="not a CTranslate2 Whisper model folder"):
-        resolve_faster_whisper_model("tiny.en", str(tmp_path))
+        resolve_faster_whisper_model("tiny.en", str(tmp_path), tmp_path)
     with pytest.raises(ModelUnavailable, match="does not exist"):
         resolve_whisper_checkpoint("tiny.en", str(tmp_path / "missing.pt"), tmp_path / "cache")
 
@@ -66,7 +66,7 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(tmp_path: Path) -> None:
 def resolve(engine: str, model: str, cache_dir: Path) -> object:
     if engine == "whisper":
         return resolve_whisper_checkpoint(model, None, cache_dir)
-    return resolve_faster_whisper_model(model, None)
+    return resolve_faster_whisper_model(model, None, cache_dir)
 
 
 @pytest.mark.parametrize("engine", ["whisper", "faster-whisper"])
@@ -97,5 +97,5 @@ def test_each_model_is_loaded_once_with_its_alignment_heads(cache_dir: Path) -> 
     assert load_whisper_model("tiny.en", None, cache_dir, threads=1) is model
     heads = json.loads((PACKAGE / "config.json").read_text())["alignment_heads"]
     assert model.alignment_heads.to_dense().nonzero().tolist() == heads
-    faster = load_faster_whisper_model("tiny.en", None, threads=1)
-    assert load_faster_whisper_model("tiny.en", None, threads=1) is faster
+    faster = load_faster_whisper_model("tiny.en", None, cache_dir, threads=1)
+    assert load_faster_whisper_model("tiny.en", None, cache_dir, threads=1) is faster
