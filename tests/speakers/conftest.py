@@ -1,9 +1,13 @@
-"""Voices with synthetic embeddings: unit vectors whose cosine with the first axis is the score we want."""
+"""Voices with synthetic embeddings (unit vectors whose cosine with the first axis is the score we want), and
+the synthetic overlap fixture built once per session."""
 
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import Meeting, Speaker
 from archive.speakers.voices import to_bytes
+from tests.conftest import FIXTURES
 
 MODEL = "test-embedder"
 
@@ -46,3 +51,13 @@ def give_voice(sessions: sessionmaker[Session]) -> Callable[..., None]:
             speaker.turns = turns or []
 
     return give
+
+
+@pytest.fixture(scope="session")
+def hotmic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The founding case re-created (tests/fixtures/hotmic): mixes, tracks and a two-channel file, with truth."""
+    folder = tmp_path_factory.mktemp("hotmic")
+    # In a process of its own: espeak-ng's library carries a little state from one utterance to the next, so a
+    # recipe is repeatable as a fresh run, whatever else this process synthesised before.
+    subprocess.run([sys.executable, str(FIXTURES / "hotmic" / "make_hotmic.py"), str(folder)], check=True)
+    return folder
