@@ -9,6 +9,12 @@ child process. --steps compares window steps (pyannote's own default is 1 s; our
 
     .venv/bin/python benchmarks/diarize.py                          # 10 minutes, 3 runs, steps 5 and 2.5
     .venv/bin/python benchmarks/diarize.py --minutes 2 --runs 1 --steps 5 meeting.wav=meeting.rttm
+    .venv/bin/python benchmarks/diarize.py --council 1,2,3          # the twelve-voice hour, three seeds
+
+--council renders the synthetic twelve-voice council meeting (tests/fixtures/council) for each seed and
+diarizes it in a child process: DER (collar 0.25 s), voices found against twelve, overlaps flagged, RTF (wall
+and CPU) and peak memory, and, from the same windows, what average-linkage clustering alone (the method before
+the whole-meeting re-clustering) gives.
 """
 
 from __future__ import annotations
@@ -22,13 +28,18 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archive.config import Settings  # noqa: E402
 from archive.media.decode import SAMPLE_RATE, decode_audio  # noqa: E402
+from archive.speakers.clustering import assign_units, weighted_mean  # noqa: E402
 from archive.speakers.diarize import Diarizer  # noqa: E402
 from archive.speakers.evaluate import diarization_error, read_rttm  # noqa: E402
+from archive.speakers.timeline import reconstruct  # noqa: E402
 from benchmarks.transcribe import long_recording  # noqa: E402
 
 FIXTURES = [
@@ -99,6 +110,79 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def average_linkage_only(embeddings: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """The clustering before whole-meeting re-clustering: average linkage at 0.375, small clusters folded."""
+    usable = (seconds >= 1.0) & (np.abs(embeddings).sum(axis=1) > 0)
+    vectors, weights = embeddings[usable], seconds[usable]
+    labels = fcluster(linkage(vectors, method="average", metric="cosine"), t=0.375, criterion="distance") - 1
+    clusters = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    big = [c for c in clusters if weights[c].sum() >= 2.0] or [max(clusters, key=lambda c: weights[c].sum())]
+    centroids = np.stack([weighted_mean(vectors[c], weights[c]) for c in big])
+    for members in clusters:
+        if not any(members is c for c in big):
+            nearest = int(np.argmax(centroids @ weighted_mean(vectors[members], weights[members])))
+            big[nearest] = np.concatenate([big[nearest], members])
+    return np.stack([weighted_mean(vectors[c], weights[c]) for c in big]).astype(np.float32)
+
+
+def measure_council(seed: int, minutes: float, folder: Path) -> dict:
+    """Runs in a child process: render (if not there yet), then diarize the meeting once and score it."""
+    name = f"council-s{seed}" + ("" if minutes == 60 else f"-{minutes:g}m")
+    if not (folder / f"{name}.wav").exists():
+        recipe = ROOT / "tests" / "fixtures" / "council" / "make_council.py"
+        subprocess.run(
+            [sys.executable, str(recipe), str(folder), "--seed", str(seed), "--minutes", str(minutes)], check=True
+        )
+    _, audio = decode_audio(folder / f"{name}.wav", name=name)
+    seconds = len(audio) / SAMPLE_RATE
+    diarizer = Diarizer(threads=1)
+    began, cpu = time.perf_counter(), time.process_time()
+    local = diarizer.local_speakers(audio)
+    del audio
+    result = diarizer.cluster([local])
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    reference = read_rttm(folder / f"{name}.rttm")
+    before_labels, before_centroids = assign_units(
+        [local], average_linkage_only(local.unit_embeddings, local.unit_seconds)
+    )
+    before = reconstruct(local, before_labels[0], len(before_centroids)).turns
+    return {
+        "name": name,
+        "seconds": seconds,
+        "der": diarization_error(reference, [(t.start, t.end, str(t.speaker)) for t in result.turns[0]], 0.25).der,
+        "voices": len(result.voices),
+        "der_before": diarization_error(reference, [(t.start, t.end, str(t.speaker)) for t in before], 0.25).der,
+        "voices_before": len({t.speaker for t in before}),
+        "overlaps": len(result.overlaps[0]),
+        "rtf": wall / seconds,
+        "rtf_cpu": cpu / seconds,
+        "peak": _peak_mib(),
+    }
+
+
+def council(seeds: list[int], minutes: float, folder: Path) -> None:
+    print(f"twelve-voice council meeting(s), {minutes:g} minutes, one thread; DER collar 0.25 s")
+    header = ["DER before", "voices", "DER after", "voices", "overlaps", "RTF", "RTF cpu", "peak MiB"]
+    print(f"{'meeting':<16}" + "".join(f"{h:>11}" for h in header))
+    for seed in seeds:
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            f"council:{seed}",
+            "--minutes",
+            str(minutes),
+            "--folder",
+            str(folder),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        print(
+            f"{r['name']:<16}{r['der_before']:>11.3f}{r['voices_before']:>8}/12{r['der']:>11.3f}{r['voices']:>8}/12"
+            f"{r['overlaps']:>11}{r['rtf']:>11.3f}{r['rtf_cpu']:>11.3f}{r['peak']:>11.0f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("pairs", nargs="*", help="further AUDIO=RTTM files to score")
@@ -106,8 +190,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", default="5,2.5", help="window steps in seconds, compared side by side")
+    parser.add_argument("--council", help="seeds of twelve-voice council meetings to render and score, e.g. 1,2,3")
+    parser.add_argument("--folder", type=Path, default=Path("/tmp/testimony-council"), help="where meetings render")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.child.startswith("council:"):
+        print(json.dumps(measure_council(int(args.child.split(":")[1]), args.minutes, args.folder)))
+        return
+    if args.council:
+        council(
+            [int(seed) for seed in args.council.split(",")], args.minutes if args.minutes != 10 else 60, args.folder
+        )
+        return
     pairs = FIXTURES + [(Path(a), Path(r)) for a, r in (pair.split("=", 1) for pair in args.pairs)]
 
     if args.child:

@@ -6,14 +6,13 @@ The method is pyannote's (segmentation-3.0 with a clustering of local speakers),
    segmentation network says, every ~17 ms, which of up to three *local* speakers talk, overlap included.
 2. Embeddings. For each local speaker of each window, CAM++ embeds the fbank frames where that speaker
    talks alone (clean speech): one vector per (window, local speaker), a "unit".
-3. Clustering. Units with enough clean speech are clustered by agglomerative clustering (average linkage
-   on cosine distance) with a distance threshold: the number of speakers follows from the threshold, not
-   from a guess. Clusters with too little speech join their nearest neighbour.
-4. Assignment. Within a window, local speakers are different people, so units are matched to cluster
-   centroids one-to-one (Hungarian algorithm); every unit, short ones too, gets a global speaker.
-5. Reconstruction. Each window's local activity, relabelled with global speakers, is averaged over the
-   overlapping windows; at every frame the `n` most active speakers speak, `n` being the averaged number
-   of local speakers (so two people talking at once give two overlapping turns).
+3. Clustering (`clustering.py`). Units with enough clean speech are clustered with a distance threshold:
+   the number of speakers follows from the threshold, not from a guess. Within a window, local speakers are
+   different people, so units are matched to speakers one-to-one (Hungarian algorithm); a local speaker left
+   over is a voice heard only over somebody else (a remark over testimony) and gets a voice of its own.
+4. Reconstruction (`timeline.py`). Each window's local activity, relabelled with global speakers, is averaged
+   over the overlapping windows; at every frame the `n` most active speakers speak, `n` being the averaged
+   number of local speakers. Two people talking at once give two overlapping turns, and an `Overlap`.
 
 Memory stays bounded on long meetings: windows are processed in batches and only their small outputs are
 kept (3 activity values per frame, one 192-d vector per unit), never a second copy of the audio.
@@ -28,33 +27,22 @@ from dataclasses import dataclass, field
 import kaldi_native_fbank as knf
 import numpy as np
 import torch
-from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.optimize import linear_sum_assignment
 
-from archive.speakers.networks import EMBEDDING_MODEL, POWERSET, PyanNet, load_embedding, load_segmentation
+from archive.speakers.clustering import assign_units, cluster_centroids
+from archive.speakers.networks import EMBEDDING_MODEL, POWERSET, load_embedding, load_segmentation
+from archive.speakers.timeline import Overlap, Turn, reconstruct
+from archive.speakers.windows import (
+    EMBEDDING_SIZE,
+    FRAME_SIZE,
+    FRAME_STEP,
+    SAMPLE_RATE,
+    WINDOW_SECONDS,
+    LocalSpeakers,
+)
 
-SAMPLE_RATE = 16_000
-WINDOW_SECONDS = 10.0  # what segmentation-3.0 was trained on
-FRAME_STEP = PyanNet.frame_step()  # samples
-FRAME_SIZE = PyanNet.frame_size()
-EMBEDDING_SIZE = 192
+__all__ = ["Diarization", "Diarizer", "LocalSpeakers", "Overlap", "Turn", "Voice"]
 
-# Tuned on the fixtures (docs/benchmarks.md, "Diarization"), in this order of importance.
-CLUSTER_THRESHOLD = 0.375  # cosine distance at which average-linkage clustering stops merging
-MIN_CLUSTER_SECONDS = 1.0  # clean speech a unit needs to take part in clustering
-MIN_SPEAKER_SECONDS = 2.0  # a cluster with less clean speech joins its nearest neighbour
 MIN_EMBED_SECONDS = 0.1  # below this a unit has no embedding and follows its window's other units
-MIN_TURN_GAP = 0.25  # gaps shorter than this within one speaker's speech are closed
-MIN_TURN = 0.1  # turns shorter than this are dropped
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A stretch of time (seconds from the start of the recording) when one speaker talks."""
-
-    start: float
-    end: float
-    speaker: int
 
 
 @dataclass(frozen=True)
@@ -66,24 +54,12 @@ class Voice:
 
 
 @dataclass
-class LocalSpeakers:
-    """What segmentation and embedding found in one recording, before clustering across the meeting."""
-
-    num_samples: int
-    window_starts: np.ndarray  # (windows,) sample offsets
-    activity: np.ndarray  # (windows, frames, 3) 0/1: local speaker k talks in frame i of window w
-    unit_window: np.ndarray  # (units,) which window
-    unit_local: np.ndarray  # (units,) which local speaker
-    unit_seconds: np.ndarray  # (units,) clean speech the embedding saw
-    unit_embeddings: np.ndarray  # (units, 192), L2-normalised; zeros when the unit had too little speech
-
-
-@dataclass
 class Diarization:
-    """A meeting's speakers: voices, and each recording's turns (speaker = index into voices)."""
+    """A meeting's speakers: voices, and each recording's turns and overlaps (speaker = index into voices)."""
 
     voices: list[Voice]
     turns: list[list[Turn]] = field(default_factory=list)
+    overlaps: list[list[Overlap]] = field(default_factory=list)
     processing_seconds: float = 0.0
     model: str = EMBEDDING_MODEL
 
@@ -185,115 +161,12 @@ class Diarizer:
     def cluster(self, recordings: Sequence[LocalSpeakers]) -> Diarization:
         embeddings = np.concatenate([r.unit_embeddings for r in recordings]) if recordings else np.zeros((0, 192))
         seconds = np.concatenate([r.unit_seconds for r in recordings]) if recordings else np.zeros(0)
-        centroids = cluster_centroids(embeddings, seconds)
-        turns = [reconstruct(r, assign_units(r, centroids), len(centroids)) for r in recordings]
-        return _ordered(centroids, turns)
+        labels, centroids = assign_units(recordings, cluster_centroids(embeddings, seconds))
+        timelines = [reconstruct(r, units, len(centroids)) for r, units in zip(recordings, labels, strict=True)]
+        return _ordered(centroids, [t.turns for t in timelines], [t.overlaps for t in timelines])
 
 
-def cluster_centroids(embeddings: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    """The speakers' centroids (speakers, 192), L2-normalised, from the units with enough clean speech."""
-    usable = (seconds >= MIN_CLUSTER_SECONDS) & (np.abs(embeddings).sum(axis=1) > 0)
-    vectors, weights = embeddings[usable], seconds[usable]
-    if len(vectors) == 0:
-        return np.zeros((0, embeddings.shape[1] if embeddings.ndim == 2 else 192), dtype=np.float32)
-    if len(vectors) == 1:
-        labels = np.zeros(1, dtype=int)
-    else:
-        tree = linkage(vectors, method="average", metric="cosine")
-        labels = fcluster(tree, t=CLUSTER_THRESHOLD, criterion="distance") - 1
-    clusters = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    # Small clusters (a cough, a chair creaking, a few words) join the nearest big one.
-    big = [c for c in clusters if weights[c].sum() >= MIN_SPEAKER_SECONDS] or [
-        max(clusters, key=lambda c: weights[c].sum())
-    ]
-    centroids = np.stack([_weighted_mean(vectors[c], weights[c]) for c in big])
-    for members in clusters:
-        if not any(members is c for c in big):
-            nearest = int(np.argmax(centroids @ _weighted_mean(vectors[members], weights[members])))
-            big[nearest] = np.concatenate([big[nearest], members])
-    return np.stack([_weighted_mean(vectors[c], weights[c]) for c in big]).astype(np.float32)
-
-
-def _weighted_mean(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    mean = (vectors * weights[:, None]).sum(axis=0)
-    return mean / max(float(np.linalg.norm(mean)), 1e-9)
-
-
-def assign_units(recording: LocalSpeakers, centroids: np.ndarray) -> np.ndarray:
-    """A global speaker for every unit (-1 if there are no speakers): within a window, one-to-one where
-    there are enough speakers; a unit without an embedding takes the speaker nobody else in its window has."""
-    labels = np.full(len(recording.unit_window), -1, dtype=np.int64)
-    if len(centroids) == 0:
-        return labels
-    similarity = recording.unit_embeddings @ centroids.T  # zeros for units without an embedding
-    for window in np.unique(recording.unit_window):
-        members = np.flatnonzero(recording.unit_window == window)
-        rows, columns = linear_sum_assignment(-similarity[members])
-        labels[members[rows]] = columns
-        leftover = [m for m in members if labels[m] < 0]  # more local speakers than speakers
-        for m in leftover:
-            labels[m] = int(np.argmax(similarity[m]))
-    return labels
-
-
-def reconstruct(recording: LocalSpeakers, labels: np.ndarray, speakers: int) -> list[Turn]:
-    """Turns from the windows' local activity, relabelled and averaged over overlapping windows."""
-    if speakers == 0:
-        return []
-    frames_per_window = recording.activity.shape[1]
-    total = int(np.ceil(recording.num_samples / FRAME_STEP)) + frames_per_window
-    weight = np.hamming(frames_per_window)  # a window's edges know less than its middle
-    score = np.zeros((total, speakers))
-    count = np.zeros(total)
-    coverage = np.zeros(total)
-    local_to_global = {(w, k): s for w, k, s in zip(recording.unit_window, recording.unit_local, labels, strict=True)}
-    for w, start in enumerate(recording.window_starts):
-        first = int(round(start / FRAME_STEP))
-        span = slice(first, first + frames_per_window)
-        activity = recording.activity[w]
-        count[span] += activity.sum(axis=1) * weight
-        coverage[span] += weight
-        for k in range(activity.shape[1]):
-            speaker = local_to_global.get((w, k), -1)
-            if speaker >= 0:
-                score[span, speaker] += activity[:, k] * weight
-    covered = coverage > 0
-    score[covered] /= coverage[covered, None]
-    speaking = np.rint(np.where(covered, count / np.maximum(coverage, 1e-9), 0)).astype(int)
-    # Only frames inside the recording; the last window was padded with silence.
-    last_frame = int(np.ceil(max(recording.num_samples - FRAME_SIZE, 0) / FRAME_STEP)) + 1
-    active = np.zeros_like(score, dtype=bool)
-    order = np.argsort(-score, axis=1)
-    for n in range(1, speakers + 1):
-        rows = np.flatnonzero(speaking[:last_frame] >= n)
-        chosen = order[rows, n - 1]
-        active[rows, chosen] = score[rows, chosen] > 0
-    return _turns(active[:last_frame], recording.num_samples / SAMPLE_RATE)
-
-
-def _turns(active: np.ndarray, duration: float) -> list[Turn]:
-    turns: list[Turn] = []
-    half = FRAME_STEP / SAMPLE_RATE / 2
-    for speaker in range(active.shape[1]):
-        column = np.concatenate([[False], active[:, speaker], [False]])
-        edges = np.flatnonzero(np.diff(column.astype(int)))
-        spans: list[list[float]] = []
-        for first, stop in zip(edges[::2], edges[1::2], strict=True):
-            start = (first * FRAME_STEP + FRAME_SIZE / 2) / SAMPLE_RATE - half
-            end = ((stop - 1) * FRAME_STEP + FRAME_SIZE / 2) / SAMPLE_RATE + half
-            if spans and start - spans[-1][1] < MIN_TURN_GAP:
-                spans[-1][1] = end
-            else:
-                spans.append([start, end])
-        turns.extend(
-            Turn(round(float(max(s, 0.0)), 3), round(float(min(e, duration)), 3), speaker)
-            for s, e in spans
-            if e - s >= MIN_TURN
-        )
-    return sorted(turns, key=lambda t: (t.start, t.speaker))
-
-
-def _ordered(centroids: np.ndarray, turns: list[list[Turn]]) -> Diarization:
+def _ordered(centroids: np.ndarray, turns: list[list[Turn]], overlaps: list[list[Overlap]]) -> Diarization:
     """Number speakers by their first turn (SPEAKER_00 speaks first) and drop those left without turns."""
     first_seen: dict[int, tuple[int, float]] = {}
     talk: dict[int, float] = {}
@@ -306,4 +179,8 @@ def _ordered(centroids: np.ndarray, turns: list[list[Turn]]) -> Diarization:
     return Diarization(
         voices=[Voice(centroids[old], round(talk[old], 3)) for old in order],
         turns=[[Turn(t.start, t.end, new[t.speaker]) for t in recording_turns] for recording_turns in turns],
+        overlaps=[
+            [Overlap(o.start, o.end, tuple(sorted(new[s] for s in o.speakers if s in new))) for o in found]
+            for found in overlaps
+        ],
     )
