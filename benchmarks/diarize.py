@@ -44,7 +44,7 @@ from benchmarks.transcribe import long_recording  # noqa: E402
 
 FIXTURES = [
     (ROOT / "tests" / "fixtures" / "sample.wav", ROOT / "tests" / "fixtures" / "sample.rttm"),
-    (ROOT / "media" / "demo" / "demo-meeting.ogg", ROOT / "media" / "demo" / "demo-meeting.rttm"),
+    (ROOT / "archive" / "demo" / "demo-meeting.ogg", ROOT / "archive" / "demo" / "demo-meeting.rttm"),
 ]
 
 

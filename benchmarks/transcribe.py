@@ -41,7 +41,7 @@ from archive.transcribe.evaluate import reference_text, word_error_rate  # noqa:
 
 FIXTURES = ROOT / "tests" / "fixtures"
 SPANISH = FIXTURES / "spanish"
-DEMO = ROOT / "media" / "demo"
+DEMO = ROOT / "archive" / "demo"
 JFK_TRUTH = (
     "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 )

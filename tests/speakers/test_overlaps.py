@@ -64,7 +64,7 @@ def test_the_remark_channel_hears_the_testimony_bleed_as_a_second_voice(diarizer
 
 def test_no_false_overlaps_where_people_speak_one_at_a_time(diarizer: Diarizer) -> None:
     assert diarizer.diarize(speech("jfk.flac")).overlaps == [[]]
-    demo = Path(__file__).resolve().parents[2] / "media" / "demo" / "demo-meeting.ogg"
+    demo = Path(__file__).resolve().parents[2] / "archive" / "demo" / "demo-meeting.ogg"
     assert diarizer.diarize(speech(str(demo))).overlaps == [[]]
 
 
