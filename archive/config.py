@@ -103,6 +103,12 @@ class Settings:
         "", "Signs the site's cookies (CSRF); empty: a random key kept in <home>/.secret_key.", secret=True
     )
 
+    purge_log: str = _setting(
+        "",
+        "Append-only log of every purge, consent change and redaction, kept apart from backups (best on another"
+        " disk); `testimony restore` re-applies what it holds. Empty: <home>/purge-log.jsonl.",
+    )
+
     # Background jobs (archive.worker.jobs).
     job_lease_seconds: int = _setting(
         60, "A running job's worker renews its lease this often ×3; a job whose lease ran out is resumed elsewhere."
@@ -244,6 +250,10 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.home / "search_index"
+
+    @property
+    def purge_log_path(self) -> Path:
+        return Path(self.purge_log) if self.purge_log else self.home / "purge-log.jsonl"
 
     @property
     def sqlalchemy_url(self) -> str:

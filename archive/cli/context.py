@@ -81,7 +81,10 @@ def say(message: str) -> None:
 
 
 class progress_bar:  # noqa: N801 - used as `with progress_bar() as on_progress`
-    """A terminal progress bar (seconds of audio, elapsed, ETA) on stderr, fed by the engines."""
+    """A terminal progress bar (seconds of audio, elapsed, ETA) on stderr, fed by the engines; or bytes copied."""
+
+    def __init__(self, unit: str = "s audio") -> None:
+        self.unit = unit
 
     def __enter__(self) -> Callable[[float, float], None]:
         from tqdm import tqdm
@@ -93,7 +96,14 @@ class progress_bar:  # noqa: N801 - used as `with progress_bar() as on_progress`
                 self.bar.close()
                 self.bar = None
             if self.bar is None:
-                self.bar = tqdm(total=round(total, 1), unit="s audio", file=sys.stderr, dynamic_ncols=True, leave=True)
+                self.bar = tqdm(
+                    total=round(total, 1),
+                    unit=self.unit,
+                    unit_scale=self.unit == "B",
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                    leave=True,
+                )
             self.bar.update(round(done, 1) - self.bar.n)
 
         return update

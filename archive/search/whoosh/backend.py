@@ -213,6 +213,9 @@ def marked_whole(text: str, words: frozenset[str]) -> str:
     return "".join(parts)
 
 
+NO_MATCH = "No testimony matches. Try fewer words, another spelling, or remove a filter."
+
+
 class WhooshBackend:
     name = "whoosh"
 
@@ -355,6 +358,8 @@ class WhooshBackend:
         with self.searcher() as searcher:
             if searcher is None:
                 return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
+            if searcher.doc_count_all() == 0:  # an index with no documents (every meeting purged) has no segments
+                return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message or NO_MATCH)
             found = self._matches(searcher, query)
             # Relevance: score, then index order (Whoosh's own tie-break). Date: newest meeting, then its time.
             if by_date:
@@ -368,7 +373,7 @@ class WhooshBackend:
         total = len(found.docs)
         message = parsed.message
         if total == 0 and message is None:
-            message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
+            message = NO_MATCH
         return SearchPage(request.q, total, request.page, request.per_page, hits, found.facets, message)
 
     def _matches(self, searcher: Any, query: q.Query) -> _Found:
