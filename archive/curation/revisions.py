@@ -22,7 +22,7 @@ from archive.privacy.ledger import refresh_public_text
 
 # What a correction may change, compared by a revert; the rest of a row is kept only to re-create it.
 SEGMENT_FIELDS = ("id", "start", "end", "text", "words", "speaker_id", "kind", "tags")
-SEGMENT_EXTRA = ("recording_id", "run_id", "language", "avg_logprob", "no_speech_prob")
+SEGMENT_EXTRA = ("recording_id", "run_id", "language", "avg_logprob", "no_speech_prob", "source")
 AGENDA_FIELDS = ("id", "start", "title")
 TABLES: dict[str, tuple[type[Segment] | type[AgendaItem], tuple[str, ...], tuple[str, ...]]] = {
     "segments": (Segment, SEGMENT_FIELDS, SEGMENT_EXTRA),
