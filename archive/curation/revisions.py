@@ -131,6 +131,8 @@ def revert(session: Session, revision_id: int, *, user: User | None = None, acto
                 setattr(target, name, row[name])
     session.flush()
     meeting = session.get_one(Meeting, revision.meeting_id)
+    # Reverting the addition of a line (archive.curation.overlaps) deletes it: the revert then names no line.
+    kept = revision.segment_id is not None and session.get(Segment, revision.segment_id) is not None
     return add_revision(
         session,
         meeting,
@@ -140,7 +142,7 @@ def revert(session: Session, revision_id: int, *, user: User | None = None, acto
         revision.before,
         user=user,
         actor=actor,
-        segment_id=revision.segment_id,
+        segment_id=revision.segment_id if kept else None,
         reverts_id=revision.id,
     )
 
