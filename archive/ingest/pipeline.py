@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from slugify import slugify
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +25,7 @@ from archive.config import Settings
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import Body, Meeting, Overlap, Recording, Revision, Segment, Speaker, TranscriptionRun
 from archive.errors import InvalidInput
-from archive.ingest.tracks import Track, drop_silent_voices, remove_bleed, track_voices
+from archive.ingest.tracks import Track, drop_silent_voices, remove_bleed, track_voices, transcribe_track
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
 from archive.speakers.assign import assign_segments
@@ -235,10 +236,13 @@ def transcribe_meeting(
                 timeout=settings.decode_timeout,
                 memory_mb=settings.decode_memory_mb,
             )
-            transcript = transcriber.transcribe(
+            # A track is mostly silence: its speech alone is transcribed (archive.ingest.tracks).
+            transcribe = transcribe_track if has_tracks else _whole
+            transcript = transcribe(
+                transcriber,
                 audio,
-                on_progress=progress_for(recording_id) if progress_for else on_progress,
-                checkpoint=checkpoint_for(recording_id) if checkpoint_for else None,
+                progress_for(recording_id) if progress_for else on_progress,
+                checkpoint_for(recording_id) if checkpoint_for else None,
             )
             del audio
             write_atomically(target, transcript.to_json().encode("utf-8"))
@@ -254,6 +258,12 @@ def transcribe_meeting(
         count = session.scalar(select(func.count(Segment.id)).join(Meeting).where(Meeting.slug == slug))
     report(f"indexed {count} segments for search")
     return done
+
+
+def _whole(
+    transcriber: Transcriber, audio: np.ndarray, on_progress: Progress | None, checkpoint: Checkpoint | None
+) -> Transcript:
+    return transcriber.transcribe(audio, on_progress=on_progress, checkpoint=checkpoint)
 
 
 def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcript: Transcript, path: Path) -> None:

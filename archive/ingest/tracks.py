@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -33,9 +34,14 @@ from archive.media.channels import split_channels
 from archive.media.decode import SAMPLE_RATE, decode_audio
 from archive.media.store import MediaStore
 from archive.speakers.diarize import Diarization, Overlap, Turn
+from archive.transcribe.activity import speech_stretches
+from archive.transcribe.transcript import Progress, Transcriber, Transcript
+from archive.transcribe.windows import Checkpoint
 
 Report = Callable[[str], None]
 
+SPEECH_GAP = 1.0  # seconds of silence between a track's stretches of speech, as Whisper hears them
+ACTIVITY_SECONDS = 300.0  # voice activity is found this much of a track at a time
 BLEED_SECONDS = 1.0  # the same word on two microphones, this close in time, is one word heard twice
 BLEED_SHARE = 0.6  # a line is cross-talk when this share of its words was heard on another track at the time
 MAX_OFFSET = 24 * 3600.0
@@ -100,6 +106,85 @@ def channel_tracks(
         if key not in named:
             raise InvalidInput(f"--offset {key}: no channel of that name (give the channel's number, e.g. 2=1.5)")
     return [Track(t.path, t.name, offsets.get(t.name, offsets.get(str(n), 0.0))) for n, t in enumerate(tracks, 1)]
+
+
+# --- transcription: the speech only ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of a track's speech: where it starts in the speech-only audio, on the track, and how long."""
+
+    at: float
+    start: float
+    length: float
+
+
+def speech_only(audio: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
+    """The track's stretches of speech (Silero voice activity, ACTIVITY_SECONDS at a time), one after another with
+    SPEECH_GAP seconds of silence between them: a personal track is mostly silence, and its words may fall
+    anywhere, across a 30-second boundary of Whisper's own (a remark there lost its first words)."""
+    spans: list[list[float]] = []
+    step = int(ACTIVITY_SECONDS * SAMPLE_RATE)
+    for first in range(0, len(audio), step):
+        for stretch in speech_stretches(audio[first : first + step]):
+            start, end = first / SAMPLE_RATE + stretch.start, first / SAMPLE_RATE + stretch.end
+            if spans and start - spans[-1][1] < SPEECH_GAP:
+                spans[-1][1] = max(spans[-1][1], end)
+            else:
+                spans.append([start, end])
+    gap = np.zeros(int(SPEECH_GAP * SAMPLE_RATE), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    pieces: list[Piece] = []
+    at = 0.0
+    for start, end in spans:
+        samples = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        parts += [gap, samples]
+        at += len(gap) / SAMPLE_RATE
+        pieces.append(Piece(round(at, 3), start, len(samples) / SAMPLE_RATE))
+        at += len(samples) / SAMPLE_RATE
+    parts.append(gap)
+    return np.concatenate(parts).astype(np.float32, copy=False), pieces
+
+
+def on_track(t: float, pieces: Sequence[Piece]) -> float:
+    """A time in the speech-only audio → the same moment on the track (silence between pieces: the nearer edge)."""
+    before = [p for p in pieces if p.at <= t + 1e-6]
+    if not before:
+        return round(pieces[0].start, 3) if pieces else 0.0
+    piece = before[-1]
+    return round(piece.start + min(t - piece.at, piece.length), 3)
+
+
+def transcribe_track(
+    transcriber: Transcriber, audio: np.ndarray, on_progress: Progress | None, checkpoint: Checkpoint | None
+) -> Transcript:
+    """The track's speech transcribed on its own (speech_only), with every time put back on the track."""
+    duration = len(audio) / SAMPLE_RATE
+    samples, pieces = speech_only(audio)
+    if not pieces:
+        samples = np.zeros(SAMPLE_RATE, dtype=np.float32)  # nothing said: a second of silence to transcribe
+    found = transcriber.transcribe(samples, on_progress=on_progress, checkpoint=checkpoint)
+
+    def moved(t: float) -> float:
+        return on_track(t, pieces)
+
+    return dataclasses.replace(
+        found,
+        duration=round(duration, 3),
+        segments=tuple(
+            dataclasses.replace(
+                s,
+                start=moved(s.start),
+                end=moved(s.end),
+                words=tuple(dataclasses.replace(w, start=moved(w.start), end=moved(w.end)) for w in s.words),
+            )
+            for s in found.segments
+            if pieces
+        ),
+        gaps=tuple(dataclasses.replace(g, start=moved(g.start), end=moved(g.end)) for g in found.gaps if pieces),
+        parameters={**found.parameters, "speech_only": {"gap_seconds": SPEECH_GAP}},
+    )
 
 
 # --- cross-talk ----------------------------------------------------------------------------------------------
