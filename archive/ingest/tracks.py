@@ -91,16 +91,17 @@ def file_tracks(files: Sequence[Path], offsets: Mapping[str, float]) -> list[Tra
 
 
 def channel_tracks(
-    path: Path, folder: Path, settings: Settings, offsets: Mapping[str, float] | None = None
+    path: Path, folder: Path, settings: Settings, offsets: Mapping[str, float] | None = None, name: str = ""
 ) -> list[Track]:
-    """One track per channel of `path`, written as lossless mono files into `folder` (a temporary folder)."""
+    """One track per channel of `path`, written as lossless mono files into `folder` (a temporary folder), named
+    after the file (or `name`, the name an upload was sent with)."""
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file")
     channels = split_channels(
         path, folder, name=str(path), timeout=settings.decode_timeout, memory_mb=settings.decode_memory_mb
     )
     offsets = offsets or {}
-    tracks = [Track(p, f"{path.name} channel {n}", 0.0) for n, p in enumerate(channels, start=1)]
+    tracks = [Track(p, f"{name or path.name} channel {n}", 0.0) for n, p in enumerate(channels, start=1)]
     named = {str(n): t for n, t in enumerate(tracks, start=1)} | {t.name: t for t in tracks}
     for key in offsets:
         if key not in named:
@@ -340,7 +341,13 @@ def drop_silent_voices(session: Session, speakers: Sequence[Speaker]) -> dict[in
 
 @contextmanager
 def chosen_tracks(
-    files: Sequence[Path], settings: Settings, *, tracks: bool, split: bool, offsets: Sequence[str] = ()
+    files: Sequence[Path],
+    settings: Settings,
+    *,
+    tracks: bool,
+    split: bool,
+    offsets: Sequence[str] = (),
+    name: str = "",
 ) -> Iterator[list[Track] | None]:
     """The tracks that `ingest --tracks` or `--split-channels` asked for (None: neither), valid while open."""
     if tracks and split:
@@ -358,4 +365,4 @@ def chosen_tracks(
         yield file_tracks(files, parse_offsets(offsets))
         return
     with tempfile.TemporaryDirectory(prefix="testimony-channels-") as folder:
-        yield channel_tracks(files[0], Path(folder), settings, parse_offsets(offsets))
+        yield channel_tracks(files[0], Path(folder), settings, parse_offsets(offsets), name)
