@@ -31,6 +31,15 @@ from archive.errors import InvalidInput
 @click.option(
     "--background", is_flag=True, help="Store now; queue the transcription for `testimony worker` (prints the job)."
 )
+@click.option("--tracks", is_flag=True, help="The files are simultaneous tracks of one meeting, each from time 0.")
+@click.option("--split-channels", is_flag=True, help="Each channel of the one file is a track (one per microphone).")
+@click.option(
+    "--offset",
+    "offsets",
+    multiple=True,
+    metavar="TRACK=SECONDS",
+    help="A track's start on the meeting's time, by file name or channel number (repeatable).",
+)
 @engine_options
 @click.pass_context
 def ingest(
@@ -43,12 +52,16 @@ def ingest(
     no_transcribe: bool,
     no_diarize: bool,
     background: bool,
+    tracks: bool,
+    split_channels: bool,
+    offsets: tuple[str, ...],
     **engine: Any,
 ) -> None:
     """Store recordings as one meeting (idempotent by hash), transcribe them and find who speaks when;
     prints the meeting's slug last."""
     from archive.ingest.pipeline import MeetingInfo
     from archive.ingest.pipeline import ingest as run_ingest
+    from archive.ingest.tracks import chosen_tracks
 
     settings = settings_from(ctx, **engine)
     info = MeetingInfo(body=body, title=title, date=parse_date(date_text), source_url=source_url)
@@ -57,7 +70,10 @@ def ingest(
     load = None if (no_transcribe or background) else (lambda: load_transcriber(settings))
     diarizer = None if no_diarize else (lambda: load_diarizer(settings))
     sessions = sessions_for(ctx, settings, create=True)
-    with progress_bar() as on_progress:
+    with (
+        chosen_tracks(list(files), settings, tracks=tracks, split=split_channels, offsets=offsets) as chosen,
+        progress_bar() as on_progress,
+    ):
         result = run_ingest(
             sessions,
             settings,
@@ -67,6 +83,7 @@ def ingest(
             load_diarizer=diarizer,
             report=say,
             on_progress=on_progress,
+            tracks=chosen,
         )
     if background:
         from archive.worker.jobs import submit_transcription

@@ -22,7 +22,7 @@ from archive.privacy.ledger import refresh_public_text
 
 # What a correction may change, compared by a revert; the rest of a row is kept only to re-create it.
 SEGMENT_FIELDS = ("id", "start", "end", "text", "words", "speaker_id", "kind", "tags")
-SEGMENT_EXTRA = ("recording_id", "run_id", "language", "avg_logprob", "no_speech_prob")
+SEGMENT_EXTRA = ("recording_id", "run_id", "language", "avg_logprob", "no_speech_prob", "source")
 AGENDA_FIELDS = ("id", "start", "title")
 TABLES: dict[str, tuple[type[Segment] | type[AgendaItem], tuple[str, ...], tuple[str, ...]]] = {
     "segments": (Segment, SEGMENT_FIELDS, SEGMENT_EXTRA),
@@ -131,6 +131,8 @@ def revert(session: Session, revision_id: int, *, user: User | None = None, acto
                 setattr(target, name, row[name])
     session.flush()
     meeting = session.get_one(Meeting, revision.meeting_id)
+    # Reverting the addition of a line (archive.curation.overlaps) deletes it: the revert then names no line.
+    kept = revision.segment_id is not None and session.get(Segment, revision.segment_id) is not None
     return add_revision(
         session,
         meeting,
@@ -140,7 +142,7 @@ def revert(session: Session, revision_id: int, *, user: User | None = None, acto
         revision.before,
         user=user,
         actor=actor,
-        segment_id=revision.segment_id,
+        segment_id=revision.segment_id if kept else None,
         reverts_id=revision.id,
     )
 

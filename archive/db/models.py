@@ -46,6 +46,7 @@ from archive.db.operational import (
 from archive.db.types import UtcDateTime, utcnow
 
 SEGMENT_KINDS = ("testimony", "deliberation", "remark", "procedural")
+SOURCE_CURATOR = "curator"  # a line a curator transcribed from the recording (archive.curation.overlaps)
 
 # How an attribution of a voice to a person was established. Attributions get disputed, so each one says.
 ATTRIBUTION_METHODS = ("self-identified", "named-by-chair", "voice-match", "curator")
@@ -94,7 +95,13 @@ class Meeting(Base):
 
     @property
     def duration(self) -> float:
-        return sum(r.duration for r in self.recordings)
+        """Where its last recording ends: recordings one after another add up, simultaneous tracks do not."""
+        return max((r.offset + r.duration for r in self.recordings), default=0.0)
+
+    @property
+    def has_tracks(self) -> bool:
+        """Its recordings are simultaneous tracks (archive.ingest.tracks), not parts played one after another."""
+        return any(r.track is not None for r in self.recordings)
 
 
 class Recording(Base):
@@ -114,6 +121,9 @@ class Recording(Base):
     has_video: Mapped[bool] = mapped_column(default=False)
     streams: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # One of the meeting's simultaneous tracks, by the file's or channel's name (None: a part of the meeting,
+    # played after the one before). A track's `offset` is its own start on the meeting's time.
+    track: Mapped[str | None] = mapped_column(String(300))
 
     meeting: Mapped[Meeting] = relationship(back_populates="recordings")
     runs: Mapped[list[TranscriptionRun]] = relationship(back_populates="recording")
@@ -205,6 +215,9 @@ class Speaker(Base):
     # When this voice speaks, from diarization: [[start, end], …] in seconds on the meeting's timeline. Words
     # are assigned to speakers from these, so a re-transcription keeps every attribution.
     turns: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
+    # The track this voice was found on (Recording.track), in a meeting of simultaneous tracks: its words are
+    # that track's only. Shown to curators as a hint of who it is; never published as a name.
+    track: Mapped[str | None] = mapped_column(String(300))
 
     meeting: Mapped[Meeting] = relationship(back_populates="speakers")
     person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
@@ -276,9 +289,29 @@ class Segment(Base):
     # The text as published, after redactions ("" when the segment is withheld); None: the same as `text`.
     # PostgreSQL's search vector is built from it, so withheld words are not in the index (archive.privacy).
     public_text: Mapped[str | None] = mapped_column(Text)
+    # Where the words came from: None, the machine's transcript; SOURCE_CURATOR, a person listening to the recording.
+    source: Mapped[str | None] = mapped_column(String(40))
 
     meeting: Mapped[Meeting] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()
+
+
+class Overlap(Base):
+    """A stretch of a mixed recording where diarization heard two or more voices at once, for a curator to
+    listen to (the quieter voice is often missing from the machine's transcript). Times on the meeting's timeline;
+    `voices` are speaker labels of the meeting as diarization found them."""
+
+    __tablename__ = "overlaps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id", ondelete="SET NULL"))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    voices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+
+    meeting: Mapped[Meeting] = relationship()
 
 
 class Excerpt(Base):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import Excerpt, Meeting, Recording, Segment, Speaker
@@ -110,11 +110,24 @@ def snap(session: Session, meeting_id: int, start: float, end: float) -> tuple[f
 
 
 def recording_for(meeting: Meeting, start: float, end: float) -> Recording:
-    """The recording that holds the whole span (a clip is cut from one file)."""
-    for recording in meeting.recordings:
-        if recording.offset - 0.01 <= start and end <= recording.offset + recording.duration + 0.01:
-            return recording
-    raise InvalidInput("an excerpt must lie within one recording of the meeting")
+    """The recording that holds the whole span (a clip is cut from one file). Of simultaneous tracks, the one
+    whose lines the span quotes most wholly: the clip is the voice quoted (the others' are not mixed in)."""
+    holding = [r for r in meeting.recordings if r.offset - 0.01 <= start and end <= r.offset + r.duration + 0.01]
+    if not holding:
+        raise InvalidInput("an excerpt must lie within one recording of the meeting")
+    session = object_session(meeting)
+    if len(holding) == 1 or session is None:
+        return holding[0]
+    spoken: dict[int, float] = {}
+    for recording_id, line_start, line_end in session.execute(
+        select(Segment.recording_id, Segment.start, Segment.end).where(
+            Segment.meeting_id == meeting.id, Segment.end > start, Segment.start < end
+        )
+    ):
+        shared = min(line_end, end) - max(line_start, start)
+        # A line quoted whole counts in full, one the span only cuts into by the share quoted.
+        spoken[recording_id] = spoken.get(recording_id, 0.0) + shared * shared / max(line_end - line_start, 1e-9)
+    return max(holding, key=lambda r: (spoken.get(r.id, 0.0), -r.position))
 
 
 def create_excerpt(

@@ -16,14 +16,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from slugify import slugify
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
 from archive.db.lookups import meeting_by_slug
-from archive.db.models import Body, Meeting, Recording, Revision, Segment, Speaker, TranscriptionRun
+from archive.db.models import Body, Meeting, Overlap, Recording, Revision, Segment, Speaker, TranscriptionRun
 from archive.errors import InvalidInput
+from archive.ingest.tracks import Track, drop_silent_voices, remove_bleed, track_voices, transcribe_track
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
 from archive.speakers.assign import assign_segments
@@ -64,13 +66,17 @@ def ingest(
     load_diarizer: Callable[[], Diarizer] | None = None,
     report: Report = lambda message: None,
     on_progress: Progress | None = None,
+    tracks: Sequence[Track] | None = None,
 ) -> IngestResult:
     """Store the files as one meeting's recordings (idempotent by hash), transcribe what is missing, and
-    find the speakers of a meeting that has none yet.
+    find the speakers of a meeting that has none yet. With `tracks` (then `files` is ignored), the recordings
+    are simultaneous tracks of the meeting (archive.ingest.tracks), not parts played one after another.
 
     The models are loaded after the files proved decodable (a bad file fails fast) and before anything
     lands (a missing model leaves no meeting without a transcript behind).
     """
+    if tracks is not None:
+        files = [t.path for t in tracks]
     if not files:
         raise InvalidInput("no files given")
     store = MediaStore(settings.media_dir)
@@ -78,7 +84,7 @@ def ingest(
     try:
         transcriber = load_transcriber() if load_transcriber is not None else None
         diarizer = load_diarizer() if load_diarizer is not None and transcriber is not None else None
-        slug, new = _store_recordings(sessions, store, staged, info, report)
+        slug, new = _store_recordings(sessions, store, staged, info, report, tracks)
     except BaseException:
         for item, _ in staged:
             store.discard(item)
@@ -122,6 +128,7 @@ def _store_recordings(
     staged: list[tuple[StagedFile, MediaInfo]],
     info: MeetingInfo,
     report: Report,
+    tracks: Sequence[Track] | None = None,
 ) -> tuple[str, int]:
     with sessions() as session, session.begin():
         known = {
@@ -153,14 +160,16 @@ def _store_recordings(
         offset = 0.0
         for position, (item, media) in enumerate(staged):
             path = store.commit(item, media.suffix)
+            track = tracks[position] if tracks is not None else None
             session.add(
                 Recording(
                     meeting=meeting,
                     sha256=item.sha256,
                     position=position,
-                    offset=offset,
+                    offset=track.offset if track is not None else offset,
+                    track=track.name if track is not None else None,
                     suffix=media.suffix,
-                    original_name=item.original_name,
+                    original_name=track.name if track is not None else item.original_name,
                     size=item.size,
                     container=media.container,
                     duration=media.duration,
@@ -170,7 +179,8 @@ def _store_recordings(
             )
             offset += media.duration
             where = path.relative_to(store.root.parent)
-            report(f"stored {item.original_name} ({format_clock(media.duration)}, {media.container}) as {where}")
+            name = track.name if track is not None else item.original_name
+            report(f"stored {name} ({format_clock(media.duration)}, {media.container}) as {where}")
         return meeting.slug, len(staged)
 
 
@@ -199,6 +209,7 @@ def transcribe_meeting(
         if replace and corrected:
             raise InvalidInput(f"{slug} has {corrected} curator corrections; re-transcribing would discard them")
         recordings = [(r.id, r.sha256, r.suffix, r.original_name) for r in meeting.recordings]
+        has_tracks = meeting.has_tracks
         transcribed_before = set(
             session.scalars(
                 select(TranscriptionRun.recording_id).where(
@@ -225,10 +236,13 @@ def transcribe_meeting(
                 timeout=settings.decode_timeout,
                 memory_mb=settings.decode_memory_mb,
             )
-            transcript = transcriber.transcribe(
+            # A track is mostly silence: its speech alone is transcribed (archive.ingest.tracks).
+            transcribe = transcribe_track if has_tracks else _whole
+            transcript = transcribe(
+                transcriber,
                 audio,
-                on_progress=progress_for(recording_id) if progress_for else on_progress,
-                checkpoint=checkpoint_for(recording_id) if checkpoint_for else None,
+                progress_for(recording_id) if progress_for else on_progress,
+                checkpoint_for(recording_id) if checkpoint_for else None,
             )
             del audio
             write_atomically(target, transcript.to_json().encode("utf-8"))
@@ -238,10 +252,18 @@ def transcribe_meeting(
                 f"(real-time factor {transcript.processing_seconds / max(transcript.duration, 1e-9):.2f})"
             )
         save_transcript(sessions, recording_id, transcript, target)
+    if len(recordings) > 1 and has_tracks:
+        remove_bleed(sessions, settings, slug, report)
     with sessions() as session:  # indexed as each transaction committed (archive.search.sync)
         count = session.scalar(select(func.count(Segment.id)).join(Meeting).where(Meeting.slug == slug))
     report(f"indexed {count} segments for search")
     return done
+
+
+def _whole(
+    transcriber: Transcriber, audio: np.ndarray, on_progress: Progress | None, checkpoint: Checkpoint | None
+) -> Transcript:
+    return transcriber.transcribe(audio, on_progress=on_progress, checkpoint=checkpoint)
 
 
 def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcript: Transcript, path: Path) -> None:
@@ -324,7 +346,8 @@ def diarize_meeting(
         meeting = meeting_by_slug(session, slug)
         existing = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id)).all()
         named = sorted(s.label for s in existing if s.attribution in HUMAN_METHODS)
-        recordings = [(r.sha256, r.suffix, r.original_name, r.offset) for r in meeting.recordings]
+        recordings = [(r.sha256, r.suffix, r.original_name, r.offset, r.track) for r in meeting.recordings]
+        tracks = meeting.has_tracks
     if existing and not replace:
         report(f"{slug}: speakers already found ({len(existing)}); kept")
         return None
@@ -335,8 +358,9 @@ def diarize_meeting(
         )
     store = MediaStore(settings.media_dir)
     found = []
+    each = []  # a meeting of tracks: each track's own voices
     working = 0.0  # seconds spent diarizing, decoding excluded (it is the transcriber's cost too)
-    for sha256, suffix, name, _ in recordings:
+    for sha256, suffix, name, _, _ in recordings:
         _, audio = decode_audio(
             store.path_for(sha256, suffix),
             name=name,
@@ -345,15 +369,21 @@ def diarize_meeting(
         )
         started = time.perf_counter()
         found.append(diarizer.local_speakers(audio))
+        if tracks:  # voices found on one track alone (a room microphone may hold several)
+            each.append(diarizer.cluster([found[-1]]))
         working += time.perf_counter() - started
         del audio
     started = time.perf_counter()
-    diarization = diarizer.cluster(found)
+    if tracks:
+        diarization, voice_track = track_voices(each, [r[3] for r in recordings])
+    else:
+        diarization, voice_track = diarizer.cluster(found), []
     working += time.perf_counter() - started
     with sessions() as session, session.begin():
         meeting = meeting_by_slug(session, slug)
         session.execute(update(Segment).where(Segment.meeting_id == meeting.id).values(speaker_id=None))
         session.execute(delete(Speaker).where(Speaker.meeting_id == meeting.id))
+        session.execute(delete(Overlap).where(Overlap.meeting_id == meeting.id))
         session.flush()
         speakers = [
             Speaker(
@@ -363,16 +393,36 @@ def diarize_meeting(
                 embedding_model=diarization.model,
                 speech_seconds=voice.speech_seconds,
                 turns=[],
+                track=recordings[voice_track[index]][4] if tracks else None,
             )
             for index, voice in enumerate(diarization.voices)
         ]
-        for (_, _, _, offset), turns in zip(recordings, diarization.turns, strict=True):
+        for (_, _, _, offset, _), turns in zip(recordings, diarization.turns, strict=True):
             for turn in turns:
                 speakers[turn.speaker].turns.append([round(turn.start + offset, 3), round(turn.end + offset, 3)])
         session.add_all(speakers)
         session.flush()
         split = assign_segments(session, meeting.id)
+        # A track's voice left without words is another track's speech heard through its microphone.
+        kept = drop_silent_voices(session, speakers) if tracks else dict(enumerate(speakers))
+        for recording, (_, _, _, offset, _), overlaps in zip(
+            meeting.recordings, recordings, diarization.overlaps, strict=True
+        ):
+            for overlap in overlaps:
+                voices = [kept[i].label for i in overlap.speakers if i in kept]
+                if len(voices) >= 2:
+                    session.add(
+                        Overlap(
+                            meeting_id=meeting.id,
+                            recording_id=recording.id,
+                            start=round(overlap.start + offset, 3),
+                            end=round(overlap.end + offset, 3),
+                            voices=voices,
+                        )
+                    )
+        session.flush()
         matches = apply_voice_matches(session, meeting)
+        speakers = list(kept.values())
     total = sum(r.num_samples for r in found) / 16000
     report(
         f"{slug}: {len(speakers)} speakers in {working:.1f} s"

@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from archive.curation.overlaps import meeting_overlaps, overlapping_ids
 from archive.curation.review import Review, review_of
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
@@ -49,6 +50,18 @@ class Line(TypedDict):
     language: str | None
     text: str
     words: list[dict[str, Any]]  # {"word", "start", "end", "probability"}
+    source: str | None  # null: the machine's transcript; "curator": transcribed by a curator from the recording
+    overlaps: list[int]  # the ids of other voices' lines said at the same time (both kept)
+
+
+class OverlapInfo(TypedDict):
+    """A stretch of a mixed recording where two or more voices speak at once (archive.curation.overlaps)."""
+
+    start: float
+    end: float
+    voices: list[str]  # the voices' public names or labels
+    speakers: list[Voice]
+    reviewed: bool  # a curator has listened to it
 
 
 class MeetingDocument(TypedDict):
@@ -58,6 +71,7 @@ class MeetingDocument(TypedDict):
     reviewed: Review | None  # {"by", "at"} once a person has reviewed the transcript
     speakers: list[MeetingVoice]
     segments: list[Line]
+    overlaps: list[OverlapInfo]
     notices: list[str]  # what was withheld at a speaker's request, and when
 
 
@@ -74,6 +88,9 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
     # Consent and redactions (archive.privacy) applied here, once, for every renderer and the API.
     view = public_view(session, meeting)
     published = [p for p in (view.publish(s) for s in segment_rows(session, meeting)) if p is not None]
+    crossing = overlapping_ids(
+        [(p.segment.id, p.segment.start, p.segment.end, p.segment.speaker_id) for p in published]
+    )
     talk_time: dict[int, float] = {}
     for item in published:
         segment = item.segment
@@ -106,12 +123,34 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
                 "language": p.segment.language,
                 "text": p.text,
                 "words": p.words,
+                "source": p.segment.source,
+                "overlaps": crossing.get(p.segment.id, []),
             }
             for p in published
         ],
+        "overlaps": _overlaps(session, view, meeting),
         # What was withheld and when, in words ("A portion was redacted at the speaker's request on …").
         "notices": view.notices,
     }
+
+
+def _overlaps(session: Session, view: PublicView, meeting: Meeting) -> list[OverlapInfo]:
+    by_label = {s.label: s for s in meeting.speakers if view.consents.get(s.id) != "unpublished"}
+    found: list[OverlapInfo] = []
+    for overlap in meeting_overlaps(session, meeting.id):
+        speakers = [v for v in (view.voice(by_label[label]) for label in overlap.voices if label in by_label) if v]
+        if not speakers:
+            continue
+        found.append(
+            {
+                "start": overlap.start,
+                "end": overlap.end,
+                "voices": [v["name"] or v["label"] for v in speakers],
+                "speakers": speakers,
+                "reviewed": overlap.reviewed_at is not None,
+            }
+        )
+    return found
 
 
 def _meeting_voice(view: PublicView, speaker: Speaker, talk_time: float) -> MeetingVoice:
@@ -143,6 +182,7 @@ class SegmentRow:
     kind: str | None
     tags: list[str]
     language: str | None
+    source: str | None
     speaker: Speaker | None
 
 
@@ -160,6 +200,7 @@ def segment_rows(session: Session, meeting: Meeting) -> list[SegmentRow]:
             Segment.kind,
             Segment.tags,
             Segment.language,
+            Segment.source,
         )
         .where(Segment.meeting_id == meeting.id)
         .order_by(Segment.start, Segment.id)

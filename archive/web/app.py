@@ -23,6 +23,7 @@ from archive.web import templating
 from archive.web.admin.auth import auth
 from archive.web.admin.campaigns import admin_campaigns
 from archive.web.admin.curation import curation_pages
+from archive.web.admin.overlaps import overlap_pages
 from archive.web.admin.privacy import privacy_pages
 from archive.web.admin.speakers import admin_speakers
 from archive.web.admin.uploads import uploads
@@ -89,6 +90,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         admin_campaigns,  # /admin/campaigns/…
         uploads,  # /admin/upload, /admin/jobs
         curation_pages,  # /admin/meetings, /admin/segments, /admin/revisions: corrections
+        overlap_pages,  # /admin/overlaps, /admin/meetings/<slug>/lines: overlapping speech
         admin_speakers,  # /admin/meetings/<slug>/speakers, /admin/people: voices and review
         privacy_pages,  # /admin/privacy, /admin/meetings/<slug>/privacy: consent, redactions
     ):

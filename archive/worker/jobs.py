@@ -26,7 +26,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,10 +93,18 @@ def submit_upload(
     diarize: bool = True,
     created_by: str = "",
     key: str | None = None,
+    tracks: Sequence[tuple[Path, str]] = (),
+    split_channels: bool = False,
+    name: str = "",
 ) -> tuple[Job, bool]:
     """Queue an uploaded recording (a file under <home>/uploads/): the job stores it as a new meeting's
-    recording, then transcribes it. (job, made now); a known `key` returns its job."""
+    recording, then transcribes it. (job, made now); a known `key` returns its job. With `tracks` (each
+    upload and the name it was sent with, `upload` the first), the files are simultaneous tracks of the meeting;
+    with `split_channels`, each channel of `upload` is one (archive.ingest.tracks)."""
     parameters = _engine_parameters(settings, engine, model, diarize) | {
+        "tracks": [{"upload": path.name, "name": name} for path, name in tracks],
+        "split_channels": split_channels,
+        "name": name,
         "upload": upload.name,
         "body": info.body,
         "title": info.title,
@@ -336,6 +344,7 @@ def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: i
     """An upload job's first step: store the file as a new meeting's recording (content-addressed, so a second
     try finds it stored), record the meeting on the job, and delete the upload."""
     from archive.ingest.pipeline import MeetingInfo, ingest
+    from archive.ingest.tracks import Track, chosen_tracks
 
     upload = uploads_dir(settings) / parameters["upload"]
     if not upload.exists():
@@ -352,14 +361,21 @@ def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: i
         if earlier is not None and (earlier.title, earlier.date) != (info.title, info.date):
             raise InvalidInput(f"this recording is already in the archive as meeting {earlier.slug}")
         slug = earlier.slug if earlier is not None else None
+    listed = parameters.get("tracks") or []
+    files = [uploads_dir(settings) / t["upload"] for t in listed]
     if slug is None:
-        slug = ingest(sessions, settings, [upload], info, load_transcriber=None).slug
+        split = bool(parameters.get("split_channels"))
+        name = parameters.get("name") or ""  # the name the file was sent with
+        with chosen_tracks([upload], settings, tracks=False, split=split, name=name) as channels:
+            tracks = [Track(f, t["name"]) for f, t in zip(files, listed, strict=True)] if listed else channels
+            slug = ingest(sessions, settings, [upload], info, load_transcriber=None, tracks=tracks).slug
     with sessions() as session, session.begin():
         meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
         session.execute(
             update(Job).where(Job.id == job_id).values(meeting_id=meeting.id, progress_total=meeting.duration)
         )
-    upload.unlink()
+    for path in {upload, *files}:
+        path.unlink(missing_ok=True)
     return slug
 
 

@@ -29,7 +29,10 @@ uploads = Blueprint("uploads", __name__)
 KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 WEB_ADDRESS = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
 SUFFIX = re.compile(r"\.([A-Za-z0-9]{1,8})$")
-FIELDS = ("body", "title", "date", "source_url", "agenda_url", "engine", "model")
+FIELDS = ("body", "title", "date", "source_url", "agenda_url", "engine", "model", "layout")
+# How the files make one meeting: one recording, simultaneous tracks (a file per person), a track per channel.
+LAYOUTS = ("one", "tracks", "channels")
+MAX_TRACKS = 32
 
 
 def _form_page(values: dict[str, str], error: str | None = None, status: int = 200) -> ResponseReturnValue:
@@ -68,17 +71,26 @@ def upload() -> ResponseReturnValue:
     earlier = session.scalar(select(Job).where(Job.idempotency_key == key))
     if earlier is not None:  # the same form again (a double click, the back button): its job
         return redirect(url_for("uploads.job_page", job_id=earlier.id), 303)
-    file = request.files.get("recording")
-    if file is None or not file.filename:
+    files = [f for f in request.files.getlist("recording") if f.filename]
+    if not files:
         return _form_page(values, "Choose the recording to upload.", 400)
-    suffix = SUFFIX.search(file.filename)
+    try:
+        tracks = _layout(values, [f.filename or "" for f in files])
+    except InvalidInput as error:
+        return _form_page(values, str(error), 400)
     folder = uploads_dir(settings())
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (secrets.token_hex(16) + (f".{suffix.group(1).lower()}" if suffix else ""))
-    file.save(path)  # copies the spooled body in chunks
-    if path.stat().st_size == 0:
-        path.unlink()
-        return _form_page(values, f"{file.filename} is empty: nothing was stored.", 400)
+    paths = []
+    for file in files:
+        suffix = SUFFIX.search(file.filename or "")
+        path = folder / (secrets.token_hex(16) + (f".{suffix.group(1).lower()}" if suffix else ""))
+        file.save(path)  # copies the spooled body in chunks
+        paths.append(path)
+        if path.stat().st_size == 0:
+            for saved in paths:
+                saved.unlink()
+            return _form_page(values, f"{file.filename} is empty: nothing was stored.", 400)
+    path = paths[0]
     user = signed_in()
     job, made = submit_upload(
         current_app.extensions["sessions"],
@@ -89,6 +101,9 @@ def upload() -> ResponseReturnValue:
         model=model,
         created_by=user.email,
         key=key,
+        tracks=list(zip(paths, [f.filename or "" for f in files], strict=True)) if tracks else (),
+        split_channels=values["layout"] == "channels",
+        name=(files[0].filename or "")[:200],
     )
     if made:
         with current_app.extensions["sessions"]() as audit, audit.begin():
@@ -98,12 +113,13 @@ def upload() -> ResponseReturnValue:
                 user=user,
                 target=f"job {job.id}",
                 address=address(),
-                file=file.filename[:200],
-                bytes=path.stat().st_size,
+                file=", ".join(f.filename or "" for f in files)[:200],
+                bytes=sum(p.stat().st_size for p in paths),
                 title=info.title,
             )
     else:
-        path.unlink()  # a concurrent copy of the same form won the race; keep one file
+        for saved in paths:
+            saved.unlink()  # a concurrent copy of the same form won the race; keep one set of files
     return redirect(url_for("uploads.job_page", job_id=job.id), 303)
 
 
@@ -136,6 +152,22 @@ def _check(values: dict[str, str]) -> tuple[MeetingInfo, str, str, str]:
         agenda_url=values["agenda_url"] or None,
     )
     return info, engine, model, values["key"]
+
+
+def _layout(values: dict[str, str], names: list[str]) -> bool:
+    """Whether the files are simultaneous tracks, after checking they fit the layout chosen."""
+    layout = values["layout"] = values["layout"] or "one"
+    if layout not in LAYOUTS:
+        raise InvalidInput(f"The recordings are one of: {', '.join(LAYOUTS)}.")
+    if layout == "tracks":
+        if not 2 <= len(names) <= MAX_TRACKS:
+            raise InvalidInput(f"Simultaneous tracks: choose from 2 to {MAX_TRACKS} files, one per participant.")
+        if len(set(names)) < len(names):
+            raise InvalidInput("Two tracks have the same file name; rename one so each can be told apart.")
+        return True
+    if len(names) != 1:
+        raise InvalidInput("Choose one recording, or say the files are simultaneous tracks.")
+    return False
 
 
 @uploads.get("/admin/jobs")

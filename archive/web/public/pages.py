@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from archive.config import EMAIL_ADDRESS, WEB_ADDRESS
+from archive.curation.overlaps import meeting_overlaps
 from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
 from archive.media.store import MEDIA_TYPES, MediaStore
@@ -105,6 +106,8 @@ def meeting(slug: str) -> ResponseReturnValue:
         low_probability=LOW_PROBABILITY,
         formats=FORMATS,
         notices=document["notices"],
+        line_starts={line["id"]: line["start"] for line in document["segments"]},
+        overlaps=meeting_overlaps(db(), found.id),  # shown to curators only, to listen to
     )
 
 
