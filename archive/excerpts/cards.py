@@ -26,7 +26,7 @@ FONTS = Path(__file__).parent / "web" / "static" / "fonts"
 SANS, SANS_BOLD, SERIF = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf"
 WIDTH, HEIGHT = 1200, 630  # Open Graph's recommended size (1.91:1)
 MARGIN_X, MARGIN_Y = 72, 56
-CARD_VERSION = 1  # bump when the design changes, so cached cards are drawn again
+CARD_VERSION = 2  # bump when the design changes, so cached cards are drawn again
 
 # Colours: every text colour has a contrast ratio of at least 4.5:1 on the background (WCAG AA; tested).
 BACKGROUND = "#f7f4ec"
@@ -51,8 +51,9 @@ class CardText:
     quote: str
     speaker: str
     role: str
-    meeting: str
+    meeting: str  # the meeting's title (shortened first when the line is too long)
     when: str
+    body: str = ""  # the body that met: always shown in full where it fits the line
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ def card_text(document: ExcerptDocument, site_name: str) -> CardText:
         quote=_typographic(" ".join(document["quote"].split())),
         speaker=speaker,
         role=role,
-        meeting=f"{meeting['title']} · {meeting['body']}",
+        meeting=meeting["title"],
         when=f"{date.day} {date:%B %Y} · at {format_clock(document['start'])}",
+        body=meeting["body"],
     )
 
 
@@ -129,7 +131,7 @@ def layout_card(text: CardText) -> CardLayout:
     # Footer, from the bottom up: when, the meeting, the speaker.
     bottom = HEIGHT - MARGIN_Y
     when = _line(_fit(text.when, SANS, 24, inner), SANS, 24, "muted", MARGIN_X, bottom - 28)
-    meeting = _line(_fit(text.meeting, SANS, 24, inner), SANS, 24, "muted", MARGIN_X, when.y - 36)
+    meeting = _line(_meeting_line(text, inner), SANS, 24, "muted", MARGIN_X, when.y - 36)
     speaker_y = meeting.y - 48
     name = _fit(text.speaker, SANS_BOLD, 30, inner)
     lines.append(_line(name, SANS_BOLD, 30, "ink", MARGIN_X, speaker_y))
@@ -150,6 +152,20 @@ def layout_card(text: CardText) -> CardLayout:
         lines.append(_line(row, SERIF, size, "ink", MARGIN_X, y))
         y += leading
     return CardLayout(WIDTH, HEIGHT, BACKGROUND, tuple(lines), rule, shortened)
+
+
+def _meeting_line(text: CardText, width: float) -> str:
+    """ "Title · Body" in one line: the title is shortened first, so the body's name stays whole."""
+    if not text.body:
+        return _fit(text.meeting, SANS, 24, width)
+    face = font(SANS, 24)
+    whole = f"{text.meeting} · {text.body}"
+    if _width(face, whole) <= width:
+        return whole
+    body = _fit(text.body, SANS, 24, width)
+    room = width - _width(face, f" · {body}")
+    title = _fit(text.meeting, SANS, 24, room) if room > _width(face, f"{ELLIPSIS} ") else ""
+    return f"{title} · {body}" if title and title != ELLIPSIS else body
 
 
 def _line(text: str, name: str, size: int, colour: str, x: float, y: float) -> Line:
