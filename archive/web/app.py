@@ -33,6 +33,7 @@ from archive.web.api.meetings import meetings_api
 from archive.web.page_cache import PageStore, new_pages_folder
 from archive.web.public.campaigns import campaigns
 from archive.web.public.excerpt_media import excerpt_media
+from archive.web.public.excerpt_video import excerpt_video_page
 from archive.web.public.excerpts import excerpts
 from archive.web.public.feeds import feeds
 from archive.web.public.legislators import legislators
@@ -82,6 +83,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         pages,  # /, /search, /meetings, /speakers
         excerpts,  # /excerpts/<slug>
         excerpt_media,  # clips and quote cards
+        excerpt_video_page,  # /excerpts/<slug>/clip.mp4: the captioned video
         feeds,  # embeds, oEmbed, Atom, the sitemap, downloads
         legislators,  # /legislators
         campaigns,  # /campaigns/…
