@@ -38,6 +38,7 @@ from archive.web.public.excerpts import excerpts
 from archive.web.public.feeds import feeds
 from archive.web.public.legislators import legislators
 from archive.web.public.pages import pages
+from archive.web.public.share_cards import share_cards
 
 
 def build_app(settings: Settings | None = None, pages_folder: Path | None = None) -> Flask:
@@ -84,6 +85,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         excerpts,  # /excerpts/<slug>
         excerpt_media,  # clips and quote cards
         excerpt_video_page,  # /excerpts/<slug>/clip.mp4: the captioned video
+        share_cards,  # /meetings/<slug>/card.png, /card.png: the other pages' og:image
         feeds,  # embeds, oEmbed, Atom, the sitemap, downloads
         legislators,  # /legislators
         campaigns,  # /campaigns/…
