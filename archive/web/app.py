@@ -100,6 +100,18 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
     csrf.exempt(excerpt_api)  # authenticated by Authorization: Bearer, which no other site can make a browser send
     templating.register(app)
 
+    @app.before_request
+    def refuse_empty_api_parameters() -> None:
+        # An empty parameter is a mistake the API names, never one it reads as "not given" (docs/api.md).
+        if request.path.startswith("/api/"):
+            given = list(request.args.items(multi=True))
+            empty = sorted({name for name, value in given if not value.strip()})
+            if empty:
+                raise InvalidInput(f"{', '.join(empty)}: empty; give a value or leave the parameter out")
+            control = sorted({name for name, value in given if any(ord(c) < 32 for c in value)})
+            if control:
+                raise InvalidInput(f"{', '.join(control)}: must not contain control characters")
+
     @app.teardown_appcontext
     def close_session(_error: BaseException | None) -> None:
         session = g.pop("db", None)
@@ -139,7 +151,12 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
-        return answer(error.description or error.name, error.code or 500)
+        response = app.make_response(answer(error.description or error.name, error.code or 500))
+        # The error's own headers are part of the answer: a 405's Allow (RFC 9110), a 401's WWW-Authenticate.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.after_request
     def security_headers(response: Response) -> Response:
