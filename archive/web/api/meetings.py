@@ -23,7 +23,7 @@ meetings_api = Blueprint("api", __name__, url_prefix="/api")
 def search() -> ResponseReturnValue:
     # q is required here, as the description says; browsing by filters alone is the search page's (/search).
     if not (request.args.get("q") or "").strip():
-        raise InvalidInput('q is required: a word or a "quoted phrase" to search for')
+        raise InvalidInput('q: type a word or a "quoted phrase" to search')
     search_request = search_request_from(request.args)
     page = current_app.extensions["search"].search(search_request)
     return jsonify(page.to_json())

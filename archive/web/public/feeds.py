@@ -1,7 +1,8 @@
 """Sharing beyond the site: the embeddable player, oEmbed, Atom feeds, the sitemap and the downloads.
 
-Links that leave the site (feeds, the sitemap, oEmbed, CSV) are absolute: TESTIMONY_PUBLIC_URL when it is
-set, else the address the request came to.
+Links that leave the site (the sitemap, oEmbed, CSV) are absolute: TESTIMONY_PUBLIC_URL when it is set, else
+the address the request came to. Atom feeds never take the request's Host: their links are the public address's,
+or relative where none is set, and their ids stable URNs then (feed readers keep ids forever).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -163,10 +165,10 @@ def meetings_feed() -> ResponseReturnValue:
     entries = []
     for meeting in rows:
         place = f", {meeting.place}" if meeting.place else ""
-        url = absolute_url(f"/meetings/{meeting.slug}")
+        url = _feed_link(f"/meetings/{meeting.slug}")
         entries.append(
             atom.Entry(
-                id=url,
+                id=_feed_id(f"/meetings/{meeting.slug}"),
                 title=meeting.title,
                 url=url,
                 updated=as_utc(meeting.created_at),
@@ -187,10 +189,10 @@ def excerpts_feed() -> ResponseReturnValue:
         meeting = document["meeting"]
         byline = speakers_text(document) or "Unnamed speaker"
         status = "Verified against the recording." if document["verified"] else "Machine transcript, not yet verified."
-        url = absolute_url(document["url"])
+        url = _feed_link(document["url"])
         entries.append(
             atom.Entry(
-                id=url,
+                id=_feed_id(document["url"]),
                 title=document["title"],
                 url=url,
                 updated=max(as_utc(t) for t in (excerpt.created_at, excerpt.verified_at) if t is not None),
@@ -216,10 +218,10 @@ def search_feed() -> ResponseReturnValue:
     entries = []
     for hit in page.hits:
         who = hit.speaker_name or hit.speaker_label or "Unnamed speaker"
-        url = absolute_url(f"{hit.url}#s{hit.segment_id}")
+        url = _feed_link(f"{hit.url}#s{hit.segment_id}")
         entries.append(
             atom.Entry(
-                id=url,
+                id=_feed_id(f"{hit.url}#s{hit.segment_id}"),
                 title=f"{who}: “{_shorten(hit.text, 100)}”",
                 url=url,
                 updated=dt.datetime.combine(hit.meeting_date, dt.time(), dt.UTC),
@@ -235,16 +237,29 @@ def search_feed() -> ResponseReturnValue:
 def _atom(self_path: str, page_path: str, title: str, entries: list[atom.Entry]) -> Response:
     site_name = current_app.config["TESTIMONY"].site_name
     feed = atom.Feed(
-        id=absolute_url(self_path),
+        id=_feed_id(self_path),
         title=f"{title} · {site_name}",
-        self_url=absolute_url(self_path),
-        page_url=absolute_url(page_path),
+        self_url=_feed_link(self_path),
+        page_url=_feed_link(page_path),
         author=site_name,
-        author_url=absolute_url("/"),
+        author_url=_feed_link("/"),
         generator="Testimony Archive",
         version=__version__,
     )
     return Response(atom.render(feed, entries), mimetype="application/atom+xml")
+
+
+def _feed_link(path: str) -> str:
+    """A feed's link: on the configured public address, else relative (resolved against the feed's own URL)."""
+    return current_app.config["TESTIMONY"].public_url.rstrip("/") + path
+
+
+def _feed_id(path: str) -> str:
+    """An Atom id (an absolute IRI, RFC 4287): the public address's URL, else a URN made from the site and path."""
+    settings = current_app.config["TESTIMONY"]
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + path
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'testimony-archive:{settings.site_name}:{path}')}"
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -124,7 +124,7 @@ def test_a_method_not_allowed_is_a_405_that_says_which_are(client) -> None:  # t
 @pytest.mark.parametrize(
     "query, named",
     [
-        ("", "q is required"),
+        ("", "q: type a word"),
         ("q=", "q: empty"),
         ("q=safe&kind=", "kind: empty"),
         ("q=safe&kind=speech", "kind must be one of"),
