@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from archive import __version__
-from archive.db.models import Excerpt, Meeting, Person, Segment, Speaker
+from archive.db.models import Campaign, Excerpt, Meeting, Person, Segment, Speaker
 from archive.db.types import as_utc
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, find_excerpt, is_withheld
@@ -272,7 +272,7 @@ def _shorten(text: str, limit: int) -> str:
 
 @feeds.get("/sitemap.xml")
 def sitemap() -> ResponseReturnValue:
-    """Every public page: home, meetings, each meeting, excerpt and named speaker (https://www.sitemaps.org)."""
+    """Every public page: home, meetings, each meeting, excerpt, campaign and named speaker (sitemaps.org)."""
     urlset = ET.Element(f"{{{SITEMAP_NS}}}urlset")
 
     def add(path: str, lastmod: dt.datetime | None = None) -> None:
@@ -301,6 +301,19 @@ def sitemap() -> ResponseReturnValue:
             continue
         slug, made, verified = excerpt.slug, excerpt.created_at, excerpt.verified_at
         add(f"/excerpts/{slug}", max(as_utc(t) for t in (made, verified) if t is not None))
+    campaigns = (
+        db()
+        .execute(
+            select(Campaign.slug, Campaign.opened_at, Campaign.closed_at)
+            .where(Campaign.status != "draft")  # drafts are for their organizers only
+            .order_by(Campaign.id)
+        )
+        .all()
+    )
+    if campaigns:
+        add("/campaigns")
+    for slug, opened, closed in campaigns:
+        add(f"/campaigns/{slug}", max((as_utc(t) for t in (opened, closed) if t is not None), default=None))
     # People who speak in a meeting; those who asked to stay anonymous are left out of the index entirely.
     for (person_id,) in db().execute(
         select(Person.id)

@@ -372,3 +372,24 @@ def test_the_downloads_page_explains_until_a_dump_is_published(client, runner, s
         assert download.status_code == 200 and download.mimetype == "application/zip"
         assert download.get_data() == Path(zip_path).read_bytes()
     assert "attachment" in download.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize("database_url", [""])  # SQLite: the sitemap's entries, not the dialect
+def test_the_sitemap_lists_public_campaigns_but_no_draft(sessions, runner, tmp_path, settings, app_for) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from archive.db.models import Campaign
+    from tests.factories.campaigns import add_campaign_site
+
+    add_campaign_site(sessions, runner, tmp_path)
+    with sessions() as session, session.begin():
+        session.add(
+            Campaign(
+                slug="secret-plan", title="Draft", status="draft", created_by="test", subject="S", letter_template="T"
+            )
+        )
+        assert session.scalar(select(Campaign.status).where(Campaign.slug == "safe-streets")) == "open"
+    body = app_for(settings).test_client().get("/sitemap.xml").data
+    locs = [loc.text for loc in ET.fromstring(body).iter(f"{SITEMAP}loc")]
+    assert "http://localhost/campaigns" in locs and "http://localhost/campaigns/safe-streets" in locs
+    assert not any("secret-plan" in loc for loc in locs)
