@@ -1,4 +1,4 @@
-"""The meeting page's mini-player in Debian's chromium: it stays in view, and its keys and speed work without a mouse."""
+"""The meeting page's mini-player in Debian's chromium: it stays in view; its keys and speed work without a mouse."""
 
 from __future__ import annotations
 
