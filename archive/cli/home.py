@@ -69,6 +69,8 @@ def dump(ctx: click.Context, out_dir: Path | None, make_zip: bool) -> None:
     settings = settings_from(ctx)
     if out_dir is None:
         out_dir, make_zip = settings.home / DUMPS / dump_name(), True
+    if not settings.public_url:
+        say("TESTIMONY_PUBLIC_URL is not set: the dump's links are relative (/meetings/…); set it for absolute links")
     with sessions_for(ctx, settings)() as session:
         made = write_dump(session, out_dir, site_name=settings.site_name, site_url=settings.public_url.rstrip("/"))
     counts = made.manifest["counts"]

@@ -23,7 +23,7 @@ CONTENT_TYPES = {
     "json": "application/json",
     "txt": "text/plain",
     "vtt": "text/vtt",
-    "srt": "application/x-subrip",
+    "srt": "application/x-subrip; charset=utf-8",  # SRT has no default encoding: say it
     "csv": "text/csv",
     "rttm": "text/plain",
 }

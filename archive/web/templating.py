@@ -99,6 +99,15 @@ def search_url(args: dict[str, str], **changes: object) -> str:
     return f"{url_for('pages.search')}?{urlencode(query, safe=URL_SAFE)}"
 
 
+def date_value(value: str | None) -> str:
+    """A `type=date` input's value: the date when it is one (YYYY-MM-DD), else nothing (HTML allows no other)."""
+    text = (value or "").strip()
+    try:
+        return dt.date.fromisoformat(text).isoformat() if len(text) == 10 else ""
+    except ValueError:
+        return ""
+
+
 def register(app: Flask) -> None:
     """Every template global and filter, on the app."""
     for function in (
@@ -117,3 +126,4 @@ def register(app: Flask) -> None:
         app.add_template_global(function)
     app.add_template_filter(clock)
     app.add_template_filter(long_date)
+    app.add_template_filter(date_value)

@@ -133,7 +133,7 @@ def speaker(person_id: int) -> ResponseReturnValue:
     return render_template("public/speaker.html", record=record, pages=pages_count, args=request.args)
 
 
-@pages.get("/meetings/<slug>/recordings/<int:position><suffix>")
+@pages.get("/meetings/<slug>/recordings/<int(max=1000000):position><suffix>")  # beyond: no such row (a 404)
 def recording(slug: str, position: int, suffix: str) -> ResponseReturnValue:
     row = db().scalar(select(Recording).join(Meeting).where(Meeting.slug == slug, Recording.position == position))
     if row is None or row.suffix != suffix:

@@ -313,7 +313,9 @@ def test_make_an_excerpt_from_the_meeting_page_play_it_and_copy_its_citation(edi
     page.wait_for_function("() => document.querySelector('.excerpt audio').currentTime > 0.5", timeout=30_000)
     assert re.search(r"/clip\.(m4a|ogg|mp3)$", page.evaluate("document.querySelector('.excerpt audio').currentSrc"))
 
-    # Copying a citation puts exactly its text on the clipboard and says so.
+    # Copying a citation (folded below the share actions) puts exactly its text on the clipboard and says so.
+    assert not page.is_visible("#cite-plain")
+    page.click("#cite summary")
     page.click("button[data-copy='cite-plain']")
     page.wait_for_function("() => document.querySelector('[data-copy=cite-plain] + .copied').textContent === 'Copied'")
     copied = page.evaluate("navigator.clipboard.readText()")

@@ -109,6 +109,7 @@ def test_media_is_served_with_ranges_and_revalidated(site) -> None:  # type: ign
     assert part.data == whole.data[100:200]
     assert site.get("/meetings/1961-01-20-inaugural/recordings/0.mp3").status_code == 404
     assert site.get("/meetings/1961-01-20-inaugural/recordings/1.flac").status_code == 404
+    assert site.get("/meetings/1961-01-20-inaugural/recordings/99999999999999999999.ogg").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -126,6 +127,8 @@ def test_transcript_downloads(site, fmt, mimetype) -> None:  # type: ignore[no-u
     assert response.status_code == 200
     assert response.mimetype == mimetype
     assert "grocery store" in response.get_data(as_text=True)
+    if fmt != "json":  # text needs its encoding said (JSON is UTF-8 by definition)
+        assert response.mimetype_params["charset"] == "utf-8", response.content_type
 
 
 def test_the_rttm_download_says_who_spoke_when(site) -> None:  # type: ignore[no-untyped-def]
@@ -153,6 +156,10 @@ def test_search_page_without_results_and_with_bad_input(site) -> None:  # type: 
     assert empty.status_code == 200 and "Try fewer words" in empty.get_data(as_text=True)
     bad = site.get("/search", query_string={"q": "safe", "from": "yesterday"})
     assert bad.status_code == 400 and "from must be a date" in bad.get_data(as_text=True)
+    # The refused date is said in the message, never put back into the date field (HTML allows only a date).
+    assert '<input name="from" type="date" value="">' in bad.get_data(as_text=True)
+    kept = site.get("/search", query_string={"q": "safe", "from": "2024-01-01"}).get_data(as_text=True)
+    assert '<input name="from" type="date" value="2024-01-01">' in kept
     assert site.get("/search").status_code == 200  # the form alone
 
 
