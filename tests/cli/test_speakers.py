@@ -80,9 +80,9 @@ def test_the_list_shows_voice_matches_and_suggestions_never_embeddings(runner, s
         speaker = find_speaker(session, meeting, "SPEAKER_01")
         speaker.suggested_person_id, speaker.suggestion_score = person.id, 0.6123
         chair = find_speaker(session, meeting, "SPEAKER_00")
-        chair.person, chair.attribution, chair.attribution_score = person, "voice-match", 0.8734
+        chair.person, chair.attribution = person, "named-by-chair"
     listing = ok(runner, "speakers", "list", meeting).stdout
-    assert "SPEAKER_00   0:00:07  Rosa Diaz (public commenter) #1  [voice-match 0.87]" in listing
+    assert "SPEAKER_00   0:00:07  Rosa Diaz (public commenter) #1  [named-by-chair]" in listing
     assert "SPEAKER_01   1:01:35  (unnamed)  suggested: Rosa Diaz (public commenter) #1 (0.61)" in listing
     assert "embedding" not in listing.lower() and "\\x" not in listing
 

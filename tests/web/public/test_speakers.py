@@ -72,7 +72,7 @@ def people(settings, sessions, app_for):  # type: ignore[no-untyped-def]
         session.add(suggested)
         session.flush()
         ids[SUGGESTED] = suggested.id
-    attribute(sessions, NEW, "Deputy Dan", attribution="voice-match", attribution_score=0.8234)
+    attribute(sessions, NEW, "Deputy Dan", attribution="named-by-chair")
     attribute(sessions, NEW, XSS, attribution="self-identified")
     attribute(sessions, NEW, SECRET, attribution="named-by-chair", attribution_note=f"the chair called {SECRET}")
     attribute(
@@ -108,7 +108,7 @@ def test_the_meeting_page_says_who_spoke_and_how_we_know(people) -> None:  # typ
     assert "chair · spoke for 0:00:06" in items[1] and "curator&#39;s judgement" in items[1]
     assert items[2].startswith(f'<a href="/speakers/{ids["Deputy Dan"]}">Deputy Dan</a>')
     assert "member · Vermont Police Association · spoke for 0:00:04" in items[2]
-    assert "voice match, similarity 0.82" in items[2]
+    assert "named by the chair" in items[2]
     assert items[3].startswith(f'<a href="/speakers/{ids[SECRET]}">farmworker</a>')
     assert "named by the chair" in items[3]
     assert items[4].startswith("SPEAKER_") and "not yet identified" in items[4]
