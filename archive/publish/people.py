@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.db.models import Meeting, Person, Segment, Speaker
 from archive.errors import NotFound
 from archive.privacy.view import NAMED, PublicView, public_view
+from archive.search import line_id
 
 _published = or_(Segment.public_text.is_(None), Segment.public_text != "")
 
@@ -132,7 +133,7 @@ def person_record(session: Session, person_id: int, page: int = 1, per_page: int
                 "kind": segment.kind,
                 "tags": segment.tags or [],
                 "text": _public_text(session, views, meeting, segment),
-                "url": f"/meetings/{meeting.slug}?t={int(segment.start)}",
+                "url": f"/meetings/{meeting.slug}?t={int(segment.start)}#{line_id(segment.id)}",
             }
             for segment, meeting in statements
         ],

@@ -141,6 +141,7 @@ def document() -> dict[str, Any]:
                         _query("speaker", "Only this speaker (exact public name)."),
                         _query("kind", "Only this kind of segment.", {"type": "string", "enum": list(SEGMENT_KINDS)}),
                         _query("meeting", "Only this meeting (slug)."),
+                        _query("body", "Only this body's meetings (the body's slug)."),
                         _query("from", "Meetings on or after this date.", {"type": "string", "format": "date"}),
                         _query("to", "Meetings on or before this date.", {"type": "string", "format": "date"}),
                         _query("sort", "Order of results.", {"type": "string", "enum": list(SORTS)}),

@@ -57,21 +57,27 @@ def home() -> ResponseReturnValue:
 
 # The parameters the search page keeps in its links: only these, so a crafted URL cannot pass url_for's own
 # arguments (_external, _scheme, _anchor) into the page's links.
-SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "per_page", "page")
+SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "from", "to", "sort", "per_page", "page")
+FILTERS = ("q", "speaker", "kind", "meeting", "body", "from", "to")
 
 
 @pages.get("/search")
 @kept_for_visitors(uses_index=True)
 def search() -> ResponseReturnValue:
     args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
-    if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "from", "to")):
-        return render_template("public/search.html", page=None, args=args, error=None)
+    bodies = db().execute(select(Body.slug, Body.name).order_by(Body.name)).all()
+    if not any((args.get(name) or "").strip() for name in FILTERS):
+        return render_template("public/search.html", page=None, args=args, error=None, bodies=bodies, titles={})
     try:
         search_request = search_request_from(args)
     except InvalidInput as error:
-        return render_template("public/search.html", page=None, args=args, error=str(error)), 400
+        page = render_template("public/search.html", page=None, args=args, error=str(error), bodies=bodies, titles={})
+        return page, 400
     page = current_app.extensions["search"].search(search_request)
-    return render_template("public/search.html", page=page, args=args, error=None)
+    # Meetings by their titles, not their slugs: the facet's meetings and the one filtered by.
+    slugs = {f.value for f in page.facets.get("meeting", [])} | {search_request.meeting or ""}
+    titles = dict(db().execute(select(Meeting.slug, Meeting.title).where(Meeting.slug.in_(slugs))).all())
+    return render_template("public/search.html", page=page, args=args, error=None, bodies=bodies, titles=titles)
 
 
 @pages.get("/meetings")
@@ -93,13 +99,16 @@ def meeting(slug: str) -> ResponseReturnValue:
     document = meeting_document(db(), slug)  # consent and redactions applied (archive.privacy)
     start = _start_second(request.args.get("t"))
     voices = meeting_voices(db(), found.id)
+    segments = cast(list[dict[str, Any]], document["segments"])
     return render_template(
         "public/meeting.html",
         meeting=found,
         document=document,
         voices=voices,
         # The page marks each line for display (its unsure words): the document's lines, as plain dicts.
-        turns=_turns(cast(list[dict[str, Any]], document["segments"]), {voice["label"]: voice for voice in voices}),
+        turns=_turns(segments, {voice["label"]: voice for voice in voices}),
+        # The line ?t= lands on (marked, and scrolled to by landing.js when the address has no #fragment).
+        landing=landing_line(segments, start) if "t" in request.args else None,
         report=_report_links(found, start or None),  # the second ?t= opened the page at, if any
         start=start,
         low_probability=LOW_PROBABILITY,
@@ -170,6 +179,21 @@ def _report_links(meeting: Meeting, second: float | None) -> dict[str, str]:
             {"subject": subject, "body": body}, quote_via=url_quote
         )
     return links
+
+
+def landing_line(segments: list[dict[str, Any]], second: float) -> int | None:
+    """The id of the line `?t=second` opens: one that starts within that second (t=42 opens a line at 42.04),
+    else the one being spoken then, else the next one; None past the last line."""
+    following = None
+    speaking = None
+    for segment in segments:  # in time order
+        if second <= segment["start"] < second + 1:
+            return int(segment["id"])
+        if segment["start"] <= second <= segment["end"]:
+            speaking = int(segment["id"])
+        elif segment["start"] > second and following is None:
+            following = int(segment["id"])
+    return speaking if speaking is not None else following
 
 
 def _start_second(value: str | None) -> float:
