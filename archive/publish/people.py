@@ -131,6 +131,7 @@ def person_record(session: Session, person_id: int, page: int = 1, per_page: int
                 "start": segment.start,
                 "end": segment.end,
                 "kind": segment.kind,
+                "kind_suggested": segment.kind_suggested,
                 "tags": segment.tags or [],
                 "text": _public_text(session, views, meeting, segment),
                 "url": f"/meetings/{meeting.slug}?t={int(segment.start)}#{line_id(segment.id)}",

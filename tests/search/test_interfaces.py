@@ -105,7 +105,8 @@ def test_the_cli_filters_and_json(archive) -> None:  # type: ignore[no-untyped-d
     page = json.loads(result.stdout)
     assert page["total"] == 1
     assert page["results"][0]["start"] == 61.0
-    assert page["results"][0]["url"] == "/meetings/2023-05-10-regular-meeting?t=61"
+    hit = page["results"][0]
+    assert hit["url"] == f"/meetings/2023-05-10-regular-meeting?t=61#s{hit['segment_id']}"  # the line's element id
     assert set(page["facets"]) == {"speaker", "kind", "meeting", "year"}
 
 

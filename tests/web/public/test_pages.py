@@ -318,3 +318,17 @@ def test_a_server_process_tunes_the_cycle_collector(settings, site) -> None:  # 
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_t_alone_picks_the_line_that_starts_in_that_second_else_the_one_spoken_then() -> None:
+    from archive.web.public.pages import landing_line
+
+    lines = [
+        {"id": 1, "start": 30.0, "end": 42.5},
+        {"id": 2, "start": 42.04, "end": 50.0},
+        {"id": 3, "start": 60.0, "end": 61.0},
+    ]
+    assert landing_line(lines, 42) == 2  # starts at 42.04, though line 1 is still being spoken
+    assert landing_line(lines, 35) == 1  # the line being spoken
+    assert landing_line(lines, 55) == 3  # between lines: the next one
+    assert landing_line(lines, 99) is None

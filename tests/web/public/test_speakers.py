@@ -150,7 +150,7 @@ def test_a_persons_page_lists_their_meetings_and_statements(people) -> None:  # 
     assert '<time datetime="2023-05-10">2023-05-10</time> · spoke for 0:00:14 · 3 statements' in meetings
     assert '<time datetime="2024-02-07">2024-02-07</time> · spoke for 0:00:04 · 1 statement<' in meetings
     statements = page.split('<h2 id="statements">', 1)[1]
-    links = re.findall(r'href="(/meetings/[^"]+\?t=\d+)">at ([\d:]+)</a>', statements)
+    links = re.findall(r'href="(/meetings/[^"]+\?t=\d+)#s\d+">at ([\d:]+)</a>', statements)
     assert links == [
         (f"/meetings/{NEW}?t=3721", "1:02:01"),
         (f"/meetings/{OLD}?t=61", "0:01:01"),
@@ -250,7 +250,7 @@ def test_the_api_gives_a_persons_record(people) -> None:  # type: ignore[no-unty
     assert (record["total"], record["page"], record["per_page"]) == (4, 1, 2)
     first = record["statements"][0]
     assert first["meeting"]["slug"] == NEW and (first["start"], first["end"]) == (3721.4, 3726.0)
-    assert first["url"] == f"/meetings/{NEW}?t=3721" and first["kind"] == "remark"
+    assert first["url"] == f"/meetings/{NEW}?t=3721#s{first['segment_id']}" and first["kind"] == "remark"
     assert [s["start"] for s in record["statements"]] == [3721.4, 61.0]
     bad = client.get(f"/api/speakers/{ids['Deputy Dan']}", query_string={"per_page": 1000})
     assert bad.status_code == 400 and "per_page must be between 1 and 100" in bad.get_json()["error"]
