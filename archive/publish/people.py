@@ -78,6 +78,24 @@ def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
     return sorted(voices, key=lambda voice: (-voice["talk_time"], voice["label"]))
 
 
+def speaker_index(session: Session) -> list[dict[str, Any]]:
+    """Everyone the public may see as a speaker: people a person attributed a voice to where they may be named,
+    with their meetings and statements; by name (an anonymous person is listed by role, as everywhere)."""
+    named = Speaker.consent.in_(NAMED)
+    rows = session.execute(
+        select(Person, func.count(func.distinct(Speaker.meeting_id)), func.count(Segment.id))
+        .join(Speaker, Speaker.person_id == Person.id)
+        .outerjoin(Segment, (Segment.speaker_id == Speaker.id) & _published)
+        .where(named)
+        .group_by(Person.id)
+    ).all()
+    people = [
+        {**person.public_record(), "meetings": meetings, "statements": statements}
+        for person, meetings, statements in rows
+    ]
+    return sorted(people, key=lambda p: (p["name"].casefold(), p["id"]))
+
+
 def person_record(session: Session, person_id: int, page: int = 1, per_page: int = 50) -> dict[str, Any]:
     """A person's public record: who they are, the meetings they spoke in and a page of their statements."""
     person = session.get(Person, person_id) if 0 < person_id <= LARGEST_ID else None

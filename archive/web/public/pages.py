@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from archive.config import EMAIL_ADDRESS, WEB_ADDRESS
@@ -28,9 +28,9 @@ from archive.errors import InvalidInput
 from archive.media.store import MEDIA_TYPES, MediaStore
 from archive.privacy.audio import public_copy
 from archive.privacy.view import silenced_ranges
-from archive.publish.documents import meeting_document
+from archive.publish.documents import excerpt_documents, excerpt_query, meeting_document
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
-from archive.publish.people import meeting_voices, person_record
+from archive.publish.people import meeting_voices, person_record, speaker_index
 from archive.timecodes import format_clock
 from archive.web.context import db, page_from, search_request_from, site_url
 from archive.web.page_cache import kept_for_visitors
@@ -129,6 +129,22 @@ def meeting_export(slug: str, fmt: str) -> ResponseReturnValue:
     if fmt != "vtt":  # the captions track is read by the player; the rest are downloads
         response.headers["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
     return response
+
+
+@pages.get("/speakers")
+def speakers() -> ResponseReturnValue:
+    """Everyone on record, with how many meetings and statements: the way in to a speaker's page."""
+    return render_template("public/speakers.html", people=speaker_index(db()))
+
+
+@pages.get("/excerpts")
+def excerpt_index() -> ResponseReturnValue:
+    """Excerpts, newest first: what organizers cut from the meetings to cite and share."""
+    page, per_page = page_from(request.args, per_page=20)
+    documents = excerpt_documents(db(), offset=(page - 1) * per_page, limit=per_page)
+    total = db().scalar(select(func.count()).select_from(excerpt_query().order_by(None).subquery())) or 0
+    pages_count = max(1, -(-total // per_page))
+    return render_template("public/excerpts.html", excerpts=documents, page=page, pages=pages_count)
 
 
 @pages.get("/speakers/<int:person_id>")
