@@ -80,13 +80,14 @@ def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
 
 def speaker_index(session: Session) -> list[dict[str, Any]]:
     """Everyone the public may see as a speaker: people a person attributed a voice to where they may be named,
-    with their meetings and statements; by name (an anonymous person is listed by role, as everywhere)."""
+    with their meetings and statements, by name. Someone who asked to stay anonymous is left out of the list (as
+    out of the sitemap): their lines stay under their role on the meeting pages."""
     named = Speaker.consent.in_(NAMED)
     rows = session.execute(
         select(Person, func.count(func.distinct(Speaker.meeting_id)), func.count(Segment.id))
         .join(Speaker, Speaker.person_id == Person.id)
         .outerjoin(Segment, (Segment.speaker_id == Speaker.id) & _published)
-        .where(named)
+        .where(named, Person.consent != "anonymous")
         .group_by(Person.id)
     ).all()
     people = [
