@@ -14,7 +14,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.db.models import AgendaItem, Meeting, Person, Segment, Speaker
+from archive.db.models import AgendaItem, Meeting, Person, Revision, Segment, Speaker
 
 # An agenda item's (or a meeting's) title → the kind of what is said under it. First match wins.
 _TITLES = [
@@ -71,9 +71,14 @@ def suggest_kinds(session: Session, meeting: Meeting) -> int:
     )
     whole = title_kind(meeting.title)
     changed = 0
+    # A line a curator gave a kind to, or cleared the kind of (a "kind" revision), is theirs: never suggested over.
+    chosen = select(Revision.segment_id).where(
+        Revision.meeting_id == meeting.id, Revision.action == "kind", Revision.segment_id.is_not(None)
+    )
     segments = session.scalars(
         select(Segment).where(
-            Segment.meeting_id == meeting.id, (Segment.kind.is_(None)) | (Segment.kind_suggested.is_(True))
+            Segment.meeting_id == meeting.id,
+            Segment.kind_suggested.is_(True) | (Segment.kind.is_(None) & Segment.id.not_in(chosen)),
         )
     )
     for segment in segments:

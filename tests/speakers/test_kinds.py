@@ -69,6 +69,11 @@ def test_kinds_follow_the_agenda_and_the_voices_people_named(sessions) -> None: 
         line = session.scalars(select(Segment).where(Segment.text.like("I want%"))).one()
         set_kind(session, line.id, "remark", actor="t")  # the curator confirms the suggestion
     assert kinds(sessions)[1] == ("I want to feel safe driving.", "remark", False)
+    with sessions() as session, session.begin():
+        first = session.scalars(select(Segment).where(Segment.text.like("The meeting%"))).one()
+        set_kind(session, first.id, None, actor="t")  # a curator says it has no kind: so it stays
+        add_agenda_item(session, SLUG, 0.5, "Roll call", actor="t")
+    assert kinds(sessions)[0] == ("The meeting is called to order.", None, False)
 
 
 @pytest.mark.slow
