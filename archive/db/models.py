@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -196,7 +198,12 @@ class Speaker(Base):
     """
 
     __tablename__ = "speakers"
-    __table_args__ = (UniqueConstraint("meeting_id", "label", name="uq_speaker_meeting_label"),)
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "label", name="uq_speaker_meeting_label"),
+        # Nothing about a person goes public on a machine's guess: a voice match is only ever a suggestion
+        # (suggested_person_id), and the database refuses an attribution made by one (migration 0014).
+        CheckConstraint("attribution IS NULL OR attribution <> 'voice-match'", name="confirmed_attribution"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
     label: Mapped[str] = mapped_column(String(40))
@@ -204,7 +211,7 @@ class Speaker(Base):
     attribution: Mapped[str | None] = mapped_column(String(20))  # one of ATTRIBUTION_METHODS
     attribution_score: Mapped[float | None] = mapped_column(Float)  # the similarity, for a voice match
     attribution_note: Mapped[str | None] = mapped_column(Text)
-    # A voice match below the assignment threshold is only suggested to a curator.
+    # A voice match is only suggested to a curator, who confirms it (an attribution) or rejects it.
     suggested_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     # What this voice agreed to in this meeting (one of SPEAKER_CONSENTS); the Redaction ledger says when and why.
     consent: Mapped[str] = mapped_column(String(20), default="public", server_default="public")
@@ -279,7 +286,10 @@ class Segment(Base):
     # [{"word": "You're", "start": 3721.4, "end": 3721.7, "probability": 0.93}, …]
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     language: Mapped[str | None] = mapped_column(String(16))
-    kind: Mapped[str | None] = mapped_column(String(20))  # one of SEGMENT_KINDS once a curator says so
+    kind: Mapped[str | None] = mapped_column(String(20))  # one of SEGMENT_KINDS
+    # True while the kind is the archive's suggestion from the speaker's role and the agenda (archive.speakers.kinds),
+    # shown as "suggested"; a curator's choice sets it False and is never overwritten.
+    kind_suggested: Mapped[bool] = mapped_column(default=False, server_default=false())
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     avg_logprob: Mapped[float | None] = mapped_column(Float)
     no_speech_prob: Mapped[float | None] = mapped_column(Float)

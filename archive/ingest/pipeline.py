@@ -429,9 +429,11 @@ def diarize_meeting(
         f" (real-time factor {working / max(total, 1e-9):.3f}); {split} segments split at a"
         " change of speaker"
     )
-    for match in matches:
-        how = "recognised as" if match.action == "attributed" else "may be"
-        report(f"{slug}: {match.label} {how} {match.person} (voice similarity {match.score:.2f})")
+    for match in matches:  # only ever suggestions: nothing public changes until a curator confirms one
+        report(
+            f"{slug}: {match.label} may be {match.person} (voice similarity {match.score:.2f}):"
+            " a suggestion until a curator confirms it"
+        )
     return len(speakers)
 
 

@@ -46,6 +46,7 @@ class Line(TypedDict):
     end: float
     speaker: Voice | None
     kind: str | None
+    kind_suggested: bool  # the kind is the archive's suggestion from roles and the agenda, not a curator's
     tags: list[str]
     language: str | None
     text: str
@@ -119,6 +120,7 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
                 "end": p.segment.end,
                 "speaker": p.speaker,
                 "kind": p.segment.kind,
+                "kind_suggested": bool(p.segment.kind_suggested),
                 "tags": p.segment.tags,
                 "language": p.segment.language,
                 "text": p.text,
@@ -180,6 +182,7 @@ class SegmentRow:
     text: str
     words: list[dict[str, Any]]
     kind: str | None
+    kind_suggested: bool
     tags: list[str]
     language: str | None
     source: str | None
@@ -198,6 +201,7 @@ def segment_rows(session: Session, meeting: Meeting) -> list[SegmentRow]:
             Segment.text,
             Segment.words,
             Segment.kind,
+            Segment.kind_suggested,
             Segment.tags,
             Segment.language,
             Segment.source,

@@ -130,6 +130,7 @@ def _copy(segment: Segment, piece: Piece) -> Segment:
         speaker_id=piece.speaker,
         language=segment.language,
         kind=segment.kind,
+        kind_suggested=segment.kind_suggested,
         tags=list(segment.tags),
         avg_logprob=segment.avg_logprob,
         no_speech_prob=segment.no_speech_prob,

@@ -34,7 +34,7 @@ def page_from(args: Mapping[str, str], per_page: int = 50) -> tuple[int, int]:
 def search_request_from(args: Mapping[str, str]) -> SearchRequest:
     """Validate query parameters; each problem is a 400 that names the parameter."""
     q = args.get("q", "")
-    filters = {name: (args.get(name) or "").strip() or None for name in ("speaker", "kind", "meeting")}
+    filters = {name: (args.get(name) or "").strip() or None for name in ("speaker", "kind", "meeting", "body")}
     if not q.strip() and not any(filters.values()) and not (args.get("from") or args.get("to")):
         raise InvalidInput('q: type a word or a "quoted phrase" to search')
     if filters["kind"] and filters["kind"] not in SEGMENT_KINDS:

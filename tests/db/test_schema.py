@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import inspect, select, text
 
 from archive.config import Settings
@@ -236,4 +237,53 @@ def test_migration_0005_adds_and_removes_the_legislator_directory(settings: Sett
     assert {"legislators", "district_towns"}.isdisjoint(inspect(engine).get_table_names())
     migrate(engine)
     assert {"legislators", "district_towns"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_migration_0014_turns_automatic_voice_matches_into_suggestions(settings: Settings) -> None:
+    """An attribution a machine made (similarity 0.81) becomes the curators' suggestion; people's stay; the
+    database then refuses a "voice-match" attribution."""
+    from sqlalchemy.exc import IntegrityError
+
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine, "0011")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO bodies (id, name, slug) VALUES (1, 'Council', 'council')"))
+        connection.execute(
+            text(
+                "INSERT INTO meetings (id, slug, body_id, title, date, created_at)"
+                " VALUES (1, 'm', 1, 'T', '2024-02-07', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO people (id, name, role, consent, created_at) VALUES"
+                " (1, 'Walter', 'Council chair', 'public', CURRENT_TIMESTAMP),"
+                " (2, 'Rosa', 'public commenter', 'public', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO speakers (id, meeting_id, label, person_id, attribution, attribution_score, consent,"
+                " speech_seconds, turns) VALUES"
+                " (1, 1, 'SPEAKER_00', 1, 'voice-match', 0.81, 'public', 0, '[]'),"
+                " (2, 1, 'SPEAKER_01', 2, 'self-identified', NULL, 'public', 0, '[]')"
+            )
+        )
+    migrate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT label, person_id, attribution, suggested_person_id, suggestion_score FROM speakers"
+                " ORDER BY label"
+            )
+        ).all()
+        history = connection.execute(text("SELECT speaker_id, method, score, made_by FROM attributions")).all()
+    assert [tuple(row) for row in rows] == [
+        ("SPEAKER_00", None, None, 1, 0.81),
+        ("SPEAKER_01", 2, "self-identified", None, None),
+    ]
+    assert [tuple(row) for row in history] == [(1, "withdrawn", 0.81, "migration 0014")]
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("UPDATE speakers SET person_id = 1, attribution = 'voice-match' WHERE id = 1"))
     engine.dispose()

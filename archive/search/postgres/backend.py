@@ -36,6 +36,7 @@ from archive.search.postgres.tsquery import (
     tsquery_text,
     wanted_words,
 )
+from archive.search.spelling import did_you_mean
 
 # The configurations of migration 0002; constants, so they are written into the SQL text.
 TEXT_CONFIG = "testimony_english"  # Snowball stems, no stop words, accents folded
@@ -212,6 +213,9 @@ class Statement:
             conditions.append(f"s.kind = {self.bind(request.kind)}")
         if request.meeting:
             conditions.append(f"m.slug = {self.bind(request.meeting)}")
+        if request.body:
+            self.joins.add("b")
+            conditions.append(f"b.slug = {self.bind(request.body)}")
         if request.date_from or request.date_to:
             conditions.append(self.dates(request.date_from, request.date_to))
         return conditions
@@ -236,6 +240,16 @@ def search_sql(statement: Statement, tree: Node | None, request: SearchRequest) 
     )
 
 
+# The index's vocabulary for "Did you mean …": each published word as written (accents folded), with the number of
+# segments that say it. A scan of every segment: run only for a search that found nothing, and kept per content
+# version (archive.db.version), which every write of content moves on.
+VOCABULARY_SQL = (
+    f"SELECT word, ndoc FROM ts_stat($$SELECT to_tsvector('{NAME_CONFIG}', testimony_search_text("
+    "coalesce(s.public_text, s.text))) FROM segments AS s WHERE (s.public_text IS NULL OR s.public_text <> '')$$)"
+)
+VERSION_SQL = "SELECT number FROM content_version WHERE id = 1"
+
+
 # --- the backend -----------------------------------------------------------------------------------------
 
 
@@ -256,6 +270,7 @@ class PostgresBackend:
         # The CLI and ingest open a backend per command and never close it: its pooled connections are
         # closed when it is collected, rather than left for the garbage collector to find still open.
         self._dispose = weakref.finalize(self, self.engine.dispose)
+        self._vocabulary: tuple[object, dict[str, int]] | None = None
 
     def close(self) -> None:
         self._dispose()
@@ -303,7 +318,7 @@ class PostgresBackend:
 
     def search(self, request: SearchRequest) -> SearchPage:
         parsed = parse_query(request.q)
-        filters = (request.speaker, request.kind, request.meeting)
+        filters = (request.speaker, request.kind, request.meeting, request.body)
         if parsed.tree is None and not any(filters) and not (request.date_from or request.date_to):
             return _empty_page(request, parsed.message)
         if any("\x00" in value for value in filters if value):  # PostgreSQL text cannot hold NUL: no match
@@ -328,9 +343,29 @@ class PostgresBackend:
             message = " ".join(filter(None, [message, broad_message(self.window, request.sort)]))
         hits = [_hit(hit) for hit in row.hits]
         total = min(int(row.found), self.window)
+        corrected = did_you_mean(request.q, self.vocabulary()) if total == 0 and parsed.tree is not None else None
         return SearchPage(
-            request.q, total, request.page, request.per_page, hits, _facets(row.facets), message, total_exact=exact
+            request.q,
+            total,
+            request.page,
+            request.per_page,
+            hits,
+            _facets(row.facets),
+            message,
+            total_exact=exact,
+            suggestion=corrected,
         )
+
+    def vocabulary(self) -> dict[str, int]:
+        """word → published segments that say it, read again when the content version has moved."""
+        with self.engine.connect() as connection:
+            version = connection.scalar(text(VERSION_SQL))
+            known = self._vocabulary
+            if known is not None and known[0] == version:
+                return known[1]
+            words = {word: int(count) for word, count in connection.execute(text(VOCABULARY_SQL)).all()}
+        self._vocabulary = (version, words)
+        return words
 
 
 def broad_message(window: int, sort: str) -> str:

@@ -47,6 +47,7 @@ from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
 from archive.search.whoosh.matches import SegmentCache, evaluate
 from archive.search.whoosh.query import parse_user_query
+from archive.search.whoosh.vocabulary import suggestion
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -145,6 +146,7 @@ SCHEMA = Schema(
     meeting=RepeatedID(stored=True, sortable=True),
     meeting_title=RepeatedKeyword(analyzer=TEXT_ANALYZER, stored=True),
     body=RepeatedKeyword(analyzer=NAME_ANALYZER, stored=True),
+    body_slug=RepeatedID(),  # the body filter
     date=DateColumn(stored=True, sortable=True),
     year=RepeatedID(sortable=True),
     # Times are shown and sorted by, never searched: NUMERIC would index 16 terms per value (measured: two
@@ -154,6 +156,7 @@ SCHEMA = Schema(
     # Milliseconds, for "date order" within a meeting (whoosh-reloaded cannot sort a float column).
     start_ms=COLUMN(NumericColumn("q")),
     language=RepeatedID(stored=True),
+    words=KEYWORD(analyzer=NAME_ANALYZER),  # the text's words as written, for "Did you mean …" (vocabulary.py)
 )
 FACETS = {"speaker": "speaker_name", "kind": "kind", "meeting": "meeting", "year": "year"}
 SNIPPET_CHARACTERS = 400
@@ -370,11 +373,14 @@ class WhooshBackend:
             page = found.docs[order[first : first + request.per_page]]
             words = _highlight_words(searcher, query)
             hits = [_hit(searcher.stored_fields(int(docnum)), words) for docnum in page]
-        total = len(found.docs)
+            total = len(found.docs)
+            corrected = suggestion(searcher, self.version(), request.q) if total == 0 and request.q else None
         message = parsed.message
         if total == 0 and message is None:
             message = NO_MATCH
-        return SearchPage(request.q, total, request.page, request.per_page, hits, found.facets, message)
+        return SearchPage(
+            request.q, total, request.page, request.per_page, hits, found.facets, message, True, corrected
+        )
 
     def _matches(self, searcher: Any, query: q.Query) -> _Found:
         """Every match in every segment, with scores, sort keys and facet counts (see matches.py)."""
@@ -505,6 +511,7 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
     fields: dict[str, object] = {
         "segment_id": str(document.segment_id),
         "text": document.text,
+        "words": document.text,
         "speaker_id": document.speaker_id,
         "speaker_label": document.speaker_label,
         "meeting": document.meeting_slug,
@@ -523,6 +530,7 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
         "kind": document.kind,
         "tags": ",".join(document.tags) if document.tags else None,
         "language": document.language,
+        "body_slug": document.body_slug,
     }
     fields.update({key: value for key, value in optional.items() if value})
     return fields
@@ -546,6 +554,8 @@ def _filters(request: SearchRequest) -> list[q.Query]:
         filters.append(q.Term("kind", request.kind))
     if request.meeting:
         filters.append(q.Term("meeting", request.meeting))
+    if request.body:
+        filters.append(q.Term("body_slug", request.body))
     if request.date_from or request.date_to:
         start = dt.datetime.combine(request.date_from, dt.time()) if request.date_from else None
         end = dt.datetime.combine(request.date_to, dt.time.max) if request.date_to else None

@@ -61,6 +61,7 @@ def segment_json(segment: Segment) -> dict[str, Any]:
         "words": segment.words,
         "speaker_id": segment.speaker_id,
         "kind": segment.kind,
+        "kind_suggested": segment.kind_suggested,
         "tags": segment.tags or [],
         "revised_at": segment.revised_at.isoformat() if segment.revised_at else None,
     }
@@ -159,7 +160,8 @@ def _save(segment: Segment, form: Any, user: Any) -> Segment:
         if int(speaker) != segment.speaker_id:
             curation.set_speaker(session, segment.id, int(speaker), user=user)
             changed += 1
-    if "kind" in form and (form["kind"] or None) != segment.kind:
+    # A suggested kind saved as it is becomes the curator's (the form says so beside it).
+    if "kind" in form and ((form["kind"] or None) != segment.kind or (segment.kind_suggested and form["kind"])):
         curation.set_kind(session, segment.id, form["kind"] or None, user=user)
         changed += 1
     if "tags" in form and curation.parse_tags(form["tags"]) != list(segment.tags or []):

@@ -156,6 +156,7 @@ def document() -> dict[str, Any]:
                         _query("speaker", "Only this speaker (exact public name).", TEXT),
                         _query("kind", "Only this kind of segment.", {"type": "string", "enum": list(SEGMENT_KINDS)}),
                         _query("meeting", "Only this meeting (slug).", TEXT),
+                        _query("body", "Only this body's meetings (the body's slug).", TEXT),
                         _query("from", "Meetings on or after this date.", {"type": "string", "format": "date"}),
                         _query("to", "Meetings on or before this date.", {"type": "string", "format": "date"}),
                         _query("sort", "Order of results.", {"type": "string", "enum": list(SORTS)}),

@@ -213,10 +213,11 @@ def test_a_search_from_home_leads_to_the_second(live_site, page) -> None:  # typ
     page.press("#q", "Enter")
     page.wait_for_selector(".hits li")
     link = page.locator(".hits li a", has_text="at 0:00:")
-    second = int(link.first.get_attribute("href").rsplit("t=", 1)[1])
+    second = int(link.first.get_attribute("href").rsplit("t=", 1)[1].split("#")[0])
+    line = link.first.get_attribute("href").split("#")[1]  # the line's own id on the meeting page
     assert 8 <= second <= 14  # "This is Diane in New Jersey" is said at about 12.5 s
     link.first.click()
-    page.wait_for_url(f"{base}/meetings/{slug}?t={second}")
+    page.wait_for_url(f"{base}/meetings/{slug}?t={second}#{line}")
     page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
     page.evaluate("document.querySelector('audio').play()")
     page.wait_for_function(f"() => document.querySelector('audio').currentTime > {second}", timeout=10_000)

@@ -441,3 +441,12 @@ def test_the_session_cookie_is_httponly_lax_and_secure_over_https(client, editor
     assert "Secure" in cookie
     public = app_for(dataclasses.replace(editor_settings, public_url="https://archive.example.org"))
     assert "Secure" in public.test_client().get(f"/meetings/{SLUG}").headers["Set-Cookie"]
+
+
+def test_the_excerpts_index_lists_them_newest_first(client) -> None:  # type: ignore[no-untyped-def]
+    assert "No excerpts yet." in client.get("/excerpts").get_data(as_text=True)
+    made = client.post("/excerpts", data=form(client))
+    slug = made.headers["Location"].rsplit("/", 1)[1]
+    index = client.get("/excerpts").get_data(as_text=True)
+    assert f'<a href="/excerpts/{slug}">' in index and "“You&#39;re here illegally and”" in index
+    assert 'href="/excerpts"' in index  # in the site's navigation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.factories.media import FIXTURES
@@ -145,7 +147,9 @@ def test_search_page_shows_highlighted_hits_with_timestamp_links(site) -> None: 
     html = site.get("/search", query_string={"q": '"here illegally"'}).get_data(as_text=True)
     assert "1 result" in html
     assert "<mark>here</mark> <mark>illegally</mark>" in html
-    assert 'href="/meetings/2024-02-07-comment?t=3721"' in html
+    line = re.search(r'href="/meetings/2024-02-07-comment\?t=3721#(s\d+)"', html)  # the second and the line
+    assert line is not None
+    assert f'id="{line.group(1)}"' in site.get("/meetings/2024-02-07-comment").get_data(as_text=True)
     assert 'value="&#34;here illegally&#34;"' in html  # the box keeps the query
     facets = site.get("/search", query_string={"q": "safe"}).get_data(as_text=True)
     assert "Deputy Dan</a> (1)" in facets and "&lt;img src=x onerror=alert(1)&gt;</a> (1)" in facets
@@ -325,3 +329,17 @@ def test_a_server_process_tunes_the_cycle_collector(settings, site) -> None:  # 
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_t_alone_picks_the_line_that_starts_in_that_second_else_the_one_spoken_then() -> None:
+    from archive.web.public.pages import landing_line
+
+    lines = [
+        {"id": 1, "start": 30.0, "end": 42.5},
+        {"id": 2, "start": 42.04, "end": 50.0},
+        {"id": 3, "start": 60.0, "end": 61.0},
+    ]
+    assert landing_line(lines, 42) == 2  # starts at 42.04, though line 1 is still being spoken
+    assert landing_line(lines, 35) == 1  # the line being spoken
+    assert landing_line(lines, 55) == 3  # between lines: the next one
+    assert landing_line(lines, 99) is None
