@@ -62,6 +62,9 @@ class Settings:
         " stretch of speech is transcribed in the one of them Whisper hears.",
     )
     language: str = _setting("", "Superseded by TESTIMONY_LANGUAGES: one language code, used as if it were the list.")
+    default_body: str = _setting(
+        "Unnamed body", "The public body of a meeting ingested without --body (curators can rename it later)."
+    )
     threads: int = _setting(1, "CPU threads for the speech engine; on a busy 2-core machine 1 was measured fastest.")
     beam_size: int = _setting(5, "Beam size for decoding at temperature 0.")
     window_seconds: int = _setting(
@@ -167,6 +170,23 @@ class Settings:
         if not self.model:
             english_only = languages == ("en",)
             object.__setattr__(self, "model", ENGLISH_MODEL if english_only else MULTILINGUAL_MODEL)
+
+    def for_languages(self, languages: tuple[str, ...] | str | None) -> Settings:
+        """These settings for a meeting in other languages (a job's, an upload's). The English-only default model
+        gives way to the multilingual one, as when TESTIMONY_LANGUAGES names another language."""
+        if not languages:
+            return self
+        changed = dataclasses.replace(self, languages=languages, language="")  # type: ignore[arg-type]
+        if changed.languages != ("en",) and self.model == ENGLISH_MODEL:
+            changed = dataclasses.replace(changed, model=MULTILINGUAL_MODEL)
+        changed.validate()
+        return changed
+
+    def with_model(self, model: str) -> Settings:
+        """These settings with another model, checked against the languages."""
+        changed = dataclasses.replace(self, model=model)
+        changed.validate()
+        return changed
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.curation.review import Review, review_of
-from archive.db.lookups import meeting_by_slug
+from archive.db.lookups import meeting_by_slug, meeting_gaps
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.privacy.view import PublicView, Voice, public_view
@@ -51,13 +51,24 @@ class Line(TypedDict):
     words: list[dict[str, Any]]  # {"word", "start", "end", "probability"}
 
 
+class Gap(TypedDict):
+    """Speech that transcription heard and could not transcribe (archive.transcribe.gaps)."""
+
+    start: float
+    end: float
+    reason: str  # "speech not transcribed — Spanish? re-run with --languages en,es"
+    language: str  # the language heard there, "" when no model could tell
+
+
 class MeetingDocument(TypedDict):
     """A meeting as JSON (PRODUCT.md §4): GET /api/meetings/<slug>, `testimony export --format json`, the dump."""
 
     meeting: MeetingInfo
     reviewed: Review | None  # {"by", "at"} once a person has reviewed the transcript
+    languages: list[str]  # ISO 639-1 codes of its segments, the most spoken first
     speakers: list[MeetingVoice]
     segments: list[Line]
+    gaps: list[Gap]  # speech not transcribed, by time
     notices: list[str]  # what was withheld at a speaker's request, and when
 
 
@@ -90,6 +101,7 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
         },
         # {"by", "at"} once a person has reviewed the transcript; null: the unreviewed machine transcript.
         "reviewed": review_of(meeting),
+        "languages": _languages(published),
         "speakers": [
             _meeting_voice(view, s, talk_time.get(s.id, 0.0))
             for s in meeting.speakers
@@ -109,9 +121,22 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
             }
             for p in published
         ],
+        "gaps": [
+            Gap(start=g["start"], end=g["end"], reason=g["reason"], language=g.get("language") or "")
+            for g in meeting_gaps(session, meeting)
+        ],
         # What was withheld and when, in words ("A portion was redacted at the speaker's request on …").
         "notices": view.notices,
     }
+
+
+def _languages(published: list[Any]) -> list[str]:
+    seconds: dict[str, float] = {}
+    for item in published:
+        if item.segment.language:
+            language = item.segment.language
+            seconds[language] = seconds.get(language, 0.0) + item.segment.end - item.segment.start
+    return sorted(seconds, key=lambda language: -seconds[language])
 
 
 def _meeting_voice(view: PublicView, speaker: Speaker, talk_time: float) -> MeetingVoice:
