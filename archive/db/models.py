@@ -305,6 +305,7 @@ class Interpretation(Base):
     __tablename__ = "interpretations"
     __table_args__ = (UniqueConstraint("segment_id", "source_id", name="uq_interpretation_segment_source"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="suggested")  # one of INTERPRETATION_STATUSES
@@ -375,7 +376,7 @@ class DistrictTown(Base):
 
 
 # Curation (archive.curation): every correction is a revision; agenda items mark a meeting's chapters.
-REVISION_ACTIONS = ("text", "split", "merge", "speaker", "kind", "tags", "agenda", "revert")
+REVISION_ACTIONS = ("text", "split", "merge", "speaker", "kind", "tags", "agenda", "interpretation", "revert")
 
 
 class Revision(Base):

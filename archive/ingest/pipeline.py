@@ -25,6 +25,7 @@ from archive.config import Settings
 from archive.db.lookups import meeting_by_slug, meeting_gaps
 from archive.db.models import Body, Meeting, Recording, Revision, Segment, Speaker, TranscriptionRun
 from archive.errors import InvalidInput
+from archive.ingest.interpretations import suggest_interpretations
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
 from archive.speakers.assign import assign_segments
@@ -374,6 +375,7 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
         )
         session.flush()
         assign_segments(session, recording.meeting_id)  # the meeting's speakers, if diarized, keep their words
+        suggest_interpretations(session, recording.meeting_id)
 
 
 def diarize_meeting(
@@ -446,12 +448,15 @@ def diarize_meeting(
         session.flush()
         split = assign_segments(session, meeting.id)
         matches = apply_voice_matches(session, meeting)
+        interpreted = suggest_interpretations(session, meeting.id)
     total = sum(r.num_samples for r in found) / 16000
     report(
         f"{slug}: {len(speakers)} speakers in {working:.1f} s"
         f" (real-time factor {working / max(total, 1e-9):.3f}); {split} segments split at a"
         " change of speaker"
     )
+    if interpreted:
+        report(f"{slug}: {interpreted} turn(s) look like an interpretation of the turn before (suggested to curators)")
     for match in matches:
         how = "recognised as" if match.action == "attributed" else "may be"
         report(f"{slug}: {match.label} {how} {match.person} (voice similarity {match.score:.2f})")

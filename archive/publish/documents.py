@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from archive.curation.interpretations import confirmed_links
 from archive.curation.review import Review, review_of
 from archive.db.lookups import meeting_by_slug, meeting_gaps
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
@@ -49,6 +50,8 @@ class Line(TypedDict):
     language: str | None
     text: str
     words: list[dict[str, Any]]  # {"word", "start", "end", "probability"}
+    # The lines this one interprets (an interpreter's rendering, confirmed by a curator); [] for most lines.
+    interpretation_of: list[int]
 
 
 class Gap(TypedDict):
@@ -85,6 +88,8 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
     # Consent and redactions (archive.privacy) applied here, once, for every renderer and the API.
     view = public_view(session, meeting)
     published = [p for p in (view.publish(s) for s in segment_rows(session, meeting)) if p is not None]
+    shown = {p.segment.id for p in published}
+    interprets = confirmed_links(session, meeting.id)
     talk_time: dict[int, float] = {}
     for item in published:
         segment = item.segment
@@ -118,6 +123,7 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
                 "language": p.segment.language,
                 "text": p.text,
                 "words": p.words,
+                "interpretation_of": [i for i in interprets.get(p.segment.id, []) if i in shown],
             }
             for p in published
         ],

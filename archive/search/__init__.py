@@ -36,6 +36,7 @@ class SearchResult(TypedDict):
     meeting: MeetingRef
     speaker: HitSpeaker
     kind: str | None
+    language: str | None  # ISO 639-1: the language the words were said in
     start: float
     end: float
     text: str
@@ -69,6 +70,7 @@ class SearchRequest:
     speaker: str | None = None
     kind: str | None = None
     meeting: str | None = None
+    language: str | None = None  # ISO 639-1
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     sort: str = "relevance"
@@ -94,6 +96,7 @@ class SearchHit:
     text: str
     highlight: str  # HTML: the text escaped, matches in <mark>
     speaker_label: str | None = None  # the voice in its meeting (SPEAKER_00…); None without diarization
+    language: str | None = None  # ISO 639-1
 
     # The site's addresses for the hit, written out rather than built with url_for (a search page has sixty).
     @property
@@ -166,6 +169,7 @@ class SearchPage:
                         "label": h.speaker_label,
                     },
                     "kind": h.kind,
+                    "language": h.language,
                     "start": h.start,
                     "end": h.end,
                     "text": h.text,

@@ -99,6 +99,13 @@ def search_url(args: dict[str, str], **changes: object) -> str:
     return f"{url_for('pages.search')}?{urlencode(query, safe=URL_SAFE)}"
 
 
+def language_name(code: str | None) -> str:
+    """A language code as people read it: "es" → "Spanish"."""
+    from archive.config import language_name as name
+
+    return name(code) if code else "Unknown language"
+
+
 def register(app: Flask) -> None:
     """Every template global and filter, on the app."""
     for function in (
@@ -116,4 +123,5 @@ def register(app: Flask) -> None:
     ):
         app.add_template_global(function)
     app.add_template_filter(clock)
+    app.add_template_filter(language_name)
     app.add_template_filter(long_date)

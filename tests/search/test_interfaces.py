@@ -106,7 +106,8 @@ def test_the_cli_filters_and_json(archive) -> None:  # type: ignore[no-untyped-d
     assert page["total"] == 1
     assert page["results"][0]["start"] == 61.0
     assert page["results"][0]["url"] == "/meetings/2023-05-10-regular-meeting?t=61"
-    assert set(page["facets"]) == {"speaker", "kind", "meeting", "year"}
+    assert page["results"][0]["language"] == "en"
+    assert set(page["facets"]) == {"speaker", "kind", "meeting", "year", "language"}
 
 
 @pytest.mark.parametrize(

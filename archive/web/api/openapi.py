@@ -136,11 +136,14 @@ def document() -> dict[str, Any]:
                     "summary": "Search every segment of testimony",
                     "parameters": [
                         _query(
-                            "q", 'Words, "quoted phrases", OR, -exclusion, prefix*, speaker:, kind:, meeting:, date:.'
+                            "q",
+                            'Words, "quoted phrases", OR, -exclusion, prefix*, speaker:, kind:, meeting:, lang:,'
+                            " date:.",
                         ),
                         _query("speaker", "Only this speaker (exact public name)."),
                         _query("kind", "Only this kind of segment.", {"type": "string", "enum": list(SEGMENT_KINDS)}),
                         _query("meeting", "Only this meeting (slug)."),
+                        _query("lang", "Only segments in this language (ISO 639-1: en, es)."),
                         _query("from", "Meetings on or after this date.", {"type": "string", "format": "date"}),
                         _query("to", "Meetings on or before this date.", {"type": "string", "format": "date"}),
                         _query("sort", "Order of results.", {"type": "string", "enum": list(SORTS)}),

@@ -12,7 +12,9 @@ Create Date: 2026-12-07
 - PostgreSQL: testimony_spanish, the spanish configuration with every word kept (Snowball, no stop list, as
   testimony_english) and accents folded by unaccent before stemming ("policia" finds "policía"). The unaccent
   extension is the one 0002 created (it refuses to run without it), so no fallback is needed. The search vector
-  is made again with each segment's own configuration: Spanish segments are stemmed as Spanish.
+  is made again with each segment's own configuration: Spanish segments are stemmed as Spanish, and their
+  lexemes carry weight B (the others keep A), so that a query's Spanish stems match Spanish segments only
+  (archive.search.postgres: "polici", Spanish for "policía", is also English "policy").
 """
 
 import sqlalchemy as sa
@@ -45,11 +47,15 @@ def upgrade() -> None:
     op.create_table(
         "interpretations",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
         sa.Column("segment_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("made_by", sa.String(length=320), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["meeting_id"], ["meetings.id"], name=op.f("fk_interpretations_meeting_id_meetings"), ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(
             ["segment_id"], ["segments.id"], name=op.f("fk_interpretations_segment_id_segments"), ondelete="CASCADE"
         ),
@@ -60,21 +66,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("segment_id", "source_id", name="uq_interpretation_segment_source"),
     )
     with op.batch_alter_table("interpretations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_interpretations_meeting_id"), ["meeting_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_interpretations_segment_id"), ["segment_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_interpretations_source_id"), ["source_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         _spanish_configuration()
-        _vector("CASE WHEN language = 'es' THEN 'testimony_spanish'::regconfig ELSE 'testimony_english'::regconfig END")
+        _vector(
+            "CASE WHEN language = 'es' THEN 'testimony_spanish'::regconfig ELSE 'testimony_english'::regconfig END",
+            "CASE WHEN language = 'es' THEN 'B' ELSE 'A' END::\"char\"",
+        )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        _vector("'testimony_english'::regconfig")
+        _vector("'testimony_english'::regconfig", "'A'")
         op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS testimony_spanish")
         op.execute("DROP TEXT SEARCH DICTIONARY IF EXISTS testimony_spanish_stem")
     with op.batch_alter_table("interpretations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_interpretations_source_id"))
         batch_op.drop_index(batch_op.f("ix_interpretations_segment_id"))
+        batch_op.drop_index(batch_op.f("ix_interpretations_meeting_id"))
     op.drop_table("interpretations")
     with op.batch_alter_table("transcription_runs", schema=None) as batch_op:
         batch_op.drop_constraint("uq_run_recording_engine_model_languages", type_="unique")
@@ -109,11 +120,11 @@ def _spanish_configuration() -> None:
     )
 
 
-def _vector(config: str) -> None:
+def _vector(config: str, weight: str) -> None:
     op.execute("DROP INDEX IF EXISTS ix_segments_search_vector")
     op.execute("ALTER TABLE segments DROP COLUMN IF EXISTS search_vector")
     op.execute(
         "ALTER TABLE segments ADD COLUMN search_vector tsvector GENERATED ALWAYS AS"
-        f" (setweight(to_tsvector({config}, testimony_search_text({VECTOR_SOURCE})), 'A')) STORED"
+        f" (setweight(to_tsvector({config}, testimony_search_text({VECTOR_SOURCE})), {weight})) STORED"
     )
     op.execute("CREATE INDEX ix_segments_search_vector ON segments USING gin (search_vector)")
