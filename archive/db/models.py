@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -139,7 +140,7 @@ class TranscriptionRun(Base):
     languages: Mapped[str] = mapped_column(String(200), default="en", server_default="en")
     # Speech the run heard and could not transcribe: [{"start", "end", "reason", "language"}] on the meeting's
     # timeline (archive.transcribe.gaps).
-    gaps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    gaps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     engine_version: Mapped[str] = mapped_column(String(40))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     transcript_file: Mapped[str] = mapped_column(String(300))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from archive.db.models import Recording, Revision, Segment, TranscriptionRun
 from archive.ingest.interpretations import suggest_interpretations
+from archive.search.index import index_meeting
 from tests.factories.accounts import csrf_token, sign_in
 from tests.factories.meetings import Line, add_meeting
 
@@ -32,7 +33,10 @@ def site(settings, sessions, app_for):  # type: ignore[no-untyped-def]
         run = session.scalars(select(TranscriptionRun).join(Recording)).one()
         run.gaps = [{**GAP, "language": "fr"}]
         ids = list(session.scalars(select(Segment.id).order_by(Segment.start)))
-    return app_for(settings).test_client(), ids
+    app = app_for(settings)
+    with sessions() as session:
+        index_meeting(app.extensions["search"], session, SLUG)
+    return app.test_client(), ids
 
 
 def test_lines_carry_their_language_and_each_language_has_a_track(site) -> None:  # type: ignore[no-untyped-def]
@@ -47,6 +51,11 @@ def test_lines_carry_their_language_and_each_language_has_a_track(site) -> None:
         "Me llamo María y trabajo en una granja."
     ]
     assert client.get(f"/meetings/{SLUG}.vtt?lang=spanish").status_code == 400
+    found = client.get("/search?q=trabajar+OR+farm").get_data(as_text=True)
+    assert '<p class="snippet" lang="es">Me llamo María y <mark>trabajo</mark>' in found
+    assert "<h2>Language</h2>" in found and 'href="/search?q=trabajar+OR+farm&amp;lang=es&amp;page=1"' in found
+    assert "<mark>trabajo</mark>" in client.get("/search?q=trabajar&lang=es").get_data(as_text=True)
+    assert "No testimony matches" in client.get("/search?q=trabajar&lang=en").get_data(as_text=True)
     csv = client.get(f"/meetings/{SLUG}.csv").get_data(as_text=True).splitlines()
     assert csv[0].split(",")[7] == "language" and csv[1].split(",")[7] == "es"
 

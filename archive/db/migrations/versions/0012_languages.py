@@ -34,12 +34,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("language_source", sa.String(length=20), nullable=True))
     with op.batch_alter_table("transcription_runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("languages", sa.String(length=200), server_default="en", nullable=False))
-        batch_op.add_column(sa.Column("gaps", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("gaps", sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
     # Runs made before: the one language they were told (or found), English when they say nothing.
     op.execute("UPDATE transcription_runs SET languages = coalesce(language, 'en')")
-    op.execute("UPDATE transcription_runs SET gaps = '[]'")
     with op.batch_alter_table("transcription_runs", schema=None) as batch_op:
-        batch_op.alter_column("gaps", existing_type=sa.JSON(), nullable=False)
         batch_op.drop_constraint("uq_run_recording_engine_model", type_="unique")
         batch_op.create_unique_constraint(
             "uq_run_recording_engine_model_languages", ["recording_id", "engine", "model", "languages"]
