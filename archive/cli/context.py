@@ -47,7 +47,13 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--engine", type=click.Choice(ENGINES), help="Speech engine (default: whisper)."),
             click.option("--model", help="Model name, e.g. tiny.en (default)."),
             click.option("--model-path", help="A local model: .pt checkpoint (whisper) or CTranslate2 folder."),
-            click.option("--language", help="Spoken language code; default: detect (English-only models: en)."),
+            click.option(
+                "--languages",
+                help="The languages spoken, comma-separated ISO 639-1 codes (en,es); each stretch of speech is"
+                " transcribed in the one heard (default: TESTIMONY_LANGUAGES). Not English alone: the multilingual"
+                " model by default.",
+            ),
+            click.option("--language", help="One spoken language code (superseded by --languages)."),
             click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the engine (default 1)."),
         ]
     ):

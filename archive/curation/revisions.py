@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from archive.accounts.users import record
 from archive.db.lookups import meeting_by_slug
-from archive.db.models import AgendaItem, Meeting, Revision, Segment, Speaker, User
+from archive.db.models import AgendaItem, Interpretation, Meeting, Revision, Segment, Speaker, User
 from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.ledger import refresh_public_text
@@ -24,11 +24,13 @@ from archive.privacy.ledger import refresh_public_text
 SEGMENT_FIELDS = ("id", "start", "end", "text", "words", "speaker_id", "kind", "tags")
 SEGMENT_EXTRA = ("recording_id", "run_id", "language", "avg_logprob", "no_speech_prob", "source")
 AGENDA_FIELDS = ("id", "start", "title")
-TABLES: dict[str, tuple[type[Segment] | type[AgendaItem], tuple[str, ...], tuple[str, ...]]] = {
+INTERPRETATION_FIELDS = ("id", "segment_id", "source_id", "status")
+TABLES: dict[str, tuple[type[Segment] | type[AgendaItem] | type[Interpretation], tuple[str, ...], tuple[str, ...]]] = {
     "segments": (Segment, SEGMENT_FIELDS, SEGMENT_EXTRA),
     "agenda_items": (AgendaItem, AGENDA_FIELDS, ()),
+    "interpretations": (Interpretation, INTERPRETATION_FIELDS, ()),
 }
-NAMES = {"segments": "segment", "agenda_items": "agenda item"}
+NAMES = {"segments": "segment", "agenda_items": "agenda item", "interpretations": "interpretation link"}
 
 
 def snapshot(row: Segment | AgendaItem) -> dict[str, Any]:

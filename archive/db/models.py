@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,6 +50,8 @@ from archive.db.types import UtcDateTime, utcnow
 
 SEGMENT_KINDS = ("testimony", "deliberation", "remark", "procedural")
 SOURCE_CURATOR = "curator"  # a line a curator transcribed from the recording (archive.curation.overlaps)
+# An interpretation link is a machine's suggestion until a curator confirms it.
+INTERPRETATION_STATUSES = ("suggested", "confirmed")
 
 # How an attribution of a voice to a person was established. Attributions get disputed, so each one says.
 ATTRIBUTION_METHODS = ("self-identified", "named-by-chair", "voice-match", "curator")
@@ -135,11 +138,21 @@ class TranscriptionRun(Base):
     """One engine × model pass over a recording; its machine transcript is a JSON file that never changes."""
 
     __tablename__ = "transcription_runs"
-    __table_args__ = (UniqueConstraint("recording_id", "engine", "model", name="uq_run_recording_engine_model"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "recording_id", "engine", "model", "languages", name="uq_run_recording_engine_model_languages"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
     engine: Mapped[str] = mapped_column(String(40))
     model: Mapped[str] = mapped_column(String(200))
+    # The languages the run was told to expect, comma-separated ("en,es"): a run for English alone is not reused
+    # for English and Spanish. The transcript's spoken languages are its segments'.
+    languages: Mapped[str] = mapped_column(String(200), default="en", server_default="en")
+    # Speech the run heard and could not transcribe: [{"start", "end", "reason", "language"}] on the meeting's
+    # timeline (archive.transcribe.gaps).
+    gaps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     engine_version: Mapped[str] = mapped_column(String(40))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     transcript_file: Mapped[str] = mapped_column(String(300))
@@ -285,7 +298,9 @@ class Segment(Base):
     text: Mapped[str] = mapped_column(Text)
     # [{"word": "You're", "start": 3721.4, "end": 3721.7, "probability": 0.93}, …]
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    language: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(16))  # ISO 639-1
+    language_probability: Mapped[float | None] = mapped_column(Float)  # among the run's languages
+    language_source: Mapped[str | None] = mapped_column(String(20))  # configured, detected, neighbour or curator
     kind: Mapped[str | None] = mapped_column(String(20))  # one of SEGMENT_KINDS
     # True while the kind is the archive's suggestion from the speaker's role and the agenda (archive.speakers.kinds),
     # shown as "suggested"; a curator's choice sets it False and is never overwritten.
@@ -322,6 +337,27 @@ class Overlap(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
 
     meeting: Mapped[Meeting] = relationship()
+
+
+class Interpretation(Base):
+    """A segment that interprets another (an interpreter repeating testimony in English): one row per source.
+
+    Suggested by the machine (a turn in another language by another voice right after the source) or made by a
+    curator; a suggestion is never shown as fact until a curator confirms it (archive.curation.interpretations).
+    """
+
+    __tablename__ = "interpretations"
+    __table_args__ = (UniqueConstraint("segment_id", "source_id", name="uq_interpretation_segment_source"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="suggested")  # one of INTERPRETATION_STATUSES
+    made_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    segment: Mapped[Segment] = relationship(foreign_keys=[segment_id])
+    source: Mapped[Segment] = relationship(foreign_keys=[source_id])
 
 
 class Excerpt(Base):
@@ -384,7 +420,7 @@ class DistrictTown(Base):
 
 
 # Curation (archive.curation): every correction is a revision; agenda items mark a meeting's chapters.
-REVISION_ACTIONS = ("text", "split", "merge", "speaker", "kind", "tags", "agenda", "revert")
+REVISION_ACTIONS = ("text", "split", "merge", "speaker", "kind", "tags", "agenda", "interpretation", "revert")
 
 
 class Revision(Base):
@@ -480,6 +516,8 @@ __all__ = [
     "Job",
     "JobChunk",
     "LETTER_STATUSES",
+    "INTERPRETATION_STATUSES",
+    "Interpretation",
     "Legislator",
     "Letter",
     "Meeting",

@@ -10,6 +10,7 @@ has attributed them; a re-transcription keeps them, because words are assigned f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
@@ -22,9 +23,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
-from archive.db.lookups import meeting_by_slug
+from archive.db.lookups import meeting_by_slug, meeting_gaps
 from archive.db.models import Body, Meeting, Overlap, Recording, Revision, Segment, Speaker, TranscriptionRun
 from archive.errors import InvalidInput
+from archive.ingest.interpretations import suggest_interpretations
 from archive.ingest.tracks import Track, drop_silent_voices, remove_bleed, track_voices, transcribe_track
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
@@ -32,7 +34,14 @@ from archive.speakers.assign import assign_segments
 from archive.speakers.diarize import Diarizer
 from archive.speakers.voices import HUMAN_METHODS, to_bytes
 from archive.timecodes import format_clock
-from archive.transcribe.transcript import Progress, Transcriber, Transcript, load_transcript, transcript_filename
+from archive.transcribe.transcript import (
+    Progress,
+    Transcriber,
+    Transcript,
+    configured_languages,
+    load_transcript,
+    transcript_filename,
+)
 from archive.transcribe.windows import Checkpoint
 
 Report = Callable[[str], None]
@@ -40,9 +49,12 @@ Report = Callable[[str], None]
 
 @dataclass(frozen=True)
 class MeetingInfo:
-    body: str
-    title: str
-    date: dt.date
+    """What people say about a meeting. Left out (None), the body is TESTIMONY_DEFAULT_BODY, the title the first
+    file's name and the date its container's creation time, or today (ingest reports what it chose)."""
+
+    body: str | None
+    title: str | None
+    date: dt.date | None
     source_url: str | None = None
     place: str | None = None
     agenda_url: str | None = None
@@ -54,6 +66,7 @@ class IngestResult:
     new_recordings: int
     transcribed: int  # recordings transcribed in this run (not reused)
     speakers: int | None = None  # voices found by diarization in this run (None: not diarized now)
+    gaps: int = 0  # stretches of speech heard and not transcribed, in the meeting's current transcripts
 
 
 def ingest(
@@ -84,7 +97,9 @@ def ingest(
     try:
         transcriber = load_transcriber() if load_transcriber is not None else None
         diarizer = load_diarizer() if load_diarizer is not None and transcriber is not None else None
-        slug, new = _store_recordings(sessions, store, staged, info, report, tracks)
+        slug, new = _store_recordings(
+            sessions, store, staged, _completed(info, settings, staged, report), report, tracks
+        )
     except BaseException:
         for item, _ in staged:
             store.discard(item)
@@ -97,7 +112,13 @@ def ingest(
     speakers = None
     if diarizer is not None:
         speakers = diarize_meeting(sessions, settings, slug, diarizer, replace=False, report=report)
-    return IngestResult(slug, new, transcribed, speakers)
+    return IngestResult(slug, new, transcribed, speakers, gap_count(sessions, slug))
+
+
+def gap_count(sessions: sessionmaker[Session], slug: str) -> int:
+    """How many stretches of speech the meeting's current runs heard and could not transcribe."""
+    with sessions() as session:
+        return len(meeting_gaps(session, meeting_by_slug(session, slug)))
 
 
 def _stage_all(store: MediaStore, settings: Settings, files: Sequence[Path]) -> list[tuple[StagedFile, MediaInfo]]:
@@ -120,6 +141,38 @@ def _stage_all(store: MediaStore, settings: Settings, files: Sequence[Path]) -> 
             store.discard(item)
         raise
     return staged
+
+
+def _completed(
+    info: MeetingInfo, settings: Settings, staged: list[tuple[StagedFile, MediaInfo]], report: Report
+) -> MeetingInfo:
+    """The meeting's body, title and date, with defaults for what was not given."""
+    chosen = []
+    body, title, date = info.body, info.title, info.date
+    if body is None:
+        body = settings.default_body
+        chosen.append(f"body {body!r} (TESTIMONY_DEFAULT_BODY; give --body to name it)")
+    first, media = staged[0]
+    if title is None:
+        title = Path(first.original_name).stem.replace("_", " ").strip() or "Meeting"
+        chosen.append(f"title {title!r} (the file name; give --title)")
+    if date is None:
+        created = _created_date(media.created)
+        date = created or dt.date.today()
+        where = "the recording's creation time" if created else "today: the recording does not say when it was made"
+        chosen.append(f"date {date.isoformat()} ({where}; give --date)")
+    if chosen:
+        report("chose " + "; ".join(chosen))
+    return dataclasses.replace(info, body=body, title=title, date=date)
+
+
+def _created_date(created: str | None) -> dt.date | None:
+    if not created:
+        return None
+    try:
+        return dt.datetime.fromisoformat(created.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
 
 
 def _store_recordings(
@@ -149,9 +202,9 @@ def _store_recordings(
             return slug, 0
         meeting = Meeting(
             slug=_unique_slug(session, info),
-            body=_body(session, info.body),
-            title=info.title,
-            date=info.date,
+            body=_body(session, info.body or ""),
+            title=info.title or "",
+            date=info.date or dt.date.today(),
             source_url=info.source_url,
             agenda_url=info.agenda_url,
             place=info.place,
@@ -216,16 +269,20 @@ def transcribe_meeting(
                     TranscriptionRun.recording_id.in_([r[0] for r in recordings]),
                     TranscriptionRun.engine == transcriber.engine,
                     TranscriptionRun.model == transcriber.model,
+                    TranscriptionRun.languages == ",".join(transcriber.languages),
                 )
             )
         )
     store = MediaStore(settings.media_dir)
     done = 0
+    said = ",".join(transcriber.languages)
     for recording_id, sha256, suffix, name in recordings:
         if not replace and recording_id in transcribed_before:
-            report(f"{name}: already transcribed with {transcriber.engine} {transcriber.model}")
+            report(f"{name}: already transcribed with {transcriber.engine} {transcriber.model} ({said})")
             continue
-        target = settings.transcripts_dir / transcript_filename(sha256, transcriber.engine, transcriber.model)
+        target = settings.transcripts_dir / transcript_filename(
+            sha256, transcriber.engine, transcriber.model, transcriber.languages
+        )
         if target.exists():
             transcript = load_transcript(target)
             report(f"{name}: reusing the machine transcript {target.name}")
@@ -250,13 +307,18 @@ def transcribe_meeting(
             report(
                 f"{name}: {len(transcript.segments)} segments in {transcript.processing_seconds:.1f} s "
                 f"(real-time factor {transcript.processing_seconds / max(transcript.duration, 1e-9):.2f})"
+                + (f"; languages: {', '.join(transcript.languages)}" if transcript.languages else "")
             )
+        for gap in transcript.gaps:
+            report(f"{name}: {format_clock(gap.start)}–{format_clock(gap.end)}: {gap.reason}")
         save_transcript(sessions, recording_id, transcript, target)
     if len(recordings) > 1 and has_tracks:
         remove_bleed(sessions, settings, slug, report)
     with sessions() as session:  # indexed as each transaction committed (archive.search.sync)
         count = session.scalar(select(func.count(Segment.id)).join(Meeting).where(Meeting.slug == slug))
-    report(f"indexed {count} segments for search")
+    gaps = gap_count(sessions, slug)
+    missing = f"; {gaps} stretch{'es' if gaps != 1 else ''} of speech not transcribed (testimony check lists them)"
+    report(f"indexed {count} segments for search" + (missing if gaps else ""))
     return done
 
 
@@ -268,13 +330,16 @@ def _whole(
 
 def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcript: Transcript, path: Path) -> None:
     """Record the run and replace the recording's segments with the transcript's, in one transaction."""
+    languages = ",".join(configured_languages(transcript))
     with sessions() as session, session.begin():
         recording = session.get_one(Recording, recording_id)
+        offset = recording.offset
         run = session.scalar(
             select(TranscriptionRun).where(
                 TranscriptionRun.recording_id == recording_id,
                 TranscriptionRun.engine == transcript.engine,
                 TranscriptionRun.model == transcript.model,
+                TranscriptionRun.languages == languages,
             )
         )
         if run is None:
@@ -287,6 +352,16 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
                 transcript_file=path.name,
                 transcript_sha256=sha256_of(path),
                 language=transcript.language or None,
+                languages=languages,
+                gaps=[
+                    {
+                        "start": round(g.start + offset, 3),
+                        "end": round(g.end + offset, 3),
+                        "reason": g.reason,
+                        "language": g.language,
+                    }
+                    for g in transcript.gaps
+                ],
                 processing_seconds=transcript.processing_seconds,
             )
             session.add(run)
@@ -296,7 +371,6 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
         # A new machine transcript is unreviewed: a person's review vouched for the segments just deleted.
         recording.meeting.reviewed_at = None
         recording.meeting.reviewed_by = None
-        offset = recording.offset
         session.add_all(
             Segment(
                 meeting_id=recording.meeting_id,
@@ -315,6 +389,8 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
                     for w in s.words
                 ],
                 language=s.language or None,
+                language_probability=s.language_probability,
+                language_source=s.language_source or None,
                 tags=[],
                 avg_logprob=s.avg_logprob,
                 no_speech_prob=s.no_speech_prob,
@@ -323,6 +399,7 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
         )
         session.flush()
         assign_segments(session, recording.meeting_id)  # the meeting's speakers, if diarized, keep their words
+        suggest_interpretations(session, recording.meeting_id)
 
 
 def diarize_meeting(
@@ -423,12 +500,15 @@ def diarize_meeting(
         session.flush()
         matches = apply_voice_matches(session, meeting)
         speakers = list(kept.values())
+        interpreted = suggest_interpretations(session, meeting.id)
     total = sum(r.num_samples for r in found) / 16000
     report(
         f"{slug}: {len(speakers)} speakers in {working:.1f} s"
         f" (real-time factor {working / max(total, 1e-9):.3f}); {split} segments split at a"
         " change of speaker"
     )
+    if interpreted:
+        report(f"{slug}: {interpreted} turn(s) look like an interpretation of the turn before (suggested to curators)")
     for match in matches:  # only ever suggestions: nothing public changes until a curator confirms one
         report(
             f"{slug}: {match.label} may be {match.person} (voice similarity {match.score:.2f}):"
@@ -449,9 +529,9 @@ def _body(session: Session, name: str) -> Body:
 
 
 def _unique_slug(session: Session, info: MeetingInfo) -> str:
-    if not info.title.strip():
+    if not (info.title or "").strip() or info.date is None:
         raise InvalidInput("--title must not be empty")
-    base = f"{info.date.isoformat()}-{slugify(info.title, max_length=80, word_boundary=True) or 'meeting'}"
+    base = f"{info.date.isoformat()}-{slugify(info.title or '', max_length=80, word_boundary=True) or 'meeting'}"
     slug, n = base, 1
     while session.scalar(select(Meeting.id).where(Meeting.slug == slug)) is not None:
         n += 1

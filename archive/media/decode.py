@@ -39,6 +39,7 @@ class MediaInfo:
     duration: float  # seconds of decoded audio
     has_video: bool
     streams: list[dict[str, Any]] = field(default_factory=list)
+    created: str | None = None  # the container's creation_time tag (ISO 8601), when it has one
 
 
 def probe(path: Path, *, name: str | None = None, timeout: float = 900, memory_mb: int = 4096) -> MediaInfo:
@@ -148,6 +149,7 @@ def _decode_in_child(path: Path, out: Path | None) -> MediaInfo:
         codecs = {s["codec"] for s in streams if s["codec"]}
         suffix = _suffix_for(container.format.name, codecs, bool(video_streams))
         stream = audio_streams[0]
+        created = container.metadata.get("creation_time") or stream.metadata.get("creation_time")
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         samples = 0
         with open(out if out is not None else os.devnull, "wb") as sink:
@@ -159,7 +161,7 @@ def _decode_in_child(path: Path, out: Path | None) -> MediaInfo:
     duration = samples / SAMPLE_RATE
     if duration < MIN_DURATION:
         raise _Unsupported(f"too short to hold speech ({duration:.2f} s of audio; at least {MIN_DURATION} s)")
-    return MediaInfo(container.format.name, suffix, round(duration, 3), bool(video_streams), streams)
+    return MediaInfo(container.format.name, suffix, round(duration, 3), bool(video_streams), streams, created)
 
 
 def _frames(container: Any, stream: Any) -> Iterator[Any]:

@@ -10,9 +10,10 @@ from typing import Any, TypedDict
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from archive.curation.interpretations import confirmed_links
 from archive.curation.overlaps import meeting_overlaps, overlapping_ids
 from archive.curation.review import Review, review_of
-from archive.db.lookups import meeting_by_slug
+from archive.db.lookups import meeting_by_slug, meeting_gaps
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.privacy.view import PublicView, Voice, public_view
@@ -54,6 +55,9 @@ class Line(TypedDict):
     source: str | None  # null: the machine's transcript; "curator": transcribed by a curator from the recording
     overlaps: list[int]  # the ids of other voices' lines said at the same time (both kept)
 
+    # The lines this one interprets (an interpreter's rendering, confirmed by a curator); [] for most lines.
+    interpretation_of: list[int]
+
 
 class OverlapInfo(TypedDict):
     """A stretch of a mixed recording where two or more voices speak at once (archive.curation.overlaps)."""
@@ -65,14 +69,25 @@ class OverlapInfo(TypedDict):
     reviewed: bool  # a curator has listened to it
 
 
+class Gap(TypedDict):
+    """Speech that transcription heard and could not transcribe (archive.transcribe.gaps)."""
+
+    start: float
+    end: float
+    reason: str  # "speech not transcribed — Spanish? re-run with --languages en,es"
+    language: str  # the language heard there, "" when no model could tell
+
+
 class MeetingDocument(TypedDict):
     """A meeting as JSON (PRODUCT.md §4): GET /api/meetings/<slug>, `testimony export --format json`, the dump."""
 
     meeting: MeetingInfo
     reviewed: Review | None  # {"by", "at"} once a person has reviewed the transcript
+    languages: list[str]  # ISO 639-1 codes of its segments, the most spoken first
     speakers: list[MeetingVoice]
     segments: list[Line]
     overlaps: list[OverlapInfo]
+    gaps: list[Gap]  # speech not transcribed, by time
     notices: list[str]  # what was withheld at a speaker's request, and when
 
 
@@ -92,6 +107,8 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
     crossing = overlapping_ids(
         [(p.segment.id, p.segment.start, p.segment.end, p.segment.speaker_id) for p in published]
     )
+    shown = {p.segment.id for p in published}
+    interprets = confirmed_links(session, meeting.id)
     talk_time: dict[int, float] = {}
     for item in published:
         segment = item.segment
@@ -108,6 +125,7 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
         },
         # {"by", "at"} once a person has reviewed the transcript; null: the unreviewed machine transcript.
         "reviewed": review_of(meeting),
+        "languages": _languages(published),
         "speakers": [
             _meeting_voice(view, s, talk_time.get(s.id, 0.0))
             for s in meeting.speakers
@@ -127,10 +145,15 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
                 "words": p.words,
                 "source": p.segment.source,
                 "overlaps": crossing.get(p.segment.id, []),
+                "interpretation_of": [i for i in interprets.get(p.segment.id, []) if i in shown],
             }
             for p in published
         ],
         "overlaps": _overlaps(session, view, meeting),
+        "gaps": [
+            Gap(start=g["start"], end=g["end"], reason=g["reason"], language=g.get("language") or "")
+            for g in meeting_gaps(session, meeting)
+        ],
         # What was withheld and when, in words ("A portion was redacted at the speaker's request on …").
         "notices": view.notices,
     }
@@ -153,6 +176,15 @@ def _overlaps(session: Session, view: PublicView, meeting: Meeting) -> list[Over
             }
         )
     return found
+
+
+def _languages(published: list[Any]) -> list[str]:
+    seconds: dict[str, float] = {}
+    for item in published:
+        if item.segment.language:
+            language = item.segment.language
+            seconds[language] = seconds.get(language, 0.0) + item.segment.end - item.segment.start
+    return sorted(seconds, key=lambda language: -seconds[language])
 
 
 def _meeting_voice(view: PublicView, speaker: Speaker, talk_time: float) -> MeetingVoice:

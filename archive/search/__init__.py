@@ -42,6 +42,7 @@ class SearchResult(TypedDict):
     meeting: MeetingRef
     speaker: HitSpeaker
     kind: str | None
+    language: str | None  # ISO 639-1: the language the words were said in
     start: float
     end: float
     text: str
@@ -77,6 +78,7 @@ class SearchRequest:
     kind: str | None = None
     meeting: str | None = None
     body: str | None = None  # the body's slug
+    language: str | None = None  # ISO 639-1
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     sort: str = "relevance"
@@ -102,6 +104,7 @@ class SearchHit:
     text: str
     highlight: str  # HTML: the text escaped, matches in <mark>
     speaker_label: str | None = None  # the voice in its meeting (SPEAKER_00…); None without diarization
+    language: str | None = None  # ISO 639-1
 
     # The site's addresses for the hit, written out rather than built with url_for (a search page has sixty).
     @property
@@ -178,6 +181,7 @@ class SearchPage:
                         "label": h.speaker_label,
                     },
                     "kind": h.kind,
+                    "language": h.language,
                     "start": h.start,
                     "end": h.end,
                     "text": h.text,

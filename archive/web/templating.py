@@ -108,6 +108,13 @@ def date_value(value: str | None) -> str:
         return ""
 
 
+def language_name(code: str | None) -> str:
+    """A language code as people read it: "es" → "Spanish"."""
+    from archive.config import language_name as name
+
+    return name(code) if code else "Unknown language"
+
+
 def register(app: Flask) -> None:
     """Every template global and filter, on the app."""
     for function in (
@@ -125,5 +132,6 @@ def register(app: Flask) -> None:
     ):
         app.add_template_global(function)
     app.add_template_filter(clock)
+    app.add_template_filter(language_name)
     app.add_template_filter(long_date)
     app.add_template_filter(date_value)

@@ -68,6 +68,7 @@ def submit_transcription(
     *,
     engine: str | None = None,
     model: str | None = None,
+    languages: tuple[str, ...] | None = None,
     diarize: bool = True,
     created_by: str = "",
     key: str | None = None,
@@ -78,7 +79,7 @@ def submit_transcription(
         if meeting is None:
             raise NotFound(f"no meeting with slug {slug!r}")
         meeting_id, duration = meeting.id, meeting.duration
-    parameters = _engine_parameters(settings, engine, model, diarize)
+    parameters = _engine_parameters(settings, engine, model, languages, diarize)
     return _submit(sessions, settings, "transcribe", parameters, meeting_id, duration, created_by, key)
 
 
@@ -90,6 +91,7 @@ def submit_upload(
     *,
     engine: str | None = None,
     model: str | None = None,
+    languages: tuple[str, ...] | None = None,
     diarize: bool = True,
     created_by: str = "",
     key: str | None = None,
@@ -101,14 +103,14 @@ def submit_upload(
     recording, then transcribes it. (job, made now); a known `key` returns its job. With `tracks` (each
     upload and the name it was sent with, `upload` the first), the files are simultaneous tracks of the meeting;
     with `split_channels`, each channel of `upload` is one (archive.ingest.tracks)."""
-    parameters = _engine_parameters(settings, engine, model, diarize) | {
+    parameters = _engine_parameters(settings, engine, model, languages, diarize) | {
         "tracks": [{"upload": path.name, "name": name} for path, name in tracks],
         "split_channels": split_channels,
         "name": name,
         "upload": upload.name,
         "body": info.body,
         "title": info.title,
-        "date": info.date.isoformat(),
+        "date": info.date.isoformat() if info.date else None,
         "source_url": info.source_url,
         "agenda_url": info.agenda_url,
     }
@@ -120,11 +122,15 @@ def uploads_dir(settings: Settings) -> Path:
     return settings.home / "uploads"
 
 
-def _engine_parameters(settings: Settings, engine: str | None, model: str | None, diarize: bool) -> dict[str, Any]:
+def _engine_parameters(
+    settings: Settings, engine: str | None, model: str | None, languages: tuple[str, ...] | None, diarize: bool
+) -> dict[str, Any]:
     engine = engine or settings.engine
     if engine not in ENGINES:
         raise InvalidInput(f"engine {engine!r} is not one of: {', '.join(ENGINES)}")
-    return {"engine": engine, "model": model or settings.model, "diarize": diarize}
+    chosen = settings.for_languages(languages)  # refuses unknown codes and an English-only model for others
+    model = chosen.with_model(model or chosen.model).model
+    return {"engine": engine, "model": model, "languages": list(chosen.languages), "diarize": diarize}
 
 
 def _submit(
@@ -288,7 +294,11 @@ def run_job(
             if kind == "dumps":  # queued with a change of the redaction ledger (archive.privacy.ledger)
                 _refresh_dumps(settings, sessions)
             else:
-                job_settings = dataclasses.replace(settings, engine=parameters["engine"], model=parameters["model"])
+                job_settings = dataclasses.replace(
+                    settings.for_languages(parameters.get("languages")),  # jobs queued before languages: none
+                    engine=parameters["engine"],
+                    model=parameters["model"],
+                )
                 if kind == "ingest" and slug is None:
                     slug = _store_upload(job_settings, sessions, job_id, parameters)
                 if slug is None:
@@ -352,7 +362,7 @@ def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: i
     info = MeetingInfo(
         body=parameters["body"],
         title=parameters["title"],
-        date=dt.date.fromisoformat(parameters["date"]),
+        date=dt.date.fromisoformat(parameters["date"]) if parameters.get("date") else None,
         source_url=parameters.get("source_url"),
         agenda_url=parameters.get("agenda_url"),
     )

@@ -27,6 +27,7 @@ class Line:
     kind: str | None = None
     tags: list[str] = field(default_factory=list)
     label_only: bool = False  # a diarized voice nobody has named yet: the label, no person
+    language: str = "en"
 
 
 def add_meeting(
@@ -94,7 +95,7 @@ def add_meeting(
                     end=line.end,
                     text=line.text,
                     words=words,
-                    language="en",
+                    language=line.language,
                     kind=line.kind,
                     tags=list(line.tags),
                 )

@@ -107,7 +107,8 @@ def test_the_cli_filters_and_json(archive) -> None:  # type: ignore[no-untyped-d
     assert page["results"][0]["start"] == 61.0
     hit = page["results"][0]
     assert hit["url"] == f"/meetings/2023-05-10-regular-meeting?t=61#s{hit['segment_id']}"  # the line's element id
-    assert set(page["facets"]) == {"speaker", "kind", "meeting", "year"}
+    assert hit["language"] == "en"
+    assert set(page["facets"]) == {"speaker", "kind", "meeting", "year", "language"}
 
 
 @pytest.mark.parametrize(

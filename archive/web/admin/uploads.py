@@ -29,7 +29,7 @@ uploads = Blueprint("uploads", __name__)
 KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 WEB_ADDRESS = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
 SUFFIX = re.compile(r"\.([A-Za-z0-9]{1,8})$")
-FIELDS = ("body", "title", "date", "source_url", "agenda_url", "engine", "model", "layout")
+FIELDS = ("body", "title", "date", "source_url", "agenda_url", "engine", "model", "layout", "languages")
 # How the files make one meeting: one recording, simultaneous tracks (a file per person), a track per channel.
 LAYOUTS = ("one", "tracks", "channels")
 MAX_TRACKS = 32
@@ -46,6 +46,7 @@ def _form_page(values: dict[str, str], error: str | None = None, status: int = 2
             engines=ENGINES,
             default_engine=current.engine,
             default_model=current.model,
+            default_languages=",".join(current.languages),
             limit_mb=current.upload_limit_mb,
         ),
         status,
@@ -64,7 +65,7 @@ def upload_form() -> ResponseReturnValue:
 def upload() -> ResponseReturnValue:
     values = {name: (request.form.get(name) or "").strip() for name in (*FIELDS, "key")}
     try:
-        info, engine, model, key = _check(values)
+        info, engine, model, languages, key = _check(values)
     except InvalidInput as error:
         return _form_page(values, str(error), 400)
     session = db()
@@ -99,6 +100,7 @@ def upload() -> ResponseReturnValue:
         info,
         engine=engine,
         model=model,
+        languages=languages,
         created_by=user.email,
         key=key,
         tracks=list(zip(paths, [f.filename or "" for f in files], strict=True)) if tracks else (),
@@ -123,7 +125,7 @@ def upload() -> ResponseReturnValue:
     return redirect(url_for("uploads.job_page", job_id=job.id), 303)
 
 
-def _check(values: dict[str, str]) -> tuple[MeetingInfo, str, str, str]:
+def _check(values: dict[str, str]) -> tuple[MeetingInfo, str, str, tuple[str, ...], str]:
     if not KEY.match(values["key"]):
         raise InvalidInput("The form is missing its key: reload the page and try again.")
     for name, words in (("body", "the public body"), ("title", "a title"), ("date", "the meeting's date")):
@@ -141,7 +143,15 @@ def _check(values: dict[str, str]) -> tuple[MeetingInfo, str, str, str]:
     engine = values["engine"] or settings().engine
     if engine not in ENGINES:
         raise InvalidInput(f"The engine must be one of: {', '.join(ENGINES)}.")
-    model = values["model"] or settings().model
+    if len(values["languages"]) > 100:
+        raise InvalidInput("The languages are a few codes such as en,es.")
+    try:  # refuses unknown codes, and an English-only model for other languages, in one sentence
+        chosen = settings().for_languages(values["languages"] or None)
+        model = values["model"] or chosen.model
+        chosen.with_model(model)
+    except InvalidInput as error:
+        message = str(error).replace("TESTIMONY_LANGUAGES", "Languages").replace("TESTIMONY_MODEL", "Model")
+        raise InvalidInput(message) from None
     if len(model) > 200 or not re.fullmatch(r"[A-Za-z0-9._-]+", model):
         raise InvalidInput("The model is a name such as tiny.en or base.en.")
     info = MeetingInfo(
@@ -151,7 +161,7 @@ def _check(values: dict[str, str]) -> tuple[MeetingInfo, str, str, str]:
         source_url=values["source_url"] or None,
         agenda_url=values["agenda_url"] or None,
     )
-    return info, engine, model, values["key"]
+    return info, engine, model, chosen.languages, values["key"]
 
 
 def _layout(values: dict[str, str], names: list[str]) -> bool:

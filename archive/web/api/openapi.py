@@ -148,7 +148,7 @@ def document() -> dict[str, Any]:
                             **_query(
                                 "q",
                                 'Required. Words, "quoted phrases", OR, -exclusion, prefix*, speaker:, kind:, meeting:,'
-                                " date:.",
+                                " lang:, date:.",
                                 {**TEXT, "maxLength": 1000},
                             ),
                             "required": True,
@@ -157,6 +157,7 @@ def document() -> dict[str, Any]:
                         _query("kind", "Only this kind of segment.", {"type": "string", "enum": list(SEGMENT_KINDS)}),
                         _query("meeting", "Only this meeting (slug).", TEXT),
                         _query("body", "Only this body's meetings (the body's slug).", TEXT),
+                        _query("lang", "Only segments in this language (ISO 639-1: en, es).", TEXT),
                         _query("from", "Meetings on or after this date.", {"type": "string", "format": "date"}),
                         _query("to", "Meetings on or before this date.", {"type": "string", "format": "date"}),
                         _query("sort", "Order of results.", {"type": "string", "enum": list(SORTS)}),

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from archive.config import EMAIL_ADDRESS, WEB_ADDRESS
+from archive.curation.interpretations import suggested_links
 from archive.curation.overlaps import meeting_overlaps
 from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
@@ -117,6 +118,8 @@ def meeting(slug: str) -> ResponseReturnValue:
         notices=document["notices"],
         line_starts={line["id"]: line["start"] for line in document["segments"]},
         overlaps=meeting_overlaps(db(), found.id),  # shown to curators only, to listen to
+        # The machine's interpretation links, for curators to confirm (the template shows them only to them).
+        suggested=suggested_links(db(), found.id),
     )
 
 
@@ -127,10 +130,12 @@ def meeting_export(slug: str, fmt: str) -> ResponseReturnValue:
         abort(404)
     if db().scalar(select(Meeting.id).where(Meeting.slug == slug)) is None:
         abort(404)
-    body = render(meeting_document(db(), slug), fmt)
+    language = request.args.get("lang") or None  # one language's lines: a captions track per language
+    body = render(meeting_document(db(), slug), fmt, language)
     response = Response(body, mimetype=CONTENT_TYPES.get(fmt, "text/plain"))
     if fmt != "vtt":  # the captions track is read by the player; the rest are downloads
-        response.headers["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
+        name = f"{slug}.{language}.{fmt}" if language else f"{slug}.{fmt}"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
