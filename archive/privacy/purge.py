@@ -22,6 +22,7 @@ from archive.db.models import (
     Excerpt,
     Job,
     JobChunk,
+    Overlap,
     Recording,
     Redaction,
     Revision,
@@ -71,6 +72,7 @@ def purge_meeting(
         .values(speaker_id=None)
         .execution_options(synchronize_session=False)
     )
+    session.execute(delete(Overlap).where(Overlap.meeting_id == meeting.id))  # who spoke over whom, and when
     session.execute(delete(Speaker).where(Speaker.meeting_id == meeting.id))
     session.execute(delete(JobChunk).where(JobChunk.recording_id.in_(recordings)))
     session.execute(delete(TranscriptionRun).where(TranscriptionRun.recording_id.in_(recordings)))

@@ -78,7 +78,8 @@ def submit_transcription(
         meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
         if meeting is None:
             raise NotFound(f"no meeting with slug {slug!r}")
-        meeting_id, duration = meeting.id, meeting.duration
+        # Progress counts each recording's audio in turn: simultaneous tracks add up here.
+        meeting_id, duration = meeting.id, sum(r.duration for r in meeting.recordings)
     parameters = _engine_parameters(settings, engine, model, languages, diarize)
     return _submit(sessions, settings, "transcribe", parameters, meeting_id, duration, created_by, key)
 
@@ -382,7 +383,9 @@ def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: i
     with sessions() as session, session.begin():
         meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
         session.execute(
-            update(Job).where(Job.id == job_id).values(meeting_id=meeting.id, progress_total=meeting.duration)
+            update(Job)
+            .where(Job.id == job_id)
+            .values(meeting_id=meeting.id, progress_total=sum(r.duration for r in meeting.recordings))
         )
     for path in {upload, *files}:
         path.unlink(missing_ok=True)

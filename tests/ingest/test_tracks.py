@@ -14,9 +14,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from archive.cli.main import main
+from archive.config import Settings
+from archive.db.models import Speaker
 from archive.errors import InvalidInput
+from archive.home import open_home
 from archive.ingest.tracks import (
     BLEED_SECONDS,
     Piece,
@@ -66,11 +70,20 @@ def assert_both_voices_found(runner: CliRunner, query: str = "fucking", word: st
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_two_channels_give_the_remark_and_the_testimony_once_each(runner: CliRunner, hotmic: Path) -> None:
+def test_two_channels_give_the_remark_and_the_testimony_once_each(
+    runner: CliRunner, settings: Settings, hotmic: Path
+) -> None:
     slug = ingest(runner, str(hotmic / "hotmic-2ch.wav"), "--split-channels")
     assert_both_voices_found(runner)
     document = json.loads(runner.invoke(main, ["export", slug, "--format", "json"]).stdout)
     assert len(document["speakers"]) == 2  # the bleed heard on the deputy's channel is no voice of its own
+    # Each voice keeps the channel it was heard on, for curators: never published as a name.
+    sessions = open_home(settings)
+    with sessions() as session:
+        heard_on = dict(session.execute(select(Speaker.label, Speaker.track)).all())
+    sessions.kw["bind"].dispose()
+    assert heard_on == {"SPEAKER_00": "hotmic-2ch.wav channel 1", "SPEAKER_01": "hotmic-2ch.wav channel 2"}
+    assert "channel" not in json.dumps(document["speakers"]) and "channel" not in json.dumps(document["segments"])
     remark = next(s for s in document["segments"] if "fucking" in s["text"])
     assert remark["overlaps"], "the remark is marked as said over the testimony"
     assert runner.invoke(main, ["check"]).exit_code == 0

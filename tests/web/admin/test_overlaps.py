@@ -121,6 +121,7 @@ def test_an_added_line_is_reverted_like_any_correction(curator, sessions) -> Non
     assert curator.get("/api/search", query_string={"q": "illegally"}).get_json()["results"] == []
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # checked before any SQL: one database
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
@@ -141,6 +142,7 @@ def test_bad_input_names_the_field_and_stores_nothing(curator, sessions, fields,
         assert session.scalars(select(Revision)).all() == []
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_forms_need_a_curator_and_their_csrf_token(site, curator, sessions) -> None:  # type: ignore[no-untyped-def]
     visitor = site.test_client()
     assert visitor.get("/admin/overlaps").status_code in (302, 303, 401, 403)

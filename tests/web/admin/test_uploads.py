@@ -204,6 +204,7 @@ def test_files_that_do_not_fit_the_layout_are_refused(curator, settings, jfk, la
 def test_the_worker_splits_an_uploaded_files_channels_into_tracks(curator, sessions, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from archive.db.models import Recording
     from archive.transcribe import make_transcriber
+    from archive.worker.jobs import progress_of
     from tests.fixtures.synth.mix import write_wav
 
     # 7.5 s, the speaker's microphone and a silent one: under the test client's spooling threshold (see jfk).
@@ -216,6 +217,7 @@ def test_the_worker_splits_an_uploaded_files_channels_into_tracks(curator, sessi
     with sessions() as session:
         job = session.scalars(select(Job)).one()
         assert job.status == "done", job.error
+        assert progress_of(job)["percent"] == 100.0  # both tracks' audio counted, neither twice
         tracks = session.scalars(select(Recording.track).order_by(Recording.position)).all()
         text = " ".join(session.scalars(select(Segment.text))).lower()
     assert tracks == ["mixer.wav channel 1", "mixer.wav channel 2"]
