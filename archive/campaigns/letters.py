@@ -38,6 +38,9 @@ from archive.mail.outbox import enqueue, idempotency_key
 LEGISLATOR_MARKER = "{legislator_name}"
 SUPPORTER_MARKER = "{supporter_name}"
 TOWN_MARKER = "{town}"
+# What the supporter sees in their place in the editable letter: words, never a raw {placeholder}. The page's
+# script fills the name and town in as they type; the server fills whatever is left when the letter is written.
+SHOWN = {LEGISLATOR_MARKER: "[legislator's name]", SUPPORTER_MARKER: "[your name]", TOWN_MARKER: "[your town]"}
 TITLES = {"house": "Representative", "senate": "Senator"}
 NAME_LIMIT = 200
 NAME_BYTES = 360  # encoded, with a 320-character address, a header line stays within 998
@@ -78,8 +81,17 @@ def _get(item: Legislator | dict[str, Any], key: str) -> Any:
     return item.get(key) if isinstance(item, dict) else getattr(item, key)
 
 
-def draft_letter(campaign: Campaign, supporter_name: str, town: str, *, session: Session, excerpt_link: str) -> str:
-    """The campaign's template filled for this supporter; {legislator_name} stays, to be filled per recipient.
+def draft_letter(
+    campaign: Campaign,
+    supporter_name: str,
+    town: str,
+    *,
+    session: Session,
+    excerpt_link: str,
+    legislator_name: str = LEGISLATOR_MARKER,
+) -> str:
+    """The campaign's template filled for this supporter; `legislator_name` (by default {legislator_name}) stays,
+    to be filled per recipient. The form passes SHOWN's words for what it does not know yet.
 
     `excerpt_link` is the first excerpt's absolute address (the domain knows no host name)."""
     first = campaign.excerpts[0].excerpt if campaign.excerpts else None
@@ -87,7 +99,7 @@ def draft_letter(campaign: Campaign, supporter_name: str, town: str, *, session:
     return fill_template(
         campaign.letter_template,
         {
-            "legislator_name": LEGISLATOR_MARKER,
+            "legislator_name": legislator_name,
             "supporter_name": supporter_name,
             "town": town,
             "quote": said,
@@ -241,7 +253,7 @@ def write_letter(
         supporter_email=email,
         town=town,
         subject=campaign.subject,
-        body=body.replace(SUPPORTER_MARKER, name).replace(TOWN_MARKER, town),
+        body=fill_in(body, name, town),
         recipients=[{k: r[k] for k in ("name", "email", "chamber", "district")} for r in recipients],
         status="unconfirmed",
         confirm_token_sha256=token_hash(token),
@@ -276,6 +288,15 @@ def write_letter(
         session.rollback()
         raise
     return letter, token
+
+
+def fill_in(body: str, name: str, town: str) -> str:
+    """The supporter's letter with their name and town in place of the markers (raw or as SHOWN) still in it;
+    the legislator's stays {legislator_name}, filled in each legislator's copy."""
+    body = body.replace(SHOWN[LEGISLATOR_MARKER], LEGISLATOR_MARKER)
+    for marker, value in ((SUPPORTER_MARKER, name), (TOWN_MARKER, town)):
+        body = body.replace(marker, value).replace(SHOWN[marker], value)
+    return body
 
 
 def _daily_key(campaign: Campaign, now: dt.datetime) -> str:

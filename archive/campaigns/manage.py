@@ -30,6 +30,7 @@ from archive.db.models import (
 )
 from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
+from archive.mail.addresses import limit_key
 from archive.mail.outbox import refuse_header_injection
 
 MAX_TITLE = 200
@@ -479,6 +480,25 @@ def letter_counts(session: Session, campaign: Campaign) -> dict[str, int]:
         key = "pending" if status in ("pending", "sending") else status
         counts[key] = counts.get(key, 0) + number
     return counts
+
+
+def public_counts(session: Session, campaign: Campaign) -> dict[str, int]:
+    """What the public pages count: supporters who confirmed, their letters, and the emails those letters became
+    (one per legislator), of which `delivered` reached the legislators' mail servers. Never who wrote.
+
+    A supporter is a mailbox (case and +tag folded); after the retention purge blanks the addresses, each
+    purged letter counts as one supporter (a supporter writes once to each legislator: it is rarely two)."""
+    counts = letter_counts(session, campaign)
+    confirmed = select(Letter.supporter_email).where(Letter.campaign_id == campaign.id, Letter.status == "confirmed")
+    emails = list(session.scalars(confirmed))
+    mailboxes = {limit_key(email) for email in emails if email}
+    purged = sum(1 for email in emails if not email)
+    return {
+        "supporters": len(mailboxes) + purged,
+        "letters": counts["confirmed"],
+        "emails": counts["sent"] + counts["pending"] + counts["failed"],
+        "delivered": counts["sent"],
+    }
 
 
 def supporters(session: Session, campaign: Campaign) -> list[Letter]:

@@ -21,7 +21,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from archive.campaigns.letters import (
     LEGISLATOR_MARKER,
+    SHOWN,
     SUPPORTER_MARKER,
+    TOWN_MARKER,
     TooMany,
     confirm_letter,
     draft_letter,
@@ -30,7 +32,7 @@ from archive.campaigns.letters import (
     recipients_for,
     write_letter,
 )
-from archive.campaigns.manage import is_open, letter_counts, open_campaigns, public_campaign
+from archive.campaigns.manage import is_open, open_campaigns, public_campaign, public_counts
 from archive.db.models import Campaign, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
@@ -59,9 +61,9 @@ def _public(slug: str) -> Campaign:
     return public_campaign(db(), slug)
 
 
-def sent(campaign: Campaign) -> int:
-    """The public counter: letters delivered to legislators, never who wrote them."""
-    return letter_counts(db(), campaign)["sent"]
+def counted(campaign: Campaign) -> dict[str, int]:
+    """The public counter: supporters, confirmed letters, emails delivered; never who wrote them."""
+    return public_counts(db(), campaign)
 
 
 def _signer() -> URLSafeTimedSerializer:
@@ -113,10 +115,11 @@ def _page(
         link = absolute_url(excerpts[0]["url"]) if excerpts else ""
         body = draft_letter(
             campaign,
-            SUPPORTER_MARKER,
-            (lookup.town if lookup is not None and lookup.town else "") or "{town}",
+            SHOWN[SUPPORTER_MARKER],
+            (lookup.town if lookup is not None and lookup.town else "") or SHOWN[TOWN_MARKER],
             session=db(),
             excerpt_link=link,
+            legislator_name=SHOWN[LEGISLATOR_MARKER],
         )
         form = {
             "name": "",
@@ -131,7 +134,7 @@ def _page(
         "public/campaign.html",
         campaign=campaign,
         excerpts=excerpts,
-        sent=sent(campaign),
+        counts=counted(campaign),
         open_now=open_now,
         lookup=lookup,
         query={"town": town or "", "district": chosen},
@@ -144,15 +147,20 @@ def _page(
         chosen_districts=chosen_districts,
         form=form,
         error=error,
-        markers={"legislator": LEGISLATOR_MARKER, "supporter": SUPPORTER_MARKER},
+        markers={
+            "legislator": SHOWN[LEGISLATOR_MARKER],
+            "supporter": SHOWN[SUPPORTER_MARKER],
+            "town": SHOWN[TOWN_MARKER],
+        },
         page_url=absolute_url(url_for("campaigns.campaign", slug=campaign.slug)),
+        min_fill_seconds=current_app.config["TESTIMONY"].min_fill_seconds,
     )
 
 
 @campaigns.get("/campaigns")
 def index() -> ResponseReturnValue:
     found = open_campaigns(db())
-    return render_template("public/campaigns.html", campaigns=found, counts={c.id: sent(c) for c in found})
+    return render_template("public/campaigns.html", campaigns=found, counts={c.id: counted(c) for c in found})
 
 
 @campaigns.get("/campaigns/<slug>")
@@ -270,7 +278,7 @@ def thanks(slug: str) -> ResponseReturnValue:
     return render_template(
         "public/campaign_thanks.html",
         campaign=found,
-        sent=sent(found),
+        counts=counted(found),
         page_url=page_url,
         excerpt_url=excerpt_url,
         campaign_links=_share_links(found.title, page_url),

@@ -99,22 +99,35 @@ def test_the_page_shows_why_the_excerpts_and_the_counter(client, sessions) -> No
     assert '<span class="speaker">Deputy Dan</span>' in html and "<cite>Regular meeting</cite>" in html
     assert '<a href="/meetings/2024-02-07-council?t=41">0:00:41' in html
     assert f'<source src="/excerpts/{slug}/clip.m4a" type="audio/mp4">' in html
-    assert "<strong>0</strong> letters sent" in html
+    assert "<strong>0</strong> supporters · <strong>0</strong> confirmed letters</p>" in html
     assert '<input id="town" name="town" list="town-names"' in html and '<option value="Burlington">' in html
     assert '<select id="district-house" name="district">' in html and "<option>Chittenden-16</option>" in html
     assert '<form class="letter"' not in html  # no letter until the legislators are known
 
 
-def test_the_counter_counts_delivered_letters_and_names_nobody(client, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_the_counter_counts_supporters_letters_and_delivered_emails_and_names_nobody(client, sessions) -> None:  # type: ignore[no-untyped-def]
+    """One supporter writing to five legislators is one supporter and one letter; its five emails are counted
+    apart, as delivered only once their mail server took them."""
     write_and_confirm(client, sessions)
-    assert "<strong>0</strong> letters sent" in html_of(client.get(PAGE))  # queued is not sent
+    queued = html_of(client.get(PAGE))
+    assert (
+        "<strong>1</strong> supporter · <strong>1</strong> confirmed letter · <strong>0</strong> emails of 5"
+        " delivered to legislators</p>"
+    ) in queued
     with sessions() as session, session.begin():
         session.execute(update(OutboxMessage).where(OutboxMessage.kind == "letter").values(status="sent"))
     html = html_of(client.get(PAGE))
-    assert "<strong>5</strong> letters sent" in html
+    assert "<strong>1</strong> supporter · <strong>1</strong> confirmed letter · <strong>5</strong> emails of 5" in html
     assert "Rosa" not in html and "rosa@example.org" not in html
     listing = html_of(client.get("/campaigns"))
-    assert "Safe streets for everyone" in listing and "5 letters sent" in listing
+    assert "Safe streets for everyone" in listing and "1 supporter · 1 confirmed letter" in listing
+    api = client.get("/api/campaigns/safe-streets").get_json()
+    assert (api["supporters"], api["letters_confirmed"], api["emails_to_legislators"], api["letters_sent"]) == (
+        1,
+        1,
+        5,
+        5,
+    )
 
 
 @pytest.mark.parametrize("path", ["/campaigns/safe-streets", "/campaigns/safe-streets/thanks", "/campaigns/nothing"])
@@ -158,7 +171,8 @@ def test_a_split_town_offers_each_of_its_districts(client) -> None:  # type: ign
 def test_choosing_districts_from_the_lists_finds_the_legislators(client) -> None:  # type: ignore[no-untyped-def]
     form = letter_form(client, PAGE + "?district=Chittenden-16&district=Chittenden+Central")
     assert form["district"] == ["Chittenden-16", "Chittenden Central"] and form["town"] == ""
-    assert "{town}" in form["body"]  # type: ignore[operator]  # filled with the town the supporter types
+    # Words, not a raw {town}: filled with the town the supporter types (by the page's script, or when written).
+    assert "I live in [your town]." in form["body"] and "{" not in form["body"]  # type: ignore[operator]
 
 
 # --- writing and confirming ---------------------------------------------------------------------------------
@@ -226,7 +240,9 @@ def test_the_link_shows_the_letter_and_only_the_button_sends_it(client, sessions
         title = "Senator" if message.to_email in SENATE_CENTRAL.values() else "Representative"
         assert message.body == f"Dear {title} {message.to_name},\n\nHello {message.to_name}.\n"
     thanks = html_of(client.get(response.headers["Location"]))
-    assert "your letter is on its way" in thanks and "<strong>0</strong> letters sent" in thanks
+    assert "your letter is on its way" in thanks
+    # Right after sending, the supporter is counted (not "0 letters sent": none is delivered yet).
+    assert "<strong>1</strong> supporter · <strong>1</strong> confirmed letter · <strong>0</strong> emails" in thanks
     assert 'href="https://bsky.app/intent/compose?text=' in thanks and "https://x.com/intent/post?" in thanks
     assert "https://www.facebook.com/sharer/sharer.php?u=http%3A%2F%2Flocalhost%2Fcampaigns%2Fsafe-streets" in thanks
     assert 'data-copy-text="http://localhost/campaigns/safe-streets"' in thanks

@@ -124,7 +124,7 @@ def test_a_supporter_writes_from_a_phone_and_the_legislators_receive_it(site, ma
     page.goto(f"{base}/excerpts/{excerpt}")
     page.locator("section[aria-labelledby=campaigns] a", has_text="Answer Diane's call").tap()
     page.wait_for_url(f"{base}/campaigns/{campaign}")
-    assert page.locator(".counter").inner_text() == "0 letters sent"
+    assert page.locator(".counter").inner_text() == "0 supporters · 0 confirmed letters"
     assert "This is Diane in New Jersey" in page.locator(".campaign-excerpt blockquote").inner_text()
     page.evaluate("document.querySelector('.campaign-excerpt audio').play()")
     page.wait_for_function("() => document.querySelector('.campaign-excerpt audio').currentTime > 0.5", timeout=15_000)
@@ -186,7 +186,8 @@ def test_a_supporter_writes_from_a_phone_and_the_legislators_receive_it(site, ma
         assert body.startswith(f"Dear {addressed},\n") and "I was at that meeting." in body
         assert "Rosa Díaz" in body and "{legislator_name}" not in body
     page.goto(f"{base}/campaigns/{campaign}")
-    assert page.locator(".counter").inner_text() == "5 letters sent"
+    counter = "1 supporter · 1 confirmed letter · 5 emails of 5 delivered to legislators"
+    assert page.locator(".counter").inner_text() == counter
     context.close()
     TIMINGS.parent.mkdir(parents=True, exist_ok=True)
     TIMINGS.write_text(f"supporter flow (excerpt page to thank-you page), automated: {supporter_seconds:.1f} s\n")
