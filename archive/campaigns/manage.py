@@ -32,6 +32,7 @@ from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
 from archive.mail.addresses import limit_key
 from archive.mail.outbox import refuse_header_injection
+from archive.mail.readiness import mail_problem
 
 MAX_TITLE = 200
 MAX_SUBJECT = 200
@@ -356,8 +357,12 @@ def _refuse_empty_directory(session: Session, target: str, recipients: list[str]
             )
 
 
-def open_campaign(session: Session, campaign: Campaign, *, now: dt.datetime | None = None) -> None:
-    """Supporters may write from now: refused without an excerpt, legislators to write to, or with a past deadline.
+def open_campaign(
+    session: Session, campaign: Campaign, *, now: dt.datetime | None = None, settings: Settings | None = None
+) -> None:
+    """Supporters may write from now: refused without an excerpt, legislators to write to, or with a past deadline,
+    and (given the settings, as the CLI and the admin give them) while mail cannot be sent: a supporter's letter
+    waits for a confirmation email that would never come.
 
     A closed campaign may be opened again until its supporters' data is purged.
     """
@@ -365,6 +370,9 @@ def open_campaign(session: Session, campaign: Campaign, *, now: dt.datetime | No
     _refuse_purged(campaign)
     if campaign.status == "open":
         raise InvalidInput(f"campaign {campaign.slug!r} is already open")
+    problem = mail_problem(settings) if settings is not None else None
+    if problem:
+        raise InvalidInput(f"campaign {campaign.slug!r} cannot open: {problem}")
     if not campaign.excerpts:
         raise InvalidInput(f"campaign {campaign.slug!r} cites no excerpt: add at least one before opening it")
     _refuse_empty_directory(session, campaign.target, list(campaign.recipients))

@@ -35,6 +35,7 @@ from archive.campaigns.template import PLACEHOLDERS
 from archive.db.models import CAMPAIGN_TARGETS, Campaign, User
 from archive.errors import InvalidInput, NotFound
 from archive.legislators import list_legislators
+from archive.mail.readiness import forget as forget_mail_problem
 from archive.web.context import address, current_user, db, role_required, settings, signed_in
 
 admin_campaigns = Blueprint("admin_campaigns", __name__)
@@ -207,7 +208,13 @@ def _state_change(slug: str, change: Any, action: str, done: str) -> ResponseRet
 @admin_campaigns.post("/admin/campaigns/<slug>/open")
 @role_required("organizer")
 def open_(slug: str) -> ResponseReturnValue:
-    return _state_change(slug, open_campaign, "campaign-open", "opened: supporters can write now")
+    configured = settings()
+    forget_mail_problem()  # the banner asks again after this fresh look
+
+    def change(session: Any, campaign: Any) -> None:
+        open_campaign(session, campaign, settings=configured)
+
+    return _state_change(slug, change, "campaign-open", "opened: supporters can write now")
 
 
 @admin_campaigns.post("/admin/campaigns/<slug>/close")

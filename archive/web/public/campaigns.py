@@ -179,6 +179,12 @@ def write(slug: str) -> ResponseReturnValue:
     lookup_town = " ".join(posted.get("lookup_town", "").split()) or None  # the lookup's, apart from the letter's
     form = {name: posted.get(name, "") for name in ("name", "email", "town", "body", "form_key", "shown_at")}
     try:
+        if not current_app.config["TESTIMONY"].mail_from:
+            # Its confirmation could never be sent: say so rather than "check your email".
+            raise NotConfigured(
+                "Letters cannot be sent from this site yet: it has no sending address configured."
+                " Your letter is below; please try again later."
+            )
         key = form["form_key"]
         if not KEY.match(key):
             raise InvalidInput("The form could not be read: reload the page and write your letter again.")

@@ -406,3 +406,24 @@ def test_the_api_gives_public_fields_and_the_count(client, sessions, campaign_id
     missing = client.get("/api/campaigns/safe-streets")
     assert missing.status_code == 404 and missing.get_json() == {"error": "no campaign 'safe-streets'"}
     assert client.get("/api/campaigns").get_json() == {"campaigns": []}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_without_a_sending_address_a_letter_is_not_taken(site_settings, campaign_id, app_for, sessions) -> None:  # type: ignore[no-untyped-def]
+    """Not "check your email" when no confirmation could be sent: a 503 that says so, the letter kept."""
+    client = app_for(dataclasses.replace(site_settings, mail_from="")).test_client()
+    response = client.post(PAGE + "/letters", data=filled(client, body="Keep these words"))
+    html = html_of(response)
+    assert response.status_code == 503 and "it has no sending address configured" in html
+    assert "Keep these words</textarea>" in html and letters(sessions) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_refused_letter_comes_back_at_its_error(client, sessions) -> None:  # type: ignore[no-untyped-def]
+    """The form posts to its own error's fragment, so a refused letter is shown scrolled to the error; the
+    page's script focuses it. The minimum time is the page's to wait out (data-min-seconds)."""
+    page = html_of(client.get(CHOSEN))
+    assert 'action="/campaigns/safe-streets/letters#letter-error"' in page and 'data-min-seconds="0"' in page
+    response = client.post(PAGE + "/letters", data=filled(client, name=""))
+    assert response.status_code == 400
+    assert '<p class="error" role="alert" id="letter-error">Your name: please fill this in</p>' in html_of(response)
