@@ -27,7 +27,7 @@ from archive.config import Settings
 from archive.db import limits
 from archive.db.models import Campaign, Legislator, Letter
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts.manage import quote
+from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.legislators import find_legislators
 from archive.mail.addresses import check_address, clean_name, limit_key
 from archive.mail.outbox import enqueue, idempotency_key
@@ -94,18 +94,30 @@ def draft_letter(
     to be filled per recipient. The form passes SHOWN's words for what it does not know yet.
 
     `excerpt_link` is the first excerpt's absolute address (the domain knows no host name)."""
-    first = campaign.excerpts[0].excerpt if campaign.excerpts else None
-    said = quote(session, first.meeting_id, first.start, first.end).text if first is not None else ""
-    return fill_template(
-        campaign.letter_template,
-        {
-            "legislator_name": legislator_name,
-            "supporter_name": supporter_name,
-            "town": town,
-            "quote": said,
-            "excerpt_link": excerpt_link if first is not None else "",
-        },
-    )
+    first = next((row.excerpt for row in campaign.excerpts if not is_withheld(session, row.excerpt)), None)
+    values = {"legislator_name": legislator_name, "supporter_name": supporter_name, "town": town}
+    if first is not None:
+        values.update(evidence(excerpt_document(session, first)), excerpt_link=excerpt_link)
+    return fill_template(campaign.letter_template, values)
+
+
+def evidence(document: ExcerptDocument) -> dict[str, str]:
+    """Who said it, in which body and meeting, when, and the words: the excerpt as published (a withheld name
+    is its pseudonym; a voice nobody has confirmed is "a speaker": nothing about a person on a machine's guess)."""
+    meeting = document["meeting"]
+    day = dt.date.fromisoformat(meeting["date"][:10])
+    people = [
+        f"{voice['name']} ({voice['role']})" if voice.get("role") else str(voice["name"])
+        for voice in document["speakers"]
+        if voice.get("name")
+    ]
+    return {
+        "quote": document["quote"],
+        "speaker": " and ".join(people) if people else "a speaker",
+        "body": meeting["body"],
+        "meeting": meeting["title"],
+        "date": f"{day.day} {day.strftime('%B %Y')}",
+    }
 
 
 def recipients_for(session: Session, campaign: Campaign, districts: list[str]) -> list[dict[str, Any]]:

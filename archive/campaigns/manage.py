@@ -46,10 +46,11 @@ ORGANIZER_ROLES = ("organizer", "admin")
 EDITABLE = ("title", "why", "target", "recipients", "subject", "letter_template", "deadline", "daily_cap")
 
 # The body only: the letters add "Dear {legislator_name}," per legislator, so each gets their own letter.
+# It says who said what, where and when, from the first excerpt (archive.campaigns.letters.draft_letter).
 DEFAULT_TEMPLATE = """\
-I am writing as your constituent in {town} about {title}.
+I am writing to you as your constituent in {town}.
 
-At a public meeting, this was said on the record:
+At a public meeting of the {body} on {date} ({meeting}), {speaker} said this on the record:
 
 "{quote}"
 
@@ -201,10 +202,6 @@ def _new_slug(session: Session, title: str) -> str:
     return slug
 
 
-def _escape_braces(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")
-
-
 # --- making and editing -------------------------------------------------------------------------------------
 
 
@@ -225,7 +222,7 @@ def create_campaign(
 ) -> Campaign:
     """A draft campaign with a slug made from its title (unique: -2, -3 … when taken); flushed, caller commits.
 
-    Without a subject the title is used; without a template, DEFAULT_TEMPLATE naming the title.
+    Without a subject the title is used; without a template, DEFAULT_TEMPLATE.
     """
     clean_title = _title(title)
     clean_target = _target(target)
@@ -236,9 +233,7 @@ def create_campaign(
         "recipients": _recipients(session, clean_target, recipients),
         "subject": _subject(subject if subject and str(subject).strip() else clean_title),
         "letter_template": _template(
-            letter_template
-            if letter_template and str(letter_template).strip()
-            else DEFAULT_TEMPLATE.replace("{title}", _escape_braces(clean_title))
+            letter_template if letter_template and str(letter_template).strip() else DEFAULT_TEMPLATE
         ),
         "deadline": _new_deadline(_parse_deadline(deadline), _now(now).date()),
         "daily_cap": _daily_cap(daily_cap),

@@ -35,6 +35,8 @@ from archive.web.public.campaigns import campaigns
 from archive.web.public.excerpt_media import excerpt_media
 from archive.web.public.excerpts import excerpts
 from archive.web.public.feeds import feeds
+from archive.web.public.follows import follows
+from archive.web.public.follows import stop as unsubscribe_link
 from archive.web.public.legislators import legislators
 from archive.web.public.pages import pages
 
@@ -85,6 +87,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         feeds,  # embeds, oEmbed, Atom, the sitemap, downloads
         legislators,  # /legislators
         campaigns,  # /campaigns/…
+        follows,  # /follow/…: a search, a body or a speaker by email
         auth,  # /login, /logout, /account, /admin, /admin/users, /admin/audit
         admin_campaigns,  # /admin/campaigns/…
         uploads,  # /admin/upload, /admin/jobs
@@ -93,7 +96,9 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         privacy_pages,  # /admin/privacy, /admin/meetings/<slug>/privacy: consent, redactions
     ):
         app.register_blueprint(blueprint)
-    csrf.exempt(excerpt_api)  # authenticated by Authorization: Bearer, which no other site can make a browser send
+    csrf.exempt(excerpt_api)
+    # A signed link is the authority here: mail programs' one-click unsubscribe POSTs carry no CSRF token.
+    csrf.exempt(unsubscribe_link)  # authenticated by Authorization: Bearer, which no other site can make a browser send
     templating.register(app)
 
     @app.teardown_appcontext

@@ -347,3 +347,32 @@ def test_opening_while_the_mail_server_is_down_says_why_and_the_admin_shows_a_ba
     readiness.forget()
     assert post(client, "/admin/campaigns/stop-the-stops/open").status_code == 303
     assert "mail-trouble" not in client.get("/admin").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_campaign_starts_from_an_excerpt_and_the_picker_finds_others(app, sessions, excerpts) -> None:  # type: ignore[no-untyped-def]
+    first, second = excerpts
+    start = f'<a class="button" href="/admin/campaigns/new?excerpt={first}">Start a campaign with this excerpt</a>'
+    assert start not in app.test_client().get(f"/excerpts/{first}").get_data(as_text=True)  # the public: no
+    client = client_as(app, sessions, "organizer")
+    assert start in client.get(f"/excerpts/{first}").get_data(as_text=True)
+    new = client.get(f"/admin/campaigns/new?excerpt={first}").get_data(as_text=True)
+    assert 'id="title" name="title" required maxlength="200" value="Hot mic"' in new
+    assert f'<input id="excerpts" name="excerpts" value="{first}">' in new
+    assert "{speaker} said this on the record" in new  # the default letter, to read and edit
+    assert client.get("/admin/campaigns/new?excerpt=nosuch").status_code == 404
+    # The picker: search, a preview of each (words, who, meeting, body, date), a button to add it.
+    picked = client.get("/admin/campaigns/new?find=REPLY").get_data(as_text=True)
+    picks = picked.split('<ul class="excerpt-picks">', 1)[1].split("</ul>", 1)[0]
+    assert f"<code>{second}</code>" in picks and f"<code>{first}</code>" not in picks
+    assert "You&#39;re here illegally and you&#39;re worried about being safe?" in picks
+    assert "Vermont Criminal Justice Council" in picks and 'datetime="2024-02-07"' in picks
+    assert f'data-add-excerpt="{second}"' in picks
+    assert "No excerpt matches “nothing like it”" in client.get("/admin/campaigns/new?find=nothing like it").get_data(
+        as_text=True
+    )
+    values = form(title="Hot mic", excerpts=f"{first} {second}")
+    values.pop("letter_template")
+    assert post(client, "/admin/campaigns", values).status_code == 303
+    made = campaign(sessions, "hot-mic")
+    assert "{speaker} said this on the record" in made.letter_template
