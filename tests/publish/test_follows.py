@@ -123,4 +123,11 @@ def test_a_body_and_a_speaker_are_checked_and_followed(site, sessions) -> None: 
         follow = session.scalar(select(Follow))
         items = new_items(session, sessions, follow, since)
     assert [(item.title, item.url) for item in items] == [("April meeting", "/meetings/2024-04-01-body")]
-    assert app.test_client().get("/follow?kind=speaker&target=999").status_code == 404
+    client = app.test_client()
+    assert client.get("/follow?kind=speaker&target=999").status_code == 404
+    # Each page links its follow-by-email page (no form, no CSRF token on them: they stay in the page cache).
+    meeting = client.get("/meetings/2024-02-07-old").get_data(as_text=True)
+    assert 'href="/follow?kind=body&amp;target=vermont-criminal-justice-council">Follow the Vermont' in meeting
+    search = client.get("/search?q=illegally").get_data(as_text=True)
+    assert '<a href="/follow?kind=search&amp;target=illegally">by email</a>' in search
+    assert "csrf_token" not in search and "csrf_token" not in meeting
