@@ -287,6 +287,7 @@ def thanks(slug: str) -> ResponseReturnValue:
         counts=counted(found),
         page_url=page_url,
         excerpt_url=excerpt_url,
-        campaign_links=_share_links(found.title, page_url),
+        # Said as the supporter would say it; the link's preview (its Open Graph card) shows the campaign.
+        campaign_links=_share_links(f"I wrote to my legislators: {found.title}. You can too:", page_url),
         excerpt_links=_share_links(excerpts[0]["title"], excerpt_url) if excerpts and excerpt_url else None,
     )

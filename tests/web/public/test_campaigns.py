@@ -244,6 +244,7 @@ def test_the_link_shows_the_letter_and_only_the_button_sends_it(client, sessions
     # Right after sending, the supporter is counted (not "0 letters sent": none is delivered yet).
     assert "<strong>1</strong> supporter · <strong>1</strong> confirmed letter · <strong>0</strong> emails" in thanks
     assert 'href="https://bsky.app/intent/compose?text=' in thanks and "https://x.com/intent/post?" in thanks
+    assert "text=I+wrote+to+my+legislators%3A+Safe+streets+for+everyone.+You+can+too%3A" in thanks
     assert "https://www.facebook.com/sharer/sharer.php?u=http%3A%2F%2Flocalhost%2Fcampaigns%2Fsafe-streets" in thanks
     assert 'data-copy-text="http://localhost/campaigns/safe-streets"' in thanks
     assert re.search(r'data-copy-text="http://localhost/excerpts/[A-Za-z0-9]+"', thanks)
