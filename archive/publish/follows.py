@@ -202,11 +202,12 @@ def new_items(session: Session, sessions: sessionmaker[Session], follow: Follow,
             for m in record["meetings"]
             if m["slug"] in new
         ]
-    page = backend_of(sessions).search(SearchRequest(q=follow.target, per_page=100))
+    # Each new meeting searched on its own (the `meeting` filter): its hits, however many older meetings match.
+    backend = backend_of(sessions)
     return [
         Item(hit.meeting_title, hit.url, f"{hit.meeting_date.isoformat()}: {hit.text[:200]}")
-        for hit in page.hits
-        if hit.meeting_slug in new
+        for slug in new
+        for hit in backend.search(SearchRequest(q=follow.target, meeting=slug, per_page=MAX_ITEMS)).hits
     ]
 
 
@@ -231,7 +232,12 @@ def send_digests(
             since = _utc(follow.since or follow.confirmed_at or now)
             if follow.last_digest_at is not None and now - _utc(follow.last_digest_at) < every:
                 continue
-            items = new_items(session, sessions, follow, since)
+            try:
+                items = new_items(session, sessions, follow, since)
+            except Exception:  # one follow's failure (a query the index refuses, say) must not stop the others
+                session.rollback()
+                log.exception("follow %s: its digest could not be made; it is tried again next round", follow.id)
+                continue
             if items:
                 enqueue(
                     session,
