@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.db.lookups import meeting_by_slug
@@ -183,12 +183,12 @@ def find_excerpts(session: Session, text: str = "", limit: int = 10) -> list[Exc
     query = select(Excerpt).join(Meeting, Excerpt.meeting_id == Meeting.id).join(Body, Meeting.body_id == Body.id)
     words = " ".join(text.split())[:200]
     if words:
-        pattern = "%" + words.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+        pattern = "%" + words.replace("\\", "").replace("%", "").replace("_", "") + "%"
         query = query.where(
-            func.lower(Excerpt.title).like(pattern)
-            | func.lower(func.coalesce(Excerpt.note, "")).like(pattern)
-            | func.lower(Meeting.title).like(pattern)
-            | func.lower(Body.name).like(pattern)
+            Excerpt.title.ilike(pattern)
+            | Excerpt.note.ilike(pattern)
+            | Meeting.title.ilike(pattern)
+            | Body.name.ilike(pattern)
         )
     query = query.order_by(Excerpt.created_at.desc(), Excerpt.id.desc()).limit(limit)
     return list(session.scalars(query.options(selectinload(Excerpt.meeting))))
