@@ -51,24 +51,24 @@ def ask() -> ResponseReturnValue:
     return render_template("public/follow.html", step="asked")
 
 
-@follows.get("/follow/confirm/<signed>")
-def confirm_page(signed: str) -> ResponseReturnValue:
+@follows.get("/follow/confirm/<token>")
+def confirm_page(token: str) -> ResponseReturnValue:
     """The follow and a button: this GET changes nothing."""
-    follow = follow_for(db(), signed, "confirm", secret_key())
-    return _private(render_template("public/follow.html", step="confirm", follow=follow, signed=signed))
+    follow = follow_for(db(), token, "confirm", secret_key())
+    return _private(render_template("public/follow.html", step="confirm", follow=follow, token=token))
 
 
-@follows.post("/follow/confirm/<signed>")
-def confirm(signed: str) -> ResponseReturnValue:
-    follow = follow_for(db(), signed, "confirm", secret_key())
+@follows.post("/follow/confirm/<token>")
+def confirm(token: str) -> ResponseReturnValue:
+    follow = follow_for(db(), token, "confirm", secret_key())
     confirm_follow(db(), follow)
     return _private(render_template("public/follow.html", step="following", follow=follow))
 
 
-@follows.route("/follow/unsubscribe/<signed>", methods=["GET", "POST"])
-def stop(signed: str) -> ResponseReturnValue:
+@follows.route("/follow/unsubscribe/<token>", methods=["GET", "POST"])
+def stop(token: str) -> ResponseReturnValue:
     """One click: opening the link unsubscribes (POST too, as mail programs' unsubscribe buttons send)."""
-    follow = follow_for(db(), signed, "unsubscribe", secret_key())
+    follow = follow_for(db(), token, "unsubscribe", secret_key())
     unsubscribe(db(), follow)
     return _private(render_template("public/follow.html", step="unsubscribed", follow=follow))
 
