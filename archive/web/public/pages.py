@@ -58,14 +58,14 @@ def home() -> ResponseReturnValue:
 
 # The parameters the search page keeps in its links: only these, so a crafted URL cannot pass url_for's own
 # arguments (_external, _scheme, _anchor) into the page's links.
-SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "per_page", "page")
+SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "lang", "from", "to", "sort", "per_page", "page")
 
 
 @pages.get("/search")
 @kept_for_visitors(uses_index=True)
 def search() -> ResponseReturnValue:
     args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
-    if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "from", "to")):
+    if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "lang", "from", "to")):
         return render_template("public/search.html", page=None, args=args, error=None)
     try:
         search_request = search_request_from(args)
