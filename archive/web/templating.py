@@ -90,7 +90,7 @@ def search_feed_url(args: dict[str, str]) -> str:
 
 
 # The search parameters a saved search keeps (no page or sort: a feed is the newest hits).
-FEED_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "from", "to")
+FEED_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to")
 
 
 def clock(seconds: float) -> str:
