@@ -27,7 +27,7 @@ from archive.config import Settings
 from archive.db import limits
 from archive.db.models import Campaign, Legislator, Letter
 from archive.errors import InvalidInput, NotFound
-from archive.excerpts.manage import quote
+from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.legislators import find_legislators
 from archive.mail.addresses import check_address, clean_name, limit_key
 from archive.mail.outbox import enqueue, idempotency_key
@@ -38,6 +38,9 @@ from archive.mail.outbox import enqueue, idempotency_key
 LEGISLATOR_MARKER = "{legislator_name}"
 SUPPORTER_MARKER = "{supporter_name}"
 TOWN_MARKER = "{town}"
+# What the supporter sees in their place in the editable letter: words, never a raw {placeholder}. The page's
+# script fills the name and town in as they type; the server fills whatever is left when the letter is written.
+SHOWN = {LEGISLATOR_MARKER: "[legislator's name]", SUPPORTER_MARKER: "[your name]", TOWN_MARKER: "[your town]"}
 TITLES = {"house": "Representative", "senate": "Senator"}
 NAME_LIMIT = 200
 NAME_BYTES = 360  # encoded, with a 320-character address, a header line stays within 998
@@ -78,22 +81,43 @@ def _get(item: Legislator | dict[str, Any], key: str) -> Any:
     return item.get(key) if isinstance(item, dict) else getattr(item, key)
 
 
-def draft_letter(campaign: Campaign, supporter_name: str, town: str, *, session: Session, excerpt_link: str) -> str:
-    """The campaign's template filled for this supporter; {legislator_name} stays, to be filled per recipient.
+def draft_letter(
+    campaign: Campaign,
+    supporter_name: str,
+    town: str,
+    *,
+    session: Session,
+    excerpt_link: str,
+    legislator_name: str = LEGISLATOR_MARKER,
+) -> str:
+    """The campaign's template filled for this supporter; `legislator_name` (by default {legislator_name}) stays,
+    to be filled per recipient. The form passes SHOWN's words for what it does not know yet.
 
     `excerpt_link` is the first excerpt's absolute address (the domain knows no host name)."""
-    first = campaign.excerpts[0].excerpt if campaign.excerpts else None
-    said = quote(session, first.meeting_id, first.start, first.end).text if first is not None else ""
-    return fill_template(
-        campaign.letter_template,
-        {
-            "legislator_name": LEGISLATOR_MARKER,
-            "supporter_name": supporter_name,
-            "town": town,
-            "quote": said,
-            "excerpt_link": excerpt_link if first is not None else "",
-        },
-    )
+    first = next((row.excerpt for row in campaign.excerpts if not is_withheld(session, row.excerpt)), None)
+    values = {"legislator_name": legislator_name, "supporter_name": supporter_name, "town": town}
+    if first is not None:
+        values.update(evidence(excerpt_document(session, first)), excerpt_link=excerpt_link)
+    return fill_template(campaign.letter_template, values)
+
+
+def evidence(document: ExcerptDocument) -> dict[str, str]:
+    """Who said it, in which body and meeting, when, and the words: the excerpt as published (a withheld name
+    is its pseudonym; a voice nobody has confirmed is "a speaker": nothing about a person on a machine's guess)."""
+    meeting = document["meeting"]
+    day = dt.date.fromisoformat(meeting["date"][:10])
+    people = [
+        f"{voice['name']} ({voice['role']})" if voice.get("role") else str(voice["name"])
+        for voice in document["speakers"]
+        if voice.get("name")
+    ]
+    return {
+        "quote": document["quote"],
+        "speaker": " and ".join(people) if people else "a speaker",
+        "body": meeting["body"],
+        "meeting": meeting["title"],
+        "date": f"{day.day} {day.strftime('%B %Y')}",
+    }
 
 
 def recipients_for(session: Session, campaign: Campaign, districts: list[str]) -> list[dict[str, Any]]:
@@ -241,7 +265,7 @@ def write_letter(
         supporter_email=email,
         town=town,
         subject=campaign.subject,
-        body=body.replace(SUPPORTER_MARKER, name).replace(TOWN_MARKER, town),
+        body=fill_in(body, name, town),
         recipients=[{k: r[k] for k in ("name", "email", "chamber", "district")} for r in recipients],
         status="unconfirmed",
         confirm_token_sha256=token_hash(token),
@@ -276,6 +300,15 @@ def write_letter(
         session.rollback()
         raise
     return letter, token
+
+
+def fill_in(body: str, name: str, town: str) -> str:
+    """The supporter's letter with their name and town in place of the markers (raw or as SHOWN) still in it;
+    the legislator's stays {legislator_name}, filled in each legislator's copy."""
+    body = body.replace(SHOWN[LEGISLATOR_MARKER], LEGISLATOR_MARKER)
+    for marker, value in ((SUPPORTER_MARKER, name), (TOWN_MARKER, town)):
+        body = body.replace(marker, value).replace(SHOWN[marker], value)
+    return body
 
 
 def _daily_key(campaign: Campaign, now: dt.datetime) -> str:

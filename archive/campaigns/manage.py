@@ -30,7 +30,9 @@ from archive.db.models import (
 )
 from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
+from archive.mail.addresses import limit_key
 from archive.mail.outbox import refuse_header_injection
+from archive.mail.readiness import mail_problem
 
 MAX_TITLE = 200
 MAX_SUBJECT = 200
@@ -44,10 +46,11 @@ ORGANIZER_ROLES = ("organizer", "admin")
 EDITABLE = ("title", "why", "target", "recipients", "subject", "letter_template", "deadline", "daily_cap")
 
 # The body only: the letters add "Dear {legislator_name}," per legislator, so each gets their own letter.
+# It says who said what, where and when, from the first excerpt (archive.campaigns.letters.draft_letter).
 DEFAULT_TEMPLATE = """\
-I am writing as your constituent in {town} about {title}.
+I am writing to you as your constituent in {town}.
 
-At a public meeting, this was said on the record:
+At a public meeting of the {body} on {date} ({meeting}), {speaker} said this on the record:
 
 "{quote}"
 
@@ -199,10 +202,6 @@ def _new_slug(session: Session, title: str) -> str:
     return slug
 
 
-def _escape_braces(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")
-
-
 # --- making and editing -------------------------------------------------------------------------------------
 
 
@@ -223,7 +222,7 @@ def create_campaign(
 ) -> Campaign:
     """A draft campaign with a slug made from its title (unique: -2, -3 … when taken); flushed, caller commits.
 
-    Without a subject the title is used; without a template, DEFAULT_TEMPLATE naming the title.
+    Without a subject the title is used; without a template, DEFAULT_TEMPLATE.
     """
     clean_title = _title(title)
     clean_target = _target(target)
@@ -234,9 +233,7 @@ def create_campaign(
         "recipients": _recipients(session, clean_target, recipients),
         "subject": _subject(subject if subject and str(subject).strip() else clean_title),
         "letter_template": _template(
-            letter_template
-            if letter_template and str(letter_template).strip()
-            else DEFAULT_TEMPLATE.replace("{title}", _escape_braces(clean_title))
+            letter_template if letter_template and str(letter_template).strip() else DEFAULT_TEMPLATE
         ),
         "deadline": _new_deadline(_parse_deadline(deadline), _now(now).date()),
         "daily_cap": _daily_cap(daily_cap),
@@ -355,8 +352,12 @@ def _refuse_empty_directory(session: Session, target: str, recipients: list[str]
             )
 
 
-def open_campaign(session: Session, campaign: Campaign, *, now: dt.datetime | None = None) -> None:
-    """Supporters may write from now: refused without an excerpt, legislators to write to, or with a past deadline.
+def open_campaign(
+    session: Session, campaign: Campaign, *, now: dt.datetime | None = None, settings: Settings | None = None
+) -> None:
+    """Supporters may write from now: refused without an excerpt, legislators to write to, or with a past deadline,
+    and (given the settings, as the CLI and the admin give them) while mail cannot be sent: a supporter's letter
+    waits for a confirmation email that would never come.
 
     A closed campaign may be opened again until its supporters' data is purged.
     """
@@ -364,6 +365,9 @@ def open_campaign(session: Session, campaign: Campaign, *, now: dt.datetime | No
     _refuse_purged(campaign)
     if campaign.status == "open":
         raise InvalidInput(f"campaign {campaign.slug!r} is already open")
+    problem = mail_problem(settings) if settings is not None else None
+    if problem:
+        raise InvalidInput(f"campaign {campaign.slug!r} cannot open: {problem}")
     if not campaign.excerpts:
         raise InvalidInput(f"campaign {campaign.slug!r} cites no excerpt: add at least one before opening it")
     _refuse_empty_directory(session, campaign.target, list(campaign.recipients))
@@ -479,6 +483,25 @@ def letter_counts(session: Session, campaign: Campaign) -> dict[str, int]:
         key = "pending" if status in ("pending", "sending") else status
         counts[key] = counts.get(key, 0) + number
     return counts
+
+
+def public_counts(session: Session, campaign: Campaign) -> dict[str, int]:
+    """What the public pages count: supporters who confirmed, their letters, and the emails those letters became
+    (one per legislator), of which `delivered` reached the legislators' mail servers. Never who wrote.
+
+    A supporter is a mailbox (case and +tag folded); after the retention purge blanks the addresses, each
+    purged letter counts as one supporter (a supporter writes once to each legislator: it is rarely two)."""
+    counts = letter_counts(session, campaign)
+    confirmed = select(Letter.supporter_email).where(Letter.campaign_id == campaign.id, Letter.status == "confirmed")
+    emails = list(session.scalars(confirmed))
+    mailboxes = {limit_key(email) for email in emails if email}
+    purged = sum(1 for email in emails if not email)
+    return {
+        "supporters": len(mailboxes) + purged,
+        "letters": counts["confirmed"],
+        "emails": counts["sent"] + counts["pending"] + counts["failed"],
+        "delivered": counts["sent"],
+    }
 
 
 def supporters(session: Session, campaign: Campaign) -> list[Letter]:

@@ -16,6 +16,10 @@ PLACEHOLDERS = {
     "town": "the supporter's town",
     "quote": "the first excerpt's quote",
     "excerpt_link": "the first excerpt's address",
+    "speaker": "who said the first excerpt's words (their public name and role, or “a speaker”)",
+    "body": "the body whose meeting it was (e.g. Burlington City Council)",
+    "meeting": "that meeting's title",
+    "date": "that meeting's date (e.g. 7 February 2024)",
 }
 FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 

@@ -77,7 +77,7 @@ def campaign_create(
     from archive.campaigns.manage import create_campaign, open_campaign
 
     template = _read_template(template_file)
-    _, sessions = _sessions(ctx)
+    settings, sessions = _sessions(ctx)
     with sessions() as session, session.begin():
         made = create_campaign(
             session,
@@ -93,7 +93,7 @@ def campaign_create(
             created_by=CLI_ACTOR,
         )
         if open_now:
-            open_campaign(session, made)
+            open_campaign(session, made, settings=settings)
         _audit(session, "campaign-create", made.slug, status=made.status)
         slug, status = made.slug, made.status
     click.echo(f"campaign {slug!r} made ({status})", err=True)
@@ -158,12 +158,13 @@ def campaign_show(ctx: click.Context, slug: str) -> None:
 @click.argument("slug")
 @click.pass_context
 def campaign_open(ctx: click.Context, slug: str) -> None:
-    """Open a campaign to supporters (it needs an excerpt, legislators to write to, and no past deadline)."""
+    """Open a campaign to supporters (it needs an excerpt, legislators to write to, no past deadline, and mail
+    that can be sent: TESTIMONY_MAIL_FROM and an SMTP server that takes a test connection)."""
     from archive.campaigns.manage import find_campaign, open_campaign
 
-    _, sessions = _sessions(ctx)
+    settings, sessions = _sessions(ctx)
     with sessions() as session, session.begin():
-        open_campaign(session, find_campaign(session, slug))
+        open_campaign(session, find_campaign(session, slug), settings=settings)
         _audit(session, "campaign-open", slug)
     click.echo(f"{slug}: open")
 

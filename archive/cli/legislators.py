@@ -20,7 +20,8 @@ def legislators() -> None:
     "--towns",
     "towns_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A CSV of town,chamber,district rows, for finding legislators by town.",
+    help="A CSV of town,chamber,district rows, for finding legislators by town (default without FILE: the bundled"
+    " Vermont towns).",
 )
 @click.option(
     "--expect-seats",
@@ -31,11 +32,12 @@ def legislators() -> None:
 def legislators_import(
     ctx: click.Context, file: Path | None, towns_file: Path | None, expect_seats: str | None
 ) -> None:
-    """Replace the directory with FILE (default: the bundled Vermont file), validated whole: any bad row refuses
-    the file and the directory stays as it was."""
+    """Replace the directory with FILE (default: the bundled Vermont legislators and their towns), validated
+    whole: any bad row refuses the file and the directory stays as it was."""
     from archive.legislators import (
         VERMONT_FILE,
         VERMONT_SEATS,
+        VERMONT_TOWNS,
         parse_seats,
         read_legislators,
         read_towns,
@@ -43,6 +45,8 @@ def legislators_import(
     )
 
     path = file or VERMONT_FILE
+    if file is None and towns_file is None:
+        towns_file = VERMONT_TOWNS  # the bundled legislators come with their towns
     rows = read_legislators(path, parse_seats(expect_seats) if expect_seats else VERMONT_SEATS)
     towns = read_towns(towns_file, rows) if towns_file else None
     with sessions_for(ctx, settings_from(ctx))() as session, session.begin():

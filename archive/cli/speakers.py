@@ -58,7 +58,7 @@ def speakers_list(ctx: click.Context, slug: str) -> None:
 @click.argument("slug")
 @click.argument("label")
 @click.argument("name")
-@click.option("--role", help="The person's role: chair, member, public commenter…")
+@click.option("--role", help="The person's role: chair, member, public commenter, interpreter…")
 @click.option("--affiliation", help="The seat or organisation the person speaks for.")
 @click.option(
     "--how",
@@ -178,7 +178,11 @@ def people_list(ctx: click.Context) -> None:
 @people.command("edit")
 @click.argument("person_id", metavar="ID", type=int)
 @click.option("--name", help="The person's name.")
-@click.option("--role", help="Role; an empty value clears it.")
+@click.option(
+    "--role",
+    help="Role (chair, interpreter…); an empty value clears it. An interpreter's turns are suggested as"
+    " interpretations.",
+)
 @click.option("--affiliation", help="Affiliation; an empty value clears it.")
 @click.option(
     "--consent",

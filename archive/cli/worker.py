@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import signal
 import sys
@@ -15,6 +16,7 @@ import click
 from archive.db.models import OUTBOX_STATUSES
 
 if TYPE_CHECKING:
+    from archive.config import Settings
     from archive.mail.delivery import Periodic
 
 
@@ -65,7 +67,7 @@ def worker(ctx: click.Context, once: bool, poll: float) -> None:
         jobs.start()
         report = DeliveryReport()
         if settings.mail_from:
-            report = run_worker(settings, sessions, once=once, poll=poll, periodic=periodic_tasks(), stop=stop)
+            report = run_worker(settings, sessions, once=once, poll=poll, periodic=periodic_tasks(settings), stop=stop)
         jobs_ran = jobs.finish()
     finally:
         stop.set()
@@ -76,14 +78,19 @@ def worker(ctx: click.Context, once: bool, poll: float) -> None:
     click.echo(f"worker: mail {report}; jobs run {jobs_ran}", err=True)
 
 
-def periodic_tasks() -> list[Periodic]:
+def periodic_tasks(settings: Settings) -> list[Periodic]:
     """What the worker runs once per loop after delivering mail, each as task(settings, sessions, now): add a
     task here."""
     from archive.campaigns.manage import purge_supporters
     from archive.db.limits import forget_expired
+    from archive.publish.follows import send_digests
+    from archive.web.app import stored_secret_key
 
-    # Supporters' data, supporter_retention_days after a campaign closes; rate-limit counters whose window ended.
-    return [purge_supporters, forget_expired]
+    # The digests' unsubscribe links are signed with the site's key, as the site checks them.
+    digests = functools.partial(send_digests, secret_key=settings.secret_key or stored_secret_key(settings.home))
+    # Supporters' data, supporter_retention_days after a campaign closes; rate-limit counters whose window ended;
+    # the daily digests of follows by email.
+    return [purge_supporters, forget_expired, digests]
 
 
 class _Thread(threading.Thread):

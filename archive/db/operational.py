@@ -248,3 +248,32 @@ class JobChunk(Base):
     window: Mapped[int] = mapped_column(Integer)
     segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+# Following by email (archive.follows): a search, a body or a speaker, confirmed by its mailbox before anything.
+FOLLOW_KINDS = ("search", "body", "speaker")
+FOLLOW_STATUSES = ("unconfirmed", "active", "unsubscribed")
+
+
+class Follow(Base):
+    """A mailbox following a search (`target` the query), a body (its slug) or a speaker (the person's id).
+
+    Nothing is sent but the confirmation request until the mailbox confirms (double opt-in); then a daily digest
+    of what is new since `since`. The confirmation and unsubscribe links are signed with the site's key, so no
+    token is stored. `email_key` is the mailbox (case and +tag folded) for de-duplication and limits.
+    """
+
+    __tablename__ = "follows"
+    __table_args__ = (UniqueConstraint("email_key", "kind", "target", name="uq_follows_email_key_kind_target"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # one of FOLLOW_KINDS
+    target: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(300))  # what the mails call it: the query, the body's or person's name
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="unconfirmed", index=True)  # one of FOLLOW_STATUSES
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())  # the next digest tells what came after
+    last_digest_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from archive.db.lookups import meeting_by_slug
-from archive.db.models import Excerpt, Interpretation, Meeting, Recording, Segment, Speaker
+from archive.db.models import Body, Excerpt, Interpretation, Meeting, Recording, Segment, Speaker
 from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.view import REDACTED, Voice, public_view, silenced_ranges
@@ -188,6 +188,24 @@ def find_excerpt(session: Session, slug: str) -> Excerpt:
     if excerpt is None:
         raise NotFound(f"no excerpt {slug!r}")
     return excerpt
+
+
+def find_excerpts(session: Session, text: str = "", limit: int = 10) -> list[Excerpt]:
+    """Excerpts whose title, note, meeting title or body name contain `text` (any case), newest first; the
+    newest of all without text. For organizers choosing evidence (the campaign form's picker): the caller
+    leaves out withheld ones (is_withheld) and shows them as published (excerpt_document)."""
+    query = select(Excerpt).join(Meeting, Excerpt.meeting_id == Meeting.id).join(Body, Meeting.body_id == Body.id)
+    words = " ".join(text.split())[:200]
+    if words:
+        pattern = "%" + words.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        query = query.where(
+            Excerpt.title.ilike(pattern)
+            | Excerpt.note.ilike(pattern)
+            | Meeting.title.ilike(pattern)
+            | Body.name.ilike(pattern)
+        )
+    query = query.order_by(Excerpt.created_at.desc(), Excerpt.id.desc()).limit(limit)
+    return list(session.scalars(query.options(selectinload(Excerpt.meeting))))
 
 
 def verify(session: Session, excerpt: Excerpt, *, verified_by: str) -> None:

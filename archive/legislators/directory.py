@@ -19,12 +19,14 @@ from archive.errors import InvalidInput
 DATA_DIR = Path(__file__).parents[1] / "data"
 # The default data set: Vermont's General Assembly from Open States (see archive/data/README.md).
 VERMONT_FILE = DATA_DIR / "vt_legislators.csv"
+# Which towns make up each of its districts (2022 reapportionment; provenance in archive/data/README.md).
+VERMONT_TOWNS = DATA_DIR / "vt_district_towns.csv"
 # Seats in the Vermont House and Senate. A file for another legislature passes its own (--expect-seats).
 VERMONT_SEATS = (150, 30)
 
 LEGISLATOR_COLUMNS = ("name", "chamber", "district", "party", "email", "phone", "openstates_id", "source")
 REQUIRED_COLUMNS = ("name", "chamber", "district", "email")
-TOWN_COLUMNS = ("town", "chamber", "district")
+TOWN_COLUMNS = ("town", "chamber", "district")  # and optionally `part` (whole/part), not needed to split
 # Open States calls the chambers lower and upper; a file may also say house and senate.
 CHAMBER_NAMES = {"lower": "house", "upper": "senate", "house": "house", "senate": "senate"}
 CHAMBER_TITLES = {"house": "House", "senate": "Senate"}

@@ -12,6 +12,13 @@ from sqlalchemy.orm import Session
 from archive.db.models import CHAMBERS, DistrictTown, Legislator
 from archive.errors import InvalidInput
 from archive.legislators.directory import CHAMBER_TITLES, LIMITS, QUOTED, TOWN_LIMIT
+from archive.legislators.towns import match_town
+
+# Said beside a split town's districts: street-level boundaries are not in the directory.
+HOW_TO_CHOOSE = (
+    "Not sure which district is yours? Your voter registration (the Secretary of State's My Voter Page),"
+    " your sample ballot or your town clerk says which."
+)
 
 
 @dataclass
@@ -33,6 +40,14 @@ class Lookup:
     towns_available: bool
     matches: list[ChamberMatch]
     message: str | None = None
+    # Towns to choose from when the typed name is not one town: "Barre" (Barre City, Barre Town), or a typo's
+    # close spellings ("Middlebery": Middlebury).
+    suggestions: list[str] = field(default_factory=list)
+
+    @property
+    def hint(self) -> str | None:
+        """How to find one's district, while a split town's districts wait for a choice."""
+        return HOW_TO_CHOOSE if any(m.chosen is None and m.split for m in self.matches) else None
 
     @property
     def legislators(self) -> list[Legislator]:
@@ -53,6 +68,8 @@ class Lookup:
             ],
             "legislators": [legislator_json(person) for person in self.legislators],
             "message": self.message,
+            "hint": self.hint,
+            "suggestions": self.suggestions,
         }
 
 
@@ -138,17 +155,27 @@ def find_legislators(
         if not towns_available:
             lookup.message = "Finding legislators by town is not available here yet: choose your district below."
             return lookup
+        found_town = match_town(town, towns(session))
+        if found_town.town is None:
+            lookup.suggestions = found_town.choices
+            if found_town.ambiguous:
+                lookup.message = f"There is more than one {QUOTED.format(town)}: {_words(found_town.choices, 'or')}?"
+            elif found_town.choices:
+                lookup.message = (
+                    f"No town named {QUOTED.format(town)} in the directory. Did you mean"
+                    f" {_words(found_town.choices, 'or')}?"
+                )
+            else:
+                lookup.message = (
+                    f"No town named {QUOTED.format(town)} in the directory: check the spelling,"
+                    " or choose your district below."
+                )
+            return lookup
         rows = session.execute(
             select(DistrictTown.chamber, DistrictTown.district, DistrictTown.town).where(
-                func.lower(DistrictTown.town) == town.lower()
+                DistrictTown.town == found_town.town
             )
         ).all()
-        if not rows:
-            lookup.message = (
-                f"No town named {QUOTED.format(town)} in the directory: check the spelling,"
-                " or choose your district below."
-            )
-            return lookup
         lookup.town = rows[0].town  # as the towns file spells it
         for name in chambers:
             found = sorted({d for c, d, _ in rows if c == name}, key=district_key)
@@ -190,5 +217,5 @@ def find_legislators(
     return lookup
 
 
-def _words(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+def _words(names: list[str], last: str = "and") -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {last} {names[-1]}"

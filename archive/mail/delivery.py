@@ -158,7 +158,7 @@ def deliver_due(
                 status, reason, go_on = _deliver(settings, message, connection, clock())
             except Exception as error:  # not foreseen below: this message fails; the connection may be in any state
                 connection.close()
-                status, reason, go_on = "failed", f"could not be sent: {_describe(error)}", True
+                status, reason, go_on = "failed", f"could not be sent: {describe(error)}", True
             if status == "pending":
                 counts[_retry_or_fail(settings, sessions, message, clock(), reason or "")] += 1
             else:
@@ -183,7 +183,7 @@ def _deliver(
     try:
         smtp = connection.open()
     except (OSError, smtplib.SMTPException) as error:
-        return "pending", _describe(error), False
+        return "pending", describe(error), False
     if outgoing.utf8 and not smtp.has_extn("smtputf8"):
         return "failed", NO_SMTPUTF8, True
     options = ["SMTPUTF8", "BODY=8BITMIME"] if outgoing.utf8 else []
@@ -193,7 +193,7 @@ def _deliver(
         temporary, connection_lost = _classify(error)
         if connection_lost:
             connection.close()
-        return ("pending" if temporary else "failed"), _describe(error), True
+        return ("pending" if temporary else "failed"), describe(error), True
     return "sent", None, True
 
 
@@ -221,7 +221,7 @@ def run_worker(
                 report = deliver_due(settings, sessions, limit=limit, stop=stop)
             except Exception as error:  # the database went away, say: wait, then carry on with the next look
                 # One line, without addresses: a database error quotes the statement's parameters.
-                words = ADDRESS.sub("<address>", _describe(error).splitlines()[0])
+                words = ADDRESS.sub("<address>", describe(error).splitlines()[0])
                 log.error("mail delivery failed (%s); the worker tries again in %.0f s", words, DATABASE_PAUSE)
                 stop.wait(DATABASE_PAUSE if not once else 0)
                 break
@@ -337,7 +337,7 @@ class _Connection:
 
     def open(self) -> smtplib.SMTP:
         if self.smtp is None:
-            self.smtp = _connect(self.settings)
+            self.smtp = connect(self.settings)
         return self.smtp
 
     def close(self) -> None:
@@ -349,10 +349,11 @@ class _Connection:
                 smtp.close()
 
 
-def _connect(settings: Settings) -> smtplib.SMTP:
+def connect(settings: Settings, timeout: float | None = None) -> smtplib.SMTP:
     """A logged-in connection as the settings say (plain, STARTTLS or TLS, certificates checked), its EHLO done
     (what the server offers, SMTPUTF8 among it, is known)."""
-    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
+    host, port = settings.smtp_host, settings.smtp_port
+    timeout = settings.smtp_timeout if timeout is None else timeout
     connection: smtplib.SMTP
     if settings.smtp_tls == "tls":
         connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
@@ -381,7 +382,7 @@ def _classify(error: Exception) -> tuple[bool, bool]:
     return True, True  # refused, timed out, disconnected: the connection is gone
 
 
-def _describe(error: Exception) -> str:
+def describe(error: Exception) -> str:
     """The server's own words where it gave any, for last_error."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return "; ".join(f"{code} {_text(reply)}" for code, reply in error.recipients.values())

@@ -37,6 +37,8 @@ from archive.web.public.excerpt_media import excerpt_media
 from archive.web.public.excerpt_video import excerpt_video_page
 from archive.web.public.excerpts import excerpts
 from archive.web.public.feeds import feeds
+from archive.web.public.follows import follows
+from archive.web.public.follows import stop as unsubscribe_link
 from archive.web.public.legislators import legislators
 from archive.web.public.pages import pages
 from archive.web.public.share_cards import share_cards
@@ -90,6 +92,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         feeds,  # embeds, oEmbed, Atom, the sitemap, downloads
         legislators,  # /legislators
         campaigns,  # /campaigns/…
+        follows,  # /follow/…: a search, a body or a speaker by email
         auth,  # /login, /logout, /account, /admin, /admin/users, /admin/audit
         admin_campaigns,  # /admin/campaigns/…
         uploads,  # /admin/upload, /admin/jobs
@@ -99,7 +102,9 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         privacy_pages,  # /admin/privacy, /admin/meetings/<slug>/privacy: consent, redactions
     ):
         app.register_blueprint(blueprint)
-    csrf.exempt(excerpt_api)  # authenticated by Authorization: Bearer, which no other site can make a browser send
+    csrf.exempt(excerpt_api)
+    # A signed link is the authority here: mail programs' one-click unsubscribe POSTs carry no CSRF token.
+    csrf.exempt(unsubscribe_link)  # authenticated by Authorization: Bearer, which no other site can make a browser send
     templating.register(app)
 
     @app.before_request

@@ -7,16 +7,17 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, url_for
+from flask import Flask, current_app, g, request, url_for
 from sqlalchemy import select
 
 from archive.campaigns.manage import campaigns_citing, open_campaigns
 from archive.curation.agenda import agenda
 from archive.db.models import Campaign, Meeting, Segment
 from archive.excerpts.manage import find_excerpt
+from archive.mail.readiness import cached_mail_problem
 from archive.privacy.view import public_view
 from archive.timecodes import format_clock
-from archive.web.context import absolute_url, current_user, db
+from archive.web.context import absolute_url, current_user, db, settings
 
 
 # The home page and each excerpt's page list open campaigns; these feed them, so those views need not change.
@@ -47,6 +48,14 @@ def revised_segments(meeting_id: int) -> set[int]:
 def may_curate() -> bool:
     user = current_user()
     return user is not None and user.role in ("curator", "admin")
+
+
+def mail_trouble() -> str | None:
+    """For organizers and admins on the admin's pages: why mail cannot be sent now (the banner), or None."""
+    user = current_user()
+    if user is None or user.role not in ("admin", "organizer") or not request.path.startswith("/admin"):
+        return None
+    return cached_mail_problem(settings())
 
 
 def long_date(iso: str) -> str:
@@ -81,7 +90,7 @@ def search_feed_url(args: dict[str, str]) -> str:
 
 
 # The search parameters a saved search keeps (no page or sort: a feed is the newest hits).
-FEED_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "from", "to")
+FEED_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to")
 
 
 def clock(seconds: float) -> str:
@@ -123,6 +132,7 @@ def register(app: Flask) -> None:
         campaigns_citing_excerpt,
         current_user,
         excerpt_form,
+        mail_trouble,
         may_curate,
         oembed_url,
         open_campaign_list,

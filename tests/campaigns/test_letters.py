@@ -87,6 +87,34 @@ def test_the_draft_fills_the_template_but_the_legislators_name(sessions, campaig
     assert "{legislator_name}, please act." in text and text.endswith("Rosa")
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_default_letter_says_who_said_it_where_and_when(sessions, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The default letter names the speaker (as published), the body, the meeting and its date, quotes the words
+    and links the excerpt; the supporter's form shows words where nothing is known yet, never {placeholders}."""
+    from archive.campaigns.letters import SHOWN
+    from archive.campaigns.manage import DEFAULT_TEMPLATE
+
+    campaign_id = add_campaign_site(sessions, runner, tmp_path, letter_template=DEFAULT_TEMPLATE)
+    with sessions() as session:
+        campaign = session.get(Campaign, campaign_id)
+        text = draft_letter(
+            campaign,
+            SHOWN["{supporter_name}"],
+            "Burlington",
+            session=session,
+            excerpt_link="https://a.example/excerpts/x1",
+            legislator_name=SHOWN["{legislator_name}"],
+        )
+    assert text.startswith("I am writing to you as your constituent in Burlington.\n")
+    assert (
+        "At a public meeting of the Vermont Criminal Justice Council on 7 February 2024 (Regular meeting),"
+        " Deputy Dan (member) said"
+        " this on the record:\n\n\"You're here illegally and you're worried about being safe?\"" in text
+    )
+    assert "You can hear it for yourself: https://a.example/excerpts/x1" in text
+    assert text.endswith("Sincerely,\n[your name]\nBurlington") and "{" not in text
+
+
 def test_recipients_by_district_and_target(sessions, campaign_id) -> None:  # type: ignore[no-untyped-def]
     with sessions() as session:
         campaign = session.get(Campaign, campaign_id)

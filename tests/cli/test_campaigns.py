@@ -11,6 +11,19 @@ from archive.campaigns.manage import find_campaign, supporters
 from archive.cli.main import main
 from archive.db.models import AuditEvent
 from tests.factories.campaigns import HOUSE, add_directory, add_excerpts, add_letter, add_user
+from tests.factories.mail import ARCHIVE_ADDRESS
+from tests.factories.mail_server import free_port
+
+
+@pytest.fixture
+def runner(runner, smtp_server):  # type: ignore[no-untyped-def]
+    """The CLI with mail that can be sent (a campaign opens only then): a real SMTP server on loopback."""
+    runner.env.update(
+        TESTIMONY_MAIL_FROM=ARCHIVE_ADDRESS,
+        TESTIMONY_SMTP_HOST=smtp_server.host,
+        TESTIMONY_SMTP_PORT=str(smtp_server.port),
+    )
+    return runner
 
 
 @pytest.fixture
@@ -193,3 +206,25 @@ def test_the_worker_purges_supporters_once_the_retention_period_is_over(runner, 
         campaign = find_campaign(session, "old")
         assert campaign.purged_at is not None
         assert supporters(session, campaign)[0].supporter_email == ""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_campaign_does_not_open_while_mail_cannot_be_sent(runner, sessions, excerpts, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    """Without a sending address, or with the SMTP server down, `open` says why and how to fix it, and the
+    campaign stays a draft; with the server up it opens."""
+    slug = run(runner, "create", "--title", "Mail first", "--excerpt", excerpts[0]).stdout.strip()
+    runner.env["TESTIMONY_MAIL_FROM"] = ""
+    message = error(runner, "open", slug)
+    assert f"campaign '{slug}' cannot open: Mail cannot be sent: no sending address is configured." in message
+    assert "TESTIMONY_MAIL_FROM=" in message
+    runner.env["TESTIMONY_MAIL_FROM"] = ARCHIVE_ADDRESS
+    runner.env["TESTIMONY_SMTP_PORT"] = str(free_port())  # nothing listens there: the server is down
+    message = error(runner, "open", slug)
+    assert "refused a test connection (ConnectionRefusedError" in message and "TESTIMONY_SMTP_HOST" in message
+    assert error(runner, "create", "--title", "Now", "--excerpt", excerpts[0], "--open").startswith(
+        "testimony: error: campaign 'now' cannot open: Mail cannot be sent"
+    )
+    with sessions() as session:
+        assert find_campaign(session, slug).status == "draft"
+    runner.env["TESTIMONY_SMTP_PORT"] = str(smtp_server.port)
+    assert run(runner, "open", slug).stdout.strip() == f"{slug}: open"

@@ -73,10 +73,11 @@ def test_the_shipped_file_is_the_open_states_vermont_directory() -> None:
     assert (VERMONT_FILE.parent / "README.md").read_text(encoding="utf-8").count("CC0") == 1
 
 
-def test_import_without_a_file_loads_vermont(imported, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_import_without_a_file_loads_vermont_and_its_towns(imported, sessions) -> None:  # type: ignore[no-untyped-def]
     assert "imported 180 legislators" in imported.stdout
     assert "150 House in 109 districts, 30 Senate in 16 districts" in imported.stdout
-    assert counts(sessions) == (150, 30, 109, 16, 0)
+    assert "532 town rows" in imported.stdout  # the bundled towns come with the bundled legislators
+    assert counts(sessions) == (150, 30, 109, 16, 532)
     with sessions() as session:
         amy = session.scalar(select(Legislator).where(Legislator.email == "asheldon@leg.state.vt.us"))
         assert (amy.name, amy.chamber, amy.district, amy.party) == ("Amy Sheldon", "house", "Addison-1", "Democratic")
@@ -198,9 +199,12 @@ def test_towns_a_split_town_offers_every_candidate_district(imported, runner, se
         assert chosen.message is None
         unknown = find_legislators(session, town="Atlantis")
         assert unknown.matches == [] and "choose your district below" in unknown.message
-    # A later import without --towns keeps the towns whose districts still exist.
-    assert run(runner, "legislators", "import").exit_code == 0
+    # A later import of a legislators file without --towns keeps the towns whose districts still exist; an
+    # import without arguments loads the bundled legislators with their towns.
+    assert run(runner, "legislators", "import", str(VERMONT_FILE)).exit_code == 0
     assert counts(sessions)[4] == 5
+    assert run(runner, "legislators", "import").exit_code == 0
+    assert counts(sessions)[4] == 532
 
 
 def test_a_towns_file_naming_an_unknown_district_is_refused(imported, runner, sessions, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -209,7 +213,7 @@ def test_a_towns_file_naming_an_unknown_district_is_refused(imported, runner, se
     result = run(runner, "legislators", "import", "--towns", str(towns))
     assert result.exit_code == 1
     assert "row 7: House district 'Chittenden-99' is not in the legislators file" in result.stderr
-    assert counts(sessions) == (150, 30, 109, 16, 0)
+    assert counts(sessions) == (150, 30, 109, 16, 532)  # the bundled towns imported before, intact
 
 
 def test_a_failed_write_leaves_the_previous_directory(imported, sessions) -> None:  # type: ignore[no-untyped-def]

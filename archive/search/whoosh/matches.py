@@ -56,8 +56,11 @@ class SegmentColumns:
         self.start_ms = _numbers(reader, "start_ms", count, int)
         self.ordinals: dict[str, tuple[np.ndarray, list[str]]] = {}
         for name, field in facet_fields.items():
-            column = reader.column_reader(field)
-            values = np.array([_column_value(column, n) for n in range(count)], dtype=object)
+            if not reader.has_column(field):  # an index written before the field was a column (language): no value
+                values = np.full(count, "", dtype=object)
+            else:
+                column = reader.column_reader(field)
+                values = np.array([_column_value(column, n) for n in range(count)], dtype=object)
             uniques, ordinals = np.unique(values, return_inverse=True)
             self.ordinals[name] = (ordinals.astype(np.int64), [str(v) for v in uniques])
 

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from archive.accounts import users as accounts
 from archive.campaigns.export import supporters_csv
 from archive.campaigns.manage import (
+    DEFAULT_TEMPLATE,
     EDITABLE,
     add_organizer,
     can_manage,
@@ -34,7 +35,9 @@ from archive.campaigns.manage import (
 from archive.campaigns.template import PLACEHOLDERS
 from archive.db.models import CAMPAIGN_TARGETS, Campaign, User
 from archive.errors import InvalidInput, NotFound
+from archive.excerpts.manage import excerpt_document, find_excerpt, find_excerpts, is_withheld
 from archive.legislators import list_legislators
+from archive.mail.readiness import forget as forget_mail_problem
 from archive.web.context import address, current_user, db, role_required, settings, signed_in
 
 admin_campaigns = Blueprint("admin_campaigns", __name__)
@@ -113,9 +116,17 @@ def _form_page(
         counts=letter_counts(db(), campaign) if campaign else None,
         purge_at=purge_due(campaign, settings()) if campaign else None,
         is_admin=user is not None and user.role == "admin",
+        picker=_picker(),
         **context,
     )
     return page, status
+
+
+def _picker() -> dict[str, Any]:
+    """The excerpt picker: excerpts matching ?find= (the newest without it), each as published, for a preview."""
+    text = (request.args.get("find") or "").strip()[:200]
+    found = [excerpt for excerpt in find_excerpts(db(), text) if not is_withheld(db(), excerpt)]
+    return {"find": text, "excerpts": [excerpt_document(db(), excerpt) for excerpt in found]}
 
 
 # --- the list and making one ------------------------------------------------------------------------------------
@@ -132,8 +143,17 @@ def campaign_list() -> ResponseReturnValue:
 @admin_campaigns.get("/admin/campaigns/new")
 @role_required("organizer")
 def new_campaign() -> ResponseReturnValue:
-    """New campaign: a draft to edit before it opens."""
+    """New campaign: a draft to edit before it opens; `?excerpt=SLUG` starts it from that excerpt (its title, and
+    the default letter, which says who said it, where and when)."""
     values = {name: "" for name in FORM_FIELDS} | {"target": "both", "daily_cap": 2000, "recipients": []}
+    values["letter_template"] = DEFAULT_TEMPLATE
+    slug = (request.args.get("excerpt") or "").strip()
+    if slug:
+        try:
+            excerpt = find_excerpt(db(), slug)
+        except NotFound:
+            return _form_page(None, values, 404, error=f"excerpt: no excerpt {slug!r}")
+        values["excerpts"], values["title"] = excerpt.slug, excerpt.title
     return _form_page(None, values)
 
 
@@ -207,7 +227,13 @@ def _state_change(slug: str, change: Any, action: str, done: str) -> ResponseRet
 @admin_campaigns.post("/admin/campaigns/<slug>/open")
 @role_required("organizer")
 def open_(slug: str) -> ResponseReturnValue:
-    return _state_change(slug, open_campaign, "campaign-open", "opened: supporters can write now")
+    configured = settings()
+    forget_mail_problem()  # the banner asks again after this fresh look
+
+    def change(session: Any, campaign: Any) -> None:
+        open_campaign(session, campaign, settings=configured)
+
+    return _state_change(slug, change, "campaign-open", "opened: supporters can write now")
 
 
 @admin_campaigns.post("/admin/campaigns/<slug>/close")

@@ -7,11 +7,22 @@ from typing import Any
 from flask import Blueprint, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
-from archive.campaigns.manage import is_open, letter_counts, open_campaigns, public_campaign
+from archive.campaigns.manage import is_open, open_campaigns, public_campaign, public_counts
 from archive.db.models import Campaign
 from archive.web.context import absolute_url, db
 
 campaigns_api = Blueprint("campaigns_api", __name__, url_prefix="/api")
+
+
+def _counts(campaign: Campaign) -> dict[str, int]:
+    counts = public_counts(db(), campaign)
+    # letters_sent: the emails delivered to legislators (one per legislator a supporter wrote to), as before.
+    return {
+        "supporters": counts["supporters"],
+        "letters_confirmed": counts["letters"],
+        "emails_to_legislators": counts["emails"],
+        "letters_sent": counts["delivered"],
+    }
 
 
 def campaign_json(campaign: Campaign) -> dict[str, Any]:
@@ -23,7 +34,7 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
         "target": campaign.target,
         "deadline": campaign.deadline.isoformat() if campaign.deadline else None,
         "open": is_open(campaign),
-        "letters_sent": letter_counts(db(), campaign)["sent"],
+        **_counts(campaign),
         "url": absolute_url(url_for("campaigns.campaign", slug=campaign.slug)),
         "excerpts": [
             {"slug": row.excerpt.slug, "title": row.excerpt.title, "url": absolute_url(f"/excerpts/{row.excerpt.slug}")}

@@ -316,7 +316,16 @@ def document() -> dict[str, Any]:
                         "target": {"type": "string", "enum": ["house", "senate", "both", "list"]},
                         "deadline": {"type": ["string", "null"], "format": "date"},
                         "open": {"type": "boolean", "description": "Taking letters now."},
-                        "letters_sent": {"type": "integer", "description": "Letters delivered to legislators."},
+                        "supporters": {"type": "integer", "description": "Supporters who confirmed a letter."},
+                        "letters_confirmed": {"type": "integer", "description": "Letters confirmed."},
+                        "emails_to_legislators": {
+                            "type": "integer",
+                            "description": "The emails confirmed letters became, one per legislator.",
+                        },
+                        "letters_sent": {
+                            "type": "integer",
+                            "description": "Of those emails, the ones delivered to legislators.",
+                        },
                         "url": {"type": "string"},
                         "excerpts": {"type": "array", "items": {"type": "object"}},
                     },

@@ -21,7 +21,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from archive.campaigns.letters import (
     LEGISLATOR_MARKER,
+    SHOWN,
     SUPPORTER_MARKER,
+    TOWN_MARKER,
     TooMany,
     confirm_letter,
     draft_letter,
@@ -30,7 +32,7 @@ from archive.campaigns.letters import (
     recipients_for,
     write_letter,
 )
-from archive.campaigns.manage import is_open, letter_counts, open_campaigns, public_campaign
+from archive.campaigns.manage import is_open, open_campaigns, public_campaign, public_counts
 from archive.db.models import Campaign, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
@@ -59,9 +61,9 @@ def _public(slug: str) -> Campaign:
     return public_campaign(db(), slug)
 
 
-def sent(campaign: Campaign) -> int:
-    """The public counter: letters delivered to legislators, never who wrote them."""
-    return letter_counts(db(), campaign)["sent"]
+def counted(campaign: Campaign) -> dict[str, int]:
+    """The public counter: supporters, confirmed letters, emails delivered; never who wrote them."""
+    return public_counts(db(), campaign)
 
 
 def _signer() -> URLSafeTimedSerializer:
@@ -113,10 +115,11 @@ def _page(
         link = absolute_url(excerpts[0]["url"]) if excerpts else ""
         body = draft_letter(
             campaign,
-            SUPPORTER_MARKER,
-            (lookup.town if lookup is not None and lookup.town else "") or "{town}",
+            SHOWN[SUPPORTER_MARKER],
+            (lookup.town if lookup is not None and lookup.town else "") or SHOWN[TOWN_MARKER],
             session=db(),
             excerpt_link=link,
+            legislator_name=SHOWN[LEGISLATOR_MARKER],
         )
         form = {
             "name": "",
@@ -131,7 +134,7 @@ def _page(
         "public/campaign.html",
         campaign=campaign,
         excerpts=excerpts,
-        sent=sent(campaign),
+        counts=counted(campaign),
         open_now=open_now,
         lookup=lookup,
         query={"town": town or "", "district": chosen},
@@ -144,15 +147,20 @@ def _page(
         chosen_districts=chosen_districts,
         form=form,
         error=error,
-        markers={"legislator": LEGISLATOR_MARKER, "supporter": SUPPORTER_MARKER},
+        markers={
+            "legislator": SHOWN[LEGISLATOR_MARKER],
+            "supporter": SHOWN[SUPPORTER_MARKER],
+            "town": SHOWN[TOWN_MARKER],
+        },
         page_url=absolute_url(url_for("campaigns.campaign", slug=campaign.slug)),
+        min_fill_seconds=current_app.config["TESTIMONY"].min_fill_seconds,
     )
 
 
 @campaigns.get("/campaigns")
 def index() -> ResponseReturnValue:
     found = open_campaigns(db())
-    return render_template("public/campaigns.html", campaigns=found, counts={c.id: sent(c) for c in found})
+    return render_template("public/campaigns.html", campaigns=found, counts={c.id: counted(c) for c in found})
 
 
 @campaigns.get("/campaigns/<slug>")
@@ -171,6 +179,12 @@ def write(slug: str) -> ResponseReturnValue:
     lookup_town = " ".join(posted.get("lookup_town", "").split()) or None  # the lookup's, apart from the letter's
     form = {name: posted.get(name, "") for name in ("name", "email", "town", "body", "form_key", "shown_at")}
     try:
+        if not current_app.config["TESTIMONY"].mail_from:
+            # Its confirmation could never be sent: say so rather than "check your email".
+            raise NotConfigured(
+                "Letters cannot be sent from this site yet: it has no sending address configured."
+                " Your letter is below; please try again later."
+            )
         key = form["form_key"]
         if not KEY.match(key):
             raise InvalidInput("The form could not be read: reload the page and write your letter again.")
@@ -270,9 +284,10 @@ def thanks(slug: str) -> ResponseReturnValue:
     return render_template(
         "public/campaign_thanks.html",
         campaign=found,
-        sent=sent(found),
+        counts=counted(found),
         page_url=page_url,
         excerpt_url=excerpt_url,
-        campaign_links=_share_links(found.title, page_url),
+        # Said as the supporter would say it; the link's preview (its Open Graph card) shows the campaign.
+        campaign_links=_share_links(f"I wrote to my legislators: {found.title}. You can too:", page_url),
         excerpt_links=_share_links(excerpts[0]["title"], excerpt_url) if excerpts and excerpt_url else None,
     )

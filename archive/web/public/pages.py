@@ -59,8 +59,8 @@ def home() -> ResponseReturnValue:
 
 # The parameters the search page keeps in its links: only these, so a crafted URL cannot pass url_for's own
 # arguments (_external, _scheme, _anchor) into the page's links.
-SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "from", "to", "sort", "per_page", "page")
-FILTERS = ("q", "speaker", "kind", "meeting", "body", "from", "to")
+SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to", "sort", "per_page", "page")
+FILTERS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to")
 
 
 @pages.get("/search")

@@ -4,6 +4,7 @@ supporters page and the CSV export (formulas neutralised, audited); through the 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 
@@ -14,9 +15,18 @@ from archive.campaigns.manage import add_organizer, create_campaign, find_campai
 from archive.db.models import AuditEvent, Campaign, User
 from tests.factories.accounts import add_user, csrf_token, log_in, sign_in
 from tests.factories.campaigns import HOUSE, add_directory, add_excerpts, add_letter
+from tests.factories.mail import ARCHIVE_ADDRESS
 
 XSS = '<script>alert("x")</script>'
 TEMPLATE = "I live in {town}. {quote} {excerpt_link} {supporter_name}"
+
+
+@pytest.fixture
+def settings(settings, smtp_server):  # type: ignore[no-untyped-def]
+    """Mail that can be sent (a campaign opens only then): a real SMTP server on loopback."""
+    return dataclasses.replace(
+        settings, mail_from=ARCHIVE_ADDRESS, smtp_host=smtp_server.host, smtp_port=smtp_server.port
+    )
 
 
 @pytest.fixture
@@ -311,3 +321,58 @@ def test_the_csv_export_neutralises_formulas_and_is_audited(app, sessions, their
     exported = events(sessions, "campaign-export")
     assert [(e.actor, e.target, e.detail) for e in exported] == [("bo@example.org", theirs, {"rows": 4})]
     assert exported[0].address == "127.0.0.1"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_opening_while_the_mail_server_is_down_says_why_and_the_admin_shows_a_banner(  # type: ignore[no-untyped-def]
+    app, sessions, excerpts, smtp_server
+) -> None:
+    from archive.mail import readiness
+
+    client = client_as(app, sessions, "organizer")
+    post(client, "/admin/campaigns", form(excerpts=excerpts[0]))
+    readiness.forget()
+    assert "Mail cannot be sent" not in client.get("/admin").get_data(as_text=True)
+    smtp_server.stop()
+    response = post(client, "/admin/campaigns/stop-the-stops/open")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "cannot open: Mail cannot be sent: the SMTP server 127.0.0.1:" in html
+    assert "refused a test connection" in html and "TESTIMONY_SMTP_HOST" in html
+    assert campaign(sessions, "stop-the-stops").status == "draft" and events(sessions, "campaign-open") == []
+    banner = client.get("/admin").get_data(as_text=True)
+    assert '<p class="error mail-trouble" role="alert">Mail cannot be sent' in banner
+    assert "mail-trouble" not in client.get("/campaigns").get_data(as_text=True)  # the public never sees it
+    smtp_server.start()
+    readiness.forget()
+    assert post(client, "/admin/campaigns/stop-the-stops/open").status_code == 303
+    assert "mail-trouble" not in client.get("/admin").get_data(as_text=True)
+
+
+def test_a_campaign_starts_from_an_excerpt_and_the_picker_finds_others(app, sessions, excerpts) -> None:  # type: ignore[no-untyped-def]
+    """On both databases: the picker's ILIKE is the dialect's."""
+    first, second = excerpts
+    start = f'<a class="button" href="/admin/campaigns/new?excerpt={first}">Start a campaign with this excerpt</a>'
+    assert start not in app.test_client().get(f"/excerpts/{first}").get_data(as_text=True)  # the public: no
+    client = client_as(app, sessions, "organizer")
+    assert start in client.get(f"/excerpts/{first}").get_data(as_text=True)
+    new = client.get(f"/admin/campaigns/new?excerpt={first}").get_data(as_text=True)
+    assert 'id="title" name="title" required maxlength="200" value="Hot mic"' in new
+    assert f'<input id="excerpts" name="excerpts" value="{first}">' in new
+    assert "{speaker} said this on the record" in new  # the default letter, to read and edit
+    assert client.get("/admin/campaigns/new?excerpt=nosuch").status_code == 404
+    # The picker: search, a preview of each (words, who, meeting, body, date), a button to add it.
+    picked = client.get("/admin/campaigns/new?find=REPLY").get_data(as_text=True)
+    picks = picked.split('<ul class="excerpt-picks">', 1)[1].split("</ul>", 1)[0]
+    assert f"<code>{second}</code>" in picks and f"<code>{first}</code>" not in picks
+    assert "You&#39;re here illegally and you&#39;re worried about being safe?" in picks
+    assert "Vermont Criminal Justice Council" in picks and 'datetime="2024-02-07"' in picks
+    assert f'data-add-excerpt="{second}"' in picks
+    assert "No excerpt matches “nothing like it”" in client.get("/admin/campaigns/new?find=nothing like it").get_data(
+        as_text=True
+    )
+    values = form(title="Hot mic", excerpts=f"{first} {second}")
+    values.pop("letter_template")
+    assert post(client, "/admin/campaigns", values).status_code == 303
+    made = campaign(sessions, "hot-mic")
+    assert "{speaker} said this on the record" in made.letter_template

@@ -45,6 +45,16 @@ def mail():  # type: ignore[no-untyped-def]
 def site(tmp_path_factory: pytest.TempPathFactory, mail: MailServer):  # type: ignore[no-untyped-def]
     """A home on SQLite: a meeting whose recording is sample.wav, an excerpt of it, the Vermont directory with
     Burlington split, an open campaign made and opened as an organizer would; served by waitress."""
+    yield from serve(tmp_path_factory, mail, bundled_towns=False)
+
+
+@pytest.fixture(scope="module")
+def bundled_site(tmp_path_factory: pytest.TempPathFactory, mail: MailServer):  # type: ignore[no-untyped-def]
+    """The same, with the directory as it ships: Vermont's legislators and all their towns."""
+    yield from serve(tmp_path_factory, mail, bundled_towns=True)
+
+
+def serve(tmp_path_factory: pytest.TempPathFactory, mail: MailServer, *, bundled_towns: bool):  # type: ignore[no-untyped-def]
     import waitress
 
     from archive import create_app
@@ -75,7 +85,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, mail: MailServer):  # type: i
     towns = home.parent / "towns.csv"
     towns.write_text(TOWNS, encoding="utf-8")
     env = {"TESTIMONY_HOME": str(home), "TESTIMONY_DATABASE_URL": ""}
-    result = CliRunner(env=env).invoke(main, ["legislators", "import", "--towns", str(towns)])
+    command = ["legislators", "import"] + ([] if bundled_towns else ["--towns", str(towns)])
+    result = CliRunner(env=env).invoke(main, command)
     assert result.exit_code == 0, result.output
     with sessions() as session, session.begin():
         recording = session.scalar(select(Recording))
@@ -124,7 +135,7 @@ def test_a_supporter_writes_from_a_phone_and_the_legislators_receive_it(site, ma
     page.goto(f"{base}/excerpts/{excerpt}")
     page.locator("section[aria-labelledby=campaigns] a", has_text="Answer Diane's call").tap()
     page.wait_for_url(f"{base}/campaigns/{campaign}")
-    assert page.locator(".counter").inner_text() == "0 letters sent"
+    assert page.locator(".counter").inner_text() == "0 supporters · 0 confirmed letters"
     assert "This is Diane in New Jersey" in page.locator(".campaign-excerpt blockquote").inner_text()
     page.evaluate("document.querySelector('.campaign-excerpt audio').play()")
     page.wait_for_function("() => document.querySelector('.campaign-excerpt audio').currentTime > 0.5", timeout=15_000)
@@ -186,7 +197,8 @@ def test_a_supporter_writes_from_a_phone_and_the_legislators_receive_it(site, ma
         assert body.startswith(f"Dear {addressed},\n") and "I was at that meeting." in body
         assert "Rosa Díaz" in body and "{legislator_name}" not in body
     page.goto(f"{base}/campaigns/{campaign}")
-    assert page.locator(".counter").inner_text() == "5 letters sent"
+    counter = "1 supporter · 1 confirmed letter · 5 emails of 5 delivered to legislators"
+    assert page.locator(".counter").inner_text() == counter
     context.close()
     TIMINGS.parent.mkdir(parents=True, exist_ok=True)
     TIMINGS.write_text(f"supporter flow (excerpt page to thank-you page), automated: {supporter_seconds:.1f} s\n")
@@ -203,4 +215,76 @@ def test_the_campaign_pages_are_accessible(site, browser, path) -> None:  # type
     page = context.new_page()
     page.goto(f"{base}/campaigns/{campaign}{path}")
     assert_accessible(page)
+    context.close()
+
+
+def test_from_an_excerpt_to_a_confirmed_letter_by_typing_a_town_in_six_actions(bundled_site, mail, browser) -> None:  # type: ignore[no-untyped-def]
+    """The issue's measure: a supporter on a phone, from a shared excerpt's page to the confirmation email, with
+    the directory as it ships and their town typed in lower case. Each tap or field filled is one action;
+    autofill would make the name and email one. Target: at most 6 before the confirmation mail."""
+    from archive.mail.delivery import deliver_due
+
+    base, settings, sessions, excerpt, campaign = bundled_site
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    actions: list[str] = []
+    page.goto(f"{base}/excerpts/{excerpt}")  # the shared link: arriving is not an action
+    started = time.monotonic()
+
+    actions.append("tap the campaign")
+    page.locator("section[aria-labelledby=campaigns] a", has_text="Answer Diane's call").tap()
+    page.wait_for_url(f"{base}/campaigns/{campaign}")
+    actions.append("type the town")
+    page.locator("#town").fill("cornwall")
+    actions.append("tap Find my legislators")
+    page.get_by_role("button", name="Find my legislators").tap()
+    page.wait_for_selector("form.letter")
+    # Cornwall is in one House district (Addison-2) and one Senate district (Addison): no choice to make.
+    assert page.locator(".legislator .meta", has_text="House · Addison-2").count() == 1
+    assert page.locator(".legislator .meta", has_text="Senate · Addison").count() >= 2
+    assert page.get_by_label("Your town").input_value() == "Cornwall"
+    actions.append("type the name")
+    page.get_by_label("Your name").fill("Rosa Díaz")
+    actions.append("type the email")
+    page.get_by_label("Your email").fill("rosa.cornwall@example.org")
+    text = page.get_by_label("Your letter").input_value()
+    assert "{" not in text and "[your name]" not in text and "Rosa Díaz" in text  # filled in as she typed
+    actions.append("tap Send my letter")
+    page.get_by_role("button", name="Send my letter").tap()  # at once: the page holds it for the minimum time
+    page.wait_for_url(f"{base}/campaigns/{campaign}/letters/sent")
+    to_mail = time.monotonic() - started
+    snap(page, "six-actions-check-email")
+
+    assert deliver_due(settings, sessions).sent == 1
+    (confirmation,) = mail.mailbox("rosa.cornwall@example.org").values()
+    link = re.search(r"http://\S+/confirm/\S+", confirmation.get_content()).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="Send my letter").tap()
+    page.wait_for_url(f"{base}/campaigns/{campaign}/thanks")
+    assert page.locator(".counter").inner_text().startswith("1 supporter · 1 confirmed letter")
+    context.close()
+    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
+    with TIMINGS.open("a", encoding="utf-8") as file:
+        file.write(
+            f"excerpt page to confirmation mail by typing a town (bundled directory): {len(actions)} actions,"
+            f" {to_mail:.1f} s automated ({', '.join(actions)})\n"
+        )
+    assert len(actions) <= 6, actions
+
+
+def test_a_refused_letter_comes_back_with_the_error_focused(bundled_site, browser) -> None:  # type: ignore[no-untyped-def]
+    base, _, _, _, campaign = bundled_site
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{base}/campaigns/{campaign}?town=Cornwall")
+    page.get_by_label("Your name").fill("   ")  # passes the browser's `required`, not the server's check
+    page.get_by_label("Your email").fill("someone@example.org")
+    page.get_by_role("button", name="Send my letter").tap()
+    page.wait_for_selector("#letter-error")
+    assert page.evaluate("document.activeElement.id") == "letter-error"
+    assert page.locator("#letter-error").get_attribute("role") == "alert"
+    assert page.locator("#letter-error").inner_text() == "Your name: please fill this in"
+    box = page.locator("#letter-error").bounding_box()
+    assert box is not None and 0 <= box["y"] < 844  # in view, not three screens down
+    assert page.get_by_label("Your email").input_value() == "someone@example.org"  # nothing lost
     context.close()

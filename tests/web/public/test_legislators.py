@@ -33,9 +33,12 @@ def test_the_page_offers_towns_and_each_chambers_districts(site) -> None:  # typ
     assert '<meta name="description" content="Find the state legislators' in html
     assert '<form class="find" action="/legislators" method="get">' in html
     assert '<input id="town" name="town" list="town-names"' in html and '<option value="Burlington">' in html
-    assert '<select id="district-house" name="district">' in html and "<option>Chittenden-16</option>" in html
-    assert '<select id="district-senate" name="district">' in html and "<option>Chittenden Central</option>" in html
+    assert '<select id="district-house" name="district" required>' in html and "<option>Chittenden-16</option>" in html
+    assert '<select id="district-senate" name="district" required>' in html
+    assert "<option>Chittenden Central</option>" in html
     assert html.count("<option>") == 109 + 16
+    # Nothing preselected: pressing Show without choosing asks for a district rather than showing Addison-1's.
+    assert html.count('<option value="">Choose…</option>') == 2 and " selected" not in html
     assert '<a href="/legislators">Your legislators</a>' in html  # in the site's navigation
 
 
@@ -115,3 +118,27 @@ def test_before_an_import_the_page_says_the_directory_is_not_loaded(settings, se
     html = client.get("/legislators").get_data(as_text=True)
     assert "The legislator directory has not been loaded yet" in html and "<select" not in html
     assert client.get("/api/legislators?town=Burlington").get_json()["towns_available"] is False
+
+
+@pytest.fixture
+def bundled_site(settings, sessions, runner, app_for):  # type: ignore[no-untyped-def]
+    """The directory as it ships: Vermont's legislators and towns, imported by the command without arguments."""
+    assert runner.invoke(main, ["legislators", "import"]).exit_code == 0
+    return app_for(settings).test_client()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_bundled_directory_answers_a_typed_town(bundled_site) -> None:  # type: ignore[no-untyped-def]
+    body = bundled_site.get("/api/legislators?town=middlebury").get_json()
+    house = [c for c in body["candidates"] if c["chamber"] == "house"]
+    assert house == [{"chamber": "house", "districts": ["Addison-1", "Addison-5"], "chosen": None, "split": True}]
+    assert {p["district"] for p in body["legislators"]} == {"Addison"}  # the Senate's, while the House waits
+    assert body["query"]["town"] == "Middlebury" and body["hint"].startswith("Not sure which district")
+    html = bundled_site.get("/legislators?town=middlebury").get_data(as_text=True)
+    assert html.count('<ul class="choices">') == 1 and "My Voter Page" in html
+    assert '<a href="/legislators?town=Middlebury&amp;district=Addison-5">Addison-5</a>' in html
+    cornwall = bundled_site.get("/api/legislators?town=CORNWALL").get_json()
+    assert [c["districts"] for c in cornwall["candidates"]] == [["Addison-2"], ["Addison"]]
+    typo = bundled_site.get("/legislators?town=Burlingtn").get_data(as_text=True)
+    assert "Did you mean Arlington or Burlington?" in typo
+    assert '<a href="/legislators?town=Burlington">Burlington</a>' in typo
