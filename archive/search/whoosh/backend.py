@@ -156,7 +156,6 @@ SCHEMA = Schema(
     # Milliseconds, for "date order" within a meeting (whoosh-reloaded cannot sort a float column).
     start_ms=COLUMN(NumericColumn("q")),
     language=RepeatedID(stored=True),
-    words=KEYWORD(analyzer=NAME_ANALYZER),  # the text's words as written, for "Did you mean …" (vocabulary.py)
 )
 FACETS = {"speaker": "speaker_name", "kind": "kind", "meeting": "meeting", "year": "year"}
 SNIPPET_CHARACTERS = 400
@@ -369,7 +368,8 @@ class WhooshBackend:
             words = _highlight_words(searcher, query)
             hits = [_hit(searcher.stored_fields(int(docnum)), words) for docnum in page]
             total = len(found.docs)
-            corrected = suggestion(searcher, self.version(), request.q) if total == 0 and request.q else None
+            spelling = (self.version(), request.q, _folded_stem, TEXT_ANALYZER.expression)
+            corrected = suggestion(searcher, *spelling) if total == 0 and request.q else None
         message = parsed.message
         if total == 0 and message is None:
             message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
@@ -506,7 +506,6 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
     fields: dict[str, object] = {
         "segment_id": str(document.segment_id),
         "text": document.text,
-        "words": document.text,
         "speaker_id": document.speaker_id,
         "speaker_label": document.speaker_label,
         "meeting": document.meeting_slug,
