@@ -8,7 +8,7 @@ its unknown ones: the fewest edits (Levenshtein, at most two; one for short word
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extract
@@ -25,26 +25,36 @@ def folded(word: str) -> str:
     return word.lower().translate(accent_map)
 
 
-def did_you_mean(query: str, vocabulary: Mapping[str, int]) -> str | None:
-    """The query with each unknown word replaced by the closest known one; None when nothing could be corrected."""
-    if not vocabulary:
-        return None
-    words = list(vocabulary)
+def correct_words(query: str, closest: Callable[[str, int], str | None]) -> str | None:
+    """The query with each word `closest(folded word, most edits)` corrects replaced; None when none is."""
     changed = False
 
     def correct(match: re.Match[str]) -> str:
         nonlocal changed
         word = match.group(1)
         key = folded(word)
-        if key in vocabulary or key in _OPERATORS:
+        if key in _OPERATORS:
             return word
-        limit = 1 if len(key) <= 4 else 2
-        close = extract(key, words, scorer=Levenshtein.distance, score_cutoff=limit, limit=CANDIDATES)
-        if not close:
+        better = closest(key, 1 if len(key) <= 4 else 2)
+        if better is None or better == key:
             return word
-        best = min(close, key=lambda found: (found[1], -vocabulary[found[0]], found[0]))[0]
         changed = True
-        return best
+        return better
 
     corrected = _WORD.sub(correct, query)
     return corrected if changed else None
+
+
+def did_you_mean(query: str, vocabulary: Mapping[str, int]) -> str | None:
+    """The query with each unknown word replaced by the closest known one; None when nothing could be corrected."""
+    if not vocabulary:
+        return None
+    words = list(vocabulary)
+
+    def closest(key: str, limit: int) -> str | None:
+        if key in vocabulary:
+            return None
+        close = extract(key, words, scorer=Levenshtein.distance, score_cutoff=limit, limit=CANDIDATES)
+        return min(close, key=lambda found: (found[1], -vocabulary[found[0]], found[0]))[0] if close else None
+
+    return correct_words(query, closest)

@@ -261,3 +261,15 @@ def test_hits_land_on_their_line_and_facets_name_meetings_by_title(archive, app_
     body = client.get("/api/search", query_string={"q": "the", "body": "vermont-criminal-justice-council"})
     assert body.get_json()["total"] == client.get("/api/search?q=the").get_json()["total"] > 0
     assert client.get("/api/search", query_string={"q": "the", "body": "no-such-body"}).get_json()["total"] == 0
+
+
+def test_a_redacted_word_is_never_suggested(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    from archive.privacy.ledger import redact_phrase
+
+    settings, sessions, _ = archive
+    with sessions() as session, session.begin():
+        who = {"reason": "asked", "requested_by": "the speaker", "approved_by": "editor"}
+        redact_phrase(session, "2024-02-07-public-comment", "illegally", **who, user=None)
+    client = app_for(settings).test_client()
+    assert client.get("/api/search", query_string={"q": "illegally"}).get_json()["total"] == 0
+    assert client.get("/api/search", query_string={"q": "illegaly"}).get_json()["suggestion"] != "illegally"

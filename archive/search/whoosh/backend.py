@@ -49,6 +49,7 @@ from archive.search.whoosh.analysis import (  # noqa: F401
     FoldingStemmer,
     FoldingTokenizer,
     MarkFormatter,
+    _folded_stem,
     marked_whole,
 )
 from archive.search.whoosh.matches import SegmentCache, evaluate
@@ -125,7 +126,6 @@ SCHEMA = Schema(
     # Milliseconds, for "date order" within a meeting (whoosh-reloaded cannot sort a float column).
     start_ms=COLUMN(NumericColumn("q")),
     language=RepeatedID(stored=True, sortable=True),
-    words=KEYWORD(analyzer=NAME_ANALYZER),  # the text's words as written, for "Did you mean …" (vocabulary.py)
 )
 FACETS = {"speaker": "speaker_name", "kind": "kind", "meeting": "meeting", "year": "year", "language": "language"}
 SNIPPET_CHARACTERS = 400
@@ -319,7 +319,8 @@ class WhooshBackend:
             words, spanish = _highlight_words(searcher, query), _highlight_words(searcher, query, "text_es")
             hits = [_hit(searcher.stored_fields(int(docnum)), words, spanish) for docnum in page]
             total = len(found.docs)
-            corrected = suggestion(searcher, self.version(), request.q) if total == 0 and request.q else None
+            spelling = (self.version(), request.q, _folded_stem, TEXT_ANALYZER.expression)
+            corrected = suggestion(searcher, *spelling) if total == 0 and request.q else None
         message = parsed.message
         if total == 0 and message is None:
             message = NO_MATCH
@@ -456,7 +457,6 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
     fields: dict[str, object] = {
         "segment_id": str(document.segment_id),
         "text": document.text,
-        "words": document.text,
         "speaker_id": document.speaker_id,
         "speaker_label": document.speaker_label,
         "meeting": document.meeting_slug,
