@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -32,6 +33,24 @@ def server_app(settings: Settings, pages_folder: Path) -> Flask:
     gc.freeze()
     gc.set_threshold(*SERVER_GC_THRESHOLDS)
     return app
+
+
+# Limits gunicorn applies while it reads a request, before the app sees it (each refusal a 400 or 431). Without
+# them (limit_request_line 0), a 20 MiB address cost a process ~40 CPU-seconds; the request line is capped at
+# gunicorn's largest finite value, which holds a 500-character search (the part a search uses) in any script.
+REQUEST_LIMITS = {
+    "limit_request_line": 8190,
+    "limit_request_fields": 100,
+    "limit_request_field_size": 8190,
+}
+
+
+def close_after_refusal(worker: Any, request: Any, environ: dict[str, Any], response: Any) -> None:
+    """gunicorn's post_request hook: after a request with a body is refused (a 413, a CSRF error), close the
+    connection rather than keep it alive, which would make gunicorn read and discard the rest of the body first."""
+    has_body = request.method not in ("GET", "HEAD", "OPTIONS")
+    if has_body and (getattr(response, "status_code", None) or 500) >= 400:
+        request.must_close = True
 
 
 # Addresses that listen on every interface: visitors reach the server by a name it cannot know.
@@ -75,9 +94,8 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
         "errorlog": "-",
         "keepalive": 5,
         "timeout": 120,  # seconds a worker may go silent (an upload streaming to disk keeps it busy, not silent)
-        # The request line of a 2,000-character search in a non-Latin script is ~18 KB, over gunicorn's largest
-        # limit (8 KB): no limit on it; each header field stays limited to 8 KB.
-        "limit_request_line": 0,
+        **REQUEST_LIMITS,
+        "post_request": close_after_refusal,
     }
 
     # One folder of kept pages for all the processes, new at each start: pages a process renders, all serve.
