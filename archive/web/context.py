@@ -31,6 +31,10 @@ def page_from(args: Mapping[str, str], per_page: int = 50) -> tuple[int, int]:
     return _whole(args, "page", 1, 1, 10_000), _whole(args, "per_page", per_page, 1, PER_PAGE_MAX)
 
 
+# The arguments search_request_from reads: a kept search (archive.web.page_cache) is keyed by these alone.
+SEARCH_ARGUMENTS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "page", "per_page")
+
+
 def search_request_from(args: Mapping[str, str]) -> SearchRequest:
     """Validate query parameters; each problem is a 400 that names the parameter."""
     q = args.get("q", "")

@@ -11,14 +11,14 @@ from archive.db.models import Body, Meeting
 from archive.publish.documents import meeting_document
 from archive.publish.people import person_record
 from archive.web.api.openapi import document
-from archive.web.context import db, page_from, search_request_from
+from archive.web.context import SEARCH_ARGUMENTS, db, page_from, search_request_from
 from archive.web.page_cache import kept_for_visitors
 
 meetings_api = Blueprint("api", __name__, url_prefix="/api")
 
 
 @meetings_api.get("/search")
-@kept_for_visitors(uses_index=True)
+@kept_for_visitors(uses_index=True, parameters=SEARCH_ARGUMENTS)
 def search() -> ResponseReturnValue:
     search_request = search_request_from(request.args)
     page = current_app.extensions["search"].search(search_request)

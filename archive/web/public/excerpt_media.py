@@ -7,7 +7,7 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import quote as url_quote
 
-from flask import Blueprint, Response, abort, current_app, request, send_file
+from flask import Blueprint, Response, abort, current_app, send_file
 from flask.typing import ResponseReturnValue
 
 from archive.excerpts.cards import excerpt_card
@@ -45,7 +45,7 @@ def clip(slug: str, fmt: str) -> ResponseReturnValue:
         source,
         duration,
         fmt,
-        clip_tags(document, _site_url()),
+        clip_tags(document, settings.public_url.rstrip("/")),  # never the Host header: it is in the cache key
         silence=silence,
         timeout=settings.decode_timeout,
         memory_mb=settings.decode_memory_mb,
@@ -68,10 +68,6 @@ def _send(path: Path, media_type: str, name: str) -> Response:
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     response.headers["Content-Disposition"] = content_disposition(name)
     return response
-
-
-def _site_url() -> str:
-    return (current_app.config["TESTIMONY"].public_url or request.url_root).rstrip("/")
 
 
 def _readable_name(document: ExcerptDocument) -> str:

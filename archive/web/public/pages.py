@@ -61,7 +61,7 @@ SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "p
 
 
 @pages.get("/search")
-@kept_for_visitors(uses_index=True)
+@kept_for_visitors(uses_index=True, parameters=SEARCH_PARAMETERS)
 def search() -> ResponseReturnValue:
     args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
     if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "from", "to")):
@@ -85,7 +85,7 @@ def meetings() -> ResponseReturnValue:
 
 
 @pages.get("/meetings/<slug>")
-@kept_for_visitors()
+@kept_for_visitors(parameters=("t",))
 def meeting(slug: str) -> ResponseReturnValue:
     found = db().scalar(select(Meeting).where(Meeting.slug == slug))
     if found is None:
