@@ -108,9 +108,8 @@ def main() -> None:
             print(f"archive: {home} reused")
         else:
             site_benchmark.build_archive(home, args.meetings, args.segments)
-            print(
-                f"archive: {args.meetings} meetings × {args.segments} segments, built in {time.perf_counter() - began:.0f} s"
-            )
+            took = time.perf_counter() - began
+            print(f"archive: {args.meetings} meetings × {args.segments} segments, built in {took:.0f} s")
         print(f"{'run':<10}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
         for kind in args.runs:
             r = run(home, kind, args)
