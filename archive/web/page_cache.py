@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -133,9 +134,44 @@ MEMORY_FOLDER = Path("/dev/shm")
 def new_pages_folder() -> Path:
     """A new, empty folder for one server's kept pages: under TMPDIR when it is set (the operator's choice),
     else in /dev/shm when it is usable, else in the system's temporary folder."""
+    return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=_pages_parent()))
+
+
+PREFIX = "testimony-pages-"  # then the process id of the server that made the folder
+
+
+def _pages_parent() -> str:
+    if os.environ.get("TMPDIR"):
+        return os.environ["TMPDIR"]
     usable = MEMORY_FOLDER.is_dir() and os.access(MEMORY_FOLDER, os.W_OK | os.X_OK)
-    parent = str(MEMORY_FOLDER) if usable and not os.environ.get("TMPDIR") else None
-    return Path(tempfile.mkdtemp(prefix="testimony-pages-", dir=parent))
+    return str(MEMORY_FOLDER) if usable else tempfile.gettempdir()
+
+
+def remove_abandoned_folders() -> int:
+    """Remove the kept pages of servers that were killed (a SIGKILL, a crash) and so never removed them: folders
+    of this user whose process is gone. In /dev/shm they hold memory until the machine restarts."""
+    parent = Path(_pages_parent())
+    removed = 0
+    for folder in parent.glob(f"{PREFIX}*"):
+        pid = folder.name.removeprefix(PREFIX).split("-", 1)[0]
+        try:
+            if folder.stat().st_uid != os.getuid() or not pid.isdigit() or _alive(int(pid)):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process with that id
+        return True
+    return True
 
 
 def keep_meeting_pages(app: Flask, base_url: str, seconds: float) -> tuple[int, int]:

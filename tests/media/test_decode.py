@@ -120,7 +120,9 @@ def test_a_recording_longer_than_the_limit_is_refused_by_its_header(tmp_path: Pa
 
 def test_a_header_that_lies_about_the_length_is_caught_while_decoding(tmp_path: Path) -> None:
     # The header says 30 s; 90 s are there. Decoding stops just past the limit, not at the end.
-    with pytest.raises(UnsupportedMedia, match=r"longer than its header says \(30 s\); this archive takes at most 1 min"):
+    with pytest.raises(
+        UnsupportedMedia, match=r"longer than its header says \(30 s\); this archive takes at most 1 min"
+    ):
         probe(LONG / "lying-90s.flac", max_duration=60)
     with pytest.raises(UnsupportedMedia, match="longer than its header says"):
         decode_audio(LONG / "lying-90s.flac", max_duration=60)

@@ -269,3 +269,22 @@ def test_extra_arguments_cost_no_rendering(archive, app_for) -> None:  # type: i
     # An argument the view reads is part of the key: another second is another page.
     assert client.get(f"{PAGE}?t=30").status_code == 200
     assert b"Rewritten behind our back" in client.get(f"{PAGE}?t=30").data
+
+
+def test_a_killed_servers_kept_pages_are_removed_at_the_next_start(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17: a killed server left its kept pages in /dev/shm (memory, until the machine restarts)."""
+    import os
+    import subprocess
+    import sys
+
+    from archive.web.page_cache import new_pages_folder, remove_abandoned_folders
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    abandoned = tmp_path / f"testimony-pages-{int(dead.stdout)}-abcd"
+    abandoned.mkdir()
+    (abandoned / "page").write_bytes(b"x" * 1000)
+    alive = new_pages_folder()  # this process's: still serving
+    assert alive.name.startswith(f"testimony-pages-{os.getpid()}-")
+    assert remove_abandoned_folders() == 1
+    assert not abandoned.exists() and alive.exists()

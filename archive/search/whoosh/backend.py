@@ -16,6 +16,7 @@ import fcntl
 import functools
 import html
 import itertools
+import logging
 import multiprocessing
 import os
 import shutil
@@ -42,11 +43,13 @@ from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 from whoosh.writing import SegmentWriter
 
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, IndexMissing, IndexUnavailable
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
 from archive.search.whoosh.matches import SegmentCache, evaluate
 from archive.search.whoosh.query import parse_user_query
+
+log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -222,6 +225,7 @@ class WhooshBackend:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._opened: tuple[Path, whoosh_index.FileIndex] | None = None
+        self._broken: Path | None = None  # a generation that could not be opened
         self._thread = threading.local()
         self._segments = SegmentCache(FACETS)
 
@@ -341,35 +345,41 @@ class WhooshBackend:
     # --- reading -----------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchPage:
-        parsed = parse_user_query(request.q, SCHEMA)
-        filters = _filters(request)
-        if parsed.query is None and not filters:
-            return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
-        if not filters:
-            query = parsed.query
-        elif parsed.query is None:
-            query = q.And(filters)
-        else:
-            query = q.Require(parsed.query, q.And(filters))  # the filters narrow; only the words score
-        by_date = request.sort == "date" or parsed.query is None
-        with self.searcher() as searcher:
-            if searcher is None:
+        try:
+            parsed = parse_user_query(request.q, SCHEMA)
+            filters = _filters(request)
+            if parsed.query is None and not filters:
                 return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
-            found = self._matches(searcher, query)
-            # Relevance: score, then index order (Whoosh's own tie-break). Date: newest meeting, then its time.
-            if by_date:
-                order = np.lexsort((found.docs, found.start_ms, -found.date))
+            if not filters:
+                query = parsed.query
+            elif parsed.query is None:
+                query = q.And(filters)
             else:
-                order = np.lexsort((found.docs, -found.scores))
-            first = (request.page - 1) * request.per_page
-            page = found.docs[order[first : first + request.per_page]]
-            words = _highlight_words(searcher, query)
-            hits = [_hit(searcher.stored_fields(int(docnum)), words) for docnum in page]
-        total = len(found.docs)
-        message = parsed.message
-        if total == 0 and message is None:
-            message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
-        return SearchPage(request.q, total, request.page, request.per_page, hits, found.facets, message)
+                query = q.Require(parsed.query, q.And(filters))  # the filters narrow; only the words score
+            by_date = request.sort == "date" or parsed.query is None
+            with self.searcher() as searcher:
+                if searcher is None:
+                    raise IndexMissing()  # an empty archive's search: archive.search.index.search
+                found = self._matches(searcher, query)
+                # Relevance: score, then index order (Whoosh's own tie-break). Date: newest meeting, then its time.
+                if by_date:
+                    order = np.lexsort((found.docs, found.start_ms, -found.date))
+                else:
+                    order = np.lexsort((found.docs, -found.scores))
+                first = (request.page - 1) * request.per_page
+                page = found.docs[order[first : first + request.per_page]]
+                words = _highlight_words(searcher, query)
+                hits = [_hit(searcher.stored_fields(int(docnum)), words) for docnum in page]
+            total = len(found.docs)
+            message = parsed.message
+            if total == 0 and message is None:
+                message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
+            return SearchPage(request.q, total, request.page, request.per_page, hits, found.facets, message)
+        except ArchiveError:
+            raise
+        except Exception as error:  # any failure to read derived data: the answer is the same, rebuild it
+            log.error("the search index in %s cannot be read: %s", self.root, repr(error))
+            raise IndexUnavailable() from None
 
     def _matches(self, searcher: Any, query: q.Query) -> _Found:
         """Every match in every segment, with scores, sort keys and facet counts (see matches.py)."""
@@ -441,7 +451,14 @@ class WhooshBackend:
             self._point_current_at(target)
         with self._lock:
             if self._opened is None or self._opened[0] != target:
-                self._opened = (target, whoosh_index.open_dir(str(target)))
+                if self._broken == target:  # tried once: Whoosh leaks a file each try (a reindex makes a new one)
+                    raise IndexUnavailable()
+                try:
+                    self._opened = (target, whoosh_index.open_dir(str(target)))
+                except Exception as error:  # a damaged table of contents
+                    self._broken = target
+                    log.error("the search index in %s cannot be opened: %s", target, repr(error))
+                    raise IndexUnavailable() from None
             return self._opened[1]
 
     def _point_current_at(self, generation: Path) -> None:

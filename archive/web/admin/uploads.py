@@ -8,6 +8,7 @@ storing and transcribing are the worker's. A form sent twice (its random key) qu
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
 from typing import Any
@@ -25,6 +26,7 @@ from archive.web.context import address, db, role_required, settings, signed_in
 from archive.worker.jobs import progress_of, submit_upload, uploads_dir
 
 uploads = Blueprint("uploads", __name__)
+log = logging.getLogger(__name__)
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 WEB_ADDRESS = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
@@ -75,7 +77,14 @@ def upload() -> ResponseReturnValue:
     folder = uploads_dir(settings())
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (secrets.token_hex(16) + (f".{suffix.group(1).lower()}" if suffix else ""))
-    file.save(path)  # copies the spooled body in chunks
+    try:
+        file.save(path)  # copies the spooled body in chunks
+    except OSError as error:  # a full disk: no partial file left behind
+        path.unlink(missing_ok=True)
+        log.error("upload of %s failed: %s", file.filename, error)
+        return _form_page(
+            values, f"{file.filename} could not be saved (the server's disk may be full): nothing was stored.", 507
+        )
     if path.stat().st_size == 0:
         path.unlink()
         return _form_page(values, f"{file.filename} is empty: nothing was stored.", 400)

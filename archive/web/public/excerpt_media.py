@@ -13,9 +13,8 @@ from flask.typing import ResponseReturnValue
 from archive.excerpts.cards import excerpt_card
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, find_excerpt, recording_for
 from archive.media.clips import FORMATS, clip_tags, excerpt_clip
-from archive.media.store import MediaStore
 from archive.privacy.view import silenced_ranges
-from archive.web.context import db
+from archive.web.context import db, stored_media
 
 excerpt_media = Blueprint("excerpt_media", __name__)
 
@@ -35,7 +34,7 @@ def clip(slug: str, fmt: str) -> ResponseReturnValue:
     recording = recording_for(excerpt.meeting, excerpt.start, excerpt.end)
     if clip_format.video and not recording.has_video:
         abort(404, "this excerpt's recording has no video")
-    source = MediaStore(settings.media_dir).path_for(recording.sha256, recording.suffix)
+    source = stored_media(recording.sha256, recording.suffix)  # a 503 with a sentence when the file is gone
     duration = recording.duration
     silence = silenced_ranges(db(), excerpt.meeting)  # withheld speech is silent in clips too (archive.privacy)
     db().rollback()  # cutting takes a moment: hold no transaction open meanwhile

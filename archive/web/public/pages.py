@@ -25,14 +25,14 @@ from sqlalchemy.orm import selectinload
 from archive.config import EMAIL_ADDRESS, WEB_ADDRESS
 from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
-from archive.media.store import MEDIA_TYPES, MediaStore
+from archive.media.store import MEDIA_TYPES
 from archive.privacy.audio import public_copy
 from archive.privacy.view import silenced_ranges
 from archive.publish.documents import meeting_document
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
 from archive.publish.people import meeting_voices, person_record
 from archive.timecodes import format_clock
-from archive.web.context import db, page_from, search_request_from, site_url
+from archive.web.context import db, page_from, run_search, search_request_from, site_url, stored_media
 from archive.web.page_cache import kept_for_visitors
 
 pages = Blueprint("pages", __name__)
@@ -70,7 +70,7 @@ def search() -> ResponseReturnValue:
         search_request = search_request_from(args)
     except InvalidInput as error:
         return render_template("public/search.html", page=None, args=args, error=str(error)), 400
-    page = current_app.extensions["search"].search(search_request)
+    page = run_search(search_request)
     return render_template("public/search.html", page=page, args=args, error=None)
 
 
@@ -136,13 +136,14 @@ def recording(slug: str, position: int, suffix: str) -> ResponseReturnValue:
     if row is None or row.suffix != suffix:
         abort(404)
     settings = current_app.config["TESTIMONY"]
+    original = stored_media(row.sha256, row.suffix)  # a 503 with a sentence when the file is gone
     # Anything withheld in it (archive.privacy): the public copy, silenced there; the original is curators' only.
     copy = public_copy(settings, row, silenced_ranges(db(), row.meeting))
     media_type: str | None
     if copy is not None:
         path, media_type, etag = copy.path, copy.media_type, copy.key
     else:
-        path = MediaStore(settings.media_dir).path_for(row.sha256, row.suffix)
+        path = original
         media_type = MEDIA_TYPES.get(row.suffix) or mimetypes.guess_type(path.name)[0]
         etag = row.sha256
     db().rollback()
