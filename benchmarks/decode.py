@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archive.media.decode import SAMPLE_RATE, decode_audio  # noqa: E402
-from tests.media_files import speech  # noqa: E402
+from tests.factories.media import speech  # noqa: E402
 
 
 def write_long_mp3(path: Path, hours: float) -> None:

@@ -30,7 +30,7 @@ from archive.db.session import connect  # noqa: E402
 from archive.home import init_home  # noqa: E402
 from archive.mail.delivery import deliver_due  # noqa: E402
 from archive.mail.outbox import enqueue, idempotency_key  # noqa: E402
-from tests.mail_server import MailServer  # noqa: E402
+from tests.factories.mail_server import MailServer  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TESTIMONY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SENDER = "letters@testimony.example"

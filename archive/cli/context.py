@@ -47,7 +47,13 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--engine", type=click.Choice(ENGINES), help="Speech engine (default: whisper)."),
             click.option("--model", help="Model name, e.g. tiny.en (default)."),
             click.option("--model-path", help="A local model: .pt checkpoint (whisper) or CTranslate2 folder."),
-            click.option("--language", help="Spoken language code; default: detect (English-only models: en)."),
+            click.option(
+                "--languages",
+                help="The languages spoken, comma-separated ISO 639-1 codes (en,es); each stretch of speech is"
+                " transcribed in the one heard (default: TESTIMONY_LANGUAGES). Not English alone: the multilingual"
+                " model by default.",
+            ),
+            click.option("--language", help="One spoken language code (superseded by --languages)."),
             click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the engine (default 1)."),
         ]
     ):
@@ -81,7 +87,10 @@ def say(message: str) -> None:
 
 
 class progress_bar:  # noqa: N801 - used as `with progress_bar() as on_progress`
-    """A terminal progress bar (seconds of audio, elapsed, ETA) on stderr, fed by the engines."""
+    """A terminal progress bar (seconds of audio, elapsed, ETA) on stderr, fed by the engines; or bytes copied."""
+
+    def __init__(self, unit: str = "s audio") -> None:
+        self.unit = unit
 
     def __enter__(self) -> Callable[[float, float], None]:
         from tqdm import tqdm
@@ -93,7 +102,14 @@ class progress_bar:  # noqa: N801 - used as `with progress_bar() as on_progress`
                 self.bar.close()
                 self.bar = None
             if self.bar is None:
-                self.bar = tqdm(total=round(total, 1), unit="s audio", file=sys.stderr, dynamic_ncols=True, leave=True)
+                self.bar = tqdm(
+                    total=round(total, 1),
+                    unit=self.unit,
+                    unit_scale=self.unit == "B",
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                    leave=True,
+                )
             self.bar.update(round(done, 1) - self.bar.n)
 
         return update

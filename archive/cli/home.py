@@ -41,12 +41,19 @@ def reindex(ctx: click.Context) -> None:
 @click.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Integrity: every row's files exist with the right hash, nothing orphaned; exit 1 with a list when not."""
-    from archive.operations.check import check_archive
+    """Integrity: every row's files exist with the right hash, nothing orphaned; exit 1 with a list when not.
+
+    Also lists speech that transcription heard and could not transcribe (it does not change the exit status)."""
+    from archive.operations.check import check_archive, untranscribed_speech
 
     settings = settings_from(ctx)
     with sessions_for(ctx, settings)() as session:
         problems = check_archive(session, settings)
+        missing = untranscribed_speech(session)
+    for line in missing:
+        click.echo(f"speech not transcribed: {line}")
+    if missing:  # words missing from the record, not an inconsistency: the exit status stays 0
+        click.echo(f"{len(missing)} stretch(es) of speech not transcribed", err=True)
     for problem in problems:
         click.echo(problem)
     if problems:
@@ -69,6 +76,8 @@ def dump(ctx: click.Context, out_dir: Path | None, make_zip: bool) -> None:
     settings = settings_from(ctx)
     if out_dir is None:
         out_dir, make_zip = settings.home / DUMPS / dump_name(), True
+    if not settings.public_url:
+        say("TESTIMONY_PUBLIC_URL is not set: the dump's links are relative (/meetings/…); set it for absolute links")
     with sessions_for(ctx, settings)() as session:
         made = write_dump(session, out_dir, site_name=settings.site_name, site_url=settings.public_url.rstrip("/"))
     counts = made.manifest["counts"]

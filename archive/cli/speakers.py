@@ -11,7 +11,7 @@ from archive.db.models import ATTRIBUTION_METHODS, CONSENT_LEVELS
 from archive.errors import ArchiveError, InvalidInput
 from archive.timecodes import format_clock, parse_clock
 
-# How a person can name a voice (voice matches are made by ingest, not by hand).
+# How a person can name a voice (a voice match is only a suggestion: `speakers confirm` makes it a curator's).
 HUMAN_METHODS = tuple(method for method in ATTRIBUTION_METHODS if method != "voice-match")
 
 
@@ -81,6 +81,29 @@ def speakers_name(ctx: click.Context, slug: str, label: str, name: str, **detail
         speaker = name_speaker(session, slug, label, name, made_by="cli", **details)
         assert speaker.person is not None  # just named
         message = f"{speaker.label} is {describe_person(speaker.person)} (person {speaker.person_id})"
+    click.echo(message)
+
+
+@speakers.command("confirm")
+@click.argument("slug")
+@click.argument("label")
+@click.option("--reject", is_flag=True, help="The voice is not the suggested person: drop it, never suggest it again.")
+@click.pass_context
+def speakers_confirm(ctx: click.Context, slug: str, label: str, reject: bool) -> None:
+    """Confirm the voice match suggested for LABEL (the person is named in public from now), or --reject it."""
+    from archive.speakers.people import confirm_suggestion, describe_person, find_speaker, reject_suggestion
+
+    settings = settings_from(ctx)
+    sessions = sessions_for(ctx, settings)
+    with sessions() as session, session.begin():
+        speaker = find_speaker(session, slug, label)
+        who = describe_person(speaker.suggested_person) if speaker.suggested_person else ""
+        if reject:
+            reject_suggestion(session, speaker, made_by="cli")
+            message = f"{speaker.label} is not {who}: the suggestion is gone"
+        else:
+            confirm_suggestion(session, speaker, made_by="cli")
+            message = f"{speaker.label} is {who} (person {speaker.person_id}), confirmed"
     click.echo(message)
 
 

@@ -15,20 +15,22 @@ from sqlalchemy.orm import Session
 
 from archive.accounts.users import record
 from archive.db.lookups import meeting_by_slug
-from archive.db.models import AgendaItem, Meeting, Revision, Segment, Speaker, User
+from archive.db.models import AgendaItem, Interpretation, Meeting, Revision, Segment, Speaker, User
 from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.ledger import refresh_public_text
 
 # What a correction may change, compared by a revert; the rest of a row is kept only to re-create it.
 SEGMENT_FIELDS = ("id", "start", "end", "text", "words", "speaker_id", "kind", "tags")
-SEGMENT_EXTRA = ("recording_id", "run_id", "language", "avg_logprob", "no_speech_prob")
+SEGMENT_EXTRA = ("recording_id", "run_id", "language", "avg_logprob", "no_speech_prob", "source")
 AGENDA_FIELDS = ("id", "start", "title")
-TABLES: dict[str, tuple[type[Segment] | type[AgendaItem], tuple[str, ...], tuple[str, ...]]] = {
+INTERPRETATION_FIELDS = ("id", "segment_id", "source_id", "status")
+TABLES: dict[str, tuple[type[Segment] | type[AgendaItem] | type[Interpretation], tuple[str, ...], tuple[str, ...]]] = {
     "segments": (Segment, SEGMENT_FIELDS, SEGMENT_EXTRA),
     "agenda_items": (AgendaItem, AGENDA_FIELDS, ()),
+    "interpretations": (Interpretation, INTERPRETATION_FIELDS, ()),
 }
-NAMES = {"segments": "segment", "agenda_items": "agenda item"}
+NAMES = {"segments": "segment", "agenda_items": "agenda item", "interpretations": "interpretation link"}
 
 
 def snapshot(row: Segment | AgendaItem) -> dict[str, Any]:
@@ -131,6 +133,8 @@ def revert(session: Session, revision_id: int, *, user: User | None = None, acto
                 setattr(target, name, row[name])
     session.flush()
     meeting = session.get_one(Meeting, revision.meeting_id)
+    # Reverting the addition of a line (archive.curation.overlaps) deletes it: the revert then names no line.
+    kept = revision.segment_id is not None and session.get(Segment, revision.segment_id) is not None
     return add_revision(
         session,
         meeting,
@@ -140,7 +144,7 @@ def revert(session: Session, revision_id: int, *, user: User | None = None, acto
         revision.before,
         user=user,
         actor=actor,
-        segment_id=revision.segment_id,
+        segment_id=revision.segment_id if kept else None,
         reverts_id=revision.id,
     )
 

@@ -87,6 +87,7 @@ def split_segment(
         words=[dict(word) for word in second],
         language=segment.language,
         kind=segment.kind,
+        kind_suggested=segment.kind_suggested,
         tags=list(segment.tags or []),
         avg_logprob=segment.avg_logprob,
         no_speech_prob=segment.no_speech_prob,
@@ -178,10 +179,10 @@ def set_kind(
     kind = (kind or "").strip() or None
     if kind is not None and kind not in SEGMENT_KINDS:
         raise InvalidInput(f"kind: {kind!r} is not one of: {', '.join(SEGMENT_KINDS)}")
-    if segment.kind == kind:
+    if segment.kind == kind and not segment.kind_suggested:  # the same as suggested: the curator confirms it
         raise InvalidInput("kind: nothing changed")
     before = [snapshot(segment)]
-    segment.kind = kind
+    segment.kind, segment.kind_suggested = kind, False  # a curator's choice: never suggested over again
     return _revise(session, [segment], before, "kind", "segment-kind", user, actor)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -20,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,6 +49,9 @@ from archive.db.operational import (
 from archive.db.types import UtcDateTime, utcnow
 
 SEGMENT_KINDS = ("testimony", "deliberation", "remark", "procedural")
+SOURCE_CURATOR = "curator"  # a line a curator transcribed from the recording (archive.curation.overlaps)
+# An interpretation link is a machine's suggestion until a curator confirms it.
+INTERPRETATION_STATUSES = ("suggested", "confirmed")
 
 # How an attribution of a voice to a person was established. Attributions get disputed, so each one says.
 ATTRIBUTION_METHODS = ("self-identified", "named-by-chair", "voice-match", "curator")
@@ -94,7 +100,13 @@ class Meeting(Base):
 
     @property
     def duration(self) -> float:
-        return sum(r.duration for r in self.recordings)
+        """Where its last recording ends: recordings one after another add up, simultaneous tracks do not."""
+        return max((r.offset + r.duration for r in self.recordings), default=0.0)
+
+    @property
+    def has_tracks(self) -> bool:
+        """Its recordings are simultaneous tracks (archive.ingest.tracks), not parts played one after another."""
+        return any(r.track is not None for r in self.recordings)
 
 
 class Recording(Base):
@@ -114,6 +126,9 @@ class Recording(Base):
     has_video: Mapped[bool] = mapped_column(default=False)
     streams: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # One of the meeting's simultaneous tracks, by the file's or channel's name (None: a part of the meeting,
+    # played after the one before). A track's `offset` is its own start on the meeting's time.
+    track: Mapped[str | None] = mapped_column(String(300))
 
     meeting: Mapped[Meeting] = relationship(back_populates="recordings")
     runs: Mapped[list[TranscriptionRun]] = relationship(back_populates="recording")
@@ -123,11 +138,21 @@ class TranscriptionRun(Base):
     """One engine × model pass over a recording; its machine transcript is a JSON file that never changes."""
 
     __tablename__ = "transcription_runs"
-    __table_args__ = (UniqueConstraint("recording_id", "engine", "model", name="uq_run_recording_engine_model"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "recording_id", "engine", "model", "languages", name="uq_run_recording_engine_model_languages"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
     engine: Mapped[str] = mapped_column(String(40))
     model: Mapped[str] = mapped_column(String(200))
+    # The languages the run was told to expect, comma-separated ("en,es"): a run for English alone is not reused
+    # for English and Spanish. The transcript's spoken languages are its segments'.
+    languages: Mapped[str] = mapped_column(String(200), default="en", server_default="en")
+    # Speech the run heard and could not transcribe: [{"start", "end", "reason", "language"}] on the meeting's
+    # timeline (archive.transcribe.gaps).
+    gaps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     engine_version: Mapped[str] = mapped_column(String(40))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     transcript_file: Mapped[str] = mapped_column(String(300))
@@ -186,7 +211,12 @@ class Speaker(Base):
     """
 
     __tablename__ = "speakers"
-    __table_args__ = (UniqueConstraint("meeting_id", "label", name="uq_speaker_meeting_label"),)
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "label", name="uq_speaker_meeting_label"),
+        # Nothing about a person goes public on a machine's guess: a voice match is only ever a suggestion
+        # (suggested_person_id), and the database refuses an attribution made by one (migration 0014).
+        CheckConstraint("attribution IS NULL OR attribution <> 'voice-match'", name="confirmed_attribution"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
     label: Mapped[str] = mapped_column(String(40))
@@ -194,7 +224,7 @@ class Speaker(Base):
     attribution: Mapped[str | None] = mapped_column(String(20))  # one of ATTRIBUTION_METHODS
     attribution_score: Mapped[float | None] = mapped_column(Float)  # the similarity, for a voice match
     attribution_note: Mapped[str | None] = mapped_column(Text)
-    # A voice match below the assignment threshold is only suggested to a curator.
+    # A voice match is only suggested to a curator, who confirms it (an attribution) or rejects it.
     suggested_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     # What this voice agreed to in this meeting (one of SPEAKER_CONSENTS); the Redaction ledger says when and why.
     consent: Mapped[str] = mapped_column(String(20), default="public", server_default="public")
@@ -205,6 +235,9 @@ class Speaker(Base):
     # When this voice speaks, from diarization: [[start, end], …] in seconds on the meeting's timeline. Words
     # are assigned to speakers from these, so a re-transcription keeps every attribution.
     turns: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
+    # The track this voice was found on (Recording.track), in a meeting of simultaneous tracks: its words are
+    # that track's only. Shown to curators as a hint of who it is; never published as a name.
+    track: Mapped[str | None] = mapped_column(String(300))
 
     meeting: Mapped[Meeting] = relationship(back_populates="speakers")
     person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
@@ -265,8 +298,13 @@ class Segment(Base):
     text: Mapped[str] = mapped_column(Text)
     # [{"word": "You're", "start": 3721.4, "end": 3721.7, "probability": 0.93}, …]
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    language: Mapped[str | None] = mapped_column(String(16))
-    kind: Mapped[str | None] = mapped_column(String(20))  # one of SEGMENT_KINDS once a curator says so
+    language: Mapped[str | None] = mapped_column(String(16))  # ISO 639-1
+    language_probability: Mapped[float | None] = mapped_column(Float)  # among the run's languages
+    language_source: Mapped[str | None] = mapped_column(String(20))  # configured, detected, neighbour or curator
+    kind: Mapped[str | None] = mapped_column(String(20))  # one of SEGMENT_KINDS
+    # True while the kind is the archive's suggestion from the speaker's role and the agenda (archive.speakers.kinds),
+    # shown as "suggested"; a curator's choice sets it False and is never overwritten.
+    kind_suggested: Mapped[bool] = mapped_column(default=False, server_default=false())
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     avg_logprob: Mapped[float | None] = mapped_column(Float)
     no_speech_prob: Mapped[float | None] = mapped_column(Float)
@@ -276,9 +314,50 @@ class Segment(Base):
     # The text as published, after redactions ("" when the segment is withheld); None: the same as `text`.
     # PostgreSQL's search vector is built from it, so withheld words are not in the index (archive.privacy).
     public_text: Mapped[str | None] = mapped_column(Text)
+    # Where the words came from: None, the machine's transcript; SOURCE_CURATOR, a person listening to the recording.
+    source: Mapped[str | None] = mapped_column(String(40))
 
     meeting: Mapped[Meeting] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()
+
+
+class Overlap(Base):
+    """A stretch of a mixed recording where diarization heard two or more voices at once, for a curator to
+    listen to (the quieter voice is often missing from the machine's transcript). Times on the meeting's timeline;
+    `voices` are speaker labels of the meeting as diarization found them."""
+
+    __tablename__ = "overlaps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id", ondelete="SET NULL"))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    voices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+
+    meeting: Mapped[Meeting] = relationship()
+
+
+class Interpretation(Base):
+    """A segment that interprets another (an interpreter repeating testimony in English): one row per source.
+
+    Suggested by the machine (a turn in another language by another voice right after the source) or made by a
+    curator; a suggestion is never shown as fact until a curator confirms it (archive.curation.interpretations).
+    """
+
+    __tablename__ = "interpretations"
+    __table_args__ = (UniqueConstraint("segment_id", "source_id", name="uq_interpretation_segment_source"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="suggested")  # one of INTERPRETATION_STATUSES
+    made_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    segment: Mapped[Segment] = relationship(foreign_keys=[segment_id])
+    source: Mapped[Segment] = relationship(foreign_keys=[source_id])
 
 
 class Excerpt(Base):
@@ -341,7 +420,7 @@ class DistrictTown(Base):
 
 
 # Curation (archive.curation): every correction is a revision; agenda items mark a meeting's chapters.
-REVISION_ACTIONS = ("text", "split", "merge", "speaker", "kind", "tags", "agenda", "revert")
+REVISION_ACTIONS = ("text", "split", "merge", "speaker", "kind", "tags", "agenda", "interpretation", "revert")
 
 
 class Revision(Base):
@@ -437,6 +516,8 @@ __all__ = [
     "Job",
     "JobChunk",
     "LETTER_STATUSES",
+    "INTERPRETATION_STATUSES",
+    "Interpretation",
     "Legislator",
     "Letter",
     "Meeting",

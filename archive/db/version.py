@@ -65,7 +65,8 @@ def _after_execute(
     if _WRITTEN in info or info.get(PAUSED):
         return
     match = _WRITE.match(statement)
-    if match is None or match.group(1).lower() in OPERATIONAL_TABLES:
+    # A batch migration's copy of a table (SQLite) is not a write of content: the rows are the same.
+    if match is None or match.group(1).lower() in OPERATIONAL_TABLES or match.group(1).startswith("_alembic_tmp_"):
         return
     # Asked once per writing transaction (a catalogue lookup): a database at an older schema has no table.
     info[_WRITTEN] = connection.dialect.has_table(connection, "content_version")

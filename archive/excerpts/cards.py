@@ -26,7 +26,7 @@ FONTS = Path(__file__).parent / "web" / "static" / "fonts"
 SANS, SANS_BOLD, SERIF = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf"
 WIDTH, HEIGHT = 1200, 630  # Open Graph's recommended size (1.91:1)
 MARGIN_X, MARGIN_Y = 72, 56
-CARD_VERSION = 1  # bump when the design changes, so cached cards are drawn again
+CARD_VERSION = 2  # bump when the design changes, so cached cards are drawn again
 
 # Colours: every text colour has a contrast ratio of at least 4.5:1 on the background (WCAG AA; tested).
 BACKGROUND = "#f7f4ec"
@@ -51,8 +51,10 @@ class CardText:
     quote: str
     speaker: str
     role: str
-    meeting: str
+    meeting: str  # the meeting's title (shortened first when the line is too long)
     when: str
+    body: str = ""  # the body that met: always shown in full where it fits the line
+    quoted: bool = True  # the big text is someone's words (a quote), else a title (a meeting's, the site's)
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,9 @@ def card_text(document: ExcerptDocument, site_name: str) -> CardText:
         quote=_typographic(" ".join(document["quote"].split())),
         speaker=speaker,
         role=role,
-        meeting=f"{meeting['title']} · {meeting['body']}",
+        meeting=meeting["title"],
         when=f"{date.day} {date:%B %Y} · at {format_clock(document['start'])}",
+        body=meeting["body"],
     )
 
 
@@ -129,7 +132,7 @@ def layout_card(text: CardText) -> CardLayout:
     # Footer, from the bottom up: when, the meeting, the speaker.
     bottom = HEIGHT - MARGIN_Y
     when = _line(_fit(text.when, SANS, 24, inner), SANS, 24, "muted", MARGIN_X, bottom - 28)
-    meeting = _line(_fit(text.meeting, SANS, 24, inner), SANS, 24, "muted", MARGIN_X, when.y - 36)
+    meeting = _line(_meeting_line(text, inner), SANS, 24, "muted", MARGIN_X, when.y - 36)
     speaker_y = meeting.y - 48
     name = _fit(text.speaker, SANS_BOLD, 30, inner)
     lines.append(_line(name, SANS_BOLD, 30, "ink", MARGIN_X, speaker_y))
@@ -142,7 +145,7 @@ def layout_card(text: CardText) -> CardLayout:
 
     # The quote fills the space between, at the largest size that holds it, else shortened at a word.
     quote_top, quote_bottom = rule_y + 3 + 34, speaker_y - 34
-    wrapped, size, shortened = _quote_lines(text.quote, inner, quote_bottom - quote_top)
+    wrapped, size, shortened = _quote_lines(text.quote, inner, quote_bottom - quote_top, text.quoted)
     leading = round(size * 1.3)
     block = len(wrapped) * leading
     y = quote_top + max(0, (quote_bottom - quote_top - block) // 2)  # centred in its space
@@ -150,6 +153,20 @@ def layout_card(text: CardText) -> CardLayout:
         lines.append(_line(row, SERIF, size, "ink", MARGIN_X, y))
         y += leading
     return CardLayout(WIDTH, HEIGHT, BACKGROUND, tuple(lines), rule, shortened)
+
+
+def _meeting_line(text: CardText, width: float) -> str:
+    """ "Title · Body" in one line: the title is shortened first, so the body's name stays whole."""
+    if not text.body:
+        return _fit(text.meeting, SANS, 24, width)
+    face = font(SANS, 24)
+    whole = f"{text.meeting} · {text.body}"
+    if _width(face, whole) <= width:
+        return whole
+    body = _fit(text.body, SANS, 24, width)
+    room = width - _width(face, f" · {body}")
+    title = _fit(text.meeting, SANS, 24, room) if room > _width(face, f"{ELLIPSIS} ") else ""
+    return f"{title} · {body}" if title and title != ELLIPSIS else body
 
 
 def _line(text: str, name: str, size: int, colour: str, x: float, y: float) -> Line:
@@ -180,19 +197,20 @@ def _trail(text: str) -> str:
     return text.rstrip(" ,;:.—–-") + ELLIPSIS
 
 
-def _quote_lines(quote: str, width: float, height: float) -> tuple[list[str], int, bool]:
+def _quote_lines(quote: str, width: float, height: float, quoted: bool = True) -> tuple[list[str], int, bool]:
     words = quote.split()
+    marks = ("“", "”") if quoted else ("", "")
     for size in QUOTE_SIZES:
-        rows = _wrap(f"“{quote}”", font(SERIF, size), width)
+        rows = _wrap(f"{marks[0]}{quote}{marks[1]}", font(SERIF, size), width)
         if len(rows) * round(size * 1.3) <= height:
             return rows, size, False
     # Even the smallest size is too big: keep the most words that fit (a binary search over the count).
     size = QUOTE_SIZES[-1]
     face, most = font(SERIF, size), height // round(size * 1.3)
-    low, high, best = 1, len(words), [f"“{ELLIPSIS}”"]
+    low, high, best = 1, len(words), [f"{marks[0]}{ELLIPSIS}{marks[1]}"]
     while low <= high:
         middle = (low + high) // 2
-        rows = _wrap(f"“{_trail(' '.join(words[:middle]))}”", face, width)
+        rows = _wrap(f"{marks[0]}{_trail(' '.join(words[:middle]))}{marks[1]}", face, width)
         if len(rows) <= most:
             best, low = rows, middle + 1
         else:
@@ -246,12 +264,46 @@ def card_key(text: CardText) -> str:
 
 def excerpt_card(cache_dir: Path, document: ExcerptDocument, site_name: str) -> Path:
     """The cached card of an excerpt; a change of anything it shows makes a new file."""
-    text = card_text(document, site_name)
-    path = cache_dir / f"{document['slug']}-{card_key(text)[:20]}.png"
+    return cached_card(cache_dir, document["slug"], card_text(document, site_name))
+
+
+def meeting_card_text(title: str, body: str, date: dt.date, seconds: float, site_name: str) -> CardText:
+    """A meeting's card (its og:image): the title large, the body that met, the date and the recording's length."""
+    return CardText(
+        site=site_name,
+        status="Public meeting: transcript and recording",
+        verified=False,
+        quote=" ".join(title.split()),
+        speaker=body,
+        role="",
+        meeting=f"{format_clock(seconds)} of recording" if seconds else "Transcript",
+        when=f"{date.day} {date:%B %Y}",
+        quoted=False,
+    )
+
+
+def site_card_text(site_name: str) -> CardText:
+    """The site's own card: the og:image of pages that have none of their own."""
+    return CardText(
+        site=site_name,
+        status="",
+        verified=False,
+        quote="What was said in public meetings: heard, searched, cited and shared.",
+        speaker=site_name,
+        role="",
+        meeting="Recordings and transcripts of public meetings",
+        when="",
+        quoted=False,
+    )
+
+
+def cached_card(cache_dir: Path, prefix: str, text: CardText) -> Path:
+    """The cached PNG of a card, `<prefix>-<key>.png`; a change of anything it shows makes a new file."""
+    path = cache_dir / f"{prefix}-{card_key(text)[:20]}.png"
     if path.exists():
         return path
     cached(path, lambda temp: temp.write_bytes(render_card(text)))
-    forget_others(path, f"{document['slug']}-")
+    forget_others(path, f"{prefix}-")
     return path
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from archive.config import language_name
 from archive.excerpts.manage import ExcerptDocument
 from archive.timecodes import format_clock
 
@@ -52,6 +53,12 @@ def _facts(document: ExcerptDocument, base: str, site_name: str, accessed: dt.da
         "url": base + document["context_url"],
         "excerpt_url": base + document["url"],
         "sha256": document["recording"]["sha256"],
+        "languages": document.get("languages") or [],
+        # The interpreter's words, labelled as such: never part of the quote.
+        "interpretation": " ".join(part["text"] for part in document.get("interpretation") or []),
+        "interpretation_languages": list(
+            dict.fromkeys(p["language"] for p in document.get("interpretation") or [] if p["language"])
+        ),
         "verification": verification,
         "site": site_name,
         "accessed": accessed,
@@ -69,12 +76,32 @@ def _who(facts: dict[str, Any]) -> str:
     return ", ".join(speakers[:-1]) + ", and " + speakers[-1]
 
 
+def spoken_in(languages: list[str]) -> str:
+    """ "In Spanish", "In Spanish and English"; "" for English alone (the archive's usual language)."""
+    if not languages or languages == ["en"]:
+        return ""
+    names = [language_name(code) for code in languages]
+    return "In " + (" and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + ", and " + names[-1])
+
+
+def _interpreted(facts: dict[str, Any]) -> str:
+    """(Interpretation into English, by the meeting's interpreter: “…”)"""
+    if not facts["interpretation"]:
+        return ""
+    into = ", ".join(language_name(code) for code in facts["interpretation_languages"])
+    return (
+        f" (interpretation{f' into {into}' if into else ''}, by the meeting's interpreter: “{facts['interpretation']}”)"
+    )
+
+
 def plain(facts: dict[str, Any]) -> str:
     who = _who(facts) or "Unidentified speaker"
+    language = spoken_in(facts["languages"])
     return (
-        f"{who}, “{facts['quote']}” {facts['meeting']}, {facts['body']}, {_long_date(facts['date'])}, "
-        f"at {facts['span']}. {facts['site']}, {facts['url']} (accessed {_long_date(facts['accessed'])}). "
-        f"{facts['verification']}. Recording SHA-256: {facts['sha256']}."
+        f"{who}, “{facts['quote']}”{_interpreted(facts)} {facts['meeting']}, {facts['body']}, "
+        f"{_long_date(facts['date'])}, at {facts['span']}{f'. {language}' if language else ''}. "
+        f"{facts['site']}, {facts['url']} "
+        f"(accessed {_long_date(facts['accessed'])}). {facts['verification']}. Recording SHA-256: {facts['sha256']}."
     )
 
 
@@ -84,7 +111,8 @@ def chicago(facts: dict[str, Any]) -> str:
     lead = f"{who}. " if who else ""
     return (
         f"{lead}“{facts['title']}.” Remarks at {facts['meeting']}, {facts['body']}, {_long_date(facts['date'])}, "
-        f"{facts['span']}. Audio recording. {facts['site']}. Accessed {_long_date(facts['accessed'])}. "
+        f"{facts['span']}.{_sentence(spoken_in(facts['languages']))} Audio recording. {facts['site']}. "
+        f"Accessed {_long_date(facts['accessed'])}. "
         f"{facts['url']}. {facts['verification']}; recording SHA-256 {facts['sha256']}."
     )
 
@@ -104,6 +132,10 @@ _BIBTEX_ESCAPES = {
 }
 
 
+def _sentence(text: str) -> str:
+    return f" {text}." if text else ""
+
+
 def _tex(text: str) -> str:
     return "".join(_BIBTEX_ESCAPES.get(char, char) for char in text)
 
@@ -121,7 +153,13 @@ def bibtex(facts: dict[str, Any]) -> str:
         ("date", facts["date"].isoformat()),
         ("url", _tex(facts["url"])),
         ("urldate", facts["accessed"].isoformat()),
-        ("note", _tex(f"“{facts['quote']}” {facts['verification']}. Recording SHA-256: {facts['sha256']}")),
+        ("language", ", ".join(facts["languages"]) if spoken_in(facts["languages"]) else ""),
+        (
+            "note",
+            _tex(
+                f"“{facts['quote']}”{_interpreted(facts)} {facts['verification']}. Recording SHA-256: {facts['sha256']}"
+            ),
+        ),
     ]
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
     return f"@misc{{{facts['key']},\n{body}\n}}"
@@ -147,7 +185,10 @@ def csl_json(facts: dict[str, Any]) -> str:
         "accessed": _date_parts(facts["accessed"]),
         "URL": facts["url"],
         "abstract": facts["quote"],
-        "note": f"At {facts['span']}. {facts['verification']}. Recording SHA-256: {facts['sha256']}",
+        "language": "-".join(facts["languages"][:1]) or "en",
+        "note": (
+            f"At {facts['span']}.{_interpreted(facts)} {facts['verification']}. Recording SHA-256: {facts['sha256']}"
+        ),
     }
     if not item["author"]:
         del item["author"]

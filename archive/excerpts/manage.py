@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from archive.db.lookups import meeting_by_slug
-from archive.db.models import Excerpt, Meeting, Recording, Segment, Speaker
+from archive.db.models import Excerpt, Interpretation, Meeting, Recording, Segment, Speaker
 from archive.db.types import utcnow
 from archive.errors import InvalidInput, NotFound
 from archive.privacy.view import REDACTED, Voice, public_view, silenced_ranges
@@ -35,6 +35,7 @@ class QuotePart:
 
     speaker: Voice | None  # None: no diarization
     words: list[dict[str, Any]]
+    language: str | None = None  # ISO 639-1, as transcribed
 
     @property
     def text(self) -> str:
@@ -85,10 +86,10 @@ def quote(session: Session, meeting_id: int, start: float, end: float) -> Quote:
         if not words:
             continue
         speaker = published.speaker
-        if parts and parts[-1].speaker == speaker:
+        if parts and parts[-1].speaker == speaker and parts[-1].language == segment.language:
             parts[-1].words.extend(words)
         else:
-            parts.append(QuotePart(speaker, list(words)))
+            parts.append(QuotePart(speaker, list(words), segment.language))
     return Quote(parts)
 
 
@@ -110,11 +111,24 @@ def snap(session: Session, meeting_id: int, start: float, end: float) -> tuple[f
 
 
 def recording_for(meeting: Meeting, start: float, end: float) -> Recording:
-    """The recording that holds the whole span (a clip is cut from one file)."""
-    for recording in meeting.recordings:
-        if recording.offset - 0.01 <= start and end <= recording.offset + recording.duration + 0.01:
-            return recording
-    raise InvalidInput("an excerpt must lie within one recording of the meeting")
+    """The recording that holds the whole span (a clip is cut from one file). Of simultaneous tracks, the one
+    whose lines the span quotes most wholly: the clip is the voice quoted (the others' are not mixed in)."""
+    holding = [r for r in meeting.recordings if r.offset - 0.01 <= start and end <= r.offset + r.duration + 0.01]
+    if not holding:
+        raise InvalidInput("an excerpt must lie within one recording of the meeting")
+    session = object_session(meeting)
+    if len(holding) == 1 or session is None:
+        return holding[0]
+    spoken: dict[int, float] = {}
+    for recording_id, line_start, line_end in session.execute(
+        select(Segment.recording_id, Segment.start, Segment.end).where(
+            Segment.meeting_id == meeting.id, Segment.end > start, Segment.start < end
+        )
+    ):
+        shared = min(line_end, end) - max(line_start, start)
+        # A line quoted whole counts in full, one the span only cuts into by the share quoted.
+        spoken[recording_id] = spoken.get(recording_id, 0.0) + shared * shared / max(line_end - line_start, 1e-9)
+    return max(holding, key=lambda r: (spoken.get(r.id, 0.0), -r.position))
 
 
 def create_excerpt(
@@ -221,6 +235,18 @@ class ExcerptPart(TypedDict):
     start: float
     end: float
     text: str
+    language: str | None  # ISO 639-1
+
+
+class InterpretationPart(TypedDict):
+    """The interpreter's rendering of the excerpt's words (a confirmed link), said after them: not a quote of
+    the testimony, and never a machine translation."""
+
+    speaker: Voice | None
+    start: float
+    end: float
+    text: str
+    language: str | None  # ISO 639-1
 
 
 class ExcerptMeeting(TypedDict):
@@ -252,7 +278,9 @@ class ExcerptDocument(TypedDict):
     start: float
     end: float
     quote: str
+    languages: list[str]  # the languages of its words (ISO 639-1), in the order they are spoken
     parts: list[ExcerptPart]
+    interpretation: list[InterpretationPart]  # the interpreter's words for the quoted ones, when linked
     speakers: list[Voice]
     meeting: ExcerptMeeting
     recording: RecordingRef
@@ -290,7 +318,12 @@ def excerpt_document(session: Session, excerpt: Excerpt) -> ExcerptDocument:
         "start": excerpt.start,
         "end": excerpt.end,
         "quote": current.text,
-        "parts": [{"speaker": p.speaker, "start": p.start, "end": p.end, "text": p.text} for p in current.parts],
+        "languages": list(dict.fromkeys(p.language for p in current.parts if p.language)),
+        "parts": [
+            {"speaker": p.speaker, "start": p.start, "end": p.end, "text": p.text, "language": p.language}
+            for p in current.parts
+        ],
+        "interpretation": interpretation_of(session, excerpt.meeting_id, excerpt.start, excerpt.end),
         "speakers": _distinct([p.speaker for p in current.parts if p.speaker]),
         "meeting": {
             "slug": meeting.slug,
@@ -309,6 +342,44 @@ def excerpt_document(session: Session, excerpt: Excerpt) -> ExcerptDocument:
         "url": f"/excerpts/{excerpt.slug}",
         "context_url": f"/meetings/{meeting.slug}?t={int(excerpt.start)}",
     }
+
+
+def interpretation_of(session: Session, meeting_id: int, start: float, end: float) -> list[InterpretationPart]:
+    """The confirmed interpretations of lines in [start, end] that lie outside it, as published, in time order."""
+    interpretations = session.scalars(
+        select(Segment)
+        .where(
+            Segment.id.in_(
+                select(Interpretation.segment_id)
+                .join(Segment, Segment.id == Interpretation.source_id)
+                .where(
+                    Interpretation.meeting_id == meeting_id,
+                    Interpretation.status == "confirmed",
+                    Segment.end > start,
+                    Segment.start < end,
+                )
+            ),
+            (Segment.start >= end) | (Segment.end <= start),  # inside the span it is quoted already
+        )
+        .order_by(Segment.start, Segment.id)
+    ).all()
+    if not interpretations:
+        return []
+    view = public_view(session, session.get_one(Meeting, meeting_id))
+    parts: list[InterpretationPart] = []
+    for segment in interpretations:
+        published = view.publish(segment)
+        if published is not None and published.text:
+            parts.append(
+                {
+                    "speaker": published.speaker,
+                    "start": segment.start,
+                    "end": segment.end,
+                    "text": published.text,
+                    "language": segment.language,
+                }
+            )
+    return parts
 
 
 def _distinct(speakers: list[Voice]) -> list[Voice]:

@@ -10,27 +10,38 @@ has attributed them; a re-transcription keeps them, because words are assigned f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from slugify import slugify
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
-from archive.db.lookups import meeting_by_slug
-from archive.db.models import Body, Meeting, Recording, Revision, Segment, Speaker, TranscriptionRun
+from archive.db.lookups import meeting_by_slug, meeting_gaps
+from archive.db.models import Body, Meeting, Overlap, Recording, Revision, Segment, Speaker, TranscriptionRun
 from archive.errors import InvalidInput
+from archive.ingest.interpretations import suggest_interpretations
+from archive.ingest.tracks import Track, drop_silent_voices, remove_bleed, track_voices, transcribe_track
 from archive.media.decode import MediaInfo, decode_audio, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
 from archive.speakers.assign import assign_segments
 from archive.speakers.diarize import Diarizer
 from archive.speakers.voices import HUMAN_METHODS, to_bytes
 from archive.timecodes import format_clock
-from archive.transcribe.transcript import Progress, Transcriber, Transcript, load_transcript, transcript_filename
+from archive.transcribe.transcript import (
+    Progress,
+    Transcriber,
+    Transcript,
+    configured_languages,
+    load_transcript,
+    transcript_filename,
+)
 from archive.transcribe.windows import Checkpoint
 
 Report = Callable[[str], None]
@@ -38,9 +49,12 @@ Report = Callable[[str], None]
 
 @dataclass(frozen=True)
 class MeetingInfo:
-    body: str
-    title: str
-    date: dt.date
+    """What people say about a meeting. Left out (None), the body is TESTIMONY_DEFAULT_BODY, the title the first
+    file's name and the date its container's creation time, or today (ingest reports what it chose)."""
+
+    body: str | None
+    title: str | None
+    date: dt.date | None
     source_url: str | None = None
     place: str | None = None
     agenda_url: str | None = None
@@ -52,6 +66,7 @@ class IngestResult:
     new_recordings: int
     transcribed: int  # recordings transcribed in this run (not reused)
     speakers: int | None = None  # voices found by diarization in this run (None: not diarized now)
+    gaps: int = 0  # stretches of speech heard and not transcribed, in the meeting's current transcripts
 
 
 def ingest(
@@ -64,13 +79,17 @@ def ingest(
     load_diarizer: Callable[[], Diarizer] | None = None,
     report: Report = lambda message: None,
     on_progress: Progress | None = None,
+    tracks: Sequence[Track] | None = None,
 ) -> IngestResult:
     """Store the files as one meeting's recordings (idempotent by hash), transcribe what is missing, and
-    find the speakers of a meeting that has none yet.
+    find the speakers of a meeting that has none yet. With `tracks` (then `files` is ignored), the recordings
+    are simultaneous tracks of the meeting (archive.ingest.tracks), not parts played one after another.
 
     The models are loaded after the files proved decodable (a bad file fails fast) and before anything
     lands (a missing model leaves no meeting without a transcript behind).
     """
+    if tracks is not None:
+        files = [t.path for t in tracks]
     if not files:
         raise InvalidInput("no files given")
     store = MediaStore(settings.media_dir)
@@ -78,7 +97,9 @@ def ingest(
     try:
         transcriber = load_transcriber() if load_transcriber is not None else None
         diarizer = load_diarizer() if load_diarizer is not None and transcriber is not None else None
-        slug, new = _store_recordings(sessions, store, staged, info, report)
+        slug, new = _store_recordings(
+            sessions, store, staged, _completed(info, settings, staged, report), report, tracks
+        )
     except BaseException:
         for item, _ in staged:
             store.discard(item)
@@ -91,7 +112,13 @@ def ingest(
     speakers = None
     if diarizer is not None:
         speakers = diarize_meeting(sessions, settings, slug, diarizer, replace=False, report=report)
-    return IngestResult(slug, new, transcribed, speakers)
+    return IngestResult(slug, new, transcribed, speakers, gap_count(sessions, slug))
+
+
+def gap_count(sessions: sessionmaker[Session], slug: str) -> int:
+    """How many stretches of speech the meeting's current runs heard and could not transcribe."""
+    with sessions() as session:
+        return len(meeting_gaps(session, meeting_by_slug(session, slug)))
 
 
 def _stage_all(store: MediaStore, settings: Settings, files: Sequence[Path]) -> list[tuple[StagedFile, MediaInfo]]:
@@ -120,12 +147,45 @@ def _stage_all(store: MediaStore, settings: Settings, files: Sequence[Path]) -> 
     return staged
 
 
+def _completed(
+    info: MeetingInfo, settings: Settings, staged: list[tuple[StagedFile, MediaInfo]], report: Report
+) -> MeetingInfo:
+    """The meeting's body, title and date, with defaults for what was not given."""
+    chosen = []
+    body, title, date = info.body, info.title, info.date
+    if body is None:
+        body = settings.default_body
+        chosen.append(f"body {body!r} (TESTIMONY_DEFAULT_BODY; give --body to name it)")
+    first, media = staged[0]
+    if title is None:
+        title = Path(first.original_name).stem.replace("_", " ").strip() or "Meeting"
+        chosen.append(f"title {title!r} (the file name; give --title)")
+    if date is None:
+        created = _created_date(media.created)
+        date = created or dt.date.today()
+        where = "the recording's creation time" if created else "today: the recording does not say when it was made"
+        chosen.append(f"date {date.isoformat()} ({where}; give --date)")
+    if chosen:
+        report("chose " + "; ".join(chosen))
+    return dataclasses.replace(info, body=body, title=title, date=date)
+
+
+def _created_date(created: str | None) -> dt.date | None:
+    if not created:
+        return None
+    try:
+        return dt.datetime.fromisoformat(created.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
 def _store_recordings(
     sessions: sessionmaker[Session],
     store: MediaStore,
     staged: list[tuple[StagedFile, MediaInfo]],
     info: MeetingInfo,
     report: Report,
+    tracks: Sequence[Track] | None = None,
 ) -> tuple[str, int]:
     with sessions() as session, session.begin():
         known = {
@@ -146,9 +206,9 @@ def _store_recordings(
             return slug, 0
         meeting = Meeting(
             slug=_unique_slug(session, info),
-            body=_body(session, info.body),
-            title=info.title,
-            date=info.date,
+            body=_body(session, info.body or ""),
+            title=info.title or "",
+            date=info.date or dt.date.today(),
             source_url=info.source_url,
             agenda_url=info.agenda_url,
             place=info.place,
@@ -157,14 +217,16 @@ def _store_recordings(
         offset = 0.0
         for position, (item, media) in enumerate(staged):
             path = store.commit(item, media.suffix)
+            track = tracks[position] if tracks is not None else None
             session.add(
                 Recording(
                     meeting=meeting,
                     sha256=item.sha256,
                     position=position,
-                    offset=offset,
+                    offset=track.offset if track is not None else offset,
+                    track=track.name if track is not None else None,
                     suffix=media.suffix,
-                    original_name=item.original_name,
+                    original_name=track.name if track is not None else item.original_name,
                     size=item.size,
                     container=media.container,
                     duration=media.duration,
@@ -174,7 +236,8 @@ def _store_recordings(
             )
             offset += media.duration
             where = path.relative_to(store.root.parent)
-            report(f"stored {item.original_name} ({format_clock(media.duration)}, {media.container}) as {where}")
+            name = track.name if track is not None else item.original_name
+            report(f"stored {name} ({format_clock(media.duration)}, {media.container}) as {where}")
         return meeting.slug, len(staged)
 
 
@@ -203,22 +266,27 @@ def transcribe_meeting(
         if replace and corrected:
             raise InvalidInput(f"{slug} has {corrected} curator corrections; re-transcribing would discard them")
         recordings = [(r.id, r.sha256, r.suffix, r.original_name) for r in meeting.recordings]
+        has_tracks = meeting.has_tracks
         transcribed_before = set(
             session.scalars(
                 select(TranscriptionRun.recording_id).where(
                     TranscriptionRun.recording_id.in_([r[0] for r in recordings]),
                     TranscriptionRun.engine == transcriber.engine,
                     TranscriptionRun.model == transcriber.model,
+                    TranscriptionRun.languages == ",".join(transcriber.languages),
                 )
             )
         )
     store = MediaStore(settings.media_dir)
     done = 0
+    said = ",".join(transcriber.languages)
     for recording_id, sha256, suffix, name in recordings:
         if not replace and recording_id in transcribed_before:
-            report(f"{name}: already transcribed with {transcriber.engine} {transcriber.model}")
+            report(f"{name}: already transcribed with {transcriber.engine} {transcriber.model} ({said})")
             continue
-        target = settings.transcripts_dir / transcript_filename(sha256, transcriber.engine, transcriber.model)
+        target = settings.transcripts_dir / transcript_filename(
+            sha256, transcriber.engine, transcriber.model, transcriber.languages
+        )
         if target.exists():
             transcript = load_transcript(target)
             report(f"{name}: reusing the machine transcript {target.name}")
@@ -229,10 +297,13 @@ def transcribe_meeting(
                 timeout=settings.decode_timeout,
                 memory_mb=settings.decode_memory_mb,
             )
-            transcript = transcriber.transcribe(
+            # A track is mostly silence: its speech alone is transcribed (archive.ingest.tracks).
+            transcribe = transcribe_track if has_tracks else _whole
+            transcript = transcribe(
+                transcriber,
                 audio,
-                on_progress=progress_for(recording_id) if progress_for else on_progress,
-                checkpoint=checkpoint_for(recording_id) if checkpoint_for else None,
+                progress_for(recording_id) if progress_for else on_progress,
+                checkpoint_for(recording_id) if checkpoint_for else None,
             )
             del audio
             write_atomically(target, transcript.to_json().encode("utf-8"))
@@ -240,23 +311,39 @@ def transcribe_meeting(
             report(
                 f"{name}: {len(transcript.segments)} segments in {transcript.processing_seconds:.1f} s "
                 f"(real-time factor {transcript.processing_seconds / max(transcript.duration, 1e-9):.2f})"
+                + (f"; languages: {', '.join(transcript.languages)}" if transcript.languages else "")
             )
+        for gap in transcript.gaps:
+            report(f"{name}: {format_clock(gap.start)}–{format_clock(gap.end)}: {gap.reason}")
         save_transcript(sessions, recording_id, transcript, target)
+    if len(recordings) > 1 and has_tracks:
+        remove_bleed(sessions, settings, slug, report)
     with sessions() as session:  # indexed as each transaction committed (archive.search.sync)
         count = session.scalar(select(func.count(Segment.id)).join(Meeting).where(Meeting.slug == slug))
-    report(f"indexed {count} segments for search")
+    gaps = gap_count(sessions, slug)
+    missing = f"; {gaps} stretch{'es' if gaps != 1 else ''} of speech not transcribed (testimony check lists them)"
+    report(f"indexed {count} segments for search" + (missing if gaps else ""))
     return done
+
+
+def _whole(
+    transcriber: Transcriber, audio: np.ndarray, on_progress: Progress | None, checkpoint: Checkpoint | None
+) -> Transcript:
+    return transcriber.transcribe(audio, on_progress=on_progress, checkpoint=checkpoint)
 
 
 def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcript: Transcript, path: Path) -> None:
     """Record the run and replace the recording's segments with the transcript's, in one transaction."""
+    languages = ",".join(configured_languages(transcript))
     with sessions() as session, session.begin():
         recording = session.get_one(Recording, recording_id)
+        offset = recording.offset
         run = session.scalar(
             select(TranscriptionRun).where(
                 TranscriptionRun.recording_id == recording_id,
                 TranscriptionRun.engine == transcript.engine,
                 TranscriptionRun.model == transcript.model,
+                TranscriptionRun.languages == languages,
             )
         )
         if run is None:
@@ -269,6 +356,16 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
                 transcript_file=path.name,
                 transcript_sha256=sha256_of(path),
                 language=transcript.language or None,
+                languages=languages,
+                gaps=[
+                    {
+                        "start": round(g.start + offset, 3),
+                        "end": round(g.end + offset, 3),
+                        "reason": g.reason,
+                        "language": g.language,
+                    }
+                    for g in transcript.gaps
+                ],
                 processing_seconds=transcript.processing_seconds,
             )
             session.add(run)
@@ -278,7 +375,6 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
         # A new machine transcript is unreviewed: a person's review vouched for the segments just deleted.
         recording.meeting.reviewed_at = None
         recording.meeting.reviewed_by = None
-        offset = recording.offset
         session.add_all(
             Segment(
                 meeting_id=recording.meeting_id,
@@ -297,6 +393,8 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
                     for w in s.words
                 ],
                 language=s.language or None,
+                language_probability=s.language_probability,
+                language_source=s.language_source or None,
                 tags=[],
                 avg_logprob=s.avg_logprob,
                 no_speech_prob=s.no_speech_prob,
@@ -305,6 +403,7 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
         )
         session.flush()
         assign_segments(session, recording.meeting_id)  # the meeting's speakers, if diarized, keep their words
+        suggest_interpretations(session, recording.meeting_id)
 
 
 def diarize_meeting(
@@ -328,7 +427,8 @@ def diarize_meeting(
         meeting = meeting_by_slug(session, slug)
         existing = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id)).all()
         named = sorted(s.label for s in existing if s.attribution in HUMAN_METHODS)
-        recordings = [(r.sha256, r.suffix, r.original_name, r.offset) for r in meeting.recordings]
+        recordings = [(r.sha256, r.suffix, r.original_name, r.offset, r.track) for r in meeting.recordings]
+        tracks = meeting.has_tracks
     if existing and not replace:
         report(f"{slug}: speakers already found ({len(existing)}); kept")
         return None
@@ -339,8 +439,9 @@ def diarize_meeting(
         )
     store = MediaStore(settings.media_dir)
     found = []
+    each = []  # a meeting of tracks: each track's own voices
     working = 0.0  # seconds spent diarizing, decoding excluded (it is the transcriber's cost too)
-    for sha256, suffix, name, _ in recordings:
+    for sha256, suffix, name, _, _ in recordings:
         _, audio = decode_audio(
             store.path_for(sha256, suffix),
             name=name,
@@ -349,15 +450,21 @@ def diarize_meeting(
         )
         started = time.perf_counter()
         found.append(diarizer.local_speakers(audio))
+        if tracks:  # voices found on one track alone (a room microphone may hold several)
+            each.append(diarizer.cluster([found[-1]]))
         working += time.perf_counter() - started
         del audio
     started = time.perf_counter()
-    diarization = diarizer.cluster(found)
+    if tracks:
+        diarization, voice_track = track_voices(each, [r[3] for r in recordings])
+    else:
+        diarization, voice_track = diarizer.cluster(found), []
     working += time.perf_counter() - started
     with sessions() as session, session.begin():
         meeting = meeting_by_slug(session, slug)
         session.execute(update(Segment).where(Segment.meeting_id == meeting.id).values(speaker_id=None))
         session.execute(delete(Speaker).where(Speaker.meeting_id == meeting.id))
+        session.execute(delete(Overlap).where(Overlap.meeting_id == meeting.id))
         session.flush()
         speakers = [
             Speaker(
@@ -367,25 +474,50 @@ def diarize_meeting(
                 embedding_model=diarization.model,
                 speech_seconds=voice.speech_seconds,
                 turns=[],
+                track=recordings[voice_track[index]][4] if tracks else None,
             )
             for index, voice in enumerate(diarization.voices)
         ]
-        for (_, _, _, offset), turns in zip(recordings, diarization.turns, strict=True):
+        for (_, _, _, offset, _), turns in zip(recordings, diarization.turns, strict=True):
             for turn in turns:
                 speakers[turn.speaker].turns.append([round(turn.start + offset, 3), round(turn.end + offset, 3)])
         session.add_all(speakers)
         session.flush()
         split = assign_segments(session, meeting.id)
+        # A track's voice left without words is another track's speech heard through its microphone.
+        kept = drop_silent_voices(session, speakers) if tracks else dict(enumerate(speakers))
+        for recording, (_, _, _, offset, _), overlaps in zip(
+            meeting.recordings, recordings, diarization.overlaps, strict=True
+        ):
+            for overlap in overlaps:
+                voices = [kept[i].label for i in overlap.speakers if i in kept]
+                if len(voices) >= 2:
+                    session.add(
+                        Overlap(
+                            meeting_id=meeting.id,
+                            recording_id=recording.id,
+                            start=round(overlap.start + offset, 3),
+                            end=round(overlap.end + offset, 3),
+                            voices=voices,
+                        )
+                    )
+        session.flush()
         matches = apply_voice_matches(session, meeting)
+        speakers = list(kept.values())
+        interpreted = suggest_interpretations(session, meeting.id)
     total = sum(r.num_samples for r in found) / 16000
     report(
         f"{slug}: {len(speakers)} speakers in {working:.1f} s"
         f" (real-time factor {working / max(total, 1e-9):.3f}); {split} segments split at a"
         " change of speaker"
     )
-    for match in matches:
-        how = "recognised as" if match.action == "attributed" else "may be"
-        report(f"{slug}: {match.label} {how} {match.person} (voice similarity {match.score:.2f})")
+    if interpreted:
+        report(f"{slug}: {interpreted} turn(s) look like an interpretation of the turn before (suggested to curators)")
+    for match in matches:  # only ever suggestions: nothing public changes until a curator confirms one
+        report(
+            f"{slug}: {match.label} may be {match.person} (voice similarity {match.score:.2f}):"
+            " a suggestion until a curator confirms it"
+        )
     return len(speakers)
 
 
@@ -401,9 +533,9 @@ def _body(session: Session, name: str) -> Body:
 
 
 def _unique_slug(session: Session, info: MeetingInfo) -> str:
-    if not info.title.strip():
+    if not (info.title or "").strip() or info.date is None:
         raise InvalidInput("--title must not be empty")
-    base = f"{info.date.isoformat()}-{slugify(info.title, max_length=80, word_boundary=True) or 'meeting'}"
+    base = f"{info.date.isoformat()}-{slugify(info.title or '', max_length=80, word_boundary=True) or 'meeting'}"
     slug, n = base, 1
     while session.scalar(select(Meeting.id).where(Meeting.slug == slug)) is not None:
         n += 1

@@ -39,6 +39,7 @@ class MediaInfo:
     duration: float  # seconds of decoded audio
     has_video: bool
     streams: list[dict[str, Any]] = field(default_factory=list)
+    created: str | None = None  # the container's creation_time tag (ISO 8601), when it has one
 
 
 def probe(
@@ -168,6 +169,7 @@ def _decode_in_child(path: Path, out: Path | None, limit: float = 0.0) -> MediaI
         declared = _declared_duration(container, stream)
         if limit and declared > limit:
             raise _Unsupported(_too_long(f"{format_duration(declared)} long", limit))
+        created = container.metadata.get("creation_time") or stream.metadata.get("creation_time")
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         samples = 0
         most = int(limit * SAMPLE_RATE) if limit else None
@@ -184,7 +186,7 @@ def _decode_in_child(path: Path, out: Path | None, limit: float = 0.0) -> MediaI
     duration = samples / SAMPLE_RATE
     if duration < MIN_DURATION:
         raise _Unsupported(f"too short to hold speech ({duration:.2f} s of audio; at least {MIN_DURATION} s)")
-    return MediaInfo(container.format.name, suffix, round(duration, 3), bool(video_streams), streams)
+    return MediaInfo(container.format.name, suffix, round(duration, 3), bool(video_streams), streams, created)
 
 
 def _declared_duration(container: Any, stream: Any) -> float:

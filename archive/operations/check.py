@@ -6,8 +6,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from archive.config import Settings
-from archive.db.models import Job, Recording, Segment, Speaker, TranscriptionRun
+from archive.db.lookups import meeting_gaps
+from archive.db.models import Job, Meeting, Recording, Segment, Speaker, TranscriptionRun
 from archive.media.store import MediaStore, sha256_of
+from archive.timecodes import format_clock
 
 
 def check_archive(session: Session, settings: Settings) -> list[str]:
@@ -69,6 +71,16 @@ def _upload_problems(session: Session, settings: Settings) -> list[str]:
         else:
             problems.append(f"orphaned upload {path} (no job will store it; safe to delete)")
     return problems
+
+
+def untranscribed_speech(session: Session) -> list[str]:
+    """Speech the meetings' current transcripts heard and could not transcribe, one line each. Not an
+    inconsistency (the archive is as it should be) but words missing from the record, for a person to act on."""
+    lines = []
+    for meeting in session.scalars(select(Meeting).where(Meeting.purged_at.is_(None)).order_by(Meeting.slug)):
+        for gap in meeting_gaps(session, meeting):
+            lines.append(f"{meeting.slug} {format_clock(gap['start'])}–{format_clock(gap['end'])}: {gap['reason']}")
+    return lines
 
 
 def _speaker_problems(session: Session) -> list[str]:

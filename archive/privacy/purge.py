@@ -1,7 +1,8 @@
 """Purging a meeting at a speaker's request, and bringing derived data in line after any ledger change.
 
 A purge deletes the meeting's recordings (original and public copies), machine transcripts, segments, voices,
-revisions, agenda, excerpts (with their clips and cards) and leaves the Meeting row as a tombstone that names
+revisions, agenda, excerpts (with their clips and cards), the words its jobs kept (title, body, source, error)
+and any upload of it still waiting, and leaves the Meeting row as a tombstone that names
 no one: "Removed at a speaker's request", with its date and body. The ledger row is the record.
 """
 
@@ -19,7 +20,9 @@ from archive.db.models import (
     Attribution,
     CampaignExcerpt,
     Excerpt,
+    Job,
     JobChunk,
+    Overlap,
     Recording,
     Redaction,
     Revision,
@@ -69,10 +72,12 @@ def purge_meeting(
         .values(speaker_id=None)
         .execution_options(synchronize_session=False)
     )
+    session.execute(delete(Overlap).where(Overlap.meeting_id == meeting.id))  # who spoke over whom, and when
     session.execute(delete(Speaker).where(Speaker.meeting_id == meeting.id))
     session.execute(delete(JobChunk).where(JobChunk.recording_id.in_(recordings)))
     session.execute(delete(TranscriptionRun).where(TranscriptionRun.recording_id.in_(recordings)))
     session.execute(delete(Recording).where(Recording.meeting_id == meeting.id))
+    files.extend(_scrub_jobs(session, settings, meeting.id))
     meeting.title = TOMBSTONE_TITLE
     meeting.place = None
     meeting.source_url = None
@@ -83,6 +88,22 @@ def purge_meeting(
     _append(session, "meeting-purge", user, meeting, scope="purge", **who)
     session.expire(meeting)
     return files
+
+
+def _scrub_jobs(session: Session, settings: Settings, meeting_id: int) -> list[Path]:
+    """The meeting's jobs keep their row (the queue's history) but nothing of its content: the parameters keep the
+    engine and model only, the error says it was purged, an unfinished job ends. Their uploads are returned, to be
+    deleted with the rest."""
+    uploads = []
+    for job in session.scalars(select(Job).where(Job.meeting_id == meeting_id)):
+        if name := job.parameters.get("upload"):
+            uploads.append(settings.home / "uploads" / Path(str(name)).name)
+        kept = ("engine", "model", "diarize")
+        job.parameters = {k: v for k, v in job.parameters.items() if k in kept} | {"purged": True}
+        if job.status in ("queued", "running"):
+            job.status, job.lease_token, job.lease_until = "failed", None, None
+        job.error = "the meeting was purged at a speaker's request"
+    return uploads
 
 
 def _files_of(session: Session, settings: Settings, meeting_id: int) -> list[Path]:

@@ -59,6 +59,9 @@ class SegmentLike(Protocol):
     @property
     def kind(self) -> str | None: ...
     @property
+    def source(self) -> str | None: ...
+    def kind_suggested(self) -> bool: ...
+    @property
     def tags(self) -> list[str]: ...
     @property
     def language(self) -> str | None: ...
@@ -118,7 +121,7 @@ class PublicView:
     def redact_text(self, text: str) -> str:
         """Phrases withheld from any text of the meeting (a transcript line, an excerpt's title or note)."""
         for phrase in self.phrases:
-            text = _phrase_pattern(phrase).sub(REDACTED, text)
+            text = phrase_pattern(phrase).sub(REDACTED, text)
         return text
 
     def publish(self, segment: SegmentLike) -> PublishedSegment | None:
@@ -194,7 +197,7 @@ def merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return [(round(a, 3), round(b, 3)) for a, b in merged]
 
 
-def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
     # Whole words only ("Ann" leaves "Annex" alone), any run of spaces between them, any case.
     return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(t) for t in phrase.split()) + r"(?!\w)", re.IGNORECASE)
 

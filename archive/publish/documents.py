@@ -10,8 +10,10 @@ from typing import Any, TypedDict
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from archive.curation.interpretations import confirmed_links
+from archive.curation.overlaps import meeting_overlaps, overlapping_ids
 from archive.curation.review import Review, review_of
-from archive.db.lookups import meeting_by_slug
+from archive.db.lookups import meeting_by_slug, meeting_gaps
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.privacy.view import PublicView, Voice, public_view
@@ -45,10 +47,35 @@ class Line(TypedDict):
     end: float
     speaker: Voice | None
     kind: str | None
+    kind_suggested: bool  # the kind is the archive's suggestion from roles and the agenda, not a curator's
     tags: list[str]
     language: str | None
     text: str
     words: list[dict[str, Any]]  # {"word", "start", "end", "probability"}
+    source: str | None  # null: the machine's transcript; "curator": transcribed by a curator from the recording
+    overlaps: list[int]  # the ids of other voices' lines said at the same time (both kept)
+
+    # The lines this one interprets (an interpreter's rendering, confirmed by a curator); [] for most lines.
+    interpretation_of: list[int]
+
+
+class OverlapInfo(TypedDict):
+    """A stretch of a mixed recording where two or more voices speak at once (archive.curation.overlaps)."""
+
+    start: float
+    end: float
+    voices: list[str]  # the voices' public names or labels
+    speakers: list[Voice]
+    reviewed: bool  # a curator has listened to it
+
+
+class Gap(TypedDict):
+    """Speech that transcription heard and could not transcribe (archive.transcribe.gaps)."""
+
+    start: float
+    end: float
+    reason: str  # "speech not transcribed — Spanish? re-run with --languages en,es"
+    language: str  # the language heard there, "" when no model could tell
 
 
 class MeetingDocument(TypedDict):
@@ -56,8 +83,11 @@ class MeetingDocument(TypedDict):
 
     meeting: MeetingInfo
     reviewed: Review | None  # {"by", "at"} once a person has reviewed the transcript
+    languages: list[str]  # ISO 639-1 codes of its segments, the most spoken first
     speakers: list[MeetingVoice]
     segments: list[Line]
+    overlaps: list[OverlapInfo]
+    gaps: list[Gap]  # speech not transcribed, by time
     notices: list[str]  # what was withheld at a speaker's request, and when
 
 
@@ -74,6 +104,11 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
     # Consent and redactions (archive.privacy) applied here, once, for every renderer and the API.
     view = public_view(session, meeting)
     published = [p for p in (view.publish(s) for s in segment_rows(session, meeting)) if p is not None]
+    crossing = overlapping_ids(
+        [(p.segment.id, p.segment.start, p.segment.end, p.segment.speaker_id) for p in published]
+    )
+    shown = {p.segment.id for p in published}
+    interprets = confirmed_links(session, meeting.id)
     talk_time: dict[int, float] = {}
     for item in published:
         segment = item.segment
@@ -90,6 +125,7 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
         },
         # {"by", "at"} once a person has reviewed the transcript; null: the unreviewed machine transcript.
         "reviewed": review_of(meeting),
+        "languages": _languages(published),
         "speakers": [
             _meeting_voice(view, s, talk_time.get(s.id, 0.0))
             for s in meeting.speakers
@@ -102,16 +138,53 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
                 "end": p.segment.end,
                 "speaker": p.speaker,
                 "kind": p.segment.kind,
+                "kind_suggested": bool(p.segment.kind_suggested),
                 "tags": p.segment.tags,
                 "language": p.segment.language,
                 "text": p.text,
                 "words": p.words,
+                "source": p.segment.source,
+                "overlaps": crossing.get(p.segment.id, []),
+                "interpretation_of": [i for i in interprets.get(p.segment.id, []) if i in shown],
             }
             for p in published
+        ],
+        "overlaps": _overlaps(session, view, meeting),
+        "gaps": [
+            Gap(start=g["start"], end=g["end"], reason=g["reason"], language=g.get("language") or "")
+            for g in meeting_gaps(session, meeting)
         ],
         # What was withheld and when, in words ("A portion was redacted at the speaker's request on …").
         "notices": view.notices,
     }
+
+
+def _overlaps(session: Session, view: PublicView, meeting: Meeting) -> list[OverlapInfo]:
+    by_label = {s.label: s for s in meeting.speakers if view.consents.get(s.id) != "unpublished"}
+    found: list[OverlapInfo] = []
+    for overlap in meeting_overlaps(session, meeting.id):
+        speakers = [v for v in (view.voice(by_label[label]) for label in overlap.voices if label in by_label) if v]
+        if not speakers:
+            continue
+        found.append(
+            {
+                "start": overlap.start,
+                "end": overlap.end,
+                "voices": [v["name"] or v["label"] for v in speakers],
+                "speakers": speakers,
+                "reviewed": overlap.reviewed_at is not None,
+            }
+        )
+    return found
+
+
+def _languages(published: list[Any]) -> list[str]:
+    seconds: dict[str, float] = {}
+    for item in published:
+        if item.segment.language:
+            language = item.segment.language
+            seconds[language] = seconds.get(language, 0.0) + item.segment.end - item.segment.start
+    return sorted(seconds, key=lambda language: -seconds[language])
 
 
 def _meeting_voice(view: PublicView, speaker: Speaker, talk_time: float) -> MeetingVoice:
@@ -141,8 +214,10 @@ class SegmentRow:
     text: str
     words: list[dict[str, Any]]
     kind: str | None
+    kind_suggested: bool
     tags: list[str]
     language: str | None
+    source: str | None
     speaker: Speaker | None
 
 
@@ -158,8 +233,10 @@ def segment_rows(session: Session, meeting: Meeting) -> list[SegmentRow]:
             Segment.text,
             Segment.words,
             Segment.kind,
+            Segment.kind_suggested,
             Segment.tags,
             Segment.language,
+            Segment.source,
         )
         .where(Segment.meeting_id == meeting.id)
         .order_by(Segment.start, Segment.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import unicodedata
 from typing import Any
 
@@ -23,16 +24,23 @@ CONTENT_TYPES = {
     "json": "application/json",
     "txt": "text/plain",
     "vtt": "text/vtt",
-    "srt": "application/x-subrip",
+    "srt": "application/x-subrip; charset=utf-8",  # SRT has no default encoding: say it
     "csv": "text/csv",
     "rttm": "text/plain",
 }
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def render(document: MeetingDocument, fmt: str) -> str:
+def render(document: MeetingDocument, fmt: str, language: str | None = None) -> str:
+    """The meeting in one format; with a language (ISO 639-1), only its lines: a captions track per language (the
+    testimony as said, the interpretation), or a transcript of one language."""
     if fmt not in FORMATS:
         raise InvalidInput(f"format {fmt!r} is not one of: {', '.join(FORMATS)}")
+    if language is not None:
+        if not LANGUAGE_CODE.fullmatch(language):
+            raise InvalidInput(f"lang {language!r} is not a two-letter language code (en, es)")
+        document = {**document, "segments": [s for s in document["segments"] if s["language"] == language]}
     return _RENDERERS[fmt](document)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.db.models import Meeting, Person, Segment, Speaker
 from archive.errors import NotFound
 from archive.privacy.view import NAMED, PublicView, public_view
+from archive.search import line_id
 
 _published = or_(Segment.public_text.is_(None), Segment.public_text != "")
 
@@ -77,6 +78,25 @@ def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
     return sorted(voices, key=lambda voice: (-voice["talk_time"], voice["label"]))
 
 
+def speaker_index(session: Session) -> list[dict[str, Any]]:
+    """Everyone the public may see as a speaker: people a person attributed a voice to where they may be named,
+    with their meetings and statements, by name. Someone who asked to stay anonymous is left out of the list (as
+    out of the sitemap): their lines stay under their role on the meeting pages."""
+    named = Speaker.consent.in_(NAMED)
+    rows = session.execute(
+        select(Person, func.count(func.distinct(Speaker.meeting_id)), func.count(Segment.id))
+        .join(Speaker, Speaker.person_id == Person.id)
+        .outerjoin(Segment, (Segment.speaker_id == Speaker.id) & _published)
+        .where(named, Person.consent != "anonymous")
+        .group_by(Person.id)
+    ).all()
+    people = [
+        {**person.public_record(), "meetings": meetings, "statements": statements}
+        for person, meetings, statements in rows
+    ]
+    return sorted(people, key=lambda p: (p["name"].casefold(), p["id"]))
+
+
 def person_record(session: Session, person_id: int, page: int = 1, per_page: int = 50) -> dict[str, Any]:
     """A person's public record: who they are, the meetings they spoke in and a page of their statements."""
     person = session.get(Person, person_id) if 0 < person_id <= LARGEST_ID else None
@@ -130,9 +150,10 @@ def person_record(session: Session, person_id: int, page: int = 1, per_page: int
                 "start": segment.start,
                 "end": segment.end,
                 "kind": segment.kind,
+                "kind_suggested": segment.kind_suggested,
                 "tags": segment.tags or [],
                 "text": _public_text(session, views, meeting, segment),
-                "url": f"/meetings/{meeting.slug}?t={int(segment.start)}",
+                "url": f"/meetings/{meeting.slug}?t={int(segment.start)}#{line_id(segment.id)}",
             }
             for segment, meeting in statements
         ],

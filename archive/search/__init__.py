@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 from urllib.parse import quote
 
+
+def line_id(segment_id: int) -> str:
+    """The element id of a segment's line on its meeting page: what every link to a line ends with (#s123)."""
+    return f"s{segment_id}"
+
+
 MAX_QUERY_CHARACTERS = 500  # longer input is cut here (and the page says so); nobody types more
 PER_PAGE_MAX = 100
 SORTS = ("relevance", "date")
@@ -36,6 +42,7 @@ class SearchResult(TypedDict):
     meeting: MeetingRef
     speaker: HitSpeaker
     kind: str | None
+    language: str | None  # ISO 639-1: the language the words were said in
     start: float
     end: float
     text: str
@@ -57,6 +64,7 @@ class SearchPageJSON(TypedDict):
     page: int
     per_page: int
     message: str | None
+    suggestion: str | None  # "Did you mean …": the query with unknown words corrected, when nothing matched
     results: list[SearchResult]
     facets: dict[str, list[FacetJSON]]
 
@@ -69,6 +77,8 @@ class SearchRequest:
     speaker: str | None = None
     kind: str | None = None
     meeting: str | None = None
+    body: str | None = None  # the body's slug
+    language: str | None = None  # ISO 639-1
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     sort: str = "relevance"
@@ -94,6 +104,7 @@ class SearchHit:
     text: str
     highlight: str  # HTML: the text escaped, matches in <mark>
     speaker_label: str | None = None  # the voice in its meeting (SPEAKER_00…); None without diarization
+    language: str | None = None  # ISO 639-1
 
     # The site's addresses for the hit, written out rather than built with url_for (a search page has sixty).
     @property
@@ -102,7 +113,8 @@ class SearchHit:
 
     @property
     def url(self) -> str:
-        return f"{self.meeting_url}?t={int(self.start)}"
+        """The line itself: the page opens at its second and the fragment is the line's element id (`s<id>`)."""
+        return f"{self.meeting_url}?t={int(self.start)}#{line_id(self.segment_id)}"
 
     @property
     def speaker_url(self) -> str | None:
@@ -127,6 +139,8 @@ class SearchPage:
     # False when more segments matched than the backend counts (PostgreSQL past its window): `total` is then the
     # window, a lower bound, and the hits and the facets come from the newest `total` matches.
     total_exact: bool = True
+    # "Did you mean …": the query with its unknown words replaced by the closest words the index holds.
+    suggestion: str | None = None
 
     @property
     def pages(self) -> int:
@@ -148,6 +162,7 @@ class SearchPage:
             "page": self.page,
             "per_page": self.per_page,
             "message": self.message,
+            "suggestion": self.suggestion,
             "results": [
                 {
                     "segment_id": h.segment_id,
@@ -166,6 +181,7 @@ class SearchPage:
                         "label": h.speaker_label,
                     },
                     "kind": h.kind,
+                    "language": h.language,
                     "start": h.start,
                     "end": h.end,
                     "text": h.text,

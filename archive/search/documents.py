@@ -30,6 +30,7 @@ class SegmentDocument:
     end: float
     text: str
     speaker_label: str | None = None  # the voice's diarization label in its meeting
+    body_slug: str = ""
 
 
 def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDocument]:
@@ -55,6 +56,7 @@ def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDoc
             meeting_title=meeting.title,
             meeting_date=meeting.date,
             body=meeting.body.name,
+            body_slug=meeting.body.slug,
             speaker_id=person.id if person else None,
             speaker_name=voice["name"] if voice else None,  # a person's public name or a pseudonym
             speaker_role=person.role if person else None,

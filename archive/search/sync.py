@@ -34,6 +34,7 @@ from archive.db.models import (
 )
 from archive.privacy.ledger import refresh_public_text
 from archive.search.index import SearchBackend, index_meeting
+from archive.speakers.kinds import suggest_kinds
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +149,12 @@ def _meetings_reached(table: Table, where: ColumnElement[bool] | None) -> Any:
 
 
 def _before_commit(session: Session) -> None:
-    """Published text follows the segments and the ledger in the transaction that changed them."""
+    """Suggested kinds and published text follow the segments, voices, agenda and ledger in the transaction that
+    changed them."""
     for meeting_id in list(changed_meetings(session)):
         meeting = session.get(Meeting, meeting_id)
         if meeting is not None:
+            suggest_kinds(session, meeting)
             refresh_public_text(session, meeting)
 
 

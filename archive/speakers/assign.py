@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.db.models import Segment, Speaker
+from archive.db.models import Recording, Segment, Speaker
 
 NEAREST_TURN_SECONDS = 1.0  # a word outside every turn goes to a turn this close, if there is one
 BLIP_SECONDS = 0.3  # one short word flanked by another voice on both sides is boundary jitter: it joins them
@@ -83,9 +83,24 @@ def assign_segments(session: Session, meeting_id: int) -> int:
     turns = sorted((start, end, s.id) for s in speakers for start, end in s.turns)
     if not turns:
         return 0
+    # In a meeting of simultaneous tracks, a voice found on one track speaks the words heard on that track only.
+    tracks = dict(
+        session.execute(select(Recording.id, Recording.track).where(Recording.meeting_id == meeting_id)).all()
+    )
+    on_track: dict[str | None, list[SpeakerTurn]] = {}
+    for start, end, speaker_id in turns:
+        track = next(s.track for s in speakers if s.id == speaker_id)
+        on_track.setdefault(track, []).append((start, end, speaker_id))
     segments = session.scalars(select(Segment).where(Segment.meeting_id == meeting_id).order_by(Segment.start)).all()
     split = 0
     for segment in segments:
+        if segment.source is not None:  # a curator's line keeps the voice the curator gave it
+            continue
+        track = tracks.get(segment.recording_id)
+        turns = on_track.get(track, []) if track is not None and track in on_track else on_track.get(None, [])
+        if not turns:
+            segment.speaker_id = None
+            continue
         if not segment.words:
             segment.speaker_id = speaker_for(segment.start, segment.end, turns)
             continue
@@ -115,6 +130,7 @@ def _copy(segment: Segment, piece: Piece) -> Segment:
         speaker_id=piece.speaker,
         language=segment.language,
         kind=segment.kind,
+        kind_suggested=segment.kind_suggested,
         tags=list(segment.tags),
         avg_logprob=segment.avg_logprob,
         no_speech_prob=segment.no_speech_prob,

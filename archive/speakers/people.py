@@ -20,7 +20,6 @@ from archive.db.lookups import meeting_by_slug
 from archive.db.models import ATTRIBUTION_METHODS, CONSENT_LEVELS, Attribution, Meeting, Person, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.speakers.voices import (
-    ASSIGN_THRESHOLD,
     HUMAN_METHODS,
     SUGGEST_THRESHOLD,
     best_matches,
@@ -32,6 +31,9 @@ from archive.speakers.voices import (
 from archive.timecodes import format_clock
 
 WITHDRAWN = "withdrawn"
+# A ledger row that says a curator turned down the machine's suggestion of this person for this voice: the
+# voice is never suggested as them again.
+REJECTED = "rejected"
 # Ledger rows that record a change to the voice itself rather than to whom it is attributed.
 MERGED, SPLIT = "merged", "split"
 _LABEL = re.compile(r"^SPEAKER_(\d+)$")
@@ -58,6 +60,9 @@ def attribute(
         raise InvalidInput(f"attribution method {method!r} is not one of: {', '.join(ATTRIBUTION_METHODS)}")
     elif method == "voice-match" and not person.voice_matching_allowed:
         raise InvalidInput(f"{person.name} (person {person.id}) has not agreed to voice matching ({person.consent})")
+    elif method not in HUMAN_METHODS:
+        # The database refuses it too (migration 0014): a voice match is a suggestion until a curator confirms it.
+        raise InvalidInput(f"a voice match only suggests {person.name}: a curator confirms it (confirm_suggestion)")
     if person is not None and person.id is None:
         session.add(person)
         session.flush()
@@ -67,7 +72,7 @@ def attribute(
     speaker.attribution_score = score if person is not None else None
     speaker.attribution_note = note
     if person is not None and speaker.suggested_person_id == person.id:
-        speaker.suggested_person_id = None
+        speaker.suggested_person = None
         speaker.suggestion_score = None
     entry = Attribution(
         speaker_id=speaker.id,
@@ -267,57 +272,88 @@ class MatchOutcome:
     person_id: int
     person: str  # the public name: what may be printed
     score: float
-    action: str  # "attributed" (score ≥ ASSIGN_THRESHOLD) or "suggested"
+    action: str  # always "suggested": a curator confirms or rejects it
 
 
 def apply_voice_matches(session: Session, meeting: Meeting) -> list[MatchOutcome]:
     """Match the meeting's voices that nobody has attributed against the known voice prints.
 
-    A score of at least ASSIGN_THRESHOLD attributes the voice ("voice-match", with the score); from
-    SUGGEST_THRESHOLD it is only suggested to a curator. Someone a person already recognised in this
-    meeting is not matched to a second voice of it.
+    A score of at least SUGGEST_THRESHOLD suggests the person to a curator (`suggested_person_id`, with the
+    score); it never attributes the voice, so nothing public changes until a curator confirms it. Someone a
+    person already recognised in this meeting is not suggested for a second voice of it, nor someone a curator
+    rejected for this voice.
     """
     speakers = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id).order_by(Speaker.label)).all()
     recognised = {s.person_id for s in speakers if s.attribution in HUMAN_METHODS and s.person_id is not None}
-    open_voices = [s for s in speakers if s.embedding is not None and s.attribution not in HUMAN_METHODS]
+    open_voices = [s for s in speakers if s.embedding is not None and s.person_id is None]
+    rejected = set(
+        session.execute(
+            select(Attribution.speaker_id, Attribution.person_id).where(
+                Attribution.method == REJECTED, Attribution.speaker_id.in_([s.id for s in open_voices])
+            )
+        ).all()
+    )
     matches = best_matches(session, open_voices)
     outcomes: list[MatchOutcome] = []
     for speaker in open_voices:
         match = matches.get(speaker.id)
-        if match is None or match.person_id in recognised or match.score < SUGGEST_THRESHOLD:
-            speaker.suggested_person_id = speaker.suggestion_score = None
+        if (
+            match is None
+            or match.person_id in recognised
+            or match.score < SUGGEST_THRESHOLD
+            or (speaker.id, match.person_id) in rejected
+        ):
+            speaker.suggested_person, speaker.suggestion_score = None, None
             continue
         person = session.get_one(Person, match.person_id)
         score = round(match.score, 4)
-        if match.score >= ASSIGN_THRESHOLD:
-            if speaker.person_id != person.id or speaker.attribution != "voice-match":
-                attribute(session, speaker, person, "voice-match", score=score, made_by="ingest")
-            else:
-                speaker.attribution_score = score
-            outcomes.append(MatchOutcome(speaker.label, person.id, person.public_name, score, "attributed"))
-        elif speaker.person_id != person.id:
-            speaker.suggested_person_id, speaker.suggestion_score = person.id, score
-            outcomes.append(MatchOutcome(speaker.label, person.id, person.public_name, score, "suggested"))
+        speaker.suggested_person, speaker.suggestion_score = person, score
+        outcomes.append(MatchOutcome(speaker.label, person.id, person.public_name, score, "suggested"))
     session.flush()
     return outcomes
+
+
+def confirm_suggestion(session: Session, speaker: Speaker, *, made_by: str) -> Attribution:
+    """A curator heard the voice and agrees with the machine's suggestion: the voice is now the person's
+    (method "curator", the similarity kept in the note), and public from the next commit."""
+    person = speaker.suggested_person
+    if person is None:
+        raise InvalidInput(f"{speaker.label} has no suggestion to confirm")
+    score = speaker.suggestion_score
+    note = "confirmed the voice match" + (f" (similarity {score:.2f})" if score is not None else "")
+    return attribute(session, speaker, person, "curator", note=note, made_by=made_by)
+
+
+def reject_suggestion(session: Session, speaker: Speaker, *, made_by: str) -> Attribution:
+    """A curator says the voice is not the suggested person: the suggestion goes, and is never made again."""
+    person = speaker.suggested_person
+    if person is None:
+        raise InvalidInput(f"{speaker.label} has no suggestion to reject")
+    entry = Attribution(
+        speaker_id=speaker.id,
+        person_id=person.id,
+        method=REJECTED,
+        score=speaker.suggestion_score,
+        note="the suggested voice match was rejected",
+        made_by=made_by,
+    )
+    session.add(entry)
+    speaker.suggested_person, speaker.suggestion_score = None, None
+    session.flush()
+    return entry
 
 
 # --- people ---------------------------------------------------------------------------------------------
 
 
 def set_consent(session: Session, person: Person, consent: str, *, made_by: str) -> None:
-    """Record what the person agreed to. Without "public" their voice print goes, automatic matches to them
-    are withdrawn and suggestions of them dropped; back at "public" the print is rebuilt."""
+    """Record what the person agreed to. Without "public" their voice print goes and suggestions of them are
+    dropped (a voice match is only ever a suggestion); back at "public" the print is rebuilt."""
     if consent not in CONSENT_LEVELS:
         raise InvalidInput(f"consent {consent!r} is not one of: {', '.join(CONSENT_LEVELS)}")
     person.consent = consent
     session.flush()
     if not person.voice_matching_allowed:
-        matched = session.scalars(
-            select(Speaker).where(Speaker.person_id == person.id, Speaker.attribution == "voice-match")
-        ).all()
-        for speaker in matched:
-            withdraw(session, speaker, note=f"consent changed to {consent}: voice matches withdrawn", made_by=made_by)
         session.execute(
             update(Speaker)
             .where(Speaker.suggested_person_id == person.id)

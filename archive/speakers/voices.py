@@ -20,8 +20,9 @@ HUMAN_METHODS = ("self-identified", "named-by-chair", "curator")
 
 # Cosine similarity between a meeting's voice and a voice print. Measured (docs/benchmarks.md, "Diarization"): the same
 # voice in two halves of a recording scores well above these, different voices well below.
-SUGGEST_THRESHOLD = 0.50  # shown to a curator as "probably …"
-ASSIGN_THRESHOLD = 0.70  # attributed automatically, as a voice match with its score
+# A match is only ever a suggestion to a curator: nothing about a person goes public on a machine's guess (a
+# farmworker's testimony was once published as the council chair's on a similarity of 0.81).
+SUGGEST_THRESHOLD = 0.50  # shown to a curator as "probably …", with the score, to confirm or reject
 
 
 def to_bytes(vector: np.ndarray) -> bytes:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from archive.config import language_name
 from archive.errors import ModelUnavailable
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe.activity import Stretch
@@ -111,12 +112,6 @@ def reason(language: str, languages: tuple[str, ...]) -> str:
     if language:
         return f"speech not transcribed — the model wrote nothing for this {language_name(language)} speech"
     return "speech not transcribed — the model wrote nothing here"
-
-
-def language_name(code: str) -> str:
-    from whisper.tokenizer import LANGUAGES
-
-    return LANGUAGES.get(code, code).title()
 
 
 def offline_guess(cache_dir: Path, threads: int) -> Guess:

@@ -120,10 +120,23 @@ class Engine(Protocol):
         ...
 
 
-def transcript_filename(sha256: str, engine: str, model: str) -> str:
-    """transcripts/<sha256>.<engine>.<model>.json, with the model name made safe for a file name."""
+def transcript_filename(sha256: str, engine: str, model: str, languages: tuple[str, ...] = ("en",)) -> str:
+    """transcripts/<sha256>.<engine>.<model>[.<languages>].json, with the model name made safe for a file name.
+
+    The languages a run was told to expect are part of the name: a run for English alone is not a run for
+    English and Spanish. English alone keeps the name transcripts had before languages were configurable.
+    """
     safe_model = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
-    return f"{sha256}.{engine}.{safe_model}.json"
+    tail = "" if tuple(languages) == ("en",) else "." + "-".join(languages)
+    return f"{sha256}.{engine}.{safe_model}{tail}.json"
+
+
+def configured_languages(transcript: Transcript) -> tuple[str, ...]:
+    """The languages the run that made `transcript` was told to expect (older transcripts: their one language)."""
+    configured = transcript.parameters.get("languages")
+    if configured:
+        return tuple(configured)
+    return (transcript.parameters.get("language") or "en",)
 
 
 def spoken_languages(segments: tuple[TranscriptSegment, ...] | list[TranscriptSegment]) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from archive.web import limits, templating
 from archive.web.admin.auth import auth
 from archive.web.admin.campaigns import admin_campaigns
 from archive.web.admin.curation import curation_pages
+from archive.web.admin.overlaps import overlap_pages
 from archive.web.admin.privacy import privacy_pages
 from archive.web.admin.speakers import admin_speakers
 from archive.web.admin.uploads import uploads
@@ -33,10 +34,12 @@ from archive.web.api.meetings import meetings_api
 from archive.web.page_cache import PageStore, new_pages_folder
 from archive.web.public.campaigns import campaigns
 from archive.web.public.excerpt_media import excerpt_media
+from archive.web.public.excerpt_video import excerpt_video_page
 from archive.web.public.excerpts import excerpts
 from archive.web.public.feeds import feeds
 from archive.web.public.legislators import legislators
 from archive.web.public.pages import pages
+from archive.web.public.share_cards import share_cards
 
 
 def build_app(settings: Settings | None = None, pages_folder: Path | None = None) -> Flask:
@@ -83,6 +86,8 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         pages,  # /, /search, /meetings, /speakers
         excerpts,  # /excerpts/<slug>
         excerpt_media,  # clips and quote cards
+        excerpt_video_page,  # /excerpts/<slug>/clip.mp4: the captioned video
+        share_cards,  # /meetings/<slug>/card.png, /card.png: the other pages' og:image
         feeds,  # embeds, oEmbed, Atom, the sitemap, downloads
         legislators,  # /legislators
         campaigns,  # /campaigns/…
@@ -90,12 +95,25 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         admin_campaigns,  # /admin/campaigns/…
         uploads,  # /admin/upload, /admin/jobs
         curation_pages,  # /admin/meetings, /admin/segments, /admin/revisions: corrections
+        overlap_pages,  # /admin/overlaps, /admin/meetings/<slug>/lines: overlapping speech
         admin_speakers,  # /admin/meetings/<slug>/speakers, /admin/people: voices and review
         privacy_pages,  # /admin/privacy, /admin/meetings/<slug>/privacy: consent, redactions
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(excerpt_api)  # authenticated by Authorization: Bearer, which no other site can make a browser send
     templating.register(app)
+
+    @app.before_request
+    def refuse_empty_api_parameters() -> None:
+        # An empty parameter is a mistake the API names, never one it reads as "not given" (docs/api.md).
+        if request.path.startswith("/api/"):
+            given = list(request.args.items(multi=True))
+            empty = sorted({name for name, value in given if not value.strip()})
+            if empty:
+                raise InvalidInput(f"{', '.join(empty)}: empty; give a value or leave the parameter out")
+            control = sorted({name for name, value in given if any(ord(c) < 32 for c in value)})
+            if control:
+                raise InvalidInput(f"{', '.join(control)}: must not contain control characters")
 
     @app.teardown_appcontext
     def close_session(_error: BaseException | None) -> None:
@@ -139,7 +157,12 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
-        return answer(error.description or error.name, error.code or 500)
+        response = app.make_response(answer(error.description or error.name, error.code or 500))
+        # The error's own headers are part of the answer: a 405's Allow (RFC 9110), a 401's WWW-Authenticate.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.after_request
     def security_headers(response: Response) -> Response:

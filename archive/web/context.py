@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,17 +38,20 @@ def page_from(args: Mapping[str, str], per_page: int = 50) -> tuple[int, int]:
 
 
 # The arguments search_request_from reads: a kept search (archive.web.page_cache) is keyed by these alone.
-SEARCH_ARGUMENTS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "page", "per_page")
+SEARCH_ARGUMENTS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to", "sort", "page", "per_page")
 
 
 def search_request_from(args: Mapping[str, str]) -> SearchRequest:
     """Validate query parameters; each problem is a 400 that names the parameter."""
     q = args.get("q", "")
-    filters = {name: (args.get(name) or "").strip() or None for name in ("speaker", "kind", "meeting")}
+    filters = {name: (args.get(name) or "").strip() or None for name in ("speaker", "kind", "meeting", "body", "lang")}
     if not q.strip() and not any(filters.values()) and not (args.get("from") or args.get("to")):
         raise InvalidInput('q: type a word or a "quoted phrase" to search')
     if filters["kind"] and filters["kind"] not in SEGMENT_KINDS:
         raise InvalidInput(f"kind must be one of: {', '.join(SEGMENT_KINDS)}")
+    language = filters.pop("lang")
+    if language and not re.fullmatch(r"[a-z]{2}", language.lower()):
+        raise InvalidInput("lang must be a two-letter language code (en, es)")
     sort = args.get("sort", "relevance")
     if sort not in SORTS:
         raise InvalidInput(f"sort must be one of: {', '.join(SORTS)}")
@@ -58,6 +62,7 @@ def search_request_from(args: Mapping[str, str]) -> SearchRequest:
         sort=sort,
         page=_whole(args, "page", 1, 1, 10_000),
         per_page=_whole(args, "per_page", 20, 1, PER_PAGE_MAX),
+        language=language.lower() if language else None,
         **filters,
     )
 

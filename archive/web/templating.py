@@ -81,7 +81,7 @@ def search_feed_url(args: dict[str, str]) -> str:
 
 
 # The search parameters a saved search keeps (no page or sort: a feed is the newest hits).
-FEED_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to")
+FEED_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "from", "to")
 
 
 def clock(seconds: float) -> str:
@@ -97,6 +97,22 @@ def search_url(args: dict[str, str], **changes: object) -> str:
     the cost (a search page has some thirty such links)."""
     query = {**args, **{name: str(value) for name, value in changes.items()}}
     return f"{url_for('pages.search')}?{urlencode(query, safe=URL_SAFE)}"
+
+
+def date_value(value: str | None) -> str:
+    """A `type=date` input's value: the date when it is one (YYYY-MM-DD), else nothing (HTML allows no other)."""
+    text = (value or "").strip()
+    try:
+        return dt.date.fromisoformat(text).isoformat() if len(text) == 10 else ""
+    except ValueError:
+        return ""
+
+
+def language_name(code: str | None) -> str:
+    """A language code as people read it: "es" → "Spanish"."""
+    from archive.config import language_name as name
+
+    return name(code) if code else "Unknown language"
 
 
 def register(app: Flask) -> None:
@@ -116,4 +132,6 @@ def register(app: Flask) -> None:
     ):
         app.add_template_global(function)
     app.add_template_filter(clock)
+    app.add_template_filter(language_name)
     app.add_template_filter(long_date)
+    app.add_template_filter(date_value)

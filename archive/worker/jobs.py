@@ -26,7 +26,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,7 @@ def submit_transcription(
     *,
     engine: str | None = None,
     model: str | None = None,
+    languages: tuple[str, ...] | None = None,
     diarize: bool = True,
     created_by: str = "",
     key: str | None = None,
@@ -77,8 +78,9 @@ def submit_transcription(
         meeting = session.scalar(select(Meeting).where(Meeting.slug == slug))
         if meeting is None:
             raise NotFound(f"no meeting with slug {slug!r}")
-        meeting_id, duration = meeting.id, meeting.duration
-    parameters = _engine_parameters(settings, engine, model, diarize)
+        # Progress counts each recording's audio in turn: simultaneous tracks add up here.
+        meeting_id, duration = meeting.id, sum(r.duration for r in meeting.recordings)
+    parameters = _engine_parameters(settings, engine, model, languages, diarize)
     return _submit(sessions, settings, "transcribe", parameters, meeting_id, duration, created_by, key)
 
 
@@ -90,17 +92,26 @@ def submit_upload(
     *,
     engine: str | None = None,
     model: str | None = None,
+    languages: tuple[str, ...] | None = None,
     diarize: bool = True,
     created_by: str = "",
     key: str | None = None,
+    tracks: Sequence[tuple[Path, str]] = (),
+    split_channels: bool = False,
+    name: str = "",
 ) -> tuple[Job, bool]:
     """Queue an uploaded recording (a file under <home>/uploads/): the job stores it as a new meeting's
-    recording, then transcribes it. (job, made now); a known `key` returns its job."""
-    parameters = _engine_parameters(settings, engine, model, diarize) | {
+    recording, then transcribes it. (job, made now); a known `key` returns its job. With `tracks` (each
+    upload and the name it was sent with, `upload` the first), the files are simultaneous tracks of the meeting;
+    with `split_channels`, each channel of `upload` is one (archive.ingest.tracks)."""
+    parameters = _engine_parameters(settings, engine, model, languages, diarize) | {
+        "tracks": [{"upload": path.name, "name": name} for path, name in tracks],
+        "split_channels": split_channels,
+        "name": name,
         "upload": upload.name,
         "body": info.body,
         "title": info.title,
-        "date": info.date.isoformat(),
+        "date": info.date.isoformat() if info.date else None,
         "source_url": info.source_url,
         "agenda_url": info.agenda_url,
     }
@@ -112,11 +123,15 @@ def uploads_dir(settings: Settings) -> Path:
     return settings.home / "uploads"
 
 
-def _engine_parameters(settings: Settings, engine: str | None, model: str | None, diarize: bool) -> dict[str, Any]:
+def _engine_parameters(
+    settings: Settings, engine: str | None, model: str | None, languages: tuple[str, ...] | None, diarize: bool
+) -> dict[str, Any]:
     engine = engine or settings.engine
     if engine not in ENGINES:
         raise InvalidInput(f"engine {engine!r} is not one of: {', '.join(ENGINES)}")
-    return {"engine": engine, "model": model or settings.model, "diarize": diarize}
+    chosen = settings.for_languages(languages)  # refuses unknown codes and an English-only model for others
+    model = chosen.with_model(model or chosen.model).model
+    return {"engine": engine, "model": model, "languages": list(chosen.languages), "diarize": diarize}
 
 
 def _submit(
@@ -280,7 +295,11 @@ def run_job(
             if kind == "dumps":  # queued with a change of the redaction ledger (archive.privacy.ledger)
                 _refresh_dumps(settings, sessions)
             else:
-                job_settings = dataclasses.replace(settings, engine=parameters["engine"], model=parameters["model"])
+                job_settings = dataclasses.replace(
+                    settings.for_languages(parameters.get("languages")),  # jobs queued before languages: none
+                    engine=parameters["engine"],
+                    model=parameters["model"],
+                )
                 if kind == "ingest" and slug is None:
                     slug = _store_upload(job_settings, sessions, job_id, parameters)
                 if slug is None:
@@ -336,6 +355,7 @@ def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: i
     """An upload job's first step: store the file as a new meeting's recording (content-addressed, so a second
     try finds it stored), record the meeting on the job, and delete the upload."""
     from archive.ingest.pipeline import MeetingInfo, ingest
+    from archive.ingest.tracks import Track, chosen_tracks
 
     upload = uploads_dir(settings) / parameters["upload"]
     if not upload.exists():
@@ -343,7 +363,7 @@ def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: i
     info = MeetingInfo(
         body=parameters["body"],
         title=parameters["title"],
-        date=dt.date.fromisoformat(parameters["date"]),
+        date=dt.date.fromisoformat(parameters["date"]) if parameters.get("date") else None,
         source_url=parameters.get("source_url"),
         agenda_url=parameters.get("agenda_url"),
     )
@@ -352,14 +372,23 @@ def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: i
         if earlier is not None and (earlier.title, earlier.date) != (info.title, info.date):
             raise InvalidInput(f"this recording is already in the archive as meeting {earlier.slug}")
         slug = earlier.slug if earlier is not None else None
+    listed = parameters.get("tracks") or []
+    files = [uploads_dir(settings) / t["upload"] for t in listed]
     if slug is None:
-        slug = ingest(sessions, settings, [upload], info, load_transcriber=None).slug
+        split = bool(parameters.get("split_channels"))
+        name = parameters.get("name") or ""  # the name the file was sent with
+        with chosen_tracks([upload], settings, tracks=False, split=split, name=name) as channels:
+            tracks = [Track(f, t["name"]) for f, t in zip(files, listed, strict=True)] if listed else channels
+            slug = ingest(sessions, settings, [upload], info, load_transcriber=None, tracks=tracks).slug
     with sessions() as session, session.begin():
         meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
         session.execute(
-            update(Job).where(Job.id == job_id).values(meeting_id=meeting.id, progress_total=meeting.duration)
+            update(Job)
+            .where(Job.id == job_id)
+            .values(meeting_id=meeting.id, progress_total=sum(r.duration for r in meeting.recordings))
         )
-    upload.unlink()
+    for path in {upload, *files}:
+        path.unlink(missing_ok=True)
     return slug
 
 

@@ -80,9 +80,9 @@ def test_the_list_shows_voice_matches_and_suggestions_never_embeddings(runner, s
         speaker = find_speaker(session, meeting, "SPEAKER_01")
         speaker.suggested_person_id, speaker.suggestion_score = person.id, 0.6123
         chair = find_speaker(session, meeting, "SPEAKER_00")
-        chair.person, chair.attribution, chair.attribution_score = person, "voice-match", 0.8734
+        chair.person, chair.attribution = person, "named-by-chair"
     listing = ok(runner, "speakers", "list", meeting).stdout
-    assert "SPEAKER_00   0:00:07  Rosa Diaz (public commenter) #1  [voice-match 0.87]" in listing
+    assert "SPEAKER_00   0:00:07  Rosa Diaz (public commenter) #1  [named-by-chair]" in listing
     assert "SPEAKER_01   1:01:35  (unnamed)  suggested: Rosa Diaz (public commenter) #1 (0.61)" in listing
     assert "embedding" not in listing.lower() and "\\x" not in listing
 
@@ -156,3 +156,23 @@ def test_people_list_edit_and_delete(runner: CliRunner, sessions, meeting: str, 
         assert methods == ["curator", "withdrawn"]
     found = json.loads(ok(runner, "search", "grocery", "--json").stdout)
     assert found["results"][0]["speaker"]["name"] is None
+
+
+def test_a_suggestion_is_confirmed_or_rejected_from_the_command_line(runner, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as session, session.begin():
+        person = Person(name="Rosa Diaz", role="public commenter")
+        session.add(person)
+        session.flush()
+        for label in ("SPEAKER_00", "SPEAKER_01"):
+            speaker = find_speaker(session, meeting, label)
+            speaker.suggested_person_id, speaker.suggestion_score = person.id, 0.81
+    assert ok(runner, "speakers", "confirm", meeting, "SPEAKER_01").stdout.strip() == (
+        "SPEAKER_01 is Rosa Diaz (public commenter) (person 1), confirmed"
+    )
+    assert "is not Rosa Diaz" in ok(runner, "speakers", "confirm", meeting, "SPEAKER_00", "--reject").stdout
+    listing = ok(runner, "speakers", "list", meeting).stdout
+    assert "SPEAKER_01   1:01:35  Rosa Diaz (public commenter) #1  [curator]" in listing
+    assert "suggested" not in listing
+    assert fails(runner, "speakers", "confirm", meeting, "SPEAKER_00") == (
+        "testimony: error: SPEAKER_00 has no suggestion to confirm"
+    )

@@ -54,7 +54,7 @@ def test_the_json_keeps_the_contract_around_reviewed(sessions, runner) -> None: 
     _meeting(sessions)
     runner.invoke(main, ["review", SLUG, "--by", "Ana"])
     document = _exported(runner)
-    assert list(document) == ["meeting", "reviewed", "speakers", "segments", "notices"]
+    assert list(document) == ["meeting", "reviewed", "speakers", "segments", "overlaps", "notices"]
     assert set(document["meeting"]) == {"slug", "title", "date", "body", "source_url", "duration"}
 
 

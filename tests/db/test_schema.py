@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import inspect, select, text
 
 from archive.config import Settings
+from archive.db import version
 from archive.db.models import Body, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
 from archive.db.session import make_engine, migrate
 from archive.home import init_home
@@ -236,4 +238,116 @@ def test_migration_0005_adds_and_removes_the_legislator_directory(settings: Sett
     assert {"legislators", "district_towns"}.isdisjoint(inspect(engine).get_table_names())
     migrate(engine)
     assert {"legislators", "district_towns"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_migration_0014_turns_automatic_voice_matches_into_suggestions(settings: Settings) -> None:
+    """An attribution a machine made (similarity 0.81) becomes the curators' suggestion; people's stay; the
+    database then refuses a "voice-match" attribution."""
+    from sqlalchemy.exc import IntegrityError
+
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine, "0011")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO bodies (id, name, slug) VALUES (1, 'Council', 'council')"))
+        connection.execute(
+            text(
+                "INSERT INTO meetings (id, slug, body_id, title, date, created_at)"
+                " VALUES (1, 'm', 1, 'T', '2024-02-07', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO people (id, name, role, consent, created_at) VALUES"
+                " (1, 'Walter', 'Council chair', 'public', CURRENT_TIMESTAMP),"
+                " (2, 'Rosa', 'public commenter', 'public', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO speakers (id, meeting_id, label, person_id, attribution, attribution_score, consent,"
+                " speech_seconds, turns) VALUES"
+                " (1, 1, 'SPEAKER_00', 1, 'voice-match', 0.81, 'public', 0, '[]'),"
+                " (2, 1, 'SPEAKER_01', 2, 'self-identified', NULL, 'public', 0, '[]')"
+            )
+        )
+    migrate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT label, person_id, attribution, suggested_person_id, suggestion_score FROM speakers"
+                " ORDER BY label"
+            )
+        ).all()
+        history = connection.execute(text("SELECT speaker_id, method, score, made_by FROM attributions")).all()
+    assert [tuple(row) for row in rows] == [
+        ("SPEAKER_00", None, None, 1, 0.81),
+        ("SPEAKER_01", 2, "self-identified", None, None),
+    ]
+    assert [tuple(row) for row in history] == [(1, "withdrawn", 0.81, "migration 0014")]
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("UPDATE speakers SET person_id = 1, attribution = 'voice-match' WHERE id = 1"))
+    engine.dispose()
+
+
+def test_migration_0012_keys_runs_by_their_languages_and_goes_back(settings: Settings) -> None:
+    """A run made before 0012 is a run for its one language; downgrading drops the new columns and table."""
+    from alembic import command
+    from alembic.config import Config
+
+    from archive.db.session import MIGRATIONS
+
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine, "0011")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO bodies (id, name, slug) VALUES (1, 'Council', 'council')"))
+        connection.execute(
+            text(
+                "INSERT INTO meetings (id, slug, body_id, title, date, created_at)"
+                " VALUES (1, 'm', 1, 'T', '2024-02-07', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                'INSERT INTO recordings (id, sha256, meeting_id, position, "offset", suffix, original_name, size,'
+                " container, duration, has_video, streams, created_at) VALUES (1, 'ab', 1, 0, 0, '.wav', 'a.wav', 1,"
+                " 'wav', 1.0, false, '[]', CURRENT_TIMESTAMP)"
+            )
+        )
+        for run, (model, language) in enumerate([("tiny.en", None), ("base", "es")], start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO transcription_runs (id, recording_id, engine, model, engine_version, parameters,"
+                    " transcript_file, transcript_sha256, language, created_at)"
+                    " VALUES (:id, 1, 'whisper', :model, '1', '{}', 'f.json', 'cd', :language, CURRENT_TIMESTAMP)"
+                ),
+                {"id": run, "model": model, "language": language},
+            )
+    migrate(engine)
+    with engine.begin() as connection:
+        rows = connection.execute(text("SELECT model, languages, gaps FROM transcription_runs ORDER BY id")).all()
+        assert [(m, lang) for m, lang, _ in rows] == [("tiny.en", "en"), ("base", "es")]
+        # The same engine and model for other languages is another run.
+        connection.execute(
+            text(
+                "INSERT INTO transcription_runs (id, recording_id, engine, model, engine_version, parameters,"
+                " transcript_file, transcript_sha256, languages, gaps, created_at)"
+                " VALUES (3, 1, 'whisper', 'base', '1', '{}', 'g.json', 'ef', 'en,es', '[]', CURRENT_TIMESTAMP)"
+            )
+        )
+    assert "interpretations" in inspect(engine).get_table_names()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()
+        connection.info[version.PAUSED] = True
+        with connection.begin():
+            connection.execute(text("DELETE FROM transcription_runs WHERE id = 3"))
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0011")
+    assert "interpretations" not in inspect(engine).get_table_names()
+    assert "languages" not in {c["name"] for c in inspect(engine).get_columns("transcription_runs")}
+    migrate(engine)
     engine.dispose()

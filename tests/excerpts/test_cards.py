@@ -115,6 +115,30 @@ def test_odd_texts_stay_inside_the_margins(changes: dict[str, object]) -> None:
         assert (band == background).all()
 
 
+@pytest.mark.parametrize(
+    "title, body",
+    [
+        ("Regular meeting of the Joint Fiscal Committee and the House Committee on Appropriations " * 2, "Council"),
+        ("Special meeting " * 20, "Vermont Criminal Justice Council"),
+        ("Hearing", "Vermont Criminal Justice Council"),
+    ],
+)
+def test_the_body_is_always_named_the_meeting_title_shortened_first(title: str, body: str) -> None:
+    meeting = {"title": title, "body": body, "date": "2024-02-07", "slug": SLUG, "source_url": None}
+    layout = layout_card(card_text(document(meeting=meeting), "Testimony Archive"))
+    [line] = [line for line in layout.lines if line.text.endswith(f" · {body}")]
+    shown_title = line.text.removesuffix(f" · {body}")
+    assert shown_title == title.strip() or (shown_title.endswith(ELLIPSIS) and title.startswith(shown_title[:-1]))
+    assert inside(line.box)
+
+
+def test_a_body_too_long_for_the_line_is_itself_shortened_inside_the_margins() -> None:
+    meeting = {"title": "Hearing", "body": "Committee " * 30, "date": "2024-02-07", "slug": SLUG, "source_url": None}
+    layout = layout_card(card_text(document(meeting=meeting), "Testimony Archive"))
+    [line] = [line for line in layout.lines if line.text.startswith("Committee")]
+    assert line.text.endswith(ELLIPSIS) and inside(line.box)
+
+
 def test_every_text_colour_passes_wcag_aa() -> None:
     assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
     assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic near miss

@@ -128,3 +128,54 @@ def test_the_cli_makes_lists_shows_and_verifies(runner: CliRunner, meeting: str)
     bad = runner.invoke(main, ["excerpt", "create", SLUG, "--start", "soon", "--end", "1:00", "--title", "x"])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     assert "'soon' is not a time" in bad.stderr
+
+
+def test_a_clip_of_simultaneous_tracks_is_cut_from_the_track_of_the_words_quoted(sessions) -> None:  # type: ignore[no-untyped-def]
+    from archive.db.models import Meeting, Recording, TranscriptionRun
+    from archive.excerpts.manage import recording_for
+
+    add_meeting(sessions, "tracks", [Line("Now I am afraid every time I drive.", 28.9, 35.6, "Ana")])
+    with sessions() as session, session.begin():
+        meeting = session.scalars(select(Meeting)).one()
+        first = meeting.recordings[0]
+        first.track = "witness.wav"
+        deputy = Recording(
+            meeting=meeting,
+            sha256="d" * 64,
+            position=1,
+            offset=0.0,
+            track="deputy.wav",
+            suffix=".wav",
+            original_name="deputy.wav",
+            size=1,
+            container="wav",
+            duration=first.duration,
+            streams=[],
+        )
+        run = TranscriptionRun(
+            recording=deputy,
+            engine="whisper",
+            model="tiny.en",
+            engine_version="t",
+            transcript_file="d",
+            transcript_sha256="d",
+        )
+        session.add_all([deputy, run])
+        session.flush()
+        remark = "You're here illegally"
+        session.add(
+            Segment(
+                meeting_id=meeting.id,
+                recording_id=deputy.id,
+                run_id=run.id,
+                start=30.0,
+                end=32.8,
+                text=remark,
+                words=timed(remark, 30.0),
+                tags=[],
+            )
+        )
+    with sessions() as session:
+        meeting = session.scalars(select(Meeting)).one()
+        assert recording_for(meeting, 30.0, 32.8).track == "deputy.wav"  # the remark fills the span there
+        assert recording_for(meeting, 28.9, 35.6).track == "witness.wav"  # the testimony around it

@@ -21,12 +21,22 @@ def speech(name: str = "jfk.flac") -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32)
 
 
-def encode(audio: np.ndarray, path: Path, fmt: str, codec: str, *, video: str | None = None) -> Path:
-    """Write 16 kHz mono float audio with the given container and codec; optionally a small video stream."""
+def encode(
+    audio: np.ndarray,
+    path: Path,
+    fmt: str,
+    codec: str,
+    *,
+    video: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write 16 kHz mono float audio with the given container and codec; optionally a small video stream and
+    container metadata (creation_time…)."""
     rate = 48_000 if codec == "libopus" else RATE  # Opus encodes at 48 kHz only
     if rate != RATE:
         audio = np.interp(np.arange(len(audio) * rate // RATE) * RATE / rate, np.arange(len(audio)), audio)
     with av.open(str(path), "w", format=fmt) as out:
+        out.metadata.update(metadata or {})
         stream = out.add_stream(codec, rate=rate, layout="mono")
         vstream = None
         if video:

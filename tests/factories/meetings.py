@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive.config import Settings
 from archive.db.models import Body, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
+from archive.media.store import MediaStore
 
 
 @dataclass
@@ -23,6 +27,7 @@ class Line:
     kind: str | None = None
     tags: list[str] = field(default_factory=list)
     label_only: bool = False  # a diarized voice nobody has named yet: the label, no person
+    language: str = "en"
 
 
 def add_meeting(
@@ -90,7 +95,7 @@ def add_meeting(
                     end=line.end,
                     text=line.text,
                     words=words,
-                    language="en",
+                    language=line.language,
                     kind=line.kind,
                     tags=list(line.tags),
                 )
@@ -119,3 +124,22 @@ def timed(text: str, start: float, step: float = 0.5) -> list[dict[str, object]]
         }
         for i, w in enumerate(text.split())
     ]
+
+
+def add_meeting_with_files(sessions: sessionmaker[Session], settings: Settings, slug: str, text: str) -> None:
+    """A meeting whose recording and machine transcript exist as files, hashed as ingest would."""
+    add_meeting(sessions, slug, [Line(text, 0.0, 4.0, speaker=f"Testifier {slug}"), Line("Thank you.", 4.0, 5.0)])
+    audio = f"RIFF fake audio of {slug} {uuid.uuid4()}".encode()
+    sha = hashlib.sha256(audio).hexdigest()
+    path = MediaStore(settings.media_dir).path_for(sha, ".wav")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(audio)
+    transcript = json.dumps({"text": text}).encode()
+    name = f"{sha}.whisper.tiny.en.json"
+    settings.transcripts_dir.mkdir(parents=True, exist_ok=True)
+    (settings.transcripts_dir / name).write_bytes(transcript)
+    with sessions() as session, session.begin():
+        recording = session.scalars(select(Recording).join(Meeting).where(Meeting.slug == slug)).one()
+        recording.sha256, recording.size = sha, len(audio)
+        run = session.scalars(select(TranscriptionRun).where(TranscriptionRun.recording_id == recording.id)).one()
+        run.transcript_file, run.transcript_sha256 = name, hashlib.sha256(transcript).hexdigest()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from archive.db.models import AuditEvent, Meeting, Recording, Redaction, Segment, Speaker
+from archive.db.models import AuditEvent, Meeting, Overlap, Recording, Redaction, Segment, Speaker
 from archive.errors import InvalidInput
 from archive.media.store import MediaStore
 from archive.operations.check import check_archive
@@ -193,6 +193,8 @@ def test_purge_leaves_a_tombstone_and_a_consistent_archive(sessions, settings, m
     media.write_bytes(b"a recording")
     settings.transcripts_dir.mkdir(parents=True, exist_ok=True)
     transcript.write_text("{}")
+    with sessions() as session, session.begin():  # two voices at once: who spoke over whom goes too
+        session.add(Overlap(meeting_id=recording.meeting_id, recording_id=recording.id, start=1, end=2, voices=[]))
     with sessions() as session:
         with session.begin():
             files = purge_meeting(session, settings, SLUG, **WHO, user=None)
@@ -202,12 +204,13 @@ def test_purge_leaves_a_tombstone_and_a_consistent_archive(sessions, settings, m
     document = _document(sessions)
     assert document["meeting"]["title"] == TOMBSTONE_TITLE
     assert document["meeting"]["date"] == "2024-02-07" and document["meeting"]["body"]
-    assert document["segments"] == [] and document["speakers"] == []
+    assert document["segments"] == [] and document["speakers"] == [] and document["overlaps"] == []
     assert any("removed at a speaker's request" in n for n in document["notices"])
     assert _search(settings, "chair").total == 0
     with sessions() as session:
         assert session.scalar(select(func.count(Segment.id))) == 0
         assert session.scalar(select(func.count(Speaker.id))) == 0
+        assert session.scalar(select(func.count(Overlap.id))) == 0
         assert check_archive(session, settings) == []  # the tombstone is not broken
         assert session.scalars(select(Redaction.scope)).all() == ["purge"]
         session.rollback()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -145,3 +147,39 @@ def test_a_dump_under_the_home_is_zipped_and_found_newest_first(runner: CliRunne
     assert published is not None and published.path == zip_path
     assert published.manifest["counts"]["meetings"] == 2
     assert newest_zip(settings.home / "nowhere") is None
+
+
+def _paths(value: object) -> list[str]:
+    """Every string in a JSON value that is a site-relative link."""
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _paths(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _paths(v)]
+    return [value] if isinstance(value, str) and value.startswith("/") and not value.startswith("//") else []
+
+
+@pytest.mark.parametrize("database_url", [""])  # SQLite: links, not the dialect, are under test
+def test_with_a_public_address_every_link_in_the_dump_and_the_csv_is_absolute(runner, archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    runner.env["TESTIMONY_PUBLIC_URL"] = "https://archive.example.org/"
+    out = tmp_path / "dump"
+    assert runner.invoke(main, ["dump", str(out)]).exit_code == 0
+    found = []
+    for path in out.rglob("*.jsonl"):
+        for row in read_lines(path):
+            found += [(path.name, link) for link in _paths(row)]
+    assert found == []
+    excerpt = read_lines(out / "excerpts.jsonl")[0]
+    assert excerpt["url"].startswith("https://archive.example.org/excerpts/")
+    exported = runner.invoke(main, ["excerpt", "export", "--format", "csv"])
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    links = [
+        value for row in rows for value in row.values() if value and "/excerpts/" in value or "/meetings/" in value
+    ]
+    assert links and all(link.startswith("https://archive.example.org/") for link in links), rows
+    assert "https://archive.example.org//" not in exported.stdout
+    # Without an address the links stay relative, and both commands say so.
+    del runner.env["TESTIMONY_PUBLIC_URL"]
+    relative = runner.invoke(main, ["excerpt", "export", "--format", "csv"])
+    assert "TESTIMONY_PUBLIC_URL is not set" in relative.stderr and ",/excerpts/" in relative.stdout
+    assert "TESTIMONY_PUBLIC_URL is not set" in runner.invoke(main, ["dump", str(tmp_path / "again")]).stderr

@@ -9,7 +9,8 @@ from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, Stem
 from whoosh.highlight import WholeFragmenter, highlight
 from whoosh.support.charset import accent_map
 
-from archive.search.whoosh.backend import NAME_ANALYZER, SCHEMA, TEXT_ANALYZER, MarkFormatter, marked_whole
+from archive.search.whoosh.analysis import NAME_ANALYZER, TEXT_ANALYZER, MarkFormatter, marked_whole
+from archive.search.whoosh.backend import SCHEMA
 
 WHOOSH_TEXT = StemmingAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map)
 WHOOSH_NAME = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)

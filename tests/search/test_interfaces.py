@@ -105,8 +105,10 @@ def test_the_cli_filters_and_json(archive) -> None:  # type: ignore[no-untyped-d
     page = json.loads(result.stdout)
     assert page["total"] == 1
     assert page["results"][0]["start"] == 61.0
-    assert page["results"][0]["url"] == "/meetings/2023-05-10-regular-meeting?t=61"
-    assert set(page["facets"]) == {"speaker", "kind", "meeting", "year"}
+    hit = page["results"][0]
+    assert hit["url"] == f"/meetings/2023-05-10-regular-meeting?t=61#s{hit['segment_id']}"  # the line's element id
+    assert hit["language"] == "en"
+    assert set(page["facets"]) == {"speaker", "kind", "meeting", "year", "language"}
 
 
 @pytest.mark.parametrize(
@@ -226,3 +228,36 @@ def test_an_anonymous_name_never_reaches_the_api(archive, app_for) -> None:  # t
     hit = client.get("/api/search", query_string={"q": "apples"}).get_json()["results"][0]
     assert (hit["speaker"]["name"], hit["speaker"]["role"]) == ("farmworker", "farmworker")
     assert cli(settings).invoke(main, ["search", "apples"]).stdout.count("farmworker") == 1
+
+
+def test_a_misspelt_word_gets_did_you_mean_from_the_index(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    settings, _, _ = archive
+    client = app_for(settings).test_client()
+    answer = client.get("/api/search", query_string={"q": "illegaly"}).get_json()
+    assert (answer["total"], answer["suggestion"]) == (0, "illegally")
+    page = client.get("/search?q=illegaly").get_data(as_text=True)
+    assert 'Did you mean <a href="/search?q=illegally&amp;page=1">illegally</a>?' in page
+    assert client.get("/api/search", query_string={"q": "illegally"}).get_json()["suggestion"] is None
+    # A word nobody said within two edits gets nothing: the suggestion only offers what the index holds.
+    assert client.get("/api/search", query_string={"q": "xylophone"}).get_json()["suggestion"] is None
+
+
+def test_hits_land_on_their_line_and_facets_name_meetings_by_title(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    settings, _, _ = archive
+    client = app_for(settings).test_client()
+    page = client.get("/search?q=illegally").get_data(as_text=True)
+    link = re.search(r'<a href="(/meetings/[^"?]+)\?t=(\d+)#(s\d+)">at ', page)
+    assert link is not None
+    meeting = client.get(f"{link.group(1)}?t={link.group(2)}").get_data(as_text=True)
+    assert f'id="{link.group(3)}"' in meeting
+    assert re.search(rf'<p class="segment landing" id="{link.group(3)}"', meeting)  # ?t= alone picks it too
+    everything = client.get("/search?q=the").get_data(as_text=True)
+    facets = everything.split('aria-label="Narrow the results"', 1)[1]
+    assert "Public comment on the Fair and Impartial Policing Policy</a>" in facets
+    assert ">2024-02-07-public-comment</a>" not in facets
+    assert '<select name="body">' in everything and '<select name="sort">' in everything
+    body = client.get("/api/search", query_string={"q": "the", "body": "vermont-criminal-justice-council"})
+    assert body.get_json()["total"] == client.get("/api/search?q=the").get_json()["total"] > 0
+    assert client.get("/api/search", query_string={"q": "the", "body": "no-such-body"}).get_json()["total"] == 0

@@ -31,7 +31,7 @@ def test_a_phrase_finds_the_hot_mic_remark_at_its_second(archive) -> None:  # ty
         "Deputy Dan",
         "remark",
     )
-    assert hit.url == f"/meetings/{COMMENT}?t=3721"
+    assert hit.url == f"/meetings/{COMMENT}?t=3721#s{hit.segment_id}"  # the line itself
     assert "<mark>here</mark> <mark>illegally</mark>" in hit.highlight
     # The words in another order are not the phrase.
     assert find(backend, '"illegally here"').total == 0

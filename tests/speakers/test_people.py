@@ -247,13 +247,13 @@ def test_no_voice_match_deletes_the_print_and_withdraws_matches(sessions, meetin
         rosa = name_speaker(session, meeting, "SPEAKER_00", "Rosa Diaz", made_by="t").person
         later = session.scalar(select(Meeting).where(Meeting.slug == "2024-03-06-council"))
         outcomes = apply_voice_matches(session, later)
-        assert [(o.label, o.action) for o in outcomes] == [("SPEAKER_00", "attributed")]
+        assert [(o.label, o.action) for o in outcomes] == [("SPEAKER_00", "suggested")]
         set_consent(session, rosa, "no-voice-match", made_by="t")
     with sessions() as session, session.begin():
         assert session.scalars(select(VoicePrint)).all() == []
         matched = find_speaker(session, "2024-03-06-council", "SPEAKER_00")
-        assert (matched.person_id, matched.attribution) == (None, None)
-        assert [m for m, _, _ in ledger(session, matched.id)] == ["voice-match", "withdrawn"]
+        assert (matched.person_id, matched.attribution, matched.suggested_person_id) == (None, None, None)
+        assert ledger(session, matched.id) == []  # a suggestion never was an attribution
         # The human attribution stays: she is still named where people named her.
         assert find_speaker(session, meeting, "SPEAKER_00").person.name == "Rosa Diaz"
         # Never matched again, even by a voice identical to hers.

@@ -7,8 +7,17 @@ import pytest
 from sqlalchemy import func, select
 
 from archive.db.models import Attribution, Meeting, VoicePrint
-from archive.speakers.people import apply_voice_matches, find_speaker, name_speaker
-from archive.speakers.voices import ASSIGN_THRESHOLD, SUGGEST_THRESHOLD, from_bytes
+from archive.errors import InvalidInput
+from archive.speakers.people import (
+    REJECTED,
+    apply_voice_matches,
+    attribute,
+    confirm_suggestion,
+    find_speaker,
+    name_speaker,
+    reject_suggestion,
+)
+from archive.speakers.voices import SUGGEST_THRESHOLD, from_bytes
 from tests.factories.meetings import Line, add_meeting
 from tests.factories.speakers import unit
 
@@ -39,21 +48,53 @@ def match(sessions):  # type: ignore[no-untyped-def]
         return apply_voice_matches(session, session.scalar(select(Meeting).where(Meeting.slug == NEW)))
 
 
-def test_thresholds_are_ordered() -> None:
-    assert 0 < SUGGEST_THRESHOLD < ASSIGN_THRESHOLD < 1
+def test_the_threshold_is_a_similarity() -> None:
+    assert 0 < SUGGEST_THRESHOLD < 1
 
 
-def test_a_close_voice_is_attributed_a_fair_one_suggested_a_far_one_left(sessions, give_voice, rosa: int) -> None:  # type: ignore[no-untyped-def]
-    new_meeting(sessions, give_voice, 0.9)
+def test_even_a_close_voice_is_only_suggested_never_attributed(sessions, give_voice, rosa: int) -> None:  # type: ignore[no-untyped-def]
+    new_meeting(sessions, give_voice, 0.81)
     assert [(o.label, o.person_id, o.person, o.score, o.action) for o in match(sessions)] == [
-        ("SPEAKER_00", rosa, "Rosa Diaz", pytest.approx(0.9, abs=1e-4), "attributed")
+        ("SPEAKER_00", rosa, "Rosa Diaz", pytest.approx(0.81, abs=1e-4), "suggested")
     ]
-    with sessions() as session:
+    with sessions() as session, session.begin():
         speaker = find_speaker(session, NEW, "SPEAKER_00")
-        assert (speaker.person_id, speaker.attribution) == (rosa, "voice-match")
-        assert speaker.attribution_score == pytest.approx(0.9, abs=1e-4)
-        entry = session.scalars(select(Attribution).where(Attribution.speaker_id == speaker.id)).one()
-        assert (entry.method, entry.person_id, entry.made_by) == ("voice-match", rosa, "ingest")
+        assert (speaker.person_id, speaker.attribution) == (None, None)
+        assert (speaker.suggested_person_id, speaker.suggestion_score) == (rosa, pytest.approx(0.81, abs=1e-4))
+        # Only the naming of her own voice is in the ledger: a suggestion attributes nothing.
+        assert session.scalars(select(Attribution.method)).all() == ["self-identified"]
+        with pytest.raises(InvalidInput, match="a curator confirms it"):
+            attribute(session, speaker, speaker.suggested_person, "voice-match", score=0.81, made_by="ingest")
+
+
+def test_a_curator_confirms_or_rejects_a_suggestion(sessions, give_voice, rosa: int) -> None:  # type: ignore[no-untyped-def]
+    new_meeting(sessions, give_voice, 0.81, 0.2)
+    match(sessions)
+    with sessions() as session, session.begin():
+        speaker = find_speaker(session, NEW, "SPEAKER_00")
+        entry = confirm_suggestion(session, speaker, made_by="curator@example.org")
+        assert (entry.method, entry.person_id, entry.made_by) == ("curator", rosa, "curator@example.org")
+        assert entry.note == "confirmed the voice match (similarity 0.81)"
+        assert (speaker.person_id, speaker.attribution, speaker.suggested_person_id) == (rosa, "curator", None)
+        with pytest.raises(InvalidInput, match="SPEAKER_01 has no suggestion to confirm"):
+            confirm_suggestion(session, find_speaker(session, NEW, "SPEAKER_01"), made_by="t")
+        # A confirmed voice feeds her voice print: a person heard it.
+        assert session.scalars(select(VoicePrint.meetings)).one() == 2
+
+
+def test_a_rejected_suggestion_is_never_made_again(sessions, give_voice, rosa: int) -> None:  # type: ignore[no-untyped-def]
+    new_meeting(sessions, give_voice, 0.81)
+    match(sessions)
+    with sessions() as session, session.begin():
+        speaker = find_speaker(session, NEW, "SPEAKER_00")
+        entry = reject_suggestion(session, speaker, made_by="curator@example.org")
+        assert (entry.method, entry.person_id, entry.score) == (REJECTED, rosa, pytest.approx(0.81, abs=1e-4))
+        assert (speaker.person_id, speaker.suggested_person_id) == (None, None)
+        with pytest.raises(InvalidInput, match="no suggestion to reject"):
+            reject_suggestion(session, speaker, made_by="t")
+    assert match(sessions) == []
+    with sessions() as session:
+        assert find_speaker(session, NEW, "SPEAKER_00").suggested_person_id is None
 
 
 def test_between_the_thresholds_is_only_a_suggestion(sessions, give_voice, rosa: int) -> None:  # type: ignore[no-untyped-def]
@@ -74,10 +115,10 @@ def test_between_the_thresholds_is_only_a_suggestion(sessions, give_voice, rosa:
 
 def test_two_voices_are_never_matched_to_one_person(sessions, give_voice, rosa: int) -> None:  # type: ignore[no-untyped-def]
     new_meeting(sessions, give_voice, 0.85, 0.95)
-    assert [(o.label, o.action) for o in match(sessions)] == [("SPEAKER_01", "attributed")]
+    assert [(o.label, o.action) for o in match(sessions)] == [("SPEAKER_01", "suggested")]
     with sessions() as session:
-        assert find_speaker(session, NEW, "SPEAKER_00").person_id is None
-        assert find_speaker(session, NEW, "SPEAKER_01").person_id == rosa
+        assert find_speaker(session, NEW, "SPEAKER_00").suggested_person_id is None
+        assert find_speaker(session, NEW, "SPEAKER_01").suggested_person_id == rosa
 
 
 def test_a_voice_match_does_not_feed_the_voice_print(sessions, give_voice, rosa: int) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +126,7 @@ def test_a_voice_match_does_not_feed_the_voice_print(sessions, give_voice, rosa:
     with sessions() as session:
         before = session.scalars(select(VoicePrint)).one()
         before = (before.embedding, before.speech_seconds, before.meetings)
-    assert [o.action for o in match(sessions)] == ["attributed"]
+    assert [o.action for o in match(sessions)] == ["suggested"]
     with sessions() as session:
         after = session.scalars(select(VoicePrint)).one()
         assert (after.embedding, after.speech_seconds, after.meetings) == before
@@ -97,11 +138,11 @@ def test_people_named_voices_are_left_alone_and_matching_again_changes_nothing(s
     with sessions() as session, session.begin():
         name_speaker(session, NEW, "SPEAKER_00", "Ann Park", made_by="t")  # a curator says otherwise
     # SPEAKER_00 is a person's call; and Rosa was not recognised here by anyone, so SPEAKER_01 may be her.
-    assert [(o.label, o.action) for o in match(sessions)] == [("SPEAKER_01", "attributed")]
+    assert [(o.label, o.action) for o in match(sessions)] == [("SPEAKER_01", "suggested")]
     with sessions() as session:
         assert find_speaker(session, NEW, "SPEAKER_00").person.name == "Ann Park"
         count = session.scalar(select(func.count()).select_from(Attribution))
-    assert [(o.label, o.action) for o in match(sessions)] == [("SPEAKER_01", "attributed")]
+    assert [(o.label, o.action) for o in match(sessions)] == [("SPEAKER_01", "suggested")]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Attribution)) == count  # no new ledger rows
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from whisper.tokenizer import LANGUAGES
 
-from archive.config import WHISPER_LANGUAGES, Settings
+from archive.config import WHISPER_LANGUAGE_NAMES, WHISPER_LANGUAGES, Settings, language_name
 from archive.errors import InvalidInput
 
 
@@ -50,3 +50,6 @@ def test_bad_languages_are_refused_by_name(environ: dict[str, str], message: str
 
 def test_the_language_codes_are_whispers() -> None:
     assert tuple(code for code in LANGUAGES if len(code) == 2) == WHISPER_LANGUAGES
+    names = tuple(name.title() for code, name in LANGUAGES.items() if len(code) == 2)
+    assert names == WHISPER_LANGUAGE_NAMES
+    assert (language_name("es"), language_name("xx")) == ("Spanish", "xx")

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 
 from archive.cli.main import main
 from archive.db.models import Job, JobChunk, Meeting, Segment, TranscriptionRun
+from archive.errors import InvalidInput
 from archive.worker.jobs import claim, next_queued, progress_of, reap, submit_transcription
 from tests.factories.media import encode, speech
 from tests.factories.meetings import Line, add_meeting
@@ -34,7 +35,15 @@ def meeting(sessions) -> str:  # type: ignore[no-untyped-def]
 def test_a_job_is_a_queued_row_that_a_worker_finds(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
     job, made = submit_transcription(sessions, settings, meeting, created_by="cli")
     assert (
-        made and job.status == "queued" and job.parameters == {"engine": "whisper", "model": "tiny.en", "diarize": True}
+        made
+        and job.status == "queued"
+        and job.parameters
+        == {
+            "engine": "whisper",
+            "model": "tiny.en",
+            "languages": ["en"],
+            "diarize": True,
+        }
     )
     assert next_queued(sessions) == job.id
     assert claim(sessions, job.id, 60, NOW) is not None
@@ -278,3 +287,12 @@ def test_job_errors_name_files_not_where_the_server_keeps_them() -> None:
         == "could not decode cd.ogg: invalid data"
     )
     assert without_paths("see https://example.org/a/b and 1/2") == "see https://example.org/a/b and 1/2"
+
+
+def test_a_job_for_other_languages_takes_the_multilingual_model(settings, sessions, meeting) -> None:  # type: ignore[no-untyped-def]
+    job, _ = submit_transcription(sessions, settings, meeting, languages=("en", "es"), created_by="cli")
+    assert (job.parameters["model"], job.parameters["languages"]) == ("base", ["en", "es"])
+    with pytest.raises(InvalidInput, match="tiny.en is English-only but TESTIMONY_LANGUAGES includes es"):
+        submit_transcription(sessions, settings, meeting, model="tiny.en", languages=("es",), created_by="cli")
+    with pytest.raises(InvalidInput, match="'xx' is not a language code Whisper knows"):
+        submit_transcription(sessions, settings, meeting, languages=("xx",), created_by="cli")

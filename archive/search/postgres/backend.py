@@ -36,10 +36,16 @@ from archive.search.postgres.tsquery import (
     tsquery_text,
     wanted_words,
 )
+from archive.search.spelling import did_you_mean
 
 # The configurations of migration 0002; constants, so they are written into the SQL text.
 TEXT_CONFIG = "testimony_english"  # Snowball stems, no stop words, accents folded
+SPANISH_CONFIG = "testimony_spanish"  # the same for Spanish (migration 0012): segments in Spanish are stemmed so
 NAME_CONFIG = "testimony_names"  # whole words, accents folded
+ENGLISH_WEIGHT, SPANISH_WEIGHT = "A", "B"  # the weight of a segment's lexemes by its language (migration 0012)
+RANK_WEIGHTS = "'{0.1, 0.2, 1.0, 1.0}'"  # D, C, B, A: both languages' words count alike
+# A segment's configuration, as its search vector was made (migration 0012).
+SEGMENT_CONFIG = f"(CASE WHEN s.language = 'es' THEN '{SPANISH_CONFIG}'::regconfig ELSE '{TEXT_CONFIG}'::regconfig END)"
 SNIPPET_CHARACTERS = 400  # as the Whoosh backend: shorter segments are shown whole
 
 # As the Whoosh backend says it.
@@ -59,7 +65,7 @@ SEARCH_SQL = """
 WITH found AS MATERIALIZED (
     -- The newest matches, one more than the window: that one says whether there are more. The planner walks
     -- the meetings newest first when a word is common, and reads the GIN index when it is not.
-    SELECT s.id, s.start, s.meeting_id, s.speaker_id, s.kind, m.date AS meeting_date{vector}
+    SELECT s.id, s.start, s.meeting_id, s.speaker_id, s.kind, s.language, m.date AS meeting_date{vector}
     FROM segments AS s
     JOIN meetings AS m ON m.id = s.meeting_id{joins}
     WHERE {where}
@@ -68,7 +74,7 @@ WITH found AS MATERIALIZED (
 ),
 matches AS MATERIALIZED (
     -- Ranked here, after the window is cut: ts_rank_cd costs as much as finding a match.
-    SELECT id, start, meeting_id, speaker_id, kind, meeting_date, {rank} AS rank
+    SELECT id, start, meeting_id, speaker_id, kind, language, meeting_date, {rank} AS rank
     FROM found ORDER BY meeting_date DESC, start, id LIMIT :window
 ),
 page AS (
@@ -79,7 +85,7 @@ hits AS (
         'id', s.id, 'slug', m.slug, 'title', m.title, 'date', m.date, 'body', b.name,
         'speaker_id', {public_person}, 'speaker_name', {public_name}, 'speaker_role', {public_role},
         'speaker_label', sp.label,
-        'kind', s.kind,
+        'kind', s.kind, 'language', s.language,
         'start', s.start, 'end', s."end", 'text', coalesce(s.public_text, s.text),
         'headline', {headline}
     ) AS hit
@@ -93,9 +99,10 @@ hits AS (
 counts AS (
     -- Counted by id first and named after: a few thousand names to look up, not one per match.
     -- In each grouping set the other columns are NULL, so the joins below pick their own set.
-    SELECT speaker_id, kind, meeting_id, GROUPING(kind) = 0 AS by_kind, count(*) AS n
+    SELECT speaker_id, kind, meeting_id, language, GROUPING(kind) = 0 AS by_kind,
+           GROUPING(language) = 0 AS by_language, count(*) AS n
     FROM matches
-    GROUP BY GROUPING SETS ((speaker_id), (kind), (meeting_id))
+    GROUP BY GROUPING SETS ((speaker_id), (kind), (meeting_id), (language))
 ),
 facets AS (
     SELECT 'speaker' AS facet, {public_name} AS value, sum(n) AS n
@@ -103,6 +110,8 @@ facets AS (
     GROUP BY 2
     UNION ALL
     SELECT 'kind', kind, n FROM counts WHERE by_kind
+    UNION ALL
+    SELECT 'language', language, n FROM counts WHERE by_language
     UNION ALL
     SELECT 'meeting', m.slug, n FROM counts JOIN meetings AS m ON m.id = counts.meeting_id
     UNION ALL
@@ -116,7 +125,7 @@ SELECT (SELECT count(*) FROM found) AS found,
 BY_RELEVANCE = "rank DESC, meeting_date DESC, start, id"
 BY_DATE = "meeting_date DESC, start, id"
 HEADLINE = (
-    f"ts_headline('{TEXT_CONFIG}', testimony_search_text(coalesce(s.public_text, s.text)), {{tsquery}},"
+    f"ts_headline({SEGMENT_CONFIG}, testimony_search_text(coalesce(s.public_text, s.text)), {{tsquery}},"
     f" CASE WHEN length(coalesce(s.public_text, s.text)) <= {SNIPPET_CHARACTERS} THEN :whole ELSE :fragments END)"
 )
 # The name public surfaces give a person, as Person.public_name: an anonymous person's role, never their name.
@@ -159,7 +168,14 @@ class Statement:
         return f":{name}"
 
     def tsquery(self, node: Node, config: str = TEXT_CONFIG) -> str:
-        return f"to_tsquery('{config}', {self.bind(tsquery_text(node))})"
+        if config != TEXT_CONFIG:
+            return f"to_tsquery('{config}', {self.bind(tsquery_text(node))})"
+        # Words of the transcript: as English or as Spanish, so each segment meets its own stems. A Spanish
+        # segment's lexemes carry weight B, the others' A (migration 0012), and each half of the query asks for its
+        # own weight: Spanish stems never match English text ("polici", Spanish for "policía", is English "policy").
+        english = self.bind(tsquery_text(node, ENGLISH_WEIGHT))
+        spanish = self.bind(tsquery_text(node, SPANISH_WEIGHT))
+        return f"(to_tsquery('{TEXT_CONFIG}', {english}) || to_tsquery('{SPANISH_CONFIG}', {spanish}))"
 
     def condition(self, node: Node) -> str:
         if is_text(node):  # one @@ for all of it, which the GIN index answers
@@ -191,6 +207,8 @@ class Statement:
             return f"coalesce(s.kind = {self.bind(node.value.lower())}, false)"
         if node.name == "meeting":
             return f"m.slug = {self.bind(node.value)}"
+        if node.name == "language":  # NULL-safe, as kind
+            return f"coalesce(s.language = {self.bind(node.value.lower())}, false)"
         # tags is a JSON list (json, not jsonb); anything else in it (a JSON null) has no tags.
         return (
             "EXISTS (SELECT 1 FROM json_array_elements_text(CASE WHEN json_typeof(s.tags) = 'array' THEN s.tags END)"
@@ -212,6 +230,11 @@ class Statement:
             conditions.append(f"s.kind = {self.bind(request.kind)}")
         if request.meeting:
             conditions.append(f"m.slug = {self.bind(request.meeting)}")
+        if request.body:
+            self.joins.add("b")
+            conditions.append(f"b.slug = {self.bind(request.body)}")
+        if request.language:
+            conditions.append(f"s.language = {self.bind(request.language)}")
         if request.date_from or request.date_to:
             conditions.append(self.dates(request.date_from, request.date_to))
         return conditions
@@ -225,7 +248,7 @@ def search_sql(statement: Statement, tree: Node | None, request: SearchRequest) 
     ranked = wanted_tsquery is not None and request.sort != "date"
     return SEARCH_SQL.format(
         vector=", s.search_vector AS vector" if ranked else "",
-        rank=f"ts_rank_cd(vector, {wanted_tsquery})" if ranked else "0",
+        rank=f"ts_rank_cd({RANK_WEIGHTS}, vector, {wanted_tsquery})" if ranked else "0",
         joins="".join(join for table, join in JOINS.items() if table in statement.joins),
         where=" AND ".join(where),
         headline=HEADLINE.format(tsquery=wanted_tsquery) if wanted_tsquery is not None else "NULL",
@@ -234,6 +257,16 @@ def search_sql(statement: Statement, tree: Node | None, request: SearchRequest) 
         public_role=PUBLIC_ROLE,
         public_person=PUBLIC_PERSON,
     )
+
+
+# The index's vocabulary for "Did you mean …": each published word as written (accents folded), with the number of
+# segments that say it. A scan of every segment: run only for a search that found nothing, and kept per content
+# version (archive.db.version), which every write of content moves on.
+VOCABULARY_SQL = (
+    f"SELECT word, ndoc FROM ts_stat($$SELECT to_tsvector('{NAME_CONFIG}', testimony_search_text("
+    "coalesce(s.public_text, s.text))) FROM segments AS s WHERE (s.public_text IS NULL OR s.public_text <> '')$$)"
+)
+VERSION_SQL = "SELECT number FROM content_version WHERE id = 1"
 
 
 # --- the backend -----------------------------------------------------------------------------------------
@@ -256,6 +289,7 @@ class PostgresBackend:
         # The CLI and ingest open a backend per command and never close it: its pooled connections are
         # closed when it is collected, rather than left for the garbage collector to find still open.
         self._dispose = weakref.finalize(self, self.engine.dispose)
+        self._vocabulary: tuple[object, dict[str, int]] | None = None
 
     def close(self) -> None:
         self._dispose()
@@ -303,7 +337,7 @@ class PostgresBackend:
 
     def search(self, request: SearchRequest) -> SearchPage:
         parsed = parse_query(request.q)
-        filters = (request.speaker, request.kind, request.meeting)
+        filters = (request.speaker, request.kind, request.meeting, request.body)
         if parsed.tree is None and not any(filters) and not (request.date_from or request.date_to):
             return _empty_page(request, parsed.message)
         if any("\x00" in value for value in filters if value):  # PostgreSQL text cannot hold NUL: no match
@@ -328,9 +362,29 @@ class PostgresBackend:
             message = " ".join(filter(None, [message, broad_message(self.window, request.sort)]))
         hits = [_hit(hit) for hit in row.hits]
         total = min(int(row.found), self.window)
+        corrected = did_you_mean(request.q, self.vocabulary()) if total == 0 and parsed.tree is not None else None
         return SearchPage(
-            request.q, total, request.page, request.per_page, hits, _facets(row.facets), message, total_exact=exact
+            request.q,
+            total,
+            request.page,
+            request.per_page,
+            hits,
+            _facets(row.facets),
+            message,
+            total_exact=exact,
+            suggestion=corrected,
         )
+
+    def vocabulary(self) -> dict[str, int]:
+        """word → published segments that say it, read again when the content version has moved."""
+        with self.engine.connect() as connection:
+            version = connection.scalar(text(VERSION_SQL))
+            known = self._vocabulary
+            if known is not None and known[0] == version:
+                return known[1]
+            words = {word: int(count) for word, count in connection.execute(text(VOCABULARY_SQL)).all()}
+        self._vocabulary = (version, words)
+        return words
 
 
 def broad_message(window: int, sort: str) -> str:
@@ -368,6 +422,7 @@ def _hit(row: dict[str, Any]) -> SearchHit:
         text=row["text"],
         highlight=highlight(row["headline"], row["text"]),
         speaker_label=row["speaker_label"],
+        language=row.get("language"),
     )
 
 
@@ -379,7 +434,7 @@ def highlight(headline: str | None, text: str) -> str:
 
 
 def _facets(rows: list[list[Any]]) -> dict[str, list[FacetCount]]:
-    facets: dict[str, list[FacetCount]] = {"speaker": [], "kind": [], "meeting": [], "year": []}
+    facets: dict[str, list[FacetCount]] = {"speaker": [], "kind": [], "meeting": [], "year": [], "language": []}
     for name, value, count in rows:
         if value not in (None, ""):  # unnamed speakers, segments without a kind
             facets[name].append(FacetCount(str(value), int(count)))

@@ -25,7 +25,7 @@ UNREADABLE = (
     "Part of the query could not be read as written (an unclosed quote or bracket, or AND/OR/NOT with nothing"
     " beside it) and was read as plain words or left out."
 )
-FIELD_LIST = "fields: speaker, kind, meeting, tag, date"
+FIELD_LIST = "fields: speaker, kind, meeting, tag, date, lang"
 BAD_DATE = "was left out: dates are written date:2024, date:2024-02 or date:[2023-01 to 2024-06-30]"
 
 # Field names people may type (and their aliases) → the field they mean.
@@ -41,6 +41,8 @@ FIELDS = {
     "title": "title",
     "meeting_title": "title",
     "date": "date",
+    "language": "language",
+    "lang": "language",
 }
 
 # --- the query tree ---------------------------------------------------------------------------------------
@@ -119,15 +121,17 @@ def is_text(node: Node) -> bool:
     return False
 
 
-def tsquery_text(node: Node) -> str:
-    """to_tsquery input for a words-only node."""
+def tsquery_text(node: Node, weight: str = "") -> str:
+    """to_tsquery input for a words-only node; with a weight (A, B), each operand matches only lexemes of it."""
     if isinstance(node, Words):
-        return node.operand
+        if not weight:
+            return node.operand
+        return node.operand + weight if node.operand.endswith(":*") else f"{node.operand}:{weight}"
     if isinstance(node, Not):
-        return f"!({tsquery_text(node.child)})"
+        return f"!({tsquery_text(node.child, weight)})"
     assert isinstance(node, (And, Or))
     joiner = " & " if isinstance(node, And) else " | "
-    return joiner.join(f"({tsquery_text(child)})" for child in node.children)
+    return joiner.join(f"({tsquery_text(child, weight)})" for child in node.children)
 
 
 def wanted_words(node: Node | None) -> Node | None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import functools
-import html
 import itertools
 import logging
 import multiprocessing
@@ -33,62 +31,32 @@ from typing import Any
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as q
-from whoosh.analysis import RegexTokenizer
 from whoosh.codec.base import Segment as WhooshSegment
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
-from whoosh.lang.porter import stem
-from whoosh.support.charset import accent_map
+from whoosh.highlight import ContextFragmenter, highlight
 from whoosh.writing import SegmentWriter
 
 from archive.errors import ArchiveError, IndexMissing, IndexUnavailable
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
+
+# FoldingTokenizer and FoldingStemmer lived here: indexes written before name them in their pickled schema.
+from archive.search.whoosh.analysis import (  # noqa: F401
+    NAME_ANALYZER,
+    SPANISH_ANALYZER,
+    TEXT_ANALYZER,
+    FoldingStemmer,
+    FoldingTokenizer,
+    MarkFormatter,
+    marked_whole,
+)
 from archive.search.whoosh.matches import SegmentCache, evaluate
 from archive.search.whoosh.query import parse_user_query
+from archive.search.whoosh.vocabulary import suggestion
 
 log = logging.getLogger(__name__)
-
-
-@functools.lru_cache(maxsize=200_000)
-def _folded(word: str) -> str:
-    return word.lower().translate(accent_map)
-
-
-@functools.lru_cache(maxsize=200_000)
-def _folded_stem(word: str) -> str:
-    return stem(word.lower()).translate(accent_map)
-
-
-class FoldingTokenizer(RegexTokenizer):
-    """Whoosh's RegexTokenizer followed by LowercaseFilter | CharsetFilter(accent_map): "José" = "jose".
-
-    One step with a memo per word instead of a generator per filter per word: the chain cost a fifth of the
-    index build. tests/search/test_analysis.py checks the tokens equal the chain's, in every mode.
-    """
-
-    fold = staticmethod(_folded)
-
-    def __call__(self, value: Any, **kwargs: Any) -> Iterator[Any]:
-        fold = self.fold
-        for token in super().__call__(value, **kwargs):
-            token.text = fold(token.text)
-            yield token
-
-
-class FoldingStemmer(FoldingTokenizer):
-    """StemmingAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map), the same way: words are
-    lower-cased, Porter-stemmed, then accent-folded."""
-
-    is_morph = True  # as StemFilter: the words it yields are not the words as written
-    fold = staticmethod(_folded_stem)
-
-
-# Every word is kept (no stop list): "you're here" must match as a phrase. Accents fold: "José" = "jose".
-TEXT_ANALYZER = FoldingStemmer()
-NAME_ANALYZER = FoldingTokenizer()
 
 
 class DateColumn(DATETIME):
@@ -135,6 +103,8 @@ class RepeatedID(ID):
 SCHEMA = Schema(
     segment_id=ID(stored=True, unique=True),
     text=TEXT(analyzer=TEXT_ANALYZER, stored=True, phrase=True),
+    # Spanish segments' text again, analysed as Spanish (queries look in both fields: whoosh/query.py).
+    text_es=TEXT(analyzer=SPANISH_ANALYZER, phrase=True),
     # Fields other than the text are matched, never scored: scorable fields cost Whoosh a field-length
     # lookup per posting when it writes (measured: a third of the build time).
     # The speaker is the person (their public name: an anonymous person's real name never reaches the index).
@@ -148,6 +118,7 @@ SCHEMA = Schema(
     meeting=RepeatedID(stored=True, sortable=True),
     meeting_title=RepeatedKeyword(analyzer=TEXT_ANALYZER, stored=True),
     body=RepeatedKeyword(analyzer=NAME_ANALYZER, stored=True),
+    body_slug=RepeatedID(),  # the body filter
     date=DateColumn(stored=True, sortable=True),
     year=RepeatedID(sortable=True),
     # Times are shown and sorted by, never searched: NUMERIC would index 16 terms per value (measured: two
@@ -156,9 +127,10 @@ SCHEMA = Schema(
     end=STORED,
     # Milliseconds, for "date order" within a meeting (whoosh-reloaded cannot sort a float column).
     start_ms=COLUMN(NumericColumn("q")),
-    language=RepeatedID(stored=True),
+    language=RepeatedID(stored=True, sortable=True),
+    words=KEYWORD(analyzer=NAME_ANALYZER),  # the text's words as written, for "Did you mean …" (vocabulary.py)
 )
-FACETS = {"speaker": "speaker_name", "kind": "kind", "meeting": "meeting", "year": "year"}
+FACETS = {"speaker": "speaker_name", "kind": "kind", "meeting": "meeting", "year": "year", "language": "language"}
 SNIPPET_CHARACTERS = 400
 LOCK_TIMEOUT = 120.0  # seconds a writer waits for another before giving up with a clear error
 REBUILD_BATCH = 50_000  # documents per segment in a rebuild (fewer segments search faster)
@@ -192,28 +164,7 @@ class _Found:
     facets: dict[str, list[FacetCount]]
 
 
-class MarkFormatter(HtmlFormatter):
-    """Matches in <mark>; Whoosh escapes the rest of the text."""
-
-    template = "<mark>%(t)s</mark>"
-
-
-def marked_whole(text: str, words: frozenset[str]) -> str:
-    """The whole text HTML-escaped, each word whose indexed form is in `words` in <mark>; "" when none is.
-
-    What Whoosh's highlight() gives with WholeFragmenter and MarkFormatter, without a token object per word:
-    those were a fifth of a search page's time. tests/search/test_analysis.py compares the two."""
-    parts: list[str] = []
-    written = 0
-    for match in TEXT_ANALYZER.expression.finditer(text):
-        if _folded_stem(match.group()) in words:
-            before = html.escape(text[written : match.start()], quote=False)
-            parts += (before, "<mark>", html.escape(match.group(), quote=False), "</mark>")
-            written = match.end()
-    if not parts:
-        return ""
-    parts.append(html.escape(text[written:], quote=False))
-    return "".join(parts)
+NO_MATCH = "No testimony matches. Try fewer words, another spelling, or remove a filter."
 
 
 class WhooshBackend:
@@ -346,40 +297,48 @@ class WhooshBackend:
 
     def search(self, request: SearchRequest) -> SearchPage:
         try:
-            parsed = parse_user_query(request.q, SCHEMA)
-            filters = _filters(request)
-            if parsed.query is None and not filters:
-                return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
-            if not filters:
-                query = parsed.query
-            elif parsed.query is None:
-                query = q.And(filters)
-            else:
-                query = q.Require(parsed.query, q.And(filters))  # the filters narrow; only the words score
-            by_date = request.sort == "date" or parsed.query is None
-            with self.searcher() as searcher:
-                if searcher is None:
-                    raise IndexMissing()  # an empty archive's search: archive.search.index.search
-                found = self._matches(searcher, query)
-                # Relevance: score, then index order (Whoosh's own tie-break). Date: newest meeting, then its time.
-                if by_date:
-                    order = np.lexsort((found.docs, found.start_ms, -found.date))
-                else:
-                    order = np.lexsort((found.docs, -found.scores))
-                first = (request.page - 1) * request.per_page
-                page = found.docs[order[first : first + request.per_page]]
-                words = _highlight_words(searcher, query)
-                hits = [_hit(searcher.stored_fields(int(docnum)), words) for docnum in page]
-            total = len(found.docs)
-            message = parsed.message
-            if total == 0 and message is None:
-                message = "No testimony matches. Try fewer words, another spelling, or remove a filter."
-            return SearchPage(request.q, total, request.page, request.per_page, hits, found.facets, message)
+            return self._search(request)
         except ArchiveError:
             raise
         except Exception as error:  # any failure to read derived data: the answer is the same, rebuild it
             log.error("the search index in %s cannot be read: %s", self.root, repr(error))
             raise IndexUnavailable() from None
+
+    def _search(self, request: SearchRequest) -> SearchPage:
+        parsed = parse_user_query(request.q, SCHEMA)
+        filters = _filters(request)
+        if parsed.query is None and not filters:
+            return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
+        if not filters:
+            query = parsed.query
+        elif parsed.query is None:
+            query = q.And(filters)
+        else:
+            query = q.Require(parsed.query, q.And(filters))  # the filters narrow; only the words score
+        by_date = request.sort == "date" or parsed.query is None
+        with self.searcher() as searcher:
+            if searcher is None:
+                raise IndexMissing()  # an empty archive's search: archive.search.index.search
+            if searcher.doc_count_all() == 0:  # an index with no documents (every meeting purged) has no segments
+                return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message or NO_MATCH)
+            found = self._matches(searcher, query)
+            # Relevance: score, then index order (Whoosh's own tie-break). Date: newest meeting, then its time.
+            if by_date:
+                order = np.lexsort((found.docs, found.start_ms, -found.date))
+            else:
+                order = np.lexsort((found.docs, -found.scores))
+            first = (request.page - 1) * request.per_page
+            page = found.docs[order[first : first + request.per_page]]
+            words, spanish = _highlight_words(searcher, query), _highlight_words(searcher, query, "text_es")
+            hits = [_hit(searcher.stored_fields(int(docnum)), words, spanish) for docnum in page]
+            total = len(found.docs)
+            corrected = suggestion(searcher, self.version(), request.q) if total == 0 and request.q else None
+        message = parsed.message
+        if total == 0 and message is None:
+            message = NO_MATCH
+        return SearchPage(
+            request.q, total, request.page, request.per_page, hits, found.facets, message, True, corrected
+        )
 
     def _matches(self, searcher: Any, query: q.Query) -> _Found:
         """Every match in every segment, with scores, sort keys and facet counts (see matches.py)."""
@@ -517,6 +476,7 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
     fields: dict[str, object] = {
         "segment_id": str(document.segment_id),
         "text": document.text,
+        "words": document.text,
         "speaker_id": document.speaker_id,
         "speaker_label": document.speaker_label,
         "meeting": document.meeting_slug,
@@ -529,12 +489,14 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
         "start_ms": round(document.start * 1000),
     }
     optional = {
+        "text_es": document.text if document.language == "es" else None,
         "speaker": document.speaker_name,
         "speaker_name": document.speaker_name,
         "role": document.speaker_role,
         "kind": document.kind,
         "tags": ",".join(document.tags) if document.tags else None,
         "language": document.language,
+        "body_slug": document.body_slug,
     }
     fields.update({key: value for key, value in optional.items() if value})
     return fields
@@ -558,6 +520,10 @@ def _filters(request: SearchRequest) -> list[q.Query]:
         filters.append(q.Term("kind", request.kind))
     if request.meeting:
         filters.append(q.Term("meeting", request.meeting))
+    if request.body:
+        filters.append(q.Term("body_slug", request.body))
+    if request.language:
+        filters.append(q.Term("language", request.language))
     if request.date_from or request.date_to:
         start = dt.datetime.combine(request.date_from, dt.time()) if request.date_from else None
         end = dt.datetime.combine(request.date_to, dt.time.max) if request.date_to else None
@@ -565,22 +531,24 @@ def _filters(request: SearchRequest) -> list[q.Query]:
     return filters
 
 
-def _highlight_words(searcher: Any, query: q.Query) -> frozenset[str]:
+def _highlight_words(searcher: Any, query: q.Query, fieldname: str = "text") -> frozenset[str]:
     """The indexed forms of the query's words (prefixes expanded), which snippets mark where they occur."""
-    terms = query.existing_terms(searcher.reader(), phrases=True, expand=True, fieldname="text")
-    return frozenset(SCHEMA["text"].from_bytes(text) for _, text in terms)
+    terms = query.existing_terms(searcher.reader(), phrases=True, expand=True, fieldname=fieldname)
+    return frozenset(SCHEMA[fieldname].from_bytes(text) for _, text in terms)
 
 
-def _hit(stored: dict, words: frozenset[str]) -> SearchHit:
+def _hit(stored: dict, words: frozenset[str], spanish: frozenset[str] = frozenset()) -> SearchHit:
     from markupsafe import escape
 
     # Most segments are a sentence or two: show all of it; cut only long ones around the matches.
     text = stored["text"]
     if len(text) > SNIPPET_CHARACTERS:
         fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARACTERS, surround=80)
-        marked = highlight(text, words, TEXT_ANALYZER, fragmenter, MarkFormatter(), top=3, mode="index")
+        spanish_hit = stored.get("language") == "es" and spanish
+        analyzer, marks = (SPANISH_ANALYZER, spanish) if spanish_hit else (TEXT_ANALYZER, words)
+        marked = highlight(text, marks, analyzer, fragmenter, MarkFormatter(), top=3, mode="index")
     else:
-        marked = marked_whole(text, words)
+        marked = marked_whole(text, words, spanish if stored.get("language") == "es" else frozenset())
     return SearchHit(
         segment_id=int(stored["segment_id"]),
         meeting_slug=stored["meeting"],
@@ -596,4 +564,5 @@ def _hit(stored: dict, words: frozenset[str]) -> SearchHit:
         text=text,
         highlight=marked or str(escape(text)),
         speaker_label=stored.get("speaker_label"),
+        language=stored.get("language"),
     )

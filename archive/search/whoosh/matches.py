@@ -127,6 +127,8 @@ class SegmentCache:
     def segments(self, searcher: Any) -> list[Segment]:
         """Each segment the searcher reads, with its columns and where its document numbers start."""
         leaves = [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
+        # An index with no documents reads through an empty reader that has no segment.
+        leaves = [(leaf, offset) for leaf, offset in leaves if leaf.reader().segment() is not None]
         with self._lock:
             live = {}
             for leaf, _ in leaves:

@@ -18,8 +18,22 @@ from whoosh.qparser.dateparse import DateParserPlugin
 
 from archive.search import MAX_QUERY_CHARACTERS
 
-QUERY_FIELDS = {"text", "speaker", "role", "kind", "meeting", "tags", "body", "date", "meeting_title"}
-ALIASES = {"tags": ["tag"], "meeting_title": ["title"]}
+QUERY_FIELDS = {
+    "text",
+    "text_es",
+    "speaker",
+    "role",
+    "kind",
+    "meeting",
+    "tags",
+    "body",
+    "date",
+    "meeting_title",
+    "language",
+}
+ALIASES = {"tags": ["tag"], "meeting_title": ["title"], "language": ["lang"]}
+# Words are looked for as English and as Spanish (text_es holds Spanish segments, stemmed as Spanish).
+TEXT_FIELDS = ["text", "text_es"]
 _FIELD_PREFIX = re.compile(r"(?<![\w\"])([A-Za-z_]+):")
 # "-word" at the start of a term means NOT word; a hyphen inside a word ("hot-mic") does not.
 _EXCLUSION = re.compile(r"(?:(?<=\s)|^)-(?=[\w\"(])")
@@ -43,7 +57,7 @@ def parse_user_query(text: str, schema: Schema) -> WhooshQuery:
     unknown = sorted({f for f in _FIELD_PREFIX.findall(text) if f.lower() not in _field_names()})
     if unknown:
         notes.append(
-            f"Unknown field {', '.join(unknown)}: searched as words (fields: speaker, kind, meeting, tag, date)."
+            f"Unknown field {', '.join(unknown)}: searched as words (fields: speaker, kind, meeting, tag, date, lang)."
         )
     parsed = _parse(_EXCLUSION.sub("NOT ", text), schema)
     if parsed is None:
@@ -61,7 +75,7 @@ def _field_names() -> set[str]:
 
 
 def _parse(text: str, schema: Schema) -> q.Query | None:
-    parser = MultifieldParser(["text"], schema)
+    parser = MultifieldParser(TEXT_FIELDS, schema)
     parser.add_plugin(FieldAliasPlugin(ALIASES))
     parser.add_plugin(DateParserPlugin(free=False))
     try:

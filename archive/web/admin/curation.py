@@ -61,6 +61,7 @@ def segment_json(segment: Segment) -> dict[str, Any]:
         "words": segment.words,
         "speaker_id": segment.speaker_id,
         "kind": segment.kind,
+        "kind_suggested": segment.kind_suggested,
         "tags": segment.tags or [],
         "revised_at": segment.revised_at.isoformat() if segment.revised_at else None,
     }
@@ -159,7 +160,8 @@ def _save(segment: Segment, form: Any, user: Any) -> Segment:
         if int(speaker) != segment.speaker_id:
             curation.set_speaker(session, segment.id, int(speaker), user=user)
             changed += 1
-    if "kind" in form and (form["kind"] or None) != segment.kind:
+    # A suggested kind saved as it is becomes the curator's (the form says so beside it).
+    if "kind" in form and ((form["kind"] or None) != segment.kind or (segment.kind_suggested and form["kind"])):
         curation.set_kind(session, segment.id, form["kind"] or None, user=user)
         changed += 1
     if "tags" in form and curation.parse_tags(form["tags"]) != list(segment.tags or []):
@@ -307,3 +309,33 @@ def revert(revision_id: int) -> ResponseReturnValue:
         db().rollback()
         return _history_page(meeting, str(error), 400)
     return redirect(url_for("curation.meeting_history", slug=meeting.slug, done=made.id), 303)
+
+
+# --- interpretation links ---------------------------------------------------------------------------------------
+
+
+@curation_pages.post("/admin/segments/<int:segment_id>/interpretation")
+@role_required("curator")
+def interpretation_update(segment_id: int) -> ResponseReturnValue:
+    """Confirm, change or remove the lines a line interprets: `sources` lists their ids (empty: none)."""
+    from archive.curation.interpretations import set_interpretation
+
+    session = db()
+    segment = curation.find_segment(session, segment_id)
+    slug = segment.meeting.slug
+    remove = request.form.get("action") == "remove"
+    words = [] if remove else request.form.get("sources", "").replace(",", " ").split()
+    try:
+        if len(words) > 50 or not all(word.isdigit() and len(word) < 12 for word in words):
+            raise InvalidInput("sources: the ids of lines of this meeting, separated by spaces")
+        set_interpretation(session, segment_id, [int(word) for word in words], user=current_user())
+        session.commit()
+    except InvalidInput as error:
+        session.rollback()
+        if _wants_json():
+            return jsonify(error=str(error)), 400
+        return _segment_page(curation.find_segment(session, segment_id), str(error), 400)
+    back = url_for("pages.meeting", slug=slug, _anchor=f"s{segment_id}")
+    if _wants_json():
+        return jsonify(url=back, reload=True)
+    return redirect(back, 303)

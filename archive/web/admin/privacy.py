@@ -20,6 +20,7 @@ from archive.db.models import REDACTION_SCOPES, SPEAKER_CONSENTS, Meeting, Recor
 from archive.errors import InvalidInput, NotFound
 from archive.media.store import MEDIA_TYPES
 from archive.privacy import ledger as privacy
+from archive.privacy.names import spoken_names
 from archive.privacy.purge import purge_meeting, remove_files
 from archive.privacy.view import in_force, public_view
 from archive.timecodes import parse_clock
@@ -76,6 +77,9 @@ def _meeting_page(
         "admin/privacy_meeting.html",
         meeting=meeting,
         voices=voices,
+        # Where a name is withheld but still said aloud: one click redacts it (a phrase, as below).
+        spoken=spoken_names(db(), meeting),
+        approver=user.email if (user := current_user()) is not None else "",
         consents=SPEAKER_CONSENTS,
         redactions=in_force(db(), meeting.id),
         rows=privacy.ledger(db(), meeting_slug=slug),

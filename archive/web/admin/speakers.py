@@ -20,10 +20,13 @@ from archive.db.models import CONSENT_LEVELS, Person, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.speakers.people import (
     affected_meetings,
+    confirm_suggestion,
     delete_person,
+    find_speaker,
     get_person,
     merge_speakers,
     name_speaker,
+    reject_suggestion,
     split_speaker,
     talk_times,
     update_person,
@@ -110,6 +113,26 @@ def name(slug: str, label: str) -> ResponseReturnValue:
         return [slug], f"{label} is now {speaker.person.name}"
 
     return _change(slug, "speaker-name", change, label=label, name=_field("name"), method=_field("method"))
+
+
+@admin_speakers.post("/admin/meetings/<slug>/speakers/<label>/suggestion")
+@role_required("curator")
+def suggestion(slug: str, label: str) -> ResponseReturnValue:
+    """Confirm the machine's suggestion (the voice is named in public from this commit) or reject it (never again)."""
+    verdict = _field("verdict")
+    if verdict not in ("confirm", "reject"):
+        return _voices_page(slug, error="verdict: confirm or reject", status=400)
+
+    def change(session: Session, made_by: str) -> tuple[list[str], str]:
+        speaker = find_speaker(session, slug, label)
+        who = speaker.suggested_person.name if speaker.suggested_person else ""
+        if verdict == "confirm":
+            confirm_suggestion(session, speaker, made_by=made_by)
+            return [slug], f"{label} is now {who}, confirmed by you"
+        reject_suggestion(session, speaker, made_by=made_by)
+        return [slug], f"{label} is not {who}: the suggestion is gone"
+
+    return _change(slug, f"speaker-suggestion-{verdict}", change, label=label)
 
 
 @admin_speakers.post("/admin/meetings/<slug>/speakers/merge")

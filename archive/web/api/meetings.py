@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from archive.db.models import Body, Meeting
+from archive.errors import InvalidInput
 from archive.publish.documents import meeting_document
 from archive.publish.people import person_record
 from archive.web.api.openapi import document
@@ -20,6 +21,9 @@ meetings_api = Blueprint("api", __name__, url_prefix="/api")
 @meetings_api.get("/search")
 @kept_for_visitors(uses_index=True, parameters=SEARCH_ARGUMENTS)
 def search() -> ResponseReturnValue:
+    # q is required here, as the description says; browsing by filters alone is the search page's (/search).
+    if not (request.args.get("q") or "").strip():
+        raise InvalidInput('q: type a word or a "quoted phrase" to search')
     search_request = search_request_from(request.args)
     page = run_search(search_request)
     return jsonify(page.to_json())

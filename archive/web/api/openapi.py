@@ -12,6 +12,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddic
 
 from archive import __version__
 from archive.db.models import SEGMENT_KINDS
+from archive.legislators.directory import LIMITS, TOWN_LIMIT
 from archive.publish.documents import MeetingDocument
 from archive.search import PER_PAGE_MAX, SORTS, HitSpeaker, SearchPageJSON
 from archive.web.excerpt_input import CitedExcerpt
@@ -98,6 +99,13 @@ def _path(name: str, description: str, schema: dict[str, Any] | None = None) -> 
     }
 
 
+# Text parameters: something besides spaces (an empty parameter is refused), no control characters.
+TEXT: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": "^[^\\u0000-\\u001f]*[^\\s\\u0000-\\u001f\\u0085][^\\u0000-\\u001f]*$",
+}
+
 PAGING = [
     _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1}),
     _query("per_page", "Items per page.", {"type": "integer", "minimum": 1, "maximum": PER_PAGE_MAX}),
@@ -112,7 +120,8 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
 
 
 ERROR = {
-    "description": "Bad input: the reason, naming the parameter.",
+    "description": "Bad input: the reason, naming the parameter (an empty parameter, a value out of its range or"
+    " not among those listed).",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
 NOT_FOUND = {
@@ -135,12 +144,20 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "Search every segment of testimony",
                     "parameters": [
-                        _query(
-                            "q", 'Words, "quoted phrases", OR, -exclusion, prefix*, speaker:, kind:, meeting:, date:.'
-                        ),
-                        _query("speaker", "Only this speaker (exact public name)."),
+                        {
+                            **_query(
+                                "q",
+                                'Required. Words, "quoted phrases", OR, -exclusion, prefix*, speaker:, kind:, meeting:,'
+                                " lang:, date:.",
+                                {**TEXT, "maxLength": 1000},
+                            ),
+                            "required": True,
+                        },
+                        _query("speaker", "Only this speaker (exact public name).", TEXT),
                         _query("kind", "Only this kind of segment.", {"type": "string", "enum": list(SEGMENT_KINDS)}),
-                        _query("meeting", "Only this meeting (slug)."),
+                        _query("meeting", "Only this meeting (slug).", TEXT),
+                        _query("body", "Only this body's meetings (the body's slug).", TEXT),
+                        _query("lang", "Only segments in this language (ISO 639-1: en, es).", TEXT),
                         _query("from", "Meetings on or after this date.", {"type": "string", "format": "date"}),
                         _query("to", "Meetings on or before this date.", {"type": "string", "format": "date"}),
                         _query("sort", "Order of results.", {"type": "string", "enum": list(SORTS)}),
@@ -152,7 +169,7 @@ def document() -> dict[str, Any]:
             "/api/meetings": {
                 "get": {
                     "summary": "Meetings, newest first",
-                    "parameters": [_query("body", "Only this body (its slug)."), *PAGING],
+                    "parameters": [_query("body", "Only this body (its slug).", TEXT), *PAGING],
                     "responses": {"200": _ok("A page of meetings.", "MeetingList"), "400": ERROR},
                 }
             },
@@ -173,8 +190,12 @@ def document() -> dict[str, Any]:
             "/api/excerpts": {
                 "get": {
                     "summary": "Excerpts, newest first",
-                    "parameters": [_query("meeting", "Only this meeting's excerpts (slug)."), *PAGING],
-                    "responses": {"200": _ok("A page of excerpts.", "Object"), "400": ERROR},
+                    "parameters": [_query("meeting", "Only this meeting's excerpts (slug).", TEXT), *PAGING],
+                    "responses": {
+                        "200": _ok("A page of excerpts.", "Object"),
+                        "400": ERROR,
+                        "404": {"description": "No meeting with that slug.", "content": ERROR["content"]},
+                    },
                 },
                 "post": {
                     "summary": "Make an excerpt (boundaries snap to words)",
@@ -215,8 +236,19 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "Find legislators by town or district",
                     "parameters": [
-                        _query("town", "A town (every candidate district when the town is split)."),
-                        {**_query("district", "A district name; may repeat (one per chamber)."), "explode": True},
+                        _query(
+                            "town",
+                            "A town (every candidate district when the town is split).",
+                            {**TEXT, "maxLength": TOWN_LIMIT},
+                        ),
+                        {
+                            **_query(
+                                "district",
+                                "A district name; may repeat (one per chamber).",
+                                {**TEXT, "maxLength": LIMITS["district"]},
+                            ),
+                            "explode": True,
+                        },
                         _query("chamber", "house or senate.", {"type": "string", "enum": ["house", "senate"]}),
                     ],
                     "responses": {"200": _ok("Matching legislators.", "Object"), "400": ERROR},

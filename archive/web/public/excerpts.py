@@ -67,6 +67,18 @@ def _shorten(text: str, length: int) -> str:
     return text[: length - 1].rsplit(" ", 1)[0] + "…"
 
 
+def share_links(text: str, url: str, title: str) -> list[tuple[str, str]]:
+    """(name, address) of each site's own "share" page, the post filled in: no script of theirs on ours."""
+    both = f"{text} {url}"
+    return [
+        ("Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": both}, quote_via=url_quote)),
+        # Share₂Fedi asks which Mastodon (or other fediverse) server the visitor posts from.
+        ("Mastodon", "https://s2f.kytta.dev/?" + urlencode({"text": both}, quote_via=url_quote)),
+        ("X", "https://x.com/intent/post?" + urlencode({"text": text, "url": url}, quote_via=url_quote)),
+        ("Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}, quote_via=url_quote)),
+    ]
+
+
 @excerpts.get("/excerpts/<slug>")
 def excerpt(slug: str) -> ResponseReturnValue:
     document = document_with_citations(slug)
@@ -80,8 +92,10 @@ def excerpt(slug: str) -> ResponseReturnValue:
         f"“{document['quote']}”{attribution}, {meeting['title']}, {meeting['body']}, {meeting['date']}\n\n"
         f"Hear it: {page_url}\nIn context: {context_url}\n"
     )
+    post = f"“{_shorten(document['quote'], 200)}”{attribution}"
     return render_template(
         "public/excerpt.html",
+        share_links=share_links(post, page_url, document["title"]),
         excerpt=document,
         labels=LABELS,
         site_name=settings.site_name,

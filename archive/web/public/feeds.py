@@ -1,7 +1,8 @@
 """Sharing beyond the site: the embeddable player, oEmbed, Atom feeds, the sitemap and the downloads.
 
-Links that leave the site (feeds, the sitemap, oEmbed, CSV) are absolute: TESTIMONY_PUBLIC_URL when it is
-set, else the address the request came to.
+Links that leave the site (the sitemap, oEmbed, CSV) are absolute: TESTIMONY_PUBLIC_URL when it is set, else
+the address the request came to. Atom feeds never take the request's Host: their links are the public address's,
+or relative where none is set, and their ids stable URNs then (feed readers keep ids forever).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -19,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from archive import __version__
-from archive.db.models import Excerpt, Meeting, Person, Segment, Speaker
+from archive.db.models import Campaign, Excerpt, Meeting, Person, Segment, Speaker
 from archive.db.types import as_utc
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, find_excerpt, is_withheld
@@ -163,10 +165,10 @@ def meetings_feed() -> ResponseReturnValue:
     entries = []
     for meeting in rows:
         place = f", {meeting.place}" if meeting.place else ""
-        url = absolute_url(f"/meetings/{meeting.slug}")
+        url = _feed_link(f"/meetings/{meeting.slug}")
         entries.append(
             atom.Entry(
-                id=url,
+                id=_feed_id(f"/meetings/{meeting.slug}"),
                 title=meeting.title,
                 url=url,
                 updated=as_utc(meeting.created_at),
@@ -187,10 +189,10 @@ def excerpts_feed() -> ResponseReturnValue:
         meeting = document["meeting"]
         byline = speakers_text(document) or "Unnamed speaker"
         status = "Verified against the recording." if document["verified"] else "Machine transcript, not yet verified."
-        url = absolute_url(document["url"])
+        url = _feed_link(document["url"])
         entries.append(
             atom.Entry(
-                id=url,
+                id=_feed_id(document["url"]),
                 title=document["title"],
                 url=url,
                 updated=max(as_utc(t) for t in (excerpt.created_at, excerpt.verified_at) if t is not None),
@@ -216,10 +218,10 @@ def search_feed() -> ResponseReturnValue:
     entries = []
     for hit in page.hits:
         who = hit.speaker_name or hit.speaker_label or "Unnamed speaker"
-        url = absolute_url(f"{hit.url}#s{hit.segment_id}")
+        url = _feed_link(f"{hit.url}#s{hit.segment_id}")
         entries.append(
             atom.Entry(
-                id=url,
+                id=_feed_id(f"{hit.url}#s{hit.segment_id}"),
                 title=f"{who}: “{_shorten(hit.text, 100)}”",
                 url=url,
                 updated=dt.datetime.combine(hit.meeting_date, dt.time(), dt.UTC),
@@ -235,16 +237,29 @@ def search_feed() -> ResponseReturnValue:
 def _atom(self_path: str, page_path: str, title: str, entries: list[atom.Entry]) -> Response:
     site_name = current_app.config["TESTIMONY"].site_name
     feed = atom.Feed(
-        id=absolute_url(self_path),
+        id=_feed_id(self_path),
         title=f"{title} · {site_name}",
-        self_url=absolute_url(self_path),
-        page_url=absolute_url(page_path),
+        self_url=_feed_link(self_path),
+        page_url=_feed_link(page_path),
         author=site_name,
-        author_url=absolute_url("/"),
+        author_url=_feed_link("/"),
         generator="Testimony Archive",
         version=__version__,
     )
     return Response(atom.render(feed, entries), mimetype="application/atom+xml")
+
+
+def _feed_link(path: str) -> str:
+    """A feed's link: on the configured public address, else relative (resolved against the feed's own URL)."""
+    return current_app.config["TESTIMONY"].public_url.rstrip("/") + path
+
+
+def _feed_id(path: str) -> str:
+    """An Atom id (an absolute IRI, RFC 4287): the public address's URL, else a URN made from the site and path."""
+    settings = current_app.config["TESTIMONY"]
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + path
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'testimony-archive:{settings.site_name}:{path}')}"
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -257,7 +272,7 @@ def _shorten(text: str, limit: int) -> str:
 
 @feeds.get("/sitemap.xml")
 def sitemap() -> ResponseReturnValue:
-    """Every public page: home, meetings, each meeting, excerpt and named speaker (https://www.sitemaps.org)."""
+    """Every public page: home, meetings, each meeting, excerpt, campaign and named speaker (sitemaps.org)."""
     urlset = ET.Element(f"{{{SITEMAP_NS}}}urlset")
 
     def add(path: str, lastmod: dt.datetime | None = None) -> None:
@@ -286,6 +301,19 @@ def sitemap() -> ResponseReturnValue:
             continue
         slug, made, verified = excerpt.slug, excerpt.created_at, excerpt.verified_at
         add(f"/excerpts/{slug}", max(as_utc(t) for t in (made, verified) if t is not None))
+    campaigns = (
+        db()
+        .execute(
+            select(Campaign.slug, Campaign.opened_at, Campaign.closed_at)
+            .where(Campaign.status != "draft")  # drafts are for their organizers only
+            .order_by(Campaign.id)
+        )
+        .all()
+    )
+    if campaigns:
+        add("/campaigns")
+    for slug, opened, closed in campaigns:
+        add(f"/campaigns/{slug}", max((as_utc(t) for t in (opened, closed) if t is not None), default=None))
     # People who speak in a meeting; those who asked to stay anonymous are left out of the index entirely.
     for (person_id,) in db().execute(
         select(Person.id)

@@ -19,18 +19,20 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from archive.config import EMAIL_ADDRESS, WEB_ADDRESS
+from archive.curation.interpretations import suggested_links
+from archive.curation.overlaps import meeting_overlaps
 from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
 from archive.media.store import MEDIA_TYPES
 from archive.privacy.audio import public_copy
 from archive.privacy.view import silenced_ranges
-from archive.publish.documents import meeting_document
+from archive.publish.documents import excerpt_documents, excerpt_query, meeting_document
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
-from archive.publish.people import meeting_voices, person_record
+from archive.publish.people import meeting_voices, person_record, speaker_index
 from archive.timecodes import format_clock
 from archive.web.context import db, page_from, run_search, search_request_from, site_url, stored_media
 from archive.web.page_cache import kept_for_visitors
@@ -57,21 +59,27 @@ def home() -> ResponseReturnValue:
 
 # The parameters the search page keeps in its links: only these, so a crafted URL cannot pass url_for's own
 # arguments (_external, _scheme, _anchor) into the page's links.
-SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "from", "to", "sort", "per_page", "page")
+SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to", "sort", "per_page", "page")
+FILTERS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to")
 
 
 @pages.get("/search")
 @kept_for_visitors(uses_index=True, parameters=SEARCH_PARAMETERS)
 def search() -> ResponseReturnValue:
     args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
-    if not any((args.get(name) or "").strip() for name in ("q", "speaker", "kind", "meeting", "from", "to")):
-        return render_template("public/search.html", page=None, args=args, error=None)
+    bodies = db().execute(select(Body.slug, Body.name).order_by(Body.name)).all()
+    if not any((args.get(name) or "").strip() for name in FILTERS):
+        return render_template("public/search.html", page=None, args=args, error=None, bodies=bodies, titles={})
     try:
         search_request = search_request_from(args)
     except InvalidInput as error:
-        return render_template("public/search.html", page=None, args=args, error=str(error)), 400
+        shown = render_template("public/search.html", page=None, args=args, error=str(error), bodies=bodies, titles={})
+        return shown, 400
     page = run_search(search_request)
-    return render_template("public/search.html", page=page, args=args, error=None)
+    # Meetings by their titles, not their slugs: the facet's meetings and the one filtered by.
+    slugs = {f.value for f in page.facets.get("meeting", [])} | {search_request.meeting or ""}
+    titles = dict(db().execute(select(Meeting.slug, Meeting.title).where(Meeting.slug.in_(slugs))).all())
+    return render_template("public/search.html", page=page, args=args, error=None, bodies=bodies, titles=titles)
 
 
 @pages.get("/meetings")
@@ -93,33 +101,58 @@ def meeting(slug: str) -> ResponseReturnValue:
     document = meeting_document(db(), slug)  # consent and redactions applied (archive.privacy)
     start = _start_second(request.args.get("t"))
     voices = meeting_voices(db(), found.id)
+    segments = cast(list[dict[str, Any]], document["segments"])
     return render_template(
         "public/meeting.html",
         meeting=found,
         document=document,
         voices=voices,
         # The page marks each line for display (its unsure words): the document's lines, as plain dicts.
-        turns=_turns(cast(list[dict[str, Any]], document["segments"]), {voice["label"]: voice for voice in voices}),
+        turns=_turns(segments, {voice["label"]: voice for voice in voices}),
+        # The line ?t= lands on (marked, and scrolled to by landing.js when the address has no #fragment).
+        landing=landing_line(segments, start) if "t" in request.args else None,
         report=_report_links(found, start or None),  # the second ?t= opened the page at, if any
         start=start,
         low_probability=LOW_PROBABILITY,
         formats=FORMATS,
         notices=document["notices"],
+        line_starts={line["id"]: line["start"] for line in document["segments"]},
+        overlaps=meeting_overlaps(db(), found.id),  # shown to curators only, to listen to
+        # The machine's interpretation links, for curators to confirm (the template shows them only to them).
+        suggested=suggested_links(db(), found.id),
     )
 
 
 @pages.get("/meetings/<slug>.<fmt>")
-@kept_for_visitors()  # the captions track: every visitor's player asks for it with the page
+@kept_for_visitors(parameters=("lang",))  # the captions track: every visitor's player asks for it with the page
 def meeting_export(slug: str, fmt: str) -> ResponseReturnValue:
     if fmt not in FORMATS:
         abort(404)
     if db().scalar(select(Meeting.id).where(Meeting.slug == slug)) is None:
         abort(404)
-    body = render(meeting_document(db(), slug), fmt)
+    language = request.args.get("lang") or None  # one language's lines: a captions track per language
+    body = render(meeting_document(db(), slug), fmt, language)
     response = Response(body, mimetype=CONTENT_TYPES.get(fmt, "text/plain"))
     if fmt != "vtt":  # the captions track is read by the player; the rest are downloads
-        response.headers["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
+        name = f"{slug}.{language}.{fmt}" if language else f"{slug}.{fmt}"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@pages.get("/speakers")
+def speakers() -> ResponseReturnValue:
+    """Everyone on record, with how many meetings and statements: the way in to a speaker's page."""
+    return render_template("public/speakers.html", people=speaker_index(db()))
+
+
+@pages.get("/excerpts")
+def excerpt_index() -> ResponseReturnValue:
+    """Excerpts, newest first: what organizers cut from the meetings to cite and share."""
+    page, per_page = page_from(request.args, per_page=20)
+    documents = excerpt_documents(db(), offset=(page - 1) * per_page, limit=per_page)
+    total = db().scalar(select(func.count()).select_from(excerpt_query().order_by(None).subquery())) or 0
+    pages_count = max(1, -(-total // per_page))
+    return render_template("public/excerpts.html", excerpts=documents, page=page, pages=pages_count)
 
 
 @pages.get("/speakers/<int:person_id>")
@@ -130,7 +163,7 @@ def speaker(person_id: int) -> ResponseReturnValue:
     return render_template("public/speaker.html", record=record, pages=pages_count, args=request.args)
 
 
-@pages.get("/meetings/<slug>/recordings/<int:position><suffix>")
+@pages.get("/meetings/<slug>/recordings/<int(max=1000000):position><suffix>")  # beyond: no such row (a 404)
 def recording(slug: str, position: int, suffix: str) -> ResponseReturnValue:
     row = db().scalar(select(Recording).join(Meeting).where(Meeting.slug == slug, Recording.position == position))
     if row is None or row.suffix != suffix:
@@ -171,6 +204,21 @@ def _report_links(meeting: Meeting, second: float | None) -> dict[str, str]:
             {"subject": subject, "body": body}, quote_via=url_quote
         )
     return links
+
+
+def landing_line(segments: list[dict[str, Any]], second: float) -> int | None:
+    """The id of the line `?t=second` opens: one that starts within that second (t=42 opens a line at 42.04),
+    else the one being spoken then, else the next one; None past the last line."""
+    following = None
+    speaking = None
+    for segment in segments:  # in time order
+        if second <= segment["start"] < second + 1:
+            return int(segment["id"])
+        if segment["start"] <= second <= segment["end"]:
+            speaking = int(segment["id"])
+        elif segment["start"] > second and following is None:
+            following = int(segment["id"])
+    return speaking if speaking is not None else following
 
 
 def _start_second(value: str | None) -> float:

@@ -124,3 +124,35 @@ def test_a_purge_needs_the_typed_slug_and_leaves_a_tombstone(app, curator, sessi
     assert public.get("/api/search?q=detained").get_json()["total"] == 0
     with sessions() as session:
         assert session.scalars(select(AuditEvent.action)).all()[-1] == "meeting-purge"
+
+
+def test_a_withheld_name_said_aloud_is_redacted_with_one_click(app, curator, sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    slug = "2026-11-04-comment"
+    add_meeting(
+        sessions,
+        slug,
+        [
+            Line("My name is Carlos Mendez and I milk cows in Addison.", 0.0, 5.0, speaker="Carlos Mendez"),
+            Line("Thank you, Carlos.", 5.0, 7.0, speaker="Ruth Amsel", role="chair"),
+        ],
+    )
+    page = f"/admin/meetings/{slug}/privacy"
+    token = csrf_token(curator, page)
+    consent = {"label": "SPEAKER_00", "consent": "name-withheld", **WHO, "csrf_token": token}
+    assert curator.post(f"{page}/consent", data=consent).status_code == 303
+    html = curator.get(page).get_data(as_text=True)
+    offers = re.findall(r'name="phrase" value="([^"]+)"', html.split('id="spoken"', 1)[1].split("</section>")[0])
+    assert offers == ["Carlos Mendez", "Carlos", "Mendez"]
+    # One click: the offer's own form, as the page wrote it (its hidden reason, requester and approver).
+    form = html.split('id="spoken"', 1)[1].split("</form>")[0]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    assert fields["approved_by"] and fields["reason"].startswith("the name of SPEAKER_00 is withheld")
+    assert curator.post(f"{page}/phrase", data=fields).status_code == 303
+    left = re.findall(
+        r'name="phrase" value="([^"]+)"', curator.get(page).get_data(as_text=True).split('id="phrase"')[0]
+    )
+    assert left == ["Carlos"]  # "Thank you, Carlos." still says it: offered next
+    public = app.test_client().get(f"/meetings/{slug}").get_data(as_text=True)
+    assert "Mendez" not in public and "My name is [redacted]" in public
+    with sessions() as session:
+        assert session.scalars(select(Redaction.phrase).where(Redaction.scope == "phrase")).all() == ["Carlos Mendez"]

@@ -224,3 +224,55 @@ def test_an_upload_that_fills_the_disk_leaves_no_partial_file(curator, settings)
         as_text=True
     )
     assert uploads(settings) == []
+
+
+def test_simultaneous_tracks_are_queued_with_their_names(curator, sessions, settings, jfk) -> None:  # type: ignore[no-untyped-def]
+    files = [recording(jfk, "chair.flac"), recording(jfk, "deputy.flac")]
+    response = curator.post("/admin/upload", data={**form(curator, layout="tracks"), "recording": files})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with sessions() as session:
+        job = session.scalars(select(Job)).one()
+    assert [t["name"] for t in job.parameters["tracks"]] == ["chair.flac", "deputy.flac"]
+    assert job.parameters["upload"] == job.parameters["tracks"][0]["upload"] and len(uploads(settings)) == 2
+
+
+@pytest.mark.parametrize(
+    ("layout", "names", "words"),
+    [
+        ("tracks", ["a.flac"], "Simultaneous tracks: choose from 2 to 32 files"),
+        ("tracks", ["a.flac", "a.flac"], "Two tracks have the same file name"),
+        ("one", ["a.flac", "b.flac"], "Choose one recording, or say the files are simultaneous tracks."),
+        ("channels", ["a.flac", "b.flac"], "Choose one recording"),
+        ("mixed", ["a.flac"], "The recordings are one of: one, tracks, channels."),
+    ],
+)
+def test_files_that_do_not_fit_the_layout_are_refused(curator, settings, jfk, layout, names, words) -> None:  # type: ignore[no-untyped-def]
+    files = [recording(jfk, name) for name in names]
+    response = curator.post("/admin/upload", data={**form(curator, layout=layout), "recording": files})
+    assert response.status_code == 400 and words in response.get_data(as_text=True)
+    assert uploads(settings) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_worker_splits_an_uploaded_files_channels_into_tracks(curator, sessions, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from archive.db.models import Recording
+    from archive.transcribe import make_transcriber
+    from archive.worker.jobs import progress_of
+    from tests.fixtures.synth.mix import write_wav
+
+    # 7.5 s, the speaker's microphone and a silent one: under the test client's spooling threshold (see jfk).
+    voice = speech("jfk.flac")[: 16_000 * 15 // 2]
+    write_wav(tmp_path / "mixer.wav", [voice, voice * 0.0])
+    data = {**form(curator, layout="channels", engine="faster-whisper")}
+    data["recording"] = recording((tmp_path / "mixer.wav").read_bytes(), "mixer.wav")
+    assert curator.post("/admin/upload", data=data).status_code == 303
+    assert work(settings, sessions, once=True, load_transcriber=make_transcriber) == 1
+    with sessions() as session:
+        job = session.scalars(select(Job)).one()
+        assert job.status == "done", job.error
+        assert progress_of(job)["percent"] == 100.0  # both tracks' audio counted, neither twice
+        tracks = session.scalars(select(Recording.track).order_by(Recording.position)).all()
+        text = " ".join(session.scalars(select(Segment.text))).lower()
+    assert tracks == ["mixer.wav channel 1", "mixer.wav channel 2"]
+    assert "my fellow americans" in text and uploads(settings) == []

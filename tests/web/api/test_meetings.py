@@ -111,3 +111,38 @@ def test_the_documents_say_what_their_schemas_say(client, sessions) -> None:  # 
                 names = allowed if isinstance(allowed, list) else [allowed]
                 assert isinstance(value, tuple(kinds[n] for n in names)), (name, key, value)
     assert schemas["Meeting"] == {"$ref": "#/components/schemas/MeetingDocument"}
+
+
+def test_a_method_not_allowed_is_a_405_that_says_which_are(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.put("/api/search?q=safe")
+    assert response.status_code == 405 and set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert response.get_json()["error"]
+    page = client.post("/meetings")  # pages too
+    assert page.status_code == 405 and "GET" in page.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    "query, named",
+    [
+        ("", "q: type a word"),
+        ("q=", "q: empty"),
+        ("q=safe&kind=", "kind: empty"),
+        ("q=safe&kind=speech", "kind must be one of"),
+        ("q=safe&sort=loudest", "sort must be one of"),
+        ("q=safe&speaker=%01Dan", "speaker: must not contain control characters"),
+        ("q=safe&page=", "page: empty"),
+    ],
+)
+def test_the_search_api_refuses_what_its_description_does_not_allow(client, query: str, named: str) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(f"/api/search?{query}")
+    assert response.status_code == 400 and named in response.get_json()["error"]
+    spec = client.get("/api/openapi.json").get_json()
+    [q] = [p for p in spec["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "q"]
+    assert q["required"] is True  # as documented
+
+
+def test_an_unknown_meeting_in_the_excerpt_list_is_a_documented_404(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/api/excerpts?meeting=no-such-meeting")
+    assert response.status_code == 404 and "no-such-meeting" in response.get_json()["error"]
+    spec = client.get("/api/openapi.json").get_json()
+    assert "404" in spec["paths"]["/api/excerpts"]["get"]["responses"]

@@ -213,10 +213,11 @@ def test_a_search_from_home_leads_to_the_second(live_site, page) -> None:  # typ
     page.press("#q", "Enter")
     page.wait_for_selector(".hits li")
     link = page.locator(".hits li a", has_text="at 0:00:")
-    second = int(link.first.get_attribute("href").rsplit("t=", 1)[1])
+    second = int(link.first.get_attribute("href").rsplit("t=", 1)[1].split("#")[0])
+    line = link.first.get_attribute("href").split("#")[1]  # the line's own id on the meeting page
     assert 8 <= second <= 14  # "This is Diane in New Jersey" is said at about 12.5 s
     link.first.click()
-    page.wait_for_url(f"{base}/meetings/{slug}?t={second}")
+    page.wait_for_url(f"{base}/meetings/{slug}?t={second}#{line}")
     page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
     page.evaluate("document.querySelector('audio').play()")
     page.wait_for_function(f"() => document.querySelector('audio').currentTime > {second}", timeout=10_000)
@@ -313,7 +314,9 @@ def test_make_an_excerpt_from_the_meeting_page_play_it_and_copy_its_citation(edi
     page.wait_for_function("() => document.querySelector('.excerpt audio').currentTime > 0.5", timeout=30_000)
     assert re.search(r"/clip\.(m4a|ogg|mp3)$", page.evaluate("document.querySelector('.excerpt audio').currentSrc"))
 
-    # Copying a citation puts exactly its text on the clipboard and says so.
+    # Copying a citation (folded below the share actions) puts exactly its text on the clipboard and says so.
+    assert not page.is_visible("#cite-plain")
+    page.click("#cite summary")
     page.click("button[data-copy='cite-plain']")
     page.wait_for_function("() => document.querySelector('[data-copy=cite-plain] + .copied').textContent === 'Copied'")
     copied = page.evaluate("navigator.clipboard.readText()")

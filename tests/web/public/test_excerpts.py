@@ -271,7 +271,8 @@ def test_open_graph_and_twitter_meta_are_absolute(client, sessions, editor_setti
     assert meeting_tags["og:url"] == f"https://archive.example.org/meetings/{SLUG}"
     assert meeting_tags["og:title"] == "Public comment <b>on</b> policing · Vermont Criminal Justice Council"
     assert meeting_tags["og:description"].startswith("Vermont Criminal Justice Council, 7 February 2024")
-    assert meeting_tags["twitter:card"] == "summary"
+    assert meeting_tags["twitter:card"] == "summary_large_image"
+    assert meeting_tags["og:image"] == f"https://archive.example.org/meetings/{SLUG}/card.png"
 
 
 def test_the_page_has_citations_and_share_links(client, sessions) -> None:  # type: ignore[no-untyped-def]
@@ -284,6 +285,37 @@ def test_the_page_has_citations_and_share_links(client, sessions) -> None:  # ty
     mailto = re.search(r'href="(mailto:[^"]+)"', html).group(1)
     assert "subject=Hot%20mic" in mailto and f"http%3A%2F%2Flocalhost%2Fexcerpts%2F{slug}" in mailto
     assert f'data-copy-text="http://localhost/excerpts/{slug}"' in html and "data-share" in html
+
+
+@pytest.mark.parametrize("database_url", [""])  # SQLite: the page's order, not the dialect, is under test
+def test_the_page_leads_with_the_card_and_the_share_actions_citations_folded_below(client, sessions) -> None:  # type: ignore[no-untyped-def]
+    slug = make(sessions)
+    html = client.get(f"/excerpts/{slug}").get_data(as_text=True)
+    page = f"http%3A%2F%2Flocalhost%2Fexcerpts%2F{slug}"
+    links = re.findall(r'<li><a class="button" href="([^"]+)"', html)
+    hosts = [re.match(r"(https://[^/?]+|mailto:|/excerpts/)", link).group(1) for link in links]
+    assert hosts == [
+        "https://bsky.app",
+        "https://s2f.kytta.dev",
+        "https://x.com",
+        "https://www.facebook.com",
+        "mailto:",
+        "/excerpts/",
+        "/excerpts/",
+    ]
+    assert all(page in link for link in links[:5])  # every share carries the page's address
+    assert "%E2%80%9CYou%27re%20here%20illegally" in links[0]  # the quote, in curly quotes
+    assert links[5] == f"/excerpts/{slug}/card.png" and links[6] == f"/excerpts/{slug}/clip.mp4"
+    card = html.index(f'<img src="/excerpts/{slug}/card.png"')
+    quote = html.index('<figure class="quote">')
+    details = html.index('<details class="citations" id="cite">')
+    assert html.index("<h1>") < card < html.index("https://bsky.app") < quote < details  # card and shares first
+    assert html.index('<pre id="cite-plain"', details) > details and "</details>" in html[details:]
+    assert 'aria-labelledby="cite-' not in html  # a pre takes no accessible name from a heading
+    tags = meta(html).tags
+    assert tags["og:video"] == f"http://localhost/excerpts/{slug}/clip.mp4" and tags["og:video:type"] == "video/mp4"
+    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
+    assert ld["isPartOf"]["@type"] == "CreativeWork" and ld["isPartOf"]["url"] == f"http://localhost/meetings/{SLUG}"
 
 
 def test_an_unknown_excerpt_is_404(client) -> None:  # type: ignore[no-untyped-def]
@@ -409,3 +441,12 @@ def test_the_session_cookie_is_httponly_lax_and_secure_over_https(client, editor
     assert "Secure" in cookie
     public = app_for(dataclasses.replace(editor_settings, public_url="https://archive.example.org"))
     assert "Secure" in public.test_client().get(f"/meetings/{SLUG}").headers["Set-Cookie"]
+
+
+def test_the_excerpts_index_lists_them_newest_first(client) -> None:  # type: ignore[no-untyped-def]
+    assert "No excerpts yet." in client.get("/excerpts").get_data(as_text=True)
+    made = client.post("/excerpts", data=form(client))
+    slug = made.headers["Location"].rsplit("/", 1)[1]
+    index = client.get("/excerpts").get_data(as_text=True)
+    assert f'<a href="/excerpts/{slug}">' in index and "“You&#39;re here illegally and”" in index
+    assert 'href="/excerpts"' in index  # in the site's navigation

@@ -4,6 +4,7 @@ the downloads page — through Flask's test client, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -201,11 +202,13 @@ def atom(client, path: str, **args: str) -> ET.Element:  # type: ignore[no-untyp
     assert feed.tag == f"{ATOM}feed"
     for required in ("id", "title", "updated"):
         assert feed.find(f"{ATOM}{required}").text
-    assert feed.find(f"{ATOM}link[@rel='self']").get("href").startswith("http://localhost/")
+    # No public address is set: links are relative (never the request's Host), ids stable URNs.
+    assert feed.find(f"{ATOM}link[@rel='self']").get("href").startswith("/")
+    assert feed.find(f"{ATOM}id").text.startswith("urn:uuid:")
     for entry in feed.findall(f"{ATOM}entry"):
         for required in ("id", "title", "updated", "summary"):
             assert entry.find(f"{ATOM}{required}").text, required
-        assert alternate(entry).startswith("http://localhost/")
+        assert alternate(entry).startswith("/") and entry.find(f"{ATOM}id").text.startswith("urn:uuid:")
         dt.datetime.fromisoformat(entry.find(f"{ATOM}updated").text)
     return feed
 
@@ -223,7 +226,7 @@ def titles(feed: ET.Element) -> list[str]:
 def test_the_meetings_feed_lists_new_meetings_with_markup_as_text(client) -> None:  # type: ignore[no-untyped-def]
     feed = atom(client, "/meetings.atom")
     assert titles(feed) == ["Budget hearing", f"Public comment {SCRIPT}"]  # newest added first
-    assert feed.find(f"{ATOM}entry/{ATOM}id").text == "http://localhost/meetings/2023-05-01-budget"
+    assert alternate(feed.find(f"{ATOM}entry")) == "/meetings/2023-05-01-budget"
     assert SCRIPT not in client.get("/meetings.atom").get_data(as_text=True)  # escaped in the XML
 
 
@@ -235,7 +238,7 @@ def test_the_excerpts_feed_quotes_each_excerpt_and_links_its_clip(client, archiv
     assert summary.startswith("“=HYPERLINK(1) you're here illegally” — Deputy Dan, member.")
     assert "Machine transcript, not yet verified." in summary
     clip = hot.find(f"{ATOM}link[@rel='enclosure']")
-    assert clip.get("href") == f"http://localhost/excerpts/{archive['hot']}/clip.mp3"
+    assert clip.get("href") == f"/excerpts/{archive['hot']}/clip.mp3"
     assert "Elena" not in client.get("/excerpts.atom").get_data(as_text=True)
 
 
@@ -245,13 +248,26 @@ def test_a_search_feed_follows_a_topic_newest_meeting_first(client) -> None:  # 
     assert [e.find(f"{ATOM}updated").text[:10] for e in entries] == ["2024-02-07", "2023-05-01"]
     assert titles(feed)[0] == "farmworker: “I want to feel safe driving to the grocery store.”"
     link = alternate(entries[0])
-    assert link.startswith(f"http://localhost/meetings/{MEETING}?t=20#s")
+    assert link.startswith(f"/meetings/{MEETING}?t=20#s")
     assert "safe" in feed.find(f"{ATOM}title").text
     narrowed = atom(client, "/search.atom", q="safe", **{"from": "2024-01-01"})
     assert len(narrowed.findall(f"{ATOM}entry")) == 1
     by_speaker = atom(client, "/search.atom", q="safe", speaker="Chair Ann")
     assert titles(by_speaker) == ["Chair Ann: “The budget grows by four percent, which keeps everyone safe.”"]
     assert atom(client, "/search.atom", q="zebra").findall(f"{ATOM}entry") == []
+
+
+def test_feeds_never_take_links_or_ids_from_the_host_header(client, settings, app_for) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/excerpts.atom", "/meetings.atom", "/search.atom?q=safe"):
+        plain = client.get(path).data
+        foreign = client.get(path, headers={"Host": "evil.example"}).data
+        assert b"evil.example" not in foreign and foreign == plain, path
+    public = app_for(dataclasses.replace(settings, public_url="https://archive.example.org/")).test_client()
+    feed = ET.fromstring(public.get("/excerpts.atom", headers={"Host": "evil.example"}).data)
+    assert feed.find(f"{ATOM}id").text == "https://archive.example.org/excerpts.atom"
+    entry = feed.find(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}id").text == alternate(entry)
+    assert alternate(entry).startswith("https://archive.example.org/excerpts/")
 
 
 @pytest.mark.parametrize(
@@ -356,3 +372,24 @@ def test_the_downloads_page_explains_until_a_dump_is_published(client, runner, s
         assert download.status_code == 200 and download.mimetype == "application/zip"
         assert download.get_data() == Path(zip_path).read_bytes()
     assert "attachment" in download.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize("database_url", [""])  # SQLite: the sitemap's entries, not the dialect
+def test_the_sitemap_lists_public_campaigns_but_no_draft(sessions, runner, tmp_path, settings, app_for) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from archive.db.models import Campaign
+    from tests.factories.campaigns import add_campaign_site
+
+    add_campaign_site(sessions, runner, tmp_path)
+    with sessions() as session, session.begin():
+        session.add(
+            Campaign(
+                slug="secret-plan", title="Draft", status="draft", created_by="test", subject="S", letter_template="T"
+            )
+        )
+        assert session.scalar(select(Campaign.status).where(Campaign.slug == "safe-streets")) == "open"
+    body = app_for(settings).test_client().get("/sitemap.xml").data
+    locs = [loc.text for loc in ET.fromstring(body).iter(f"{SITEMAP}loc")]
+    assert "http://localhost/campaigns" in locs and "http://localhost/campaigns/safe-streets" in locs
+    assert not any("secret-plan" in loc for loc in locs)

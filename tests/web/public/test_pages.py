@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.factories.media import FIXTURES
@@ -109,6 +111,7 @@ def test_media_is_served_with_ranges_and_revalidated(site) -> None:  # type: ign
     assert part.data == whole.data[100:200]
     assert site.get("/meetings/1961-01-20-inaugural/recordings/0.mp3").status_code == 404
     assert site.get("/meetings/1961-01-20-inaugural/recordings/1.flac").status_code == 404
+    assert site.get("/meetings/1961-01-20-inaugural/recordings/99999999999999999999.ogg").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -126,6 +129,8 @@ def test_transcript_downloads(site, fmt, mimetype) -> None:  # type: ignore[no-u
     assert response.status_code == 200
     assert response.mimetype == mimetype
     assert "grocery store" in response.get_data(as_text=True)
+    if fmt != "json":  # text needs its encoding said (JSON is UTF-8 by definition)
+        assert response.mimetype_params["charset"] == "utf-8", response.content_type
 
 
 def test_the_rttm_download_says_who_spoke_when(site) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +147,9 @@ def test_search_page_shows_highlighted_hits_with_timestamp_links(site) -> None: 
     html = site.get("/search", query_string={"q": '"here illegally"'}).get_data(as_text=True)
     assert "1 result" in html
     assert "<mark>here</mark> <mark>illegally</mark>" in html
-    assert 'href="/meetings/2024-02-07-comment?t=3721"' in html
+    line = re.search(r'href="/meetings/2024-02-07-comment\?t=3721#(s\d+)"', html)  # the second and the line
+    assert line is not None
+    assert f'id="{line.group(1)}"' in site.get("/meetings/2024-02-07-comment").get_data(as_text=True)
     assert 'value="&#34;here illegally&#34;"' in html  # the box keeps the query
     facets = site.get("/search", query_string={"q": "safe"}).get_data(as_text=True)
     assert "Deputy Dan</a> (1)" in facets and "&lt;img src=x onerror=alert(1)&gt;</a> (1)" in facets
@@ -153,6 +160,10 @@ def test_search_page_without_results_and_with_bad_input(site) -> None:  # type: 
     assert empty.status_code == 200 and "Try fewer words" in empty.get_data(as_text=True)
     bad = site.get("/search", query_string={"q": "safe", "from": "yesterday"})
     assert bad.status_code == 400 and "from must be a date" in bad.get_data(as_text=True)
+    # The refused date is said in the message, never put back into the date field (HTML allows only a date).
+    assert '<input name="from" type="date" value="">' in bad.get_data(as_text=True)
+    kept = site.get("/search", query_string={"q": "safe", "from": "2024-01-01"}).get_data(as_text=True)
+    assert '<input name="from" type="date" value="2024-01-01">' in kept
     assert site.get("/search").status_code == 200  # the form alone
 
 
@@ -334,3 +345,17 @@ def test_a_missing_media_file_is_a_503_with_a_sentence_and_check_lists_it(site, 
     assert str(settings.home) not in text  # no server path
     checked = runner.invoke(main, ["check"])
     assert checked.exit_code == 1 and "missing media file" in checked.output
+
+
+def test_t_alone_picks_the_line_that_starts_in_that_second_else_the_one_spoken_then() -> None:
+    from archive.web.public.pages import landing_line
+
+    lines = [
+        {"id": 1, "start": 30.0, "end": 42.5},
+        {"id": 2, "start": 42.04, "end": 50.0},
+        {"id": 3, "start": 60.0, "end": 61.0},
+    ]
+    assert landing_line(lines, 42) == 2  # starts at 42.04, though line 1 is still being spoken
+    assert landing_line(lines, 35) == 1  # the line being spoken
+    assert landing_line(lines, 55) == 3  # between lines: the next one
+    assert landing_line(lines, 99) is None
