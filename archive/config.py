@@ -92,6 +92,11 @@ class Settings:
     )
     decode_timeout: int = _setting(900, "Seconds a media decoder child process may run before it is killed.")
     decode_memory_mb: int = _setting(4096, "Address-space limit (MiB) of the media decoder child process.")
+    max_duration: float = _setting(
+        12 * 3600.0,
+        "The longest recording accepted, in seconds or as 2h, 90m, 1h30m: a longer one is refused before anything"
+        " is stored, whatever its header says.",
+    )
     search_backend: str = _setting(
         "whoosh", "Search backend: whoosh (files under search_index/) or postgres (needs PostgreSQL)."
     )
@@ -137,6 +142,11 @@ class Settings:
         60, "A running job's worker renews its lease this often ×3; a job whose lease ran out is resumed elsewhere."
     )
     upload_limit_mb: int = _setting(4096, "The largest recording a curator may upload on the site, in MiB.")
+    form_limit_kb: int = _setting(
+        1024,
+        "The largest request body any other page accepts (forms, the API), in KiB; a larger one is refused with a"
+        " 413 before it is read.",
+    )
     page_cache_mb: int = _setting(
         512,
         "Rendered meeting and search pages kept for visitors (in memory, /dev/shm, where the system has it), shared"
@@ -251,6 +261,10 @@ class Settings:
             raise InvalidInput("the postgres search backend needs TESTIMONY_DATABASE_URL to be a PostgreSQL URL")
         if self.proxy_hops < 0:
             raise InvalidInput(f"proxy_hops must be 0 or more, not {self.proxy_hops}")
+        if self.max_duration <= 0:
+            raise InvalidInput(f"max_duration must be more than 0 seconds, not {self.max_duration:g}")
+        if self.form_limit_kb < 1 or self.upload_limit_mb < 1:
+            raise InvalidInput("form_limit_kb and upload_limit_mb must be at least 1")
         if self.threads < 1:
             raise InvalidInput(f"threads must be at least 1, not {self.threads}")
         if self.warm_seconds < 0:
@@ -322,12 +336,29 @@ def _parse(name: str, default: object, raw: str) -> object:
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise InvalidInput(f"TESTIMONY_{name.upper()} must be true or false, not {raw!r}")
+    if isinstance(default, float):  # the one float setting is a duration
+        try:
+            return parse_duration(raw)
+        except ValueError as error:
+            raise InvalidInput(f"TESTIMONY_{name.upper()}: {error}") from None
     if isinstance(default, int):
         try:
             return int(raw)
         except ValueError:
             raise InvalidInput(f"TESTIMONY_{name.upper()} must be a whole number, not {raw!r}") from None
     return raw
+
+
+DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from "43200", "12h", "90m", "1h30m" or "45s"."""
+    found = DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or found is None:
+        raise ValueError(f"{text!r} is not a duration (seconds, or like 2h, 90m, 1h30m)")
+    hours, minutes, seconds = (float(part) if part else 0.0 for part in found.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def _mask_url(url: str) -> str:

@@ -49,6 +49,7 @@ def search(ctx: click.Context, query: str, as_json: bool, limit: int, **filters:
     Words are matched as English and as Spanish (stems, accents folded): "trabajar" finds "trabajadores"."""
     from archive.search import SearchRequest
     from archive.search.index import open_backend
+    from archive.search.index import search as run_search
 
     settings = settings_from(ctx)
     request = SearchRequest(
@@ -63,8 +64,9 @@ def search(ctx: click.Context, query: str, as_json: bool, limit: int, **filters:
         page=filters["page"],
         per_page=limit,
     )
-    sessions_for(ctx, settings)  # a clear error when there is no archive here
-    page = open_backend(settings).search(request)
+    sessions = sessions_for(ctx, settings)  # a clear error when there is no archive here
+    with sessions() as session:
+        page = run_search(open_backend(settings), session, request)
     if as_json:
         click.echo(json.dumps(page.to_json(), ensure_ascii=False, indent=1))
         return

@@ -130,7 +130,11 @@ def _stage_all(store: MediaStore, settings: Settings, files: Sequence[Path]) -> 
             item = store.stage(path)
             try:
                 media = probe(
-                    item.path, name=str(path), timeout=settings.decode_timeout, memory_mb=settings.decode_memory_mb
+                    item.path,
+                    name=str(path),
+                    timeout=settings.decode_timeout,
+                    memory_mb=settings.decode_memory_mb,
+                    max_duration=settings.max_duration,
                 )
             except BaseException:
                 store.discard(item)

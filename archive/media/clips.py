@@ -60,16 +60,24 @@ def clip_span(start: float, end: float, duration: float, pad: float = PAD) -> tu
 
 
 def clip_tags(document: Mapping[str, Any], site_url: str) -> dict[str, str]:
-    """Metadata for an excerpt's clip: title, speaker(s) as artist, meeting as album, date, where it is from."""
+    """Metadata for an excerpt's clip: title, speaker(s) as artist, meeting as album, date, where it is from.
+
+    site_url: the configured public address, or "" (then the comment names no address of this site). Never the
+    request's Host: the tags are part of the clip's cache key, so a Host header would cut a new clip each time.
+    """
     meeting = document["meeting"]
     names = [s["name"] for s in document["speakers"] if s.get("name")]
-    source = meeting["source_url"] or f"{site_url}/meetings/{meeting['slug']}"
+    if site_url:
+        source = meeting["source_url"] or f"{site_url}/meetings/{meeting['slug']}"
+        comment = f"{site_url}{document['url']} ({meeting['body']}; recording: {source})"
+    else:
+        comment = meeting["body"] + (f"; recording: {meeting['source_url']}" if meeting["source_url"] else "")
     tags = {
         "title": document["title"],
         "artist": ", ".join(names),
         "album": meeting["title"],
         "date": meeting["date"],
-        "comment": f"{site_url}{document['url']} ({meeting['body']}; recording: {source})",
+        "comment": comment,
     }
     return {name: value for name, value in tags.items() if value}
 

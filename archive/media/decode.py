@@ -42,27 +42,44 @@ class MediaInfo:
     created: str | None = None  # the container's creation_time tag (ISO 8601), when it has one
 
 
-def probe(path: Path, *, name: str | None = None, timeout: float = 900, memory_mb: int = 4096) -> MediaInfo:
-    """Decode the whole file in a child to prove it is a usable recording; return what it holds."""
-    info, _ = _run_child(path, None, name=name or str(path), timeout=timeout, memory_mb=memory_mb)
-    return info
+def probe(
+    path: Path,
+    *,
+    name: str | None = None,
+    timeout: float = 900,
+    memory_mb: int = 4096,
+    max_duration: float | None = None,
+) -> MediaInfo:
+    """Decode the whole file in a child to prove it is a usable recording; return what it holds.
+
+    max_duration: seconds; a longer recording is refused (UnsupportedMedia) by what its header declares, and
+    else as soon as decoding passes it (a header can lie), so a long file costs no more than the limit.
+    """
+    return _run_child(path, None, name=name or str(path), timeout=timeout, memory_mb=memory_mb, limit=max_duration)
 
 
 def decode_audio(
-    path: Path, *, name: str | None = None, timeout: float = 900, memory_mb: int = 4096
+    path: Path,
+    *,
+    name: str | None = None,
+    timeout: float = 900,
+    memory_mb: int = 4096,
+    max_duration: float | None = None,
 ) -> tuple[MediaInfo, np.ndarray]:
-    """Return the file's first audio stream as 16 kHz mono float32 samples."""
+    """Return the file's first audio stream as 16 kHz mono float32 samples (at most max_duration seconds)."""
     with tempfile.TemporaryDirectory(prefix="testimony-decode-") as tmp:
         out = Path(tmp) / "audio.f32"
-        info, _ = _run_child(path, out, name=name or str(path), timeout=timeout, memory_mb=memory_mb)
+        info = _run_child(path, out, name=name or str(path), timeout=timeout, memory_mb=memory_mb, limit=max_duration)
         audio = np.fromfile(out, dtype=np.float32)
     return info, audio
 
 
-def _run_child(path: Path, out: Path | None, *, name: str, timeout: float, memory_mb: int) -> tuple[MediaInfo, None]:
-    arguments = [str(path)] if out is None else [str(path), str(out)]
+def _run_child(
+    path: Path, out: Path | None, *, name: str, timeout: float, memory_mb: int, limit: float | None
+) -> MediaInfo:
+    arguments = [str(path), "-" if out is None else str(out), "0" if limit is None else repr(float(limit))]
     stdout = run_limited("archive.media.decode", arguments, name=name, timeout=timeout, memory_mb=memory_mb)
-    return MediaInfo(**json.loads(stdout)), None
+    return MediaInfo(**json.loads(stdout))
 
 
 def run_limited(
@@ -128,7 +145,7 @@ class _Unsupported(Exception):
     """Raised in the child: the file is not a usable recording (the message says why)."""
 
 
-def _decode_in_child(path: Path, out: Path | None) -> MediaInfo:
+def _decode_in_child(path: Path, out: Path | None, limit: float = 0.0) -> MediaInfo:
     import av  # imported here: only the child process loads FFmpeg
 
     if path.stat().st_size == 0:
@@ -149,19 +166,52 @@ def _decode_in_child(path: Path, out: Path | None) -> MediaInfo:
         codecs = {s["codec"] for s in streams if s["codec"]}
         suffix = _suffix_for(container.format.name, codecs, bool(video_streams))
         stream = audio_streams[0]
+        declared = _declared_duration(container, stream)
+        if limit and declared > limit:
+            raise _Unsupported(_too_long(f"{format_duration(declared)} long", limit))
         created = container.metadata.get("creation_time") or stream.metadata.get("creation_time")
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         samples = 0
+        most = int(limit * SAMPLE_RATE) if limit else None
         with open(out if out is not None else os.devnull, "wb") as sink:
             for frame in _frames(container, stream):
                 for chunk in resampler.resample(frame):
                     samples += _write(chunk, sink)
+                if most is not None and samples > most:  # the header said less: stop here, not at the end
+                    raise _Unsupported(_too_long(f"longer than its header says ({format_duration(declared)})", limit))
             for chunk in resampler.resample(None):
                 samples += _write(chunk, sink)
+        if most is not None and samples > most:
+            raise _Unsupported(_too_long(f"{format_duration(samples / SAMPLE_RATE)} long", limit))
     duration = samples / SAMPLE_RATE
     if duration < MIN_DURATION:
         raise _Unsupported(f"too short to hold speech ({duration:.2f} s of audio; at least {MIN_DURATION} s)")
     return MediaInfo(container.format.name, suffix, round(duration, 3), bool(video_streams), streams, created)
+
+
+def _declared_duration(container: Any, stream: Any) -> float:
+    """What the file says its length is, in seconds (0 when it says nothing)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000  # AV_TIME_BASE
+    return 0.0
+
+
+def _too_long(what: str, limit: float) -> str:
+    return f"the recording is {what}; this archive takes at most {format_duration(limit)} (TESTIMONY_MAX_DURATION)"
+
+
+def format_duration(seconds: float) -> str:
+    """2 h 10 min, 45 min, 30 s: a length as people say it."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
 
 
 def _frames(container: Any, stream: Any) -> Iterator[Any]:
@@ -191,9 +241,10 @@ def _reason(error: Exception) -> str:
 
 def main(argv: list[str]) -> int:
     path = Path(argv[0])
-    out = Path(argv[1]) if len(argv) > 1 else None
+    out = Path(argv[1]) if len(argv) > 1 and argv[1] != "-" else None
+    limit = float(argv[2]) if len(argv) > 2 else 0.0
     try:
-        info = _decode_in_child(path, out)
+        info = _decode_in_child(path, out, limit)
     except _Unsupported as error:
         print(error)
         return UNSUPPORTED_EXIT

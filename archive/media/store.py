@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -48,10 +49,13 @@ class MediaStore:
 
     def stage(self, source: Path) -> StagedFile:
         """Copy `source` into staging while hashing it; the caller commits or discards the result."""
-        self.incoming.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        fd, temp_name = tempfile.mkstemp(dir=self.incoming, prefix="upload-")
+        try:
+            fd, temp_name = tempfile.mkstemp(dir=self.incoming, prefix="upload-")
+        except FileNotFoundError:  # not made yet, or a discard just removed it empty
+            self.incoming.mkdir(parents=True, exist_ok=True)
+            fd, temp_name = tempfile.mkstemp(dir=self.incoming, prefix="upload-")
         try:
             with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
                 while chunk := src.read(CHUNK):
@@ -78,7 +82,10 @@ class MediaStore:
         return target
 
     def discard(self, staged: StagedFile) -> None:
+        """Forget a staged file; a refused recording leaves nothing in media/, not even an empty staging folder."""
         staged.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # another ingest's file is there
+            self.incoming.rmdir()
 
     def clear_incoming(self) -> int:
         """Remove staging leftovers of interrupted ingests; returns how many there were."""

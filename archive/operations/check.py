@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from archive.config import Settings
 from archive.db.lookups import meeting_gaps
-from archive.db.models import Meeting, Recording, Segment, Speaker, TranscriptionRun
+from archive.db.models import Job, Meeting, Recording, Segment, Speaker, TranscriptionRun
 from archive.media.store import MediaStore, sha256_of
 from archive.timecodes import format_clock
 
@@ -30,6 +30,7 @@ def check_archive(session: Session, settings: Settings) -> list[str]:
     if store.incoming.exists():
         for path in sorted(store.incoming.iterdir()):
             problems.append(f"unfinished upload {path} (safe to delete)")
+    problems.extend(_upload_problems(session, settings))
 
     expected_transcripts = set()
     for run in session.scalars(select(TranscriptionRun)):
@@ -49,6 +50,26 @@ def check_archive(session: Session, settings: Settings) -> list[str]:
         problems.append(f"unfinished transcript file {path} (safe to delete)")
     problems.extend(_speaker_problems(session))
     problems.extend(_index_problems(session, settings))
+    return problems
+
+
+def _upload_problems(session: Session, settings: Settings) -> list[str]:
+    """Files in uploads/ that no queued or running job will store: a failed job's (kept for a retry) or orphans."""
+    folder = settings.home / "uploads"
+    if not folder.is_dir():
+        return []
+    jobs = {job.parameters.get("upload"): job for job in session.scalars(select(Job).where(Job.kind == "ingest"))}
+    problems = []
+    for path in sorted(folder.iterdir()):
+        job = jobs.get(path.name)
+        if job is not None and job.status in ("queued", "running"):
+            continue
+        if job is not None and job.status == "failed":
+            problems.append(
+                f"upload {path} is kept for failed job {job.id}: `testimony jobs retry {job.id}`, or delete it"
+            )
+        else:
+            problems.append(f"orphaned upload {path} (no job will store it; safe to delete)")
     return problems
 
 
@@ -76,9 +97,15 @@ def _speaker_problems(session: Session) -> list[str]:
 
 
 def _index_problems(session: Session, settings: Settings) -> list[str]:
-    from archive.search.index import open_backend
+    from archive.search.index import index_problem, open_backend
 
-    indexed = open_backend(settings).document_ids()
+    backend = open_backend(settings)
+    if problem := index_problem(backend, session):  # missing with segments to find, or unreadable
+        return [problem]
+    try:
+        indexed = backend.document_ids()
+    except Exception as error:  # a damaged segment that a search did not touch
+        return [f"the search index cannot be read ({type(error).__name__}): run `testimony reindex`"]
     # A segment withheld at a speaker's request (public_text "") is rightly absent from the index.
     stored = set(
         session.scalars(select(Segment.id).where(or_(Segment.public_text.is_(None), Segment.public_text != "")))

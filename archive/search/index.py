@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from archive.config import Settings
 from archive.db.lookups import meeting_by_slug
-from archive.db.models import Meeting
-from archive.errors import InvalidInput
+from archive.db.models import Meeting, Segment
+from archive.errors import IndexMissing, IndexUnavailable, InvalidInput
 from archive.privacy.ledger import refresh_public_text
 from archive.search import SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument, all_documents, meeting_documents
@@ -40,6 +40,32 @@ def open_backend(settings: Settings) -> SearchBackend:
 
         return PostgresBackend(settings.sqlalchemy_url, window=settings.search_window)
     raise InvalidInput(f"search backend {settings.search_backend!r} is not one of: whoosh, postgres")  # validated
+
+
+def search(backend: SearchBackend, session: Session, request: SearchRequest) -> SearchPage:
+    """backend.search, where a missing index is right only for an archive with no segments: an empty page then;
+    otherwise IndexUnavailable, which the site answers with a 503 and the command line with one line."""
+    try:
+        return backend.search(request)
+    except IndexMissing:
+        if session.scalar(select(Segment.id).limit(1)) is not None:
+            raise
+        return SearchPage(request.q, 0, request.page, request.per_page, [], {}, None)
+
+
+def index_problem(backend: SearchBackend, session: Session) -> str | None:
+    """What is wrong with the search index, in a sentence, or None: `testimony serve` says it at start and
+    `testimony check` lists it."""
+    try:
+        backend.warm()  # opens the index and reads its columns: a damaged segment fails here
+        backend.search(SearchRequest(q="the", per_page=1))
+    except IndexMissing as missing:
+        return None if session.scalar(select(Segment.id).limit(1)) is None else str(missing)
+    except IndexUnavailable as unreadable:
+        return str(unreadable)
+    except Exception as error:  # warm() is not wrapped: the same answer
+        return f"{IndexUnavailable()} ({type(error).__name__})"
+    return None
 
 
 def index_meeting(backend: SearchBackend, session: Session, slug: str) -> int:

@@ -19,7 +19,7 @@ from archive.config import Settings
 from archive.errors import ArchiveError, InvalidInput, NotFound
 from archive.home import open_home
 from archive.search.sync import backend_of
-from archive.web import templating
+from archive.web import limits, templating
 from archive.web.admin.auth import auth
 from archive.web.admin.campaigns import admin_campaigns
 from archive.web.admin.curation import curation_pages
@@ -65,7 +65,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         SESSION_COOKIE_SAMESITE="Lax",
         # Secure when the public address is https; SessionCookies also marks them so on any https request.
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
-        # A larger request is refused with a 413 before its body is read (uploads: /admin/upload).
+        # The largest body of all (a curator's upload); each request gets its own limit (archive.web.limits).
         MAX_CONTENT_LENGTH=settings.upload_limit_mb * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=12 * 3600,  # a meeting page left open for a working day can still send its form
     )
@@ -76,6 +76,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
 
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    limits.install(app, settings)  # before CSRFProtect: its check reads the form
     # Every form POST needs the CSRF token ({{ csrf_token() }}); token-authenticated API views are exempted below.
     csrf = CSRFProtect(app)
 
@@ -153,8 +154,11 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
 
     @app.errorhandler(413)
     def too_large(_error: HTTPException) -> ResponseReturnValue:
-        limit = settings.upload_limit_mb
-        return answer(f"That is larger than this site accepts ({limit} MiB): nothing was stored.", 413)
+        return answer(limits.too_large_message(settings), 413)
+
+    @app.errorhandler(414)
+    def address_too_long(_error: HTTPException) -> ResponseReturnValue:
+        return answer(limits.ADDRESS_TOO_LONG, 414)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:

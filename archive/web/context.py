@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session
 
 from archive.accounts import users as accounts
 from archive.config import Settings
 from archive.db.models import SEGMENT_KINDS, User
 from archive.errors import InvalidInput
-from archive.search import PER_PAGE_MAX, SORTS, SearchRequest
+from archive.media.store import MediaStore
+from archive.search import PER_PAGE_MAX, SORTS, SearchPage, SearchRequest, index
 from archive.search.index import SearchBackend
+
+log = logging.getLogger(__name__)
 
 
 def db() -> Session:
@@ -30,6 +35,10 @@ def db() -> Session:
 def page_from(args: Mapping[str, str], per_page: int = 50) -> tuple[int, int]:
     """The page and page size of a listing; a 400 that names the parameter when they are not numbers."""
     return _whole(args, "page", 1, 1, 10_000), _whole(args, "per_page", per_page, 1, PER_PAGE_MAX)
+
+
+# The arguments search_request_from reads: a kept search (archive.web.page_cache) is keyed by these alone.
+SEARCH_ARGUMENTS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to", "sort", "page", "per_page")
 
 
 def search_request_from(args: Mapping[str, str]) -> SearchRequest:
@@ -79,6 +88,27 @@ def _whole(args: Mapping[str, str], name: str, default: int, low: int, high: int
     if not low <= number <= high:
         raise InvalidInput(f"{name} must be between {low} and {high}")
     return number
+
+
+def run_search(search_request: SearchRequest) -> SearchPage:
+    """The app's backend answers; a missing or unreadable index is IndexUnavailable (a 503: run testimony
+    reindex), unless the archive has nothing to find yet (archive.search.index.search)."""
+    return index.search(search_backend(), db(), search_request)
+
+
+MISSING_MEDIA = (
+    "This recording's file is missing from the archive. The people who run the site can restore it from a"
+    " backup: `testimony check` lists it."
+)
+
+
+def stored_media(sha256: str, suffix: str) -> Path:
+    """A recording's stored file; a 503 with a sentence (and an error in the log) when it is gone."""
+    path = MediaStore(settings().media_dir).path_for(sha256, suffix)
+    if not path.is_file():
+        log.error("missing media file %s: restore it from a backup (testimony check lists it)", path)
+        abort(503, MISSING_MEDIA)
+    return path
 
 
 def search_backend() -> SearchBackend:

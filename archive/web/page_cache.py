@@ -1,10 +1,11 @@
 """Rendered public pages kept for visitors who are not signed in, so a busy day costs one rendering each.
 
 A 500-line meeting page takes about 40 ms to render, a 2,000-line one about 110 ms; on a day a meeting is in
-the news most visitors ask for the same few. A page is kept under (its full URL, content_version, and for
-searches the index's own version), so any change to what it shows, from any process, makes it stale at once
-(archive.db.version). Kept only when it is the same for every visitor: the request carried no session cookie
-and rendering did not start a session (a page with a form's CSRF token does).
+the news most visitors ask for the same few. A page is kept under (the site's address, its path, the arguments
+the view reads, content_version, and for searches the index's own version), so any change to what it shows,
+from any process, makes it stale at once (archive.db.version). Kept only when it is the same for every visitor:
+the request carried no session cookie and rendering did not start a session (a page with a form's CSRF token
+does).
 
 The pages are files in one folder that all of a server's processes share (`testimony serve` makes it at start
 and removes it at exit, so a new version of the code or the settings never meets pages the old one rendered):
@@ -18,10 +19,11 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -29,6 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, current_app, make_response, request, session
+from werkzeug.datastructures import ImmutableMultiDict
 
 from archive.db import version
 from archive.web.context import db
@@ -131,9 +134,44 @@ MEMORY_FOLDER = Path("/dev/shm")
 def new_pages_folder() -> Path:
     """A new, empty folder for one server's kept pages: under TMPDIR when it is set (the operator's choice),
     else in /dev/shm when it is usable, else in the system's temporary folder."""
+    return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=_pages_parent()))
+
+
+PREFIX = "testimony-pages-"  # then the process id of the server that made the folder
+
+
+def _pages_parent() -> str:
+    if os.environ.get("TMPDIR"):
+        return os.environ["TMPDIR"]
     usable = MEMORY_FOLDER.is_dir() and os.access(MEMORY_FOLDER, os.W_OK | os.X_OK)
-    parent = str(MEMORY_FOLDER) if usable and not os.environ.get("TMPDIR") else None
-    return Path(tempfile.mkdtemp(prefix="testimony-pages-", dir=parent))
+    return str(MEMORY_FOLDER) if usable else tempfile.gettempdir()
+
+
+def remove_abandoned_folders() -> int:
+    """Remove the kept pages of servers that were killed (a SIGKILL, a crash) and so never removed them: folders
+    of this user whose process is gone. In /dev/shm they hold memory until the machine restarts."""
+    parent = Path(_pages_parent())
+    removed = 0
+    for folder in parent.glob(f"{PREFIX}*"):
+        pid = folder.name.removeprefix(PREFIX).split("-", 1)[0]
+        try:
+            if folder.stat().st_uid != os.getuid() or not pid.isdigit() or _alive(int(pid)):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process with that id
+        return True
+    return True
 
 
 def keep_meeting_pages(app: Flask, base_url: str, seconds: float) -> tuple[int, int]:
@@ -161,17 +199,34 @@ def keep_meeting_pages(app: Flask, base_url: str, seconds: float) -> tuple[int, 
     return kept, len(slugs)
 
 
-def kept_for_visitors(*, uses_index: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Serve this GET view from the page store for visitors without a session; uses_index: it reads the index."""
+def canonical_arguments(parameters: Sequence[str]) -> list[tuple[str, str]]:
+    """The query's arguments a view reads, in a fixed order (the first value of each, as the view reads it)."""
+    return [(name, request.args[name]) for name in sorted(parameters) if name in request.args]
+
+
+def kept_for_visitors(
+    *, uses_index: bool = False, parameters: Sequence[str] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Serve this GET view from the page store for visitors without a session; uses_index: it reads the index.
+
+    parameters: the query arguments the view reads. For every visitor (signed in or not) the view sees only these,
+    so the page is keyed by a canonical form of its address: the path and these arguments, sorted. Any other
+    argument (`?utm_source=…`, `?x=<random>`) changes nothing and costs no rendering: cache-busting does not work.
+    """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            arguments = canonical_arguments(parameters)
+            if len(arguments) != len(request.args):
+                request.args = ImmutableMultiDict(arguments)  # what the view may read
             store: PageStore | None = current_app.extensions.get("page_cache")
             if store is None or current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
                 return view(*args, **kwargs)
+            # The site's address: pages hold links made from it (the request's host when none is configured).
+            site = (current_app.config["TESTIMONY"].public_url or request.host_url).rstrip("/")
             # The content version first: what the view reads next is at least this new (archive.db.version).
-            key: tuple[object, ...] = (request.url, version.current(db()))
+            key: tuple[object, ...] = (site, request.path, tuple(arguments), version.current(db()))
             if uses_index:
                 key += (current_app.extensions["search"].version(),)
             kept = store.get(key)

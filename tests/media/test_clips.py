@@ -5,6 +5,7 @@ One ingest per database (module-scoped): jfk.flac, transcribed by faster-whisper
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import threading
 import time
@@ -288,3 +289,26 @@ def test_content_disposition_is_ascii_safe() -> None:
     header = content_disposition('2024-02-07 "Señor" / élan\r\n.mp3')
     assert header.startswith("inline; filename=\"2024-02-07 Senor elan.mp3\"; filename*=UTF-8''2024-02-07%20%22Se")
     assert "\r" not in header and "\n" not in header
+
+
+def test_host_headers_cut_no_new_clips_or_cards(archive: Archive) -> None:
+    """Issue 17: without a public address, each new Host header cut a new clip (1.3–1.7 s) and filled the cache."""
+    app = create_app(dataclasses.replace(archive.settings, public_url=""))
+    client = app.test_client()
+    try:
+        for kind, url in (
+            ("clips", f"/excerpts/{archive.slug}/clip.ogg"),
+            ("cards", f"/excerpts/{archive.slug}/card.png"),
+        ):
+            first = fetch(client, url, base_url="http://one.example")
+            folder = archive.settings.home / "cache" / kind
+            files = {path: path.stat().st_mtime_ns for path in folder.iterdir()}
+            for n in range(5):
+                again = fetch(client, url, base_url=f"http://attacker-{n}.example")
+                assert again.status_code == 200 and again.data == first.data
+            assert {path: path.stat().st_mtime_ns for path in folder.iterdir()} == files  # nothing cut or drawn
+        with opened(fetch(client, f"/excerpts/{archive.slug}/clip.ogg").data) as container:
+            comment = tags_of(container)["comment"]
+        assert comment == "Joint Session of Congress; recording: https://example.org/jfk"  # no request's host
+    finally:
+        app.extensions["sessions"].kw["bind"].dispose()

@@ -104,3 +104,26 @@ def test_a_decoder_over_its_memory_limit_fails_in_the_child_only() -> None:
     # 64 MiB of address space is not even enough to load FFmpeg: the child dies, we get a clear error.
     with pytest.raises(DecodeFailed, match=r"sample\.wav: the decoder"):
         probe(FIXTURES / "sample.wav", memory_mb=64)
+
+
+LONG = FIXTURES / "long"  # made by tests/fixtures/long/make_long.py, truth in truth.json
+
+
+def test_a_recording_longer_than_the_limit_is_refused_by_its_header(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedMedia) as refused:
+        probe(LONG / "silence-2h10m.flac", max_duration=2 * 3600)
+    assert str(refused.value).endswith(
+        "the recording is 2 h 10 min long; this archive takes at most 2 h (TESTIMONY_MAX_DURATION)"
+    )
+    assert probe(LONG / "silence-2h10m.flac", max_duration=3 * 3600).duration == 7800.0
+
+
+def test_a_header_that_lies_about_the_length_is_caught_while_decoding(tmp_path: Path) -> None:
+    # The header says 30 s; 90 s are there. Decoding stops just past the limit, not at the end.
+    with pytest.raises(
+        UnsupportedMedia, match=r"longer than its header says \(30 s\); this archive takes at most 1 min"
+    ):
+        probe(LONG / "lying-90s.flac", max_duration=60)
+    with pytest.raises(UnsupportedMedia, match="longer than its header says"):
+        decode_audio(LONG / "lying-90s.flac", max_duration=60)
+    assert probe(LONG / "lying-90s.flac").duration == 90.0  # no limit: the truth

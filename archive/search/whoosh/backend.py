@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import itertools
+import logging
 import multiprocessing
 import os
 import shutil
@@ -37,7 +38,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, highlight
 from whoosh.writing import SegmentWriter
 
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, IndexMissing, IndexUnavailable
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
 
@@ -55,6 +56,8 @@ from archive.search.whoosh.analysis import (  # noqa: F401
 from archive.search.whoosh.matches import SegmentCache, evaluate
 from archive.search.whoosh.query import parse_user_query
 from archive.search.whoosh.vocabulary import suggestion
+
+log = logging.getLogger(__name__)
 
 
 class DateColumn(DATETIME):
@@ -173,6 +176,7 @@ class WhooshBackend:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._opened: tuple[Path, whoosh_index.FileIndex] | None = None
+        self._broken: Path | None = None  # a generation that could not be opened
         self._thread = threading.local()
         self._segments = SegmentCache(FACETS)
 
@@ -292,6 +296,15 @@ class WhooshBackend:
     # --- reading -----------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchPage:
+        try:
+            return self._search(request)
+        except ArchiveError:
+            raise
+        except Exception as error:  # any failure to read derived data: the answer is the same, rebuild it
+            log.error("the search index in %s cannot be read: %s", self.root, repr(error))
+            raise IndexUnavailable() from None
+
+    def _search(self, request: SearchRequest) -> SearchPage:
         parsed = parse_user_query(request.q, SCHEMA)
         filters = _filters(request)
         if parsed.query is None and not filters:
@@ -305,7 +318,7 @@ class WhooshBackend:
         by_date = request.sort == "date" or parsed.query is None
         with self.searcher() as searcher:
             if searcher is None:
-                return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message)
+                raise IndexMissing()  # an empty archive's search: archive.search.index.search
             if searcher.doc_count_all() == 0:  # an index with no documents (every meeting purged) has no segments
                 return SearchPage(request.q, 0, request.page, request.per_page, [], {}, parsed.message or NO_MATCH)
             found = self._matches(searcher, query)
@@ -398,7 +411,14 @@ class WhooshBackend:
             self._point_current_at(target)
         with self._lock:
             if self._opened is None or self._opened[0] != target:
-                self._opened = (target, whoosh_index.open_dir(str(target)))
+                if self._broken == target:  # tried once: Whoosh leaks a file each try (a reindex makes a new one)
+                    raise IndexUnavailable()
+                try:
+                    self._opened = (target, whoosh_index.open_dir(str(target)))
+                except Exception as error:  # a damaged table of contents
+                    self._broken = target
+                    log.error("the search index in %s cannot be opened: %s", target, repr(error))
+                    raise IndexUnavailable() from None
             return self._opened[1]
 
     def _point_current_at(self, generation: Path) -> None:

@@ -7,6 +7,7 @@ guarded by `role_required`, which marks the view with its roles so a test can ch
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +37,9 @@ AUDIT_PAGE = 50
 def _safe_next(target: str | None) -> str | None:
     """Only a path on this site: never //other.example or a scheme, so the login form is no open redirect."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    # No control or separator characters (`/admin%0AX`): a Location header cannot hold them (it was a 500).
+    if any(unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp") for character in target):
         return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -18,13 +18,13 @@ from archive.accounts.users import record
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import REDACTION_SCOPES, SPEAKER_CONSENTS, Meeting, Recording, Speaker
 from archive.errors import InvalidInput, NotFound
-from archive.media.store import MEDIA_TYPES, MediaStore
+from archive.media.store import MEDIA_TYPES
 from archive.privacy import ledger as privacy
 from archive.privacy.names import spoken_names
 from archive.privacy.purge import purge_meeting, remove_files
 from archive.privacy.view import in_force, public_view
 from archive.timecodes import parse_clock
-from archive.web.context import address, current_user, db, role_required, settings
+from archive.web.context import address, current_user, db, role_required, settings, stored_media
 
 privacy_pages = Blueprint("privacy", __name__)
 
@@ -182,9 +182,7 @@ def original(slug: str, position: int) -> ResponseReturnValue:
     row = db().scalar(select(Recording).join(Meeting).where(Meeting.slug == slug, Recording.position == position))
     if row is None:
         raise NotFound(f"meeting {slug!r} has no recording {position}")
-    path = MediaStore(settings().media_dir).path_for(row.sha256, row.suffix)
-    if not path.exists():
-        abort(404)
+    path = stored_media(row.sha256, row.suffix)
     # Each access to an original (which may hold withheld speech) is on the record.
     record(
         db(),

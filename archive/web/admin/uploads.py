@@ -8,8 +8,10 @@ storing and transcribing are the worker's. A form sent twice (its random key) qu
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
@@ -25,6 +27,7 @@ from archive.web.context import address, db, role_required, settings, signed_in
 from archive.worker.jobs import progress_of, submit_upload, uploads_dir
 
 uploads = Blueprint("uploads", __name__)
+log = logging.getLogger(__name__)
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 WEB_ADDRESS = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
@@ -81,11 +84,19 @@ def upload() -> ResponseReturnValue:
         return _form_page(values, str(error), 400)
     folder = uploads_dir(settings())
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths: list[Path] = []
     for file in files:
         suffix = SUFFIX.search(file.filename or "")
         path = folder / (secrets.token_hex(16) + (f".{suffix.group(1).lower()}" if suffix else ""))
-        file.save(path)  # copies the spooled body in chunks
+        try:
+            file.save(path)  # copies the spooled body in chunks
+        except OSError as error:  # a full disk: no partial file left behind
+            path.unlink(missing_ok=True)
+            for saved in paths:
+                saved.unlink()
+            log.error("upload of %s failed: %s", file.filename, error)
+            message = f"{file.filename} could not be saved (the server's disk may be full): nothing was stored."
+            return _form_page(values, message, 507)
         paths.append(path)
         if path.stat().st_size == 0:
             for saved in paths:

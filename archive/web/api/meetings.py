@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -12,20 +12,20 @@ from archive.errors import InvalidInput
 from archive.publish.documents import meeting_document
 from archive.publish.people import person_record
 from archive.web.api.openapi import document
-from archive.web.context import db, page_from, search_request_from
+from archive.web.context import SEARCH_ARGUMENTS, db, page_from, run_search, search_request_from
 from archive.web.page_cache import kept_for_visitors
 
 meetings_api = Blueprint("api", __name__, url_prefix="/api")
 
 
 @meetings_api.get("/search")
-@kept_for_visitors(uses_index=True)
+@kept_for_visitors(uses_index=True, parameters=SEARCH_ARGUMENTS)
 def search() -> ResponseReturnValue:
     # q is required here, as the description says; browsing by filters alone is the search page's (/search).
     if not (request.args.get("q") or "").strip():
         raise InvalidInput('q: type a word or a "quoted phrase" to search')
     search_request = search_request_from(request.args)
-    page = current_app.extensions["search"].search(search_request)
+    page = run_search(search_request)
     return jsonify(page.to_json())
 
 

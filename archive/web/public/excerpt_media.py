@@ -7,15 +7,14 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import quote as url_quote
 
-from flask import Blueprint, Response, abort, current_app, request, send_file
+from flask import Blueprint, Response, abort, current_app, send_file
 from flask.typing import ResponseReturnValue
 
 from archive.excerpts.cards import excerpt_card
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, find_excerpt, recording_for
 from archive.media.clips import FORMATS, clip_tags, excerpt_clip
-from archive.media.store import MediaStore
 from archive.privacy.view import silenced_ranges
-from archive.web.context import db
+from archive.web.context import db, stored_media
 
 excerpt_media = Blueprint("excerpt_media", __name__)
 
@@ -35,7 +34,7 @@ def clip(slug: str, fmt: str) -> ResponseReturnValue:
     recording = recording_for(excerpt.meeting, excerpt.start, excerpt.end)
     if clip_format.video and not recording.has_video:
         abort(404, "this excerpt's recording has no video")
-    source = MediaStore(settings.media_dir).path_for(recording.sha256, recording.suffix)
+    source = stored_media(recording.sha256, recording.suffix)  # a 503 with a sentence when the file is gone
     duration = recording.duration
     silence = silenced_ranges(db(), excerpt.meeting)  # withheld speech is silent in clips too (archive.privacy)
     db().rollback()  # cutting takes a moment: hold no transaction open meanwhile
@@ -45,7 +44,7 @@ def clip(slug: str, fmt: str) -> ResponseReturnValue:
         source,
         duration,
         fmt,
-        clip_tags(document, _site_url()),
+        clip_tags(document, settings.public_url.rstrip("/")),  # never the Host header: it is in the cache key
         silence=silence,
         timeout=settings.decode_timeout,
         memory_mb=settings.decode_memory_mb,
@@ -68,10 +67,6 @@ def _send(path: Path, media_type: str, name: str) -> Response:
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     response.headers["Content-Disposition"] = content_disposition(name)
     return response
-
-
-def _site_url() -> str:
-    return (current_app.config["TESTIMONY"].public_url or request.url_root).rstrip("/")
 
 
 def _readable_name(document: ExcerptDocument) -> str:

@@ -31,7 +31,7 @@ from archive.publish.bulk import DUMPS, offered_zip
 from archive.publish.documents import excerpt_documents, excerpt_query
 from archive.publish.formats import render_excerpts
 from archive.timecodes import format_clock
-from archive.web.context import absolute_url, db, frameable, search_request_from, site_url
+from archive.web.context import absolute_url, db, frameable, run_search, search_request_from, site_url
 from archive.web.templating import FEED_PARAMETERS, search_feed_url
 
 feeds = Blueprint("feeds", __name__)
@@ -214,7 +214,7 @@ def search_feed() -> ResponseReturnValue:
     except InvalidInput as error:
         return jsonify(error=str(error)), 400
     search_request = dataclasses.replace(search_request, sort="date", page=1, per_page=FEED_SIZE)
-    page = current_app.extensions["search"].search(search_request)
+    page = run_search(search_request)
     entries = []
     for hit in page.hits:
         who = hit.speaker_name or hit.speaker_label or "Unnamed speaker"

@@ -27,14 +27,14 @@ from archive.curation.interpretations import suggested_links
 from archive.curation.overlaps import meeting_overlaps
 from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
-from archive.media.store import MEDIA_TYPES, MediaStore
+from archive.media.store import MEDIA_TYPES
 from archive.privacy.audio import public_copy
 from archive.privacy.view import silenced_ranges
 from archive.publish.documents import excerpt_documents, excerpt_query, meeting_document
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
 from archive.publish.people import meeting_voices, person_record, speaker_index
 from archive.timecodes import format_clock
-from archive.web.context import db, page_from, search_request_from, site_url
+from archive.web.context import db, page_from, run_search, search_request_from, site_url, stored_media
 from archive.web.page_cache import kept_for_visitors
 
 pages = Blueprint("pages", __name__)
@@ -64,7 +64,7 @@ FILTERS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to")
 
 
 @pages.get("/search")
-@kept_for_visitors(uses_index=True)
+@kept_for_visitors(uses_index=True, parameters=SEARCH_PARAMETERS)
 def search() -> ResponseReturnValue:
     args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
     bodies = db().execute(select(Body.slug, Body.name).order_by(Body.name)).all()
@@ -73,9 +73,9 @@ def search() -> ResponseReturnValue:
     try:
         search_request = search_request_from(args)
     except InvalidInput as error:
-        page = render_template("public/search.html", page=None, args=args, error=str(error), bodies=bodies, titles={})
-        return page, 400
-    page = current_app.extensions["search"].search(search_request)
+        shown = render_template("public/search.html", page=None, args=args, error=str(error), bodies=bodies, titles={})
+        return shown, 400
+    page = run_search(search_request)
     # Meetings by their titles, not their slugs: the facet's meetings and the one filtered by.
     slugs = {f.value for f in page.facets.get("meeting", [])} | {search_request.meeting or ""}
     titles = dict(db().execute(select(Meeting.slug, Meeting.title).where(Meeting.slug.in_(slugs))).all())
@@ -93,7 +93,7 @@ def meetings() -> ResponseReturnValue:
 
 
 @pages.get("/meetings/<slug>")
-@kept_for_visitors()
+@kept_for_visitors(parameters=("t",))
 def meeting(slug: str) -> ResponseReturnValue:
     found = db().scalar(select(Meeting).where(Meeting.slug == slug))
     if found is None:
@@ -124,7 +124,7 @@ def meeting(slug: str) -> ResponseReturnValue:
 
 
 @pages.get("/meetings/<slug>.<fmt>")
-@kept_for_visitors()  # the captions track: every visitor's player asks for it with the page
+@kept_for_visitors(parameters=("lang",))  # the captions track: every visitor's player asks for it with the page
 def meeting_export(slug: str, fmt: str) -> ResponseReturnValue:
     if fmt not in FORMATS:
         abort(404)
@@ -169,13 +169,14 @@ def recording(slug: str, position: int, suffix: str) -> ResponseReturnValue:
     if row is None or row.suffix != suffix:
         abort(404)
     settings = current_app.config["TESTIMONY"]
+    original = stored_media(row.sha256, row.suffix)  # a 503 with a sentence when the file is gone
     # Anything withheld in it (archive.privacy): the public copy, silenced there; the original is curators' only.
     copy = public_copy(settings, row, silenced_ranges(db(), row.meeting))
     media_type: str | None
     if copy is not None:
         path, media_type, etag = copy.path, copy.media_type, copy.key
     else:
-        path = MediaStore(settings.media_dir).path_for(row.sha256, row.suffix)
+        path = original
         media_type = MEDIA_TYPES.get(row.suffix) or mimetypes.guess_type(path.name)[0]
         etag = row.sha256
     db().rollback()

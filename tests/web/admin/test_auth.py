@@ -111,6 +111,16 @@ def test_the_next_page_is_kept_and_other_sites_are_refused(client, sessions) -> 
         assert log_in(other, "admin@example.org", next=evil).headers["Location"] == "/admin"
 
 
+def test_a_malformed_next_page_is_a_clean_redirect(client, sessions) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17: `next=/admin%0AX` gave a 500 after a successful login (a newline in the Location header)."""
+    add_user(sessions, "admin")
+    assert 'name="next" value=""' in client.get("/login?next=/admin%0AX").get_data(True)
+    for malformed in ("/admin\nX", "/admin\r\nSet-Cookie: x=1", "/admin\x00", "/admin\u2028X", "/admin\x7f"):
+        other = client.application.test_client()
+        response = log_in(other, "admin@example.org", next=malformed)
+        assert response.status_code == 303 and response.headers["Location"] == "/admin", malformed
+
+
 # --- sessions ---------------------------------------------------------------------------------------------------
 
 

@@ -172,6 +172,60 @@ def test_an_undecodable_upload_fails_in_words(curator, sessions, settings) -> No
     assert job.error.split(":")[0] in page
 
 
+@pytest.mark.parametrize("database_url", [""])  # files and the worker's policy, not the database
+def test_an_upload_over_the_duration_limit_fails_and_its_file_goes(curator, sessions, settings, runner) -> None:  # type: ignore[no-untyped-def]
+    """The policy for failed jobs' files: a recording refused for what it is (too long, not a recording) is
+    deleted when its job fails; after any other failure it stays for `testimony jobs retry`, and check lists it."""
+    from archive.cli.main import main
+    from tests.factories.media import FIXTURES
+
+    long = (FIXTURES / "long" / "silence-2h10m.flac").read_bytes()
+    response = curator.post("/admin/upload", data={**form(curator), "recording": recording(long, "long.flac")})
+    assert response.status_code == 303 and len(uploads(settings)) == 1
+    work(dataclasses.replace(settings, max_duration=7200), sessions, once=True, load_transcriber=lambda _: None)
+    with sessions() as session:
+        job = session.scalars(select(Job)).one()
+    assert job.status == "failed"
+    assert job.error.endswith(
+        "the recording is 2 h 10 min long; this archive takes at most 2 h (TESTIMONY_MAX_DURATION)"
+        " (the uploaded file was deleted: nothing was stored)"
+    )
+    assert uploads(settings) == [] and list((settings.home / "media").rglob("*")) == []
+    # A file some failure left behind, and one no job knows: `testimony check` lists both.
+    with sessions() as session, session.begin():
+        session.get_one(Job, job.id).parameters = {**job.parameters, "upload": "kept.flac"}
+    (settings.home / "uploads" / "kept.flac").write_bytes(b"x")
+    (settings.home / "uploads" / "stray.flac").write_bytes(b"x")
+    checked = runner.invoke(main, ["check"])
+    assert checked.exit_code == 1
+    assert f"is kept for failed job {job.id}: `testimony jobs retry {job.id}`, or delete it" in checked.output
+    assert "orphaned upload" in checked.output and "stray.flac" in checked.output
+
+
+@pytest.mark.parametrize("database_url", [""])
+def test_an_upload_that_fills_the_disk_leaves_no_partial_file(curator, settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17: a disk-full upload left a partial file. The disk is made full for real: the process may not
+    write a file past 100 KiB (RLIMIT_FSIZE: the kernel refuses the write with EFBIG, as ENOSPC would)."""
+    import resource
+    import signal
+
+    data = form(curator)
+    body = b"\0" * (300 * 1024)  # under the test client's 500 KB spooling threshold: held in memory
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100 * 1024, old_limit[1]))
+    try:
+        response = curator.post("/admin/upload", data={**data, "recording": recording(body, "big.flac")})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_signal)
+    assert response.status_code == 507
+    assert "big.flac could not be saved (the server&#39;s disk may be full): nothing was stored." in response.get_data(
+        as_text=True
+    )
+    assert uploads(settings) == []
+
+
 def test_simultaneous_tracks_are_queued_with_their_names(curator, sessions, settings, jfk) -> None:  # type: ignore[no-untyped-def]
     files = [recording(jfk, "chair.flac"), recording(jfk, "deputy.flac")]
     response = curator.post("/admin/upload", data={**form(curator, layout="tracks"), "recording": files})

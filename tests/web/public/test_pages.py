@@ -331,6 +331,22 @@ def test_a_server_process_tunes_the_cycle_collector(settings, site) -> None:  # 
         gc.set_threshold(*before)
 
 
+@pytest.mark.parametrize("database_url", [""])  # files, not the database
+def test_a_missing_media_file_is_a_503_with_a_sentence_and_check_lists_it(site, settings, runner) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17: a deleted media file gave a 500."""
+    from archive.cli.main import main
+
+    [stored] = (settings.home / "media").glob("??/*.flac")
+    stored.unlink()
+    response = site.get("/meetings/1961-01-20-inaugural/recordings/0.flac")
+    assert response.status_code == 503
+    text = response.get_data(as_text=True)
+    assert "This recording&#39;s file is missing from the archive" in text or "file is missing" in text
+    assert str(settings.home) not in text  # no server path
+    checked = runner.invoke(main, ["check"])
+    assert checked.exit_code == 1 and "missing media file" in checked.output
+
+
 def test_t_alone_picks_the_line_that_starts_in_that_second_else_the_one_spoken_then() -> None:
     from archive.web.public.pages import landing_line
 
