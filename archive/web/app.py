@@ -114,6 +114,8 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
         if request.path.startswith("/api/"):
             given = list(request.args.items(multi=True))
             empty = sorted({name for name, value in given if not value.strip()})
+            if empty == ["q"]:  # the words to search for: what they are for, not how to leave them out
+                raise InvalidInput('q: type a word or a "quoted phrase" to search')
             if empty:
                 raise InvalidInput(f"{', '.join(empty)}: empty; give a value or leave the parameter out")
             control = sorted({name for name, value in given if any(ord(c) < 32 for c in value)})

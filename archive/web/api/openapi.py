@@ -130,7 +130,23 @@ NOT_FOUND = {
 }
 
 
+TOO_LONG = {
+    "description": "The address is too long (more than 8,190 bytes after the question mark): nothing was searched.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 def document() -> dict[str, Any]:
+    described = _document()
+    # Every operation that takes parameters may meet an address over the limit (archive.web.limits).
+    for path in described["paths"].values():
+        for operation in path.values():
+            if "400" in operation.get("responses", {}):
+                operation["responses"]["414"] = TOO_LONG
+    return described
+
+
+def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -157,7 +173,11 @@ def document() -> dict[str, Any]:
                         _query("kind", "Only this kind of segment.", {"type": "string", "enum": list(SEGMENT_KINDS)}),
                         _query("meeting", "Only this meeting (slug).", TEXT),
                         _query("body", "Only this body's meetings (the body's slug).", TEXT),
-                        _query("lang", "Only segments in this language (ISO 639-1: en, es).", TEXT),
+                        _query(
+                            "lang",
+                            "Only segments in this language (ISO 639-1: en, es).",
+                            {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                        ),
                         _query("from", "Meetings on or after this date.", {"type": "string", "format": "date"}),
                         _query("to", "Meetings on or before this date.", {"type": "string", "format": "date"}),
                         _query("sort", "Order of results.", {"type": "string", "enum": list(SORTS)}),

@@ -125,7 +125,7 @@ def test_a_method_not_allowed_is_a_405_that_says_which_are(client) -> None:  # t
     "query, named",
     [
         ("", "q: type a word"),
-        ("q=", "q: empty"),
+        ("q=", "q: type a word"),  # required: an empty q says what it is for
         ("q=safe&kind=", "kind: empty"),
         ("q=safe&kind=speech", "kind must be one of"),
         ("q=safe&sort=loudest", "sort must be one of"),
