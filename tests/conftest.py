@@ -23,10 +23,11 @@ from tests.factories.speakers import set_voice
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A database for this test run, dropped at the end; PostgreSQL must be running (no silent skip)."""
+def postgres_database(worker_id: str) -> Iterator[str]:
+    """A database for this test run and worker (pytest-xdist: gw0, gw1…; "master" without it), dropped at the
+    end; PostgreSQL must be running (no silent skip)."""
     url = make_url(POSTGRES_URL)
-    name = f"testimony_test_{uuid.uuid4().hex[:10]}"
+    name = f"testimony_test_{uuid.uuid4().hex[:10]}_{worker_id}"
     admin = libpq(url)
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
