@@ -16,7 +16,13 @@ from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 from archive.config import Settings
-from tests.factories.databases import POSTGRES_URL, fresh_postgres_schema, libpq
+from tests.factories.databases import (
+    POSTGRES_URL,
+    databases_for,
+    fresh_postgres_schema,
+    libpq,
+    on_both_databases,
+)
 from tests.factories.mail import ARCHIVE_ADDRESS
 from tests.factories.mail_server import MailServer, make_certificate
 from tests.factories.speakers import set_voice
@@ -38,9 +44,36 @@ def postgres_database(worker_id: str) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every database test runs twice: on an SQLite file and on PostgreSQL (a fresh schema per test)."""
+# --- which databases a test runs on (tests/factories/databases.py: databases_for) ----------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--both-databases",
+        action="store_true",
+        help="run every database test on SQLite and on PostgreSQL (by default: only where the dialect matters)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" not in metafunc.fixturenames:
+        return
+    if any("database_url" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")):
+        return  # the test names its database itself
+    metafunc.parametrize("database_url", databases_for(metafunc), indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The folders' tests carry the marker too, so that `-m both_databases` selects every two-database test."""
+    for item in items:
+        if on_both_databases(item) and item.get_closest_marker("both_databases") is None:
+            item.add_marker(pytest.mark.both_databases)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The test's database (parametrised above): "" for the home's SQLite file, or a PostgreSQL URL whose
+    search_path is a fresh schema of its own."""
     if request.param == "sqlite":
         return ""  # the home's archive.db
     return fresh_postgres_schema(request)
