@@ -18,9 +18,11 @@ from sqlalchemy.engine import make_url
 from archive.config import Settings
 from tests.factories.databases import (
     POSTGRES_URL,
+    MigratedSchemas,
     databases_for,
     fresh_postgres_schema,
     libpq,
+    migrated_postgres_schema,
     on_both_databases,
 )
 from tests.factories.mail import ARCHIVE_ADDRESS
@@ -73,9 +75,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest) -> str:
     """The test's database (parametrised above): "" for the home's SQLite file, or a PostgreSQL URL whose
-    search_path is a fresh schema of its own."""
+    search_path is the worker's migrated schema, emptied after the test (for a test that asks for `sessions`),
+    or else a fresh, empty schema of its own."""
     if request.param == "sqlite":
         return ""  # the home's archive.db
+    if "sessions" in request.fixturenames:
+        return migrated_postgres_schema(request)
     return fresh_postgres_schema(request)
 
 
@@ -97,7 +102,8 @@ def sessions(request: pytest.FixtureRequest, settings: Settings):  # type: ignor
     from archive.home import init_home
 
     if settings.database_url:
-        load_postgres_template(settings.database_url, request.getfixturevalue("postgres_template"))
+        if not request.getfixturevalue("postgres_schemas").lends(settings.database_url):
+            load_postgres_template(settings.database_url, request.getfixturevalue("postgres_template"))
     else:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), settings.home / "archive.db")
     sessions = init_home(settings)  # the schema is at the head already: this checks it and makes the folders
@@ -147,6 +153,15 @@ def postgres_template(postgres_database: str, tmp_path_factory: pytest.TempPathF
     lines = [line for line in dump.splitlines() if not line.startswith("\\")]
     ddl = "\n".join(lines).replace(f"CREATE SCHEMA {TEMPLATE_SCHEMA};", "")
     return ddl + f"\nINSERT INTO {TEMPLATE_SCHEMA}.alembic_version (version_num) VALUES ('{version}');\n"
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas(postgres_database: str, postgres_template: str) -> MigratedSchemas:
+    """The worker's migrated schema, lent to one test at a time (tests/factories/databases.py)."""
+    return MigratedSchemas(
+        make_url(postgres_database),
+        lambda schema: postgres_template.replace(f"{TEMPLATE_SCHEMA}.", f'"{schema}".'),
+    )
 
 
 def load_postgres_template(url: str, template: str) -> None:
