@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 demo: install
 	$(VENV)/bin/testimony demo --home demo-home
 
+# Every core (-n auto); a module's tests stay on one worker (--dist loadscope), so a module's browser, models and
+# served sites start once.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadscope
 
 bench: install
 	$(PY) benchmarks/transcribe.py

@@ -16,17 +16,26 @@ from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 from archive.config import Settings
-from tests.factories.databases import POSTGRES_URL, fresh_postgres_schema, libpq
+from tests.factories.databases import (
+    POSTGRES_URL,
+    MigratedSchemas,
+    databases_for,
+    fresh_postgres_schema,
+    libpq,
+    migrated_postgres_schema,
+    on_both_databases,
+)
 from tests.factories.mail import ARCHIVE_ADDRESS
 from tests.factories.mail_server import MailServer, make_certificate
 from tests.factories.speakers import set_voice
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A database for this test run, dropped at the end; PostgreSQL must be running (no silent skip)."""
+def postgres_database(worker_id: str) -> Iterator[str]:
+    """A database for this test run and worker (pytest-xdist: gw0, gw1…; "master" without it), dropped at the
+    end; PostgreSQL must be running (no silent skip)."""
     url = make_url(POSTGRES_URL)
-    name = f"testimony_test_{uuid.uuid4().hex[:10]}"
+    name = f"testimony_test_{uuid.uuid4().hex[:10]}_{worker_id}"
     admin = libpq(url)
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
@@ -37,11 +46,41 @@ def postgres_database() -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every database test runs twice: on an SQLite file and on PostgreSQL (a fresh schema per test)."""
+# --- which databases a test runs on (tests/factories/databases.py: databases_for) ----------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--both-databases",
+        action="store_true",
+        help="run every database test on SQLite and on PostgreSQL (by default: only where the dialect matters)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" not in metafunc.fixturenames:
+        return
+    if any("database_url" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")):
+        return  # the test names its database itself
+    metafunc.parametrize("database_url", databases_for(metafunc), indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The folders' tests carry the marker too, so that `-m both_databases` selects every two-database test."""
+    for item in items:
+        if on_both_databases(item) and item.get_closest_marker("both_databases") is None:
+            item.add_marker(pytest.mark.both_databases)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The test's database (parametrised above): "" for the home's SQLite file, or a PostgreSQL URL whose
+    search_path is the worker's migrated schema, emptied after the test (for a test that asks for `sessions`),
+    or else a fresh, empty schema of its own."""
     if request.param == "sqlite":
         return ""  # the home's archive.db
+    if "sessions" in request.fixturenames:
+        return migrated_postgres_schema(request)
     return fresh_postgres_schema(request)
 
 
@@ -63,7 +102,8 @@ def sessions(request: pytest.FixtureRequest, settings: Settings):  # type: ignor
     from archive.home import init_home
 
     if settings.database_url:
-        load_postgres_template(settings.database_url, request.getfixturevalue("postgres_template"))
+        if not request.getfixturevalue("postgres_schemas").lends(settings.database_url):
+            load_postgres_template(settings.database_url, request.getfixturevalue("postgres_template"))
     else:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), settings.home / "archive.db")
     sessions = init_home(settings)  # the schema is at the head already: this checks it and makes the folders
@@ -113,6 +153,15 @@ def postgres_template(postgres_database: str, tmp_path_factory: pytest.TempPathF
     lines = [line for line in dump.splitlines() if not line.startswith("\\")]
     ddl = "\n".join(lines).replace(f"CREATE SCHEMA {TEMPLATE_SCHEMA};", "")
     return ddl + f"\nINSERT INTO {TEMPLATE_SCHEMA}.alembic_version (version_num) VALUES ('{version}');\n"
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas(postgres_database: str, postgres_template: str) -> MigratedSchemas:
+    """The worker's migrated schema, lent to one test at a time (tests/factories/databases.py)."""
+    return MigratedSchemas(
+        make_url(postgres_database),
+        lambda schema: postgres_template.replace(f"{TEMPLATE_SCHEMA}.", f'"{schema}".'),
+    )
 
 
 def load_postgres_template(url: str, template: str) -> None:

@@ -136,6 +136,7 @@ def test_totp_codes_allow_one_step_of_drift_and_are_accepted_once(settings, sess
         accounts.sign_in(session, settings, "ana@example.org", PASSWORD)
 
 
+@pytest.mark.both_databases  # row locks: PostgreSQL waits, SQLite serialises
 def test_two_sign_ins_racing_with_one_code_let_one_in(settings, sessions) -> None:  # type: ignore[no-untyped-def]
     """The step of a code is claimed by a conditional UPDATE: on PostgreSQL the second transaction waits for the
     first's row lock and then finds the step taken; SQLite serialises the writers."""

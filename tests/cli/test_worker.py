@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
@@ -18,6 +19,8 @@ from archive.config import Settings
 from archive.db.models import OutboxMessage
 from tests.factories.mail import ARCHIVE_ADDRESS, SUPPORTER, queue_letters
 from tests.factories.mail_server import MailServer, Received
+
+pytestmark = pytest.mark.both_databases  # real worker processes claiming jobs: each dialect's leases
 
 TESTIMONY = str(Path(sys.executable).with_name("testimony"))
 

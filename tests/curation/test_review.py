@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from archive.cli.main import main
@@ -28,6 +29,7 @@ def _exported(runner) -> dict:  # type: ignore[no-untyped-def, type-arg]
     return json.loads(result.stdout)
 
 
+@pytest.mark.both_databases  # time zones: SQLite keeps none
 def test_review_then_undo(sessions, runner) -> None:  # type: ignore[no-untyped-def]
     _meeting(sessions)
     assert _exported(runner)["reviewed"] is None

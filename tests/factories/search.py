@@ -10,7 +10,8 @@ import pytest
 from archive.config import Settings
 from archive.home import init_home
 from archive.search.index import index_meeting, open_backend
-from tests.factories.databases import fresh_postgres_schema
+from archive.search.sync import backend_of
+from tests.factories.databases import migrated_postgres_schema
 from tests.factories.meetings import Line, add_meeting, update_person
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -111,7 +112,7 @@ BACKENDS = ["whoosh-sqlite", "whoosh-postgresql", "postgres"]
 
 def settings_for(request: pytest.FixtureRequest, tmp_path: Path, combination: str) -> Settings:
     backend, _, database = combination.partition("-")
-    url = "" if database == "sqlite" else fresh_postgres_schema(request)
+    url = "" if database == "sqlite" else migrated_postgres_schema(request)
     home = tmp_path / "home"
     home.mkdir()
     return Settings(home=home, database_url=url, search_backend=backend, threads=1)
@@ -134,4 +135,5 @@ def build_archive(settings: Settings):  # type: ignore[no-untyped-def]
 def close_archive(built) -> None:  # type: ignore[no-untyped-def]
     _, sessions, backend = built
     sessions.kw["bind"].dispose()
-    getattr(backend, "close", lambda: None)()
+    for each in (backend, backend_of(sessions)):  # the sessions' own backend, too: PostgreSQL's has a pool
+        getattr(each, "close", lambda: None)()

@@ -13,6 +13,8 @@ from archive.cli.main import main
 from archive.db.models import DistrictTown, Legislator
 from archive.legislators import VERMONT_FILE, VERMONT_SEATS, find_legislators
 
+pytestmark = pytest.mark.both_databases  # towns and districts matched with SQL lower(): ASCII-only on SQLite
+
 HEADER = "name,chamber,district,party,email,phone,openstates_id,source"
 # Burlington lies in two House districts (Chittenden-15 and -16 in this test's towns file) and one Senate district.
 TOWNS = (

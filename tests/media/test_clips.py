@@ -30,7 +30,7 @@ from archive.media.clips import cached, clip_span, cut_clip, excerpt_clip
 from archive.media.decode import SAMPLE_RATE, decode_audio
 from archive.transcribe.evaluate import normalize, word_error_rate
 from archive.web.public.excerpt_media import content_disposition
-from tests.factories.databases import fresh_postgres_schema
+from tests.factories.databases import databases_for, fresh_postgres_schema
 from tests.factories.media import FIXTURES, encode, speech
 
 PUBLIC_URL = "https://testimony.example"
@@ -48,7 +48,13 @@ class Archive:
     quote: str
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The archive on SQLite (clips are files: the dialect does not matter here), on both with --both-databases."""
+    if "archive" in metafunc.fixturenames:
+        metafunc.parametrize("archive", databases_for(metafunc), indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
 def archive(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
     home = tmp_path_factory.mktemp("home")
     url = "" if request.param == "sqlite" else fresh_postgres_schema(request)

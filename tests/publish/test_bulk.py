@@ -20,6 +20,8 @@ from archive.excerpts.manage import create_excerpt
 from archive.publish.bulk import newest_zip, write_dump
 from tests.factories.meetings import Line, add_meeting, update_person
 
+pytestmark = pytest.mark.both_databases  # the dump takes one REPEATABLE READ snapshot on PostgreSQL
+
 MEETING = "2024-02-07-comment"
 
 

@@ -38,6 +38,8 @@ from tests.factories.accounts import csrf_token, sign_in
 from tests.factories.campaigns import add_directory
 from tests.factories.media import FIXTURES
 
+pytestmark = pytest.mark.both_databases  # privacy: PostgreSQL's own search vector is read back
+
 CANARY = "Zyxwhistle Quorran"
 PERSON = "Marisol Vantablack"
 SECRETS = ("zyxwhistle", "quorran", "marisol", "vantablack", "zenith tenants", "tenant organizer")

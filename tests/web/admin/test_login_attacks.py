@@ -48,6 +48,7 @@ def failures(sessions) -> int:  # type: ignore[no-untyped-def]
         return len(session.scalars(select(AuditEvent.id).where(AuditEvent.action == "login-failed")).all())
 
 
+@pytest.mark.both_databases  # concurrent writers: each dialect's locking
 def test_concurrent_guesses_are_counted_exactly(settings, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
     """40 wrong passwords at once, limit 5: the count read before the failure was written let 12 through."""
     app = app_for(dataclasses.replace(settings, login_max_failures=LIMIT))

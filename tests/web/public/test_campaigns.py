@@ -268,6 +268,7 @@ def test_an_expired_link_is_refused(client, sessions) -> None:  # type: ignore[n
     assert outbox(sessions, "letter") == []
 
 
+@pytest.mark.both_databases  # concurrent writers: each dialect's locking
 def test_the_same_form_sent_twice_at_once_makes_one_letter(client, sessions, app_for, site_settings) -> None:  # type: ignore[no-untyped-def]
     form = filled(client)
     other = client.application.test_client()

@@ -60,6 +60,7 @@ def stored(sessions) -> int:  # type: ignore[no-untyped-def]
         return int(session.scalar(select(func.count(Letter.id))) or 0)
 
 
+@pytest.mark.both_databases  # concurrent writers: each dialect's locking
 def test_concurrent_letters_from_one_network_stop_at_the_limit(settings, sessions, campaign_id, app_for) -> None:  # type: ignore[no-untyped-def]
     """30 letters at once from one address, limit 10: a count read before the insert let 12 through."""
     app = app_for(dataclasses.replace(settings, mail_from=SENDER, min_fill_seconds=0, letters_per_address_hour=10))
