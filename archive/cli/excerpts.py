@@ -89,8 +89,8 @@ def excerpt_export(ctx: click.Context, fmt: str, meeting_slug: str | None) -> No
     from archive.publish.formats import render_excerpts
 
     settings = settings_from(ctx)
-    if not settings.public_url:
-        say("TESTIMONY_PUBLIC_URL is not set: the links are relative (/excerpts/…); set it for absolute links")
     with sessions_for(ctx, settings)() as session:
         documents = excerpt_documents(session, meeting_slug=meeting_slug, base_url=settings.public_url)
+        if not settings.public_url:  # said once the export is sure to happen, not before an error
+            say("TESTIMONY_PUBLIC_URL is not set: the links are relative (/excerpts/…); set it for absolute links")
         click.echo(render_excerpts(documents, fmt), nl=False)

@@ -56,7 +56,8 @@ def test_the_json_keeps_the_contract_around_reviewed(sessions, runner) -> None: 
     _meeting(sessions)
     runner.invoke(main, ["review", SLUG, "--by", "Ana"])
     document = _exported(runner)
-    assert list(document) == ["meeting", "reviewed", "speakers", "segments", "overlaps", "notices"]
+    keys = ["meeting", "reviewed", "languages", "speakers", "segments", "overlaps", "gaps", "notices"]
+    assert list(document) == keys
     assert set(document["meeting"]) == {"slug", "title", "date", "body", "source_url", "duration"}
 
 
