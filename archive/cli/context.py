@@ -4,14 +4,17 @@ the engine options, model loading with a word on stderr, dates, and the progress
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from archive.config import ENGINES, Settings
 from archive.errors import ArchiveError, InvalidInput
+from archive.transcribe.glossary import Glossary, fitted
 
 
 class ArchiveGroup(click.Group):
@@ -53,6 +56,27 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
+
+
+def glossary_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--glossary",
+        "glossary_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="A file of terms, one a line (names, places, agencies), to guide the model for this run instead of the"
+        " body's vocabulary; guided runs use TESTIMONY_GUIDED_MODEL (base) unless --model names one.",
+    )(command)
+
+
+def guided_settings(ctx: click.Context, engine: dict[str, Any], terms: list[str]) -> tuple[Settings, Glossary | None]:
+    """The settings and glossary of a run guided by `terms` (none: unguided, the usual model)."""
+    settings = settings_from(ctx, **engine)
+    if not terms:
+        return settings, None
+    named = engine.get("model") or engine.get("model_path") or os.environ.get("TESTIMONY_MODEL")
+    if not named and settings.guided_model and settings.model != settings.guided_model:
+        settings = settings_from(ctx, **(engine | {"model": settings.guided_model}))
+    return settings, Glossary(fitted(terms), settings.glossary_mode)
 
 
 def load_transcriber(settings: Settings) -> Any:

@@ -9,6 +9,8 @@ import click
 
 from archive.cli.context import (
     engine_options,
+    glossary_option,
+    guided_settings,
     load_diarizer,
     load_transcriber,
     parse_date,
@@ -18,6 +20,7 @@ from archive.cli.context import (
     settings_from,
 )
 from archive.errors import InvalidInput
+from archive.transcribe.glossary import read_glossary
 
 
 @click.command()
@@ -32,6 +35,7 @@ from archive.errors import InvalidInput
     "--background", is_flag=True, help="Store now; queue the transcription for `testimony worker` (prints the job)."
 )
 @engine_options
+@glossary_option
 @click.pass_context
 def ingest(
     ctx: click.Context,
@@ -43,6 +47,7 @@ def ingest(
     no_transcribe: bool,
     no_diarize: bool,
     background: bool,
+    glossary_file: Path | None,
     **engine: Any,
 ) -> None:
     """Store recordings as one meeting (idempotent by hash), transcribe them and find who speaks when;
@@ -50,7 +55,8 @@ def ingest(
     from archive.ingest.pipeline import MeetingInfo
     from archive.ingest.pipeline import ingest as run_ingest
 
-    settings = settings_from(ctx, **engine)
+    terms = read_glossary(glossary_file) if glossary_file else []
+    settings, glossary = guided_settings(ctx, engine, terms)
     info = MeetingInfo(body=body, title=title, date=parse_date(date_text), source_url=source_url)
     if background and no_transcribe:
         raise InvalidInput("--background queues the transcription: it cannot go with --no-transcribe")
@@ -67,6 +73,7 @@ def ingest(
             load_diarizer=diarizer,
             report=say,
             on_progress=on_progress,
+            glossary=glossary,
         )
     if background:
         from archive.worker.jobs import submit_transcription
@@ -79,16 +86,20 @@ def ingest(
 @click.command()
 @click.argument("slug")
 @engine_options
+@glossary_option
 @click.pass_context
-def transcribe(ctx: click.Context, slug: str, **engine: Any) -> None:
+def transcribe(ctx: click.Context, slug: str, glossary_file: Path | None, **engine: Any) -> None:
     """(Re)transcribe a meeting's recordings with the given engine and model."""
     from archive.ingest.pipeline import transcribe_meeting
 
-    settings = settings_from(ctx, **engine)
+    terms = read_glossary(glossary_file) if glossary_file else []
+    settings, glossary = guided_settings(ctx, engine, terms)
     sessions = sessions_for(ctx, settings)
     transcriber = load_transcriber(settings)
     with progress_bar() as on_progress:
-        transcribe_meeting(sessions, settings, slug, transcriber, report=say, on_progress=on_progress)
+        transcribe_meeting(
+            sessions, settings, slug, transcriber, report=say, on_progress=on_progress, glossary=glossary
+        )
     click.echo(slug)
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from slugify import slugify
 from sqlalchemy import delete, func, select, update
@@ -30,6 +31,7 @@ from archive.speakers.assign import assign_segments
 from archive.speakers.diarize import Diarizer
 from archive.speakers.voices import HUMAN_METHODS, to_bytes
 from archive.timecodes import format_clock
+from archive.transcribe.glossary import Glossary
 from archive.transcribe.transcript import Progress, Transcriber, Transcript, load_transcript, transcript_filename
 from archive.transcribe.windows import Checkpoint
 
@@ -64,6 +66,7 @@ def ingest(
     load_diarizer: Callable[[], Diarizer] | None = None,
     report: Report = lambda message: None,
     on_progress: Progress | None = None,
+    glossary: Glossary | None = None,
 ) -> IngestResult:
     """Store the files as one meeting's recordings (idempotent by hash), transcribe what is missing, and
     find the speakers of a meeting that has none yet.
@@ -86,7 +89,14 @@ def ingest(
     transcribed = 0
     if transcriber is not None:
         transcribed = transcribe_meeting(
-            sessions, settings, slug, transcriber, replace=False, report=report, on_progress=on_progress
+            sessions,
+            settings,
+            slug,
+            transcriber,
+            replace=False,
+            report=report,
+            on_progress=on_progress,
+            glossary=glossary,
         )
     speakers = None
     if diarizer is not None:
@@ -185,12 +195,15 @@ def transcribe_meeting(
     on_progress: Progress | None = None,
     checkpoint_for: Callable[[int], Checkpoint] | None = None,
     progress_for: Callable[[int], Progress] | None = None,
+    glossary: Glossary | None = None,
 ) -> int:
     """Give every recording of the meeting segments from this engine and model; returns how many were transcribed.
 
     With `replace=False` (ingest), a recording already transcribed with this engine and model is left alone,
     so ingesting again never undoes anything; `testimony transcribe` rebuilds its segments. A background job
     passes `checkpoint_for` (a recording id → where its finished windows are kept) and `progress_for`.
+    A `glossary` guides the model (archive.transcribe.glossary); its hash is part of the transcript's file name,
+    so a transcript made with other guidance, or none, is not reused for it.
     """
     with sessions() as session:
         meeting = meeting_by_slug(session, slug)
@@ -214,7 +227,8 @@ def transcribe_meeting(
         if not replace and recording_id in transcribed_before:
             report(f"{name}: already transcribed with {transcriber.engine} {transcriber.model}")
             continue
-        target = settings.transcripts_dir / transcript_filename(sha256, transcriber.engine, transcriber.model)
+        guidance = glossary.sha256 if glossary is not None and glossary.terms else ""
+        target = settings.transcripts_dir / transcript_filename(sha256, transcriber.engine, transcriber.model, guidance)
         if target.exists():
             transcript = load_transcript(target)
             report(f"{name}: reusing the machine transcript {target.name}")
@@ -229,6 +243,7 @@ def transcribe_meeting(
                 audio,
                 on_progress=progress_for(recording_id) if progress_for else on_progress,
                 checkpoint=checkpoint_for(recording_id) if checkpoint_for else None,
+                glossary=glossary if guidance else None,
             )
             del audio
             write_atomically(target, transcript.to_json().encode("utf-8"))
@@ -237,6 +252,8 @@ def transcribe_meeting(
                 f"{name}: {len(transcript.segments)} segments in {transcript.processing_seconds:.1f} s "
                 f"(real-time factor {transcript.processing_seconds / max(transcript.duration, 1e-9):.2f})"
             )
+            for check in transcript.checks:
+                report(f"{name}: {check.note}")
         save_transcript(sessions, recording_id, transcript, target)
     with sessions() as session:  # indexed as each transaction committed (archive.search.sync)
         count = session.scalar(select(func.count(Segment.id)).join(Meeting).where(Meeting.slug == slug))
@@ -255,20 +272,21 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
                 TranscriptionRun.model == transcript.model,
             )
         )
+        made = dict(
+            engine_version=transcript.engine_version,
+            parameters=run_parameters(transcript),
+            transcript_file=path.name,
+            transcript_sha256=sha256_of(path),
+            language=transcript.language or None,
+            processing_seconds=transcript.processing_seconds,
+        )
         if run is None:
-            run = TranscriptionRun(
-                recording=recording,
-                engine=transcript.engine,
-                model=transcript.model,
-                engine_version=transcript.engine_version,
-                parameters=transcript.parameters,
-                transcript_file=path.name,
-                transcript_sha256=sha256_of(path),
-                language=transcript.language or None,
-                processing_seconds=transcript.processing_seconds,
-            )
+            run = TranscriptionRun(recording=recording, engine=transcript.engine, model=transcript.model, **made)
             session.add(run)
-            session.flush()
+        else:  # the same engine and model again, with other guidance: the run says how the segments were made
+            for key, value in made.items():
+                setattr(run, key, value)
+        session.flush()
         session.execute(delete(Segment).where(Segment.recording_id == recording_id))
         session.flush()
         # A new machine transcript is unreviewed: a person's review vouched for the segments just deleted.
@@ -301,6 +319,15 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
         )
         session.flush()
         assign_segments(session, recording.meeting_id)  # the meeting's speakers, if diarized, keep their words
+
+
+def run_parameters(transcript: Transcript) -> dict[str, Any]:
+    """What a run records: the engine's parameters, and for a guided transcript the glossary, the exact prompt or
+    hotwords of each window and the guard's checks (shown on the transcript's details in the admin)."""
+    if not transcript.guidance and not transcript.checks:
+        return dict(transcript.parameters)
+    checks = [asdict(c) | {"note": c.note} for c in transcript.checks]
+    return transcript.parameters | {"guidance": transcript.guidance, "checks": checks}
 
 
 def diarize_meeting(

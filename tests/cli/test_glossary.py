@@ -1,0 +1,99 @@
+"""--glossary on ingest and transcribe: the terms guide the model, the run records them, the file is keyed by them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from archive.cli.context import guided_settings
+from archive.cli.main import main
+from archive.config import Settings
+from archive.db.models import TranscriptionRun
+from archive.home import open_home
+from archive.media.store import sha256_of
+from archive.transcribe.glossary import Glossary
+from tests.factories.media import FIXTURES
+
+MEETING = ["--body", "Test Council", "--title", "Inaugural", "--date", "1961-01-20"]
+ENGINE = ["--engine", "faster-whisper", "--model", "tiny.en"]
+
+
+@pytest.fixture
+def database_url() -> str:
+    return ""  # SQLite alone: what is tested here does not depend on the database
+
+
+def runs(settings: Settings) -> list[TranscriptionRun]:
+    sessions = open_home(settings)
+    with sessions() as session:
+        found = list(session.scalars(select(TranscriptionRun)))
+    sessions.kw["bind"].dispose()
+    return found
+
+
+@pytest.mark.slow
+def test_a_glossary_guides_the_run_is_recorded_and_keys_the_transcript(
+    runner: CliRunner, settings: Settings, tmp_path: Path
+) -> None:
+    glossary = tmp_path / "terms.txt"
+    glossary.write_text("# the body's terms\nAmericans\n\nfellow Americans\nAmericans\n", encoding="utf-8")
+    result = runner.invoke(main, ["ingest", str(FIXTURES / "jfk.flac"), *MEETING, *ENGINE, "--glossary", str(glossary)])
+    assert result.exit_code == 0, result.output
+    slug = result.stdout.splitlines()[-1]
+    expected = Glossary(("Americans", "fellow Americans"))
+    name = f"{sha256_of(FIXTURES / 'jfk.flac')}.faster-whisper.tiny.en.g{expected.sha256[:16]}.json"
+    machine = json.loads((settings.transcripts_dir / name).read_text())
+    assert machine["guidance"]["text"] == "Americans, fellow Americans."
+    assert machine["guidance"]["windows"] == [
+        {"start": 0.0, "prompts": {"en": "Americans, fellow Americans."}, "hotwords": ""}
+    ]
+    (run,) = runs(settings)
+    assert run.transcript_file == name and run.parameters["guidance"]["terms"] == ["Americans", "fellow Americans"]
+    assert run.parameters["checks"] == []
+
+    again = runner.invoke(main, ["transcribe", slug, *ENGINE, "--glossary", str(glossary)])
+    assert again.exit_code == 0 and f"reusing the machine transcript {name}" in again.output
+
+    plain = runner.invoke(main, ["transcribe", slug, *ENGINE])
+    assert plain.exit_code == 0, plain.output
+    (run,) = runs(settings)  # the same engine and model: one run, saying how its segments were made now
+    assert run.transcript_file == name.replace(f".g{expected.sha256[:16]}", "") and "guidance" not in run.parameters
+    assert runner.invoke(main, ["check"]).exit_code == 0
+
+
+def test_a_bad_glossary_is_one_line_naming_the_file_and_stores_nothing(
+    runner: CliRunner, settings: Settings, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.txt"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n\n", encoding="utf-8")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("Montréal\n".encode("latin-1"))
+    for path, why in ((missing, "no such file"), (empty, "no terms"), (latin, "not UTF-8 text")):
+        result = runner.invoke(main, ["ingest", str(FIXTURES / "jfk.flac"), *MEETING, "--glossary", str(path)])
+        assert result.exit_code == 1
+        assert result.stderr.strip() == f"testimony: error: glossary {path}: {why}" + (
+            " (one term a line)" if why == "no terms" else ""
+        )
+    assert not list(settings.media_dir.rglob("*.flac"))
+
+
+def test_a_guided_run_uses_the_guided_model_unless_a_model_is_named(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TESTIMONY_MODEL", raising=False)
+    ctx = click.Context(main, obj={"home": home})
+    settings, glossary = guided_settings(ctx, {"model": None}, ["Addison County"])
+    assert settings.model == "base" and glossary == Glossary(("Addison County",))
+    assert guided_settings(ctx, {"model": None}, [])[0].model == "tiny.en"  # unguided: the usual default
+    assert guided_settings(ctx, {"model": "tiny.en"}, ["Addison County"])[0].model == "tiny.en"
+    monkeypatch.setenv("TESTIMONY_MODEL", "tiny.en")
+    assert guided_settings(ctx, {"model": None}, ["Addison County"])[0].model == "tiny.en"
+    monkeypatch.setenv("TESTIMONY_GLOSSARY_MODE", "hotwords")
+    monkeypatch.setenv("TESTIMONY_ENGINE", "faster-whisper")
+    assert guided_settings(ctx, {"model": None}, ["Vergennes"])[1] == Glossary(("Vergennes",), "hotwords")
