@@ -14,7 +14,7 @@ import click
 
 from archive.config import ENGINES, Settings
 from archive.errors import ArchiveError, InvalidInput
-from archive.transcribe.glossary import Glossary, fitted
+from archive.transcribe.glossary import Glossary, fitted, read_glossary
 
 
 class ArchiveGroup(click.Group):
@@ -68,15 +68,28 @@ def glossary_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def guided_settings(ctx: click.Context, engine: dict[str, Any], terms: list[str]) -> tuple[Settings, Glossary | None]:
-    """The settings and glossary of a run guided by `terms` (none: unguided, the usual model)."""
+def guided_settings(ctx: click.Context, engine: dict[str, Any], glossary: Glossary | None) -> Settings:
+    """The settings of a run: a guided one takes TESTIMONY_GUIDED_MODEL unless --model or TESTIMONY_MODEL names one."""
     settings = settings_from(ctx, **engine)
-    if not terms:
-        return settings, None
     named = engine.get("model") or engine.get("model_path") or os.environ.get("TESTIMONY_MODEL")
-    if not named and settings.guided_model and settings.model != settings.guided_model:
-        settings = settings_from(ctx, **(engine | {"model": settings.guided_model}))
-    return settings, Glossary(fitted(terms), settings.glossary_mode)
+    if glossary is None or named or not settings.guided_model or settings.model == settings.guided_model:
+        return settings
+    return settings_from(ctx, **(engine | {"model": settings.guided_model}))
+
+
+def glossary_for(
+    ctx: click.Context, settings: Settings, glossary_file: Path | None, *, body: str = "", slug: str = ""
+) -> Glossary | None:
+    """A --glossary file's terms, or else the vocabulary of the meeting's body (None: an unguided run)."""
+    if glossary_file is not None:
+        terms = fitted(read_glossary(glossary_file))
+        return Glossary(terms, settings.glossary_mode, dict.fromkeys(terms, "glossary file"))
+    from archive.curation.vocabulary import body_glossary, meeting_glossary
+
+    with sessions_for(ctx, settings, create=bool(body))() as session:
+        if body:
+            return body_glossary(session, body, settings.glossary_mode)
+        return meeting_glossary(session, slug, settings.glossary_mode)
 
 
 def load_transcriber(settings: Settings) -> Any:

@@ -9,6 +9,7 @@ import click
 
 from archive.cli.context import (
     engine_options,
+    glossary_for,
     glossary_option,
     guided_settings,
     load_diarizer,
@@ -20,7 +21,6 @@ from archive.cli.context import (
     settings_from,
 )
 from archive.errors import InvalidInput
-from archive.transcribe.glossary import read_glossary
 
 
 @click.command()
@@ -55,8 +55,8 @@ def ingest(
     from archive.ingest.pipeline import MeetingInfo
     from archive.ingest.pipeline import ingest as run_ingest
 
-    terms = read_glossary(glossary_file) if glossary_file else []
-    settings, glossary = guided_settings(ctx, engine, terms)
+    glossary = glossary_for(ctx, settings_from(ctx, **engine), glossary_file, body=body or "")
+    settings = guided_settings(ctx, engine, glossary)
     info = MeetingInfo(body=body, title=title, date=parse_date(date_text), source_url=source_url)
     if background and no_transcribe:
         raise InvalidInput("--background queues the transcription: it cannot go with --no-transcribe")
@@ -92,8 +92,8 @@ def transcribe(ctx: click.Context, slug: str, glossary_file: Path | None, **engi
     """(Re)transcribe a meeting's recordings with the given engine and model."""
     from archive.ingest.pipeline import transcribe_meeting
 
-    terms = read_glossary(glossary_file) if glossary_file else []
-    settings, glossary = guided_settings(ctx, engine, terms)
+    glossary = glossary_for(ctx, settings_from(ctx, **engine), glossary_file, slug=slug)
+    settings = guided_settings(ctx, engine, glossary)
     sessions = sessions_for(ctx, settings)
     transcriber = load_transcriber(settings)
     with progress_bar() as on_progress:

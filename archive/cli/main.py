@@ -20,6 +20,7 @@ from archive.cli.legislators import legislators
 from archive.cli.search import export, search
 from archive.cli.serve import serve
 from archive.cli.speakers import people, speakers
+from archive.cli.vocabulary import vocabulary
 from archive.cli.worker import outbox, worker
 
 
@@ -50,7 +51,7 @@ for command in (
     speakers,
 ):
     main.add_command(command)
-for command in (people, legislators, excerpt, dump, user, campaign, worker, outbox, jobs):
+for command in (people, legislators, vocabulary, excerpt, dump, user, campaign, worker, outbox, jobs):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from archive.cli.context import guided_settings
+from archive.cli.context import glossary_for, guided_settings
 from archive.cli.main import main
 from archive.config import Settings
 from archive.db.models import TranscriptionRun
@@ -88,12 +88,19 @@ def test_a_guided_run_uses_the_guided_model_unless_a_model_is_named(
 ) -> None:
     monkeypatch.delenv("TESTIMONY_MODEL", raising=False)
     ctx = click.Context(main, obj={"home": home})
-    settings, glossary = guided_settings(ctx, {"model": None}, ["Addison County"])
-    assert settings.model == "base" and glossary == Glossary(("Addison County",))
-    assert guided_settings(ctx, {"model": None}, [])[0].model == "tiny.en"  # unguided: the usual default
-    assert guided_settings(ctx, {"model": "tiny.en"}, ["Addison County"])[0].model == "tiny.en"
+    guided = Glossary(("Addison County",))
+    assert guided_settings(ctx, {"model": None}, guided).model == "base"
+    assert guided_settings(ctx, {"model": None}, None).model == "tiny.en"  # unguided: the usual default
+    assert guided_settings(ctx, {"model": "tiny.en"}, guided).model == "tiny.en"
     monkeypatch.setenv("TESTIMONY_MODEL", "tiny.en")
-    assert guided_settings(ctx, {"model": None}, ["Addison County"])[0].model == "tiny.en"
-    monkeypatch.setenv("TESTIMONY_GLOSSARY_MODE", "hotwords")
-    monkeypatch.setenv("TESTIMONY_ENGINE", "faster-whisper")
-    assert guided_settings(ctx, {"model": None}, ["Vergennes"])[1] == Glossary(("Vergennes",), "hotwords")
+    assert guided_settings(ctx, {"model": None}, guided).model == "tiny.en"
+
+
+def test_a_glossary_file_or_else_the_bodys_vocabulary(runner: CliRunner, settings: Settings, tmp_path: Path) -> None:
+    glossary = tmp_path / "terms.txt"
+    glossary.write_text("Vergennes\n", encoding="utf-8")
+    ctx = click.Context(main, obj={"home": settings.home})
+    from_file = glossary_for(ctx, settings, glossary, body="Board")
+    assert from_file == Glossary(("Vergennes",), "prompt", {"Vergennes": "glossary file"})
+    assert glossary_for(ctx, settings, None, body="Board") is None  # a body without a list: unguided
+    assert runner.invoke(main, ["vocabulary", "Board"]).exit_code == 1  # no such body yet
