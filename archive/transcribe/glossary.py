@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from archive.errors import InvalidInput
+from archive.errors import InvalidInput, ModelUnavailable
 
 PROMPT = "prompt"
 HOTWORDS = "hotwords"
@@ -108,6 +108,20 @@ def count_tokens(text: str) -> int:
 
 @cache
 def _tokenizer() -> Any:
-    from whisper.tokenizer import get_tokenizer
+    """Whisper's multilingual tokenizer, built with tiktoken from the vocabulary openai-whisper ships, without
+    importing whisper (and PyTorch) into a web process that only shows a vocabulary page."""
+    import base64
+    import importlib.util
 
-    return get_tokenizer(multilingual=True)
+    import tiktoken
+
+    spec = importlib.util.find_spec("whisper")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    if not folders:
+        raise ModelUnavailable("openai-whisper is not installed: its tokenizer counts a prompt's tokens")
+    lines = (Path(folders[0]) / "assets" / "multilingual.tiktoken").read_text().splitlines()
+    ranks = {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in lines if line)}
+    return tiktoken.Encoding(name="whisper-multilingual", pat_str=_PATTERN, mergeable_ranks=ranks, special_tokens={})
+
+
+_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""  # whisper.tokenizer

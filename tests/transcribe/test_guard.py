@@ -11,7 +11,7 @@ from archive.config import Settings
 from archive.media.decode import decode_audio
 from archive.transcribe import activity, make_transcriber
 from archive.transcribe.activity import Stretch
-from archive.transcribe.evaluate import normalize, reference_text, word_error_rate
+from archive.transcribe.evaluate import normalize, reference_text, terms_right, word_error_rate
 from archive.transcribe.glossary import HOTWORDS, Glossary, read_glossary
 from archive.transcribe.guard import covered_seconds, guarded
 from archive.transcribe.transcript import Transcript, TranscriptSegment, Word
@@ -111,3 +111,9 @@ def test_the_recipe_makes_the_committed_truth(glossary_testimony: Path) -> None:
     folder = FIXTURES / "glossary"
     for name in ("glossary-testimony.stm", "glossary-testimony.json"):
         assert (glossary_testimony.parent / name).read_text() == (folder / name).read_text()
+
+
+def test_names_and_places_accuracy_counts_each_time_a_term_is_said() -> None:
+    reference = "I work in Addison County. Border Patrol came to Addison County; Vergennes too."
+    hypothesis = "I work in Edison County. Border Patrol came to Addison County, and Virgins too."
+    assert terms_right(["Addison County", "Border Patrol", "Vergennes", "Swanton"], reference, hypothesis) == (2, 4)
