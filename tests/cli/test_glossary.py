@@ -15,12 +15,16 @@ from archive.cli.main import main
 from archive.config import Settings
 from archive.db.models import TranscriptionRun
 from archive.home import open_home
+from archive.media.decode import SAMPLE_RATE, decode_audio
 from archive.media.store import sha256_of
-from archive.transcribe.glossary import Glossary
+from archive.transcribe.evaluate import terms_right, word_error_rate
+from archive.transcribe.glossary import Glossary, read_glossary
 from tests.factories.media import FIXTURES
+from tests.fixtures.synth.mix import write_wav
 
 MEETING = ["--body", "Test Council", "--title", "Inaugural", "--date", "1961-01-20"]
 ENGINE = ["--engine", "faster-whisper", "--model", "tiny.en"]
+GLOSSARY_FIXTURES = FIXTURES / "glossary"
 
 
 @pytest.fixture
@@ -42,7 +46,9 @@ def test_a_glossary_guides_the_run_is_recorded_and_keys_the_transcript(
 ) -> None:
     glossary = tmp_path / "terms.txt"
     glossary.write_text("# the body's terms\nAmericans\n\nfellow Americans\nAmericans\n", encoding="utf-8")
-    result = runner.invoke(main, ["ingest", str(FIXTURES / "jfk.flac"), *MEETING, *ENGINE, "--glossary", str(glossary)])
+    result = runner.invoke(
+        main, ["ingest", str(FIXTURES / "jfk.flac"), *MEETING, "--no-diarize", *ENGINE, "--glossary", str(glossary)]
+    )
     assert result.exit_code == 0, result.output
     slug = result.stdout.splitlines()[-1]
     expected = Glossary(("Americans", "fellow Americans"))
@@ -104,3 +110,37 @@ def test_a_glossary_file_or_else_the_bodys_vocabulary(runner: CliRunner, setting
     assert from_file == Glossary(("Vergennes",), "prompt", {"Vergennes": "glossary file"})
     assert glossary_for(ctx, settings, None, body="Board") is None  # a body without a list: unguided
     assert runner.invoke(main, ["vocabulary", "Board"]).exit_code == 1  # no such body yet
+
+
+@pytest.mark.slow
+def test_a_guided_ingest_uses_base_and_gets_the_boards_names_right(
+    runner: CliRunner, settings: Settings, tmp_path: Path
+) -> None:
+    """The meeting's chair and senator (its first 35 s) ingested with the board's glossary and no model named."""
+    _, audio = decode_audio(GLOSSARY_FIXTURES / "glossary-meeting.ogg")
+    clip = tmp_path / "board-opening.wav"
+    write_wav(clip, [audio[: int(35.3 * SAMPLE_RATE)]])
+    terms = read_glossary(GLOSSARY_FIXTURES / "glossary.txt")
+    board = [
+        "--body",
+        "Addison County Public Safety Advisory Board",
+        "--title",
+        "Public comment",
+        "--date",
+        "2024-03-05",
+    ]
+    glossary = GLOSSARY_FIXTURES / "glossary.txt"
+    result = runner.invoke(
+        main, ["ingest", str(clip), *board, "--no-diarize", "--engine", "faster-whisper", "--glossary", str(glossary)]
+    )
+    assert result.exit_code == 0, result.output
+    (run,) = runs(settings)
+    assert run.model == "base" and run.parameters["guidance"]["terms"] == terms
+    transcript = json.loads((settings.transcripts_dir / run.transcript_file).read_text())
+    text = " ".join(s["text"] for s in transcript["segments"])
+    reference = " ".join(
+        t["text"] for t in json.loads((GLOSSARY_FIXTURES / "glossary-meeting.json").read_text())["turns"][:2]
+    )
+    right, said = terms_right(terms, reference, text)
+    assert said == 7 and right >= 6, text  # Addison County ×2, Denise Bouchard, Ruth Hardy, Middlebury ×2, Vergennes
+    assert word_error_rate(reference, text) <= 0.12, text
