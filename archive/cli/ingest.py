@@ -55,12 +55,17 @@ def ingest(
     from archive.ingest.pipeline import MeetingInfo
     from archive.ingest.pipeline import ingest as run_ingest
 
-    glossary = glossary_for(ctx, settings_from(ctx, **engine), glossary_file, body=body or "")
+    if background and glossary_file:
+        raise InvalidInput("--glossary guides a transcription made now; a background job takes the body's vocabulary")
+    transcribe_now = not (no_transcribe or background)
+    glossary = (
+        glossary_for(ctx, settings_from(ctx, **engine), glossary_file, body=body or "") if transcribe_now else None
+    )
     settings = guided_settings(ctx, engine, glossary)
     info = MeetingInfo(body=body, title=title, date=parse_date(date_text), source_url=source_url)
     if background and no_transcribe:
         raise InvalidInput("--background queues the transcription: it cannot go with --no-transcribe")
-    load = None if (no_transcribe or background) else (lambda: load_transcriber(settings))
+    load = (lambda: load_transcriber(settings)) if transcribe_now else None
     diarizer = None if no_diarize else (lambda: load_diarizer(settings))
     sessions = sessions_for(ctx, settings, create=True)
     with progress_bar() as on_progress:

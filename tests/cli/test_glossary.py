@@ -86,6 +86,10 @@ def test_a_bad_glossary_is_one_line_naming_the_file_and_stores_nothing(
         assert result.stderr.strip() == f"testimony: error: glossary {path}: {why}" + (
             " (one term a line)" if why == "no terms" else ""
         )
+    queued = runner.invoke(
+        main, ["ingest", str(FIXTURES / "jfk.flac"), *MEETING, "--background", "--glossary", str(empty)]
+    )
+    assert queued.exit_code == 1 and "a background job takes the body's vocabulary" in queued.stderr
     assert not list(settings.media_dir.rglob("*.flac"))
 
 
