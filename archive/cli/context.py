@@ -84,6 +84,8 @@ def glossary_for(
     if glossary_file is not None:
         terms = fitted(read_glossary(glossary_file))
         return Glossary(terms, settings.glossary_mode, dict.fromkeys(terms, "glossary file"))
+    if not body and not slug:
+        return None
     from archive.curation.vocabulary import body_glossary, meeting_glossary
 
     with sessions_for(ctx, settings, create=bool(body))() as session:

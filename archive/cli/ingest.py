@@ -55,6 +55,7 @@ def ingest(
     from archive.ingest.pipeline import MeetingInfo
     from archive.ingest.pipeline import ingest as run_ingest
 
+    info = MeetingInfo(body=body, title=title, date=parse_date(date_text), source_url=source_url)
     if background and glossary_file:
         raise InvalidInput("--glossary guides a transcription made now; a background job takes the body's vocabulary")
     transcribe_now = not (no_transcribe or background)
@@ -62,7 +63,6 @@ def ingest(
         glossary_for(ctx, settings_from(ctx, **engine), glossary_file, body=body or "") if transcribe_now else None
     )
     settings = guided_settings(ctx, engine, glossary)
-    info = MeetingInfo(body=body, title=title, date=parse_date(date_text), source_url=source_url)
     if background and no_transcribe:
         raise InvalidInput("--background queues the transcription: it cannot go with --no-transcribe")
     load = (lambda: load_transcriber(settings)) if transcribe_now else None
