@@ -63,13 +63,15 @@ class Check:
     speech_seconds: float
     guided_seconds: float
     unguided_seconds: float
-    kept: str  # "unguided" (the glossary was set aside here) or "guided"
+    kept: str  # "unguided" (the glossary was set aside here), "both" (unguided words in its holes) or "guided"
 
     @property
     def note(self) -> str:
         span = f"{self.start:.1f}–{self.end:.1f}"
         if self.kept == "unguided":
             return f"guard: {span} re-transcribed without the glossary"
+        if self.kept == "both":
+            return f"guard: {span} re-transcribed without the glossary where the guided words left speech out"
         return f"guard: {span} checked without the glossary; the guided words were kept"
 
 

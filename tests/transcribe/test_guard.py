@@ -44,6 +44,29 @@ def test_a_pass_that_skips_speech_is_replaced_where_the_unguided_one_covers_more
     assert check.note == "guard: 12.0–30.0 re-transcribed without the glossary"
 
 
+def test_a_segment_across_the_spans_edge_keeps_its_words_outside_it_once() -> None:
+    speech = [Stretch(0.0, 10.0), Stretch(12.0, 30.0)]
+    guided = [said(0.0, 14.0, "before")]  # runs 2 s into the stretch it then skips
+    segments, checks = guarded(speech, guided, lambda span: [said(12.0, 30.0, "again")])
+    assert [(s.start, s.end, s.text) for s in segments] == [
+        (0.0, 12.0, "before " * 11 + "before"),
+        (12.0, 30.0, "again"),
+    ]
+    assert sum(len(s.words) for s in segments) == 12 + 18  # no second covers twice
+    assert checks[0].kept == "unguided" and checks[0].guided_seconds == 2.5  # 12–14 s, and a word's slack
+
+
+def test_a_guided_pass_that_is_nearly_as_good_stays_and_its_hole_is_filled() -> None:
+    speech = [Stretch(0.0, 30.0)]
+    guided = [said(0.0, 27.0, "guided")]  # 2.5 s short of the end, less than a tenth of the speech
+    segments, checks = guarded(speech, guided, lambda span: [said(0.0, 30.0, "unguided")])
+    assert [(s.start, s.end, s.text) for s in segments] == [
+        (0.0, 27.0, "guided"),
+        (27.0, 30.0, "unguided unguided unguided"),
+    ]
+    assert checks[0].kept == "both" and "where the guided words left speech out" in checks[0].note
+
+
 def test_the_guided_pass_stays_when_the_unguided_one_does_no_better() -> None:
     speech = [Stretch(0.0, 10.0)]
     guided = [said(0.0, 6.0, "guided")]
