@@ -14,6 +14,7 @@ from platformdirs import user_cache_dir
 from archive.errors import InvalidInput
 
 ENGINES = ("whisper", "faster-whisper")
+GLOSSARY_MODES = ("prompt", "hotwords")  # archive.transcribe.glossary.MODES
 # The two-letter (ISO 639-1) codes of the languages Whisper knows, in its own order (whisper.tokenizer.LANGUAGES;
 # a test keeps the two equal). Whisper writes Javanese "jw" where ISO writes "jv".
 WHISPER_LANGUAGES = (
@@ -89,6 +90,15 @@ class Settings:
     beam_size: int = _setting(5, "Beam size for decoding at temperature 0.")
     window_seconds: int = _setting(
         300, "Audio is transcribed in windows of about this length, so memory does not grow with the meeting."
+    )
+    guided_model: str = _setting(
+        MULTILINGUAL_MODEL,
+        "The model for a transcription guided by a glossary or a body's vocabulary when neither TESTIMONY_MODEL nor"
+        " --model names one: tiny.en skips speech under a prompt, base uses it (docs/engines.md).",
+    )
+    glossary_mode: str = _setting(
+        "prompt",
+        "How a glossary guides the model: prompt (the initial prompt, both engines) or hotwords (faster-whisper).",
     )
     decode_timeout: int = _setting(900, "Seconds a media decoder child process may run before it is killed.")
     decode_memory_mb: int = _setting(4096, "Address-space limit (MiB) of the media decoder child process.")
@@ -255,6 +265,10 @@ class Settings:
             )
         if self.engine not in ENGINES:
             raise InvalidInput(f"engine {self.engine!r} is not one of: {', '.join(ENGINES)}")
+        if self.glossary_mode not in GLOSSARY_MODES:
+            raise InvalidInput(f"glossary_mode {self.glossary_mode!r} is not one of: {', '.join(GLOSSARY_MODES)}")
+        if self.glossary_mode == "hotwords" and self.engine != "faster-whisper":
+            raise InvalidInput("glossary_mode hotwords needs the faster-whisper engine; whisper takes the prompt")
         if self.search_backend not in SEARCH_BACKENDS:
             raise InvalidInput(f"search backend {self.search_backend!r} is not one of: {', '.join(SEARCH_BACKENDS)}")
         if self.search_backend == "postgres" and not self.sqlalchemy_url.startswith("postgresql"):

@@ -4,14 +4,17 @@ the engine options, model loading with a word on stderr, dates, and the progress
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from archive.config import ENGINES, Settings
 from archive.errors import ArchiveError, InvalidInput
+from archive.transcribe.glossary import Glossary, fitted, read_glossary
 
 
 class ArchiveGroup(click.Group):
@@ -59,6 +62,42 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
+
+
+def glossary_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--glossary",
+        "glossary_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="A file of terms, one a line (names, places, agencies), to guide the model for this run instead of the"
+        " body's vocabulary; guided runs use TESTIMONY_GUIDED_MODEL (base) unless --model names one.",
+    )(command)
+
+
+def guided_settings(ctx: click.Context, engine: dict[str, Any], glossary: Glossary | None) -> Settings:
+    """The settings of a run: a guided one takes TESTIMONY_GUIDED_MODEL unless --model or TESTIMONY_MODEL names one."""
+    settings = settings_from(ctx, **engine)
+    named = engine.get("model") or engine.get("model_path") or os.environ.get("TESTIMONY_MODEL")
+    if glossary is None or named or not settings.guided_model or settings.model == settings.guided_model:
+        return settings
+    return settings_from(ctx, **(engine | {"model": settings.guided_model}))
+
+
+def glossary_for(
+    ctx: click.Context, settings: Settings, glossary_file: Path | None, *, body: str = "", slug: str = ""
+) -> Glossary | None:
+    """A --glossary file's terms, or else the vocabulary of the meeting's body (None: an unguided run)."""
+    if glossary_file is not None:
+        terms = fitted(read_glossary(glossary_file))
+        return Glossary(terms, settings.glossary_mode, dict.fromkeys(terms, "glossary file"))
+    if not body and not slug:
+        return None
+    from archive.curation.vocabulary import body_glossary, meeting_glossary
+
+    with sessions_for(ctx, settings, create=bool(body))() as session:
+        if body:
+            return body_glossary(session, body, settings.glossary_mode)
+        return meeting_glossary(session, slug, settings.glossary_mode)
 
 
 def load_transcriber(settings: Settings) -> Any:

@@ -9,6 +9,9 @@ import click
 
 from archive.cli.context import (
     engine_options,
+    glossary_for,
+    glossary_option,
+    guided_settings,
     load_diarizer,
     load_transcriber,
     parse_date,
@@ -47,6 +50,7 @@ from archive.errors import InvalidInput
     help="A track's start on the meeting's time, by file name or channel number (repeatable).",
 )
 @engine_options
+@glossary_option
 @click.pass_context
 def ingest(
     ctx: click.Context,
@@ -61,6 +65,7 @@ def ingest(
     tracks: bool,
     split_channels: bool,
     offsets: tuple[str, ...],
+    glossary_file: Path | None,
     **engine: Any,
 ) -> None:
     """Store recordings as one meeting (idempotent by hash), transcribe them and find who speaks when;
@@ -69,12 +74,18 @@ def ingest(
     from archive.ingest.pipeline import ingest as run_ingest
     from archive.ingest.tracks import chosen_tracks
 
-    settings = settings_from(ctx, **engine)
     date = parse_date(date_text) if date_text is not None else None
     info = MeetingInfo(body=body, title=title, date=date, source_url=source_url)
+    if background and glossary_file:
+        raise InvalidInput("--glossary guides a transcription made now; a background job takes the body's vocabulary")
+    transcribe_now = not (no_transcribe or background)
+    glossary = (
+        glossary_for(ctx, settings_from(ctx, **engine), glossary_file, body=body or "") if transcribe_now else None
+    )
+    settings = guided_settings(ctx, engine, glossary)
     if background and no_transcribe:
         raise InvalidInput("--background queues the transcription: it cannot go with --no-transcribe")
-    load = None if (no_transcribe or background) else (lambda: load_transcriber(settings))
+    load = (lambda: load_transcriber(settings)) if transcribe_now else None
     diarizer = None if no_diarize else (lambda: load_diarizer(settings))
     sessions = sessions_for(ctx, settings, create=True)
     with (
@@ -91,6 +102,7 @@ def ingest(
             report=say,
             on_progress=on_progress,
             tracks=chosen,
+            glossary=glossary,
         )
     if background:
         from archive.worker.jobs import submit_transcription
@@ -105,16 +117,20 @@ def ingest(
 @click.command()
 @click.argument("slug")
 @engine_options
+@glossary_option
 @click.pass_context
-def transcribe(ctx: click.Context, slug: str, **engine: Any) -> None:
+def transcribe(ctx: click.Context, slug: str, glossary_file: Path | None, **engine: Any) -> None:
     """(Re)transcribe a meeting's recordings with the given engine and model."""
     from archive.ingest.pipeline import transcribe_meeting
 
-    settings = settings_from(ctx, **engine)
+    glossary = glossary_for(ctx, settings_from(ctx, **engine), glossary_file, slug=slug)
+    settings = guided_settings(ctx, engine, glossary)
     sessions = sessions_for(ctx, settings)
     transcriber = load_transcriber(settings)
     with progress_bar() as on_progress:
-        transcribe_meeting(sessions, settings, slug, transcriber, report=say, on_progress=on_progress)
+        transcribe_meeting(
+            sessions, settings, slug, transcriber, report=say, on_progress=on_progress, glossary=glossary
+        )
     click.echo(slug)
 
 

@@ -22,6 +22,7 @@ from archive.cli.privacy import privacy
 from archive.cli.search import export, search
 from archive.cli.serve import serve
 from archive.cli.speakers import people, speakers
+from archive.cli.vocabulary import vocabulary
 from archive.cli.worker import outbox, worker
 
 
@@ -55,6 +56,7 @@ for command in (
 for command in (
     people,
     legislators,
+    vocabulary,
     excerpt,
     dump,
     user,

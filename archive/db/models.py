@@ -458,6 +458,21 @@ class AgendaItem(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class VocabularyTerm(Base):
+    """A term of a body's vocabulary (a name, a place, an agency), kept by curators, with an optional note; the
+    terms guide the transcription of the body's meetings (archive.curation.vocabulary), in `position` order."""
+
+    __tablename__ = "vocabulary_terms"
+    __table_args__ = (UniqueConstraint("body_id", "term", name="uq_vocabulary_terms_body_term"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
+    term: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 # Consent and redaction (archive.privacy). A voice's consent in one meeting, as the speaker asked:
 # "public"; "name-withheld" (shown as e.g. "Public commenter 3"); "voice-withheld" (their audio is silenced in
 # every public copy and clip); "unpublished" (their segments are not published at all).

@@ -14,8 +14,9 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from slugify import slugify
@@ -34,6 +35,7 @@ from archive.speakers.assign import assign_segments
 from archive.speakers.diarize import Diarizer
 from archive.speakers.voices import HUMAN_METHODS, to_bytes
 from archive.timecodes import format_clock
+from archive.transcribe.glossary import Glossary
 from archive.transcribe.transcript import (
     Progress,
     Transcriber,
@@ -80,6 +82,7 @@ def ingest(
     report: Report = lambda message: None,
     on_progress: Progress | None = None,
     tracks: Sequence[Track] | None = None,
+    glossary: Glossary | None = None,
 ) -> IngestResult:
     """Store the files as one meeting's recordings (idempotent by hash), transcribe what is missing, and
     find the speakers of a meeting that has none yet. With `tracks` (then `files` is ignored), the recordings
@@ -107,7 +110,14 @@ def ingest(
     transcribed = 0
     if transcriber is not None:
         transcribed = transcribe_meeting(
-            sessions, settings, slug, transcriber, replace=False, report=report, on_progress=on_progress
+            sessions,
+            settings,
+            slug,
+            transcriber,
+            replace=False,
+            report=report,
+            on_progress=on_progress,
+            glossary=glossary,
         )
     speakers = None
     if diarizer is not None:
@@ -252,12 +262,15 @@ def transcribe_meeting(
     on_progress: Progress | None = None,
     checkpoint_for: Callable[[int], Checkpoint] | None = None,
     progress_for: Callable[[int], Progress] | None = None,
+    glossary: Glossary | None = None,
 ) -> int:
     """Give every recording of the meeting segments from this engine and model; returns how many were transcribed.
 
     With `replace=False` (ingest), a recording already transcribed with this engine and model is left alone,
     so ingesting again never undoes anything; `testimony transcribe` rebuilds its segments. A background job
     passes `checkpoint_for` (a recording id → where its finished windows are kept) and `progress_for`.
+    A `glossary` guides the model (archive.transcribe.glossary); its hash is part of the transcript's file name,
+    so a transcript made with other guidance, or none, is not reused for it.
     """
     with sessions() as session:
         meeting = meeting_by_slug(session, slug)
@@ -284,8 +297,9 @@ def transcribe_meeting(
         if not replace and recording_id in transcribed_before:
             report(f"{name}: already transcribed with {transcriber.engine} {transcriber.model} ({said})")
             continue
+        guidance = glossary.sha256 if glossary is not None and glossary.terms else ""
         target = settings.transcripts_dir / transcript_filename(
-            sha256, transcriber.engine, transcriber.model, transcriber.languages
+            sha256, transcriber.engine, transcriber.model, transcriber.languages, guidance
         )
         if target.exists():
             transcript = load_transcript(target)
@@ -302,8 +316,9 @@ def transcribe_meeting(
             transcript = transcribe(
                 transcriber,
                 audio,
-                progress_for(recording_id) if progress_for else on_progress,
-                checkpoint_for(recording_id) if checkpoint_for else None,
+                on_progress=progress_for(recording_id) if progress_for else on_progress,
+                checkpoint=checkpoint_for(recording_id) if checkpoint_for else None,
+                glossary=glossary if guidance else None,
             )
             del audio
             write_atomically(target, transcript.to_json().encode("utf-8"))
@@ -313,6 +328,8 @@ def transcribe_meeting(
                 f"(real-time factor {transcript.processing_seconds / max(transcript.duration, 1e-9):.2f})"
                 + (f"; languages: {', '.join(transcript.languages)}" if transcript.languages else "")
             )
+            for check in transcript.checks:
+                report(f"{name}: {check.note}")
         for gap in transcript.gaps:
             report(f"{name}: {format_clock(gap.start)}–{format_clock(gap.end)}: {gap.reason}")
         save_transcript(sessions, recording_id, transcript, target)
@@ -327,9 +344,13 @@ def transcribe_meeting(
 
 
 def _whole(
-    transcriber: Transcriber, audio: np.ndarray, on_progress: Progress | None, checkpoint: Checkpoint | None
+    transcriber: Transcriber,
+    audio: np.ndarray,
+    on_progress: Progress | None,
+    checkpoint: Checkpoint | None,
+    glossary: Glossary | None = None,
 ) -> Transcript:
-    return transcriber.transcribe(audio, on_progress=on_progress, checkpoint=checkpoint)
+    return transcriber.transcribe(audio, on_progress=on_progress, checkpoint=checkpoint, glossary=glossary)
 
 
 def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcript: Transcript, path: Path) -> None:
@@ -346,30 +367,31 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
                 TranscriptionRun.languages == languages,
             )
         )
+        made = dict(
+            engine_version=transcript.engine_version,
+            parameters=run_parameters(transcript),
+            transcript_file=path.name,
+            transcript_sha256=sha256_of(path),
+            language=transcript.language or None,
+            languages=languages,
+            gaps=[
+                {
+                    "start": round(g.start + offset, 3),
+                    "end": round(g.end + offset, 3),
+                    "reason": g.reason,
+                    "language": g.language,
+                }
+                for g in transcript.gaps
+            ],
+            processing_seconds=transcript.processing_seconds,
+        )
         if run is None:
-            run = TranscriptionRun(
-                recording=recording,
-                engine=transcript.engine,
-                model=transcript.model,
-                engine_version=transcript.engine_version,
-                parameters=transcript.parameters,
-                transcript_file=path.name,
-                transcript_sha256=sha256_of(path),
-                language=transcript.language or None,
-                languages=languages,
-                gaps=[
-                    {
-                        "start": round(g.start + offset, 3),
-                        "end": round(g.end + offset, 3),
-                        "reason": g.reason,
-                        "language": g.language,
-                    }
-                    for g in transcript.gaps
-                ],
-                processing_seconds=transcript.processing_seconds,
-            )
+            run = TranscriptionRun(recording=recording, engine=transcript.engine, model=transcript.model, **made)
             session.add(run)
-            session.flush()
+        else:  # the same engine and model again, with other guidance: the run says how the segments were made
+            for key, value in made.items():
+                setattr(run, key, value)
+        session.flush()
         session.execute(delete(Segment).where(Segment.recording_id == recording_id))
         session.flush()
         # A new machine transcript is unreviewed: a person's review vouched for the segments just deleted.
@@ -404,6 +426,15 @@ def save_transcript(sessions: sessionmaker[Session], recording_id: int, transcri
         session.flush()
         assign_segments(session, recording.meeting_id)  # the meeting's speakers, if diarized, keep their words
         suggest_interpretations(session, recording.meeting_id)
+
+
+def run_parameters(transcript: Transcript) -> dict[str, Any]:
+    """What a run records: the engine's parameters, and for a guided transcript the glossary, the exact prompt or
+    hotwords of each window and the guard's checks (shown on the transcript's details in the admin)."""
+    if not transcript.guidance and not transcript.checks:
+        return dict(transcript.parameters)
+    checks = [asdict(c) | {"note": c.note} for c in transcript.checks]
+    return transcript.parameters | {"guidance": transcript.guidance, "checks": checks}
 
 
 def diarize_meeting(

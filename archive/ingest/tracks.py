@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select
@@ -158,14 +159,18 @@ def on_track(t: float, pieces: Sequence[Piece]) -> float:
 
 
 def transcribe_track(
-    transcriber: Transcriber, audio: np.ndarray, on_progress: Progress | None, checkpoint: Checkpoint | None
+    transcriber: Transcriber,
+    audio: np.ndarray,
+    on_progress: Progress | None,
+    checkpoint: Checkpoint | None,
+    glossary: Any = None,
 ) -> Transcript:
     """The track's speech transcribed on its own (speech_only), with every time put back on the track."""
     duration = len(audio) / SAMPLE_RATE
     samples, pieces = speech_only(audio)
     if not pieces:
         samples = np.zeros(SAMPLE_RATE, dtype=np.float32)  # nothing said: a second of silence to transcribe
-    found = transcriber.transcribe(samples, on_progress=on_progress, checkpoint=checkpoint)
+    found = transcriber.transcribe(samples, on_progress=on_progress, checkpoint=checkpoint, glossary=glossary)
 
     def moved(t: float) -> float:
         return on_track(t, pieces)

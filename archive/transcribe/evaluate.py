@@ -81,3 +81,17 @@ def turn_scores(
         )
         wer[language] = word_error_rate(reference, hypothesis, language)
     return TurnScores(wer, tuple(right))
+
+
+def terms_right(terms: list[str] | tuple[str, ...], reference: str, hypothesis: str) -> tuple[int, int]:
+    """Names-and-places accuracy: of the times the terms are said in the reference, how many the hypothesis
+    writes right (each term's count in the hypothesis, up to its count in the reference; normalised as for WER).
+    Returns (right, said)."""
+    truth, guess = f" {normalize(reference)} ", f" {normalize(hypothesis)} "
+    right = said = 0
+    for term in dict.fromkeys(normalize(t) for t in terms):
+        if term:
+            count = truth.count(f" {term} ")
+            said += count
+            right += min(count, guess.count(f" {term} "))
+    return right, said

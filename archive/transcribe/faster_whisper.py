@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from archive.transcribe.gaps import offline_guess
+from archive.transcribe.glossary import Glossary
 from archive.transcribe.languages import usable_languages
 from archive.transcribe.models import load_faster_whisper_model
 from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word
@@ -46,13 +47,18 @@ class FasterWhisperTranscriber:
         ) | {"compute_type": "int8"}
 
     def transcribe(
-        self, audio: np.ndarray, *, on_progress: Progress | None = None, checkpoint: Checkpoint | None = None
+        self,
+        audio: np.ndarray,
+        *,
+        on_progress: Progress | None = None,
+        checkpoint: Checkpoint | None = None,
+        glossary: Glossary | None = None,
     ) -> Transcript:
         engine_version = f"{version('faster-whisper')} (ctranslate2 {version('ctranslate2')})"
-        return windowed_transcript(self, engine_version, audio, on_progress, checkpoint)
+        return windowed_transcript(self, engine_version, audio, on_progress, checkpoint, glossary)
 
     def decode(
-        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None]
+        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None], hotwords: str = ""
     ) -> list[TranscriptSegment]:
         raw_segments, _ = self._model.transcribe(
             samples,
@@ -63,6 +69,7 @@ class FasterWhisperTranscriber:
             word_timestamps=True,
             condition_on_previous_text=True,
             initial_prompt=prompt or None,
+            hotwords=hotwords or None,
         )
         found = []
         for raw in raw_segments:  # a generator: decoding happens as we iterate

@@ -13,6 +13,7 @@ window's timeline; a segment that spans two regions is split between them.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -20,9 +21,9 @@ import numpy as np
 
 from archive.errors import InvalidInput
 from archive.media.decode import SAMPLE_RATE
-from archive.transcribe import gaps
+from archive.transcribe import gaps, guard
 from archive.transcribe.activity import Stretch
-from archive.transcribe.transcript import CONFIGURED, DETECTED, NEIGHBOUR, Engine, TranscriptSegment, Word
+from archive.transcribe.transcript import CONFIGURED, DETECTED, NEIGHBOUR, Check, Engine, TranscriptSegment, Word
 
 MIN_IDENTIFY_SECONDS = 3.0
 # A longer stretch is identified by its first 10 s: on the fixtures' 21 stretches of 3-30 s the first 10, 15 and
@@ -60,22 +61,38 @@ def transcribe_window(
     engine: Engine,
     prompts: dict[str, str],
     report: Callable[[float], None],
-) -> list[TranscriptSegment]:
-    """One window: its stretches labelled, its regions transcribed; then each hole (speech without words) heard in
+    *,
+    hotwords: str = "",
+    guided: bool = False,
+) -> tuple[list[TranscriptSegment], list[Check]]:
+    """One window: its stretches labelled, its regions transcribed; a guided pass (a glossary in the prompts or
+    hotwords) is checked by the guard (archive.transcribe.guard); then each hole (speech without words) heard in
     a configured language is transcribed once more on its own, without a prompt (a prompt, or the speech around
     it, can lead a model to skip speech it would have written down alone)."""
     languages = engine.languages
     identify = engine.identify if len(languages) > 1 else None
     labelled = label_stretches(audio, stretches, languages, identify)
     regions = language_regions(labelled, len(audio) / SAMPLE_RATE, languages)
-    found = [s for s in transcribe_regions(audio, regions, prompts, engine.decode, report) if s.text.strip()]
+    decode: Decode = functools.partial(engine.decode, hotwords=hotwords) if hotwords else engine.decode
+    found = [s for s in transcribe_regions(audio, regions, prompts, decode, report) if s.text.strip()]
+    checks: list[Check] = []
+    if guided:
+
+        def unguided(span: Stretch) -> list[TranscriptSegment]:
+            region = max(regions, key=lambda r: min(r.end, span.end) - max(r.start, span.start))
+            inside = tuple(d for d in region.stretches if d.stretch.end > span.start and d.stretch.start < span.end)
+            return transcribe_regions(
+                audio, [Region(span.start, span.end, region.language, inside)], {}, engine.decode, lambda _: None
+            )
+
+        found, checks = guard.guarded(stretches, found, unguided)
     for hole in gaps.holes(stretches, found):
         heard = engine.guess(hole.samples(audio))
         if heard and heard[0] in languages:
             region = Region(hole.start, hole.end, heard[0], (Labelled(hole, heard[0], heard[1], DETECTED),))
             again = transcribe_regions(audio, [region], {}, engine.decode, lambda _: None)
             found += [s for s in again if s.text.strip()]
-    return sorted(found, key=lambda s: (s.start, s.end))
+    return sorted(found, key=lambda s: (s.start, s.end)), checks
 
 
 def usable_languages(model: str, languages: tuple[str, ...], multilingual: bool) -> tuple[str, ...]:

@@ -54,6 +54,28 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A guided pass that left speech without words, transcribed again without guidance (archive.transcribe.guard):
+    the span, its seconds of speech, how many each pass covered, and which pass the transcript kept."""
+
+    start: float
+    end: float
+    speech_seconds: float
+    guided_seconds: float
+    unguided_seconds: float
+    kept: str  # "unguided" (the glossary was set aside here), "both" (unguided words in its holes) or "guided"
+
+    @property
+    def note(self) -> str:
+        span = f"{self.start:.1f}–{self.end:.1f}"
+        if self.kept == "unguided":
+            return f"guard: {span} re-transcribed without the glossary"
+        if self.kept == "both":
+            return f"guard: {span} re-transcribed without the glossary where the guided words left speech out"
+        return f"guard: {span} checked without the glossary; the guided words were kept"
+
+
+@dataclass(frozen=True)
 class Transcript:
     engine: str
     model: str
@@ -65,6 +87,10 @@ class Transcript:
     processing_seconds: float = 0.0
     languages: tuple[str, ...] = ()  # the languages its segments are in, most spoken first
     gaps: tuple[Gap, ...] = ()
+    # The glossary given to the model (archive.transcribe.glossary.Glossary.record) and the exact prompt or
+    # hotwords of each window; empty for an unguided transcript.
+    guidance: dict[str, Any] = field(default_factory=dict)
+    checks: tuple[Check, ...] = ()
 
     @property
     def text(self) -> str:
@@ -80,8 +106,9 @@ class Transcript:
             TranscriptSegment(**{**s, "words": tuple(Word(**w) for w in s["words"])}) for s in data.pop("segments")
         )
         gaps = tuple(Gap(**g) for g in data.pop("gaps", ()))
+        checks = tuple(Check(**c) for c in data.pop("checks", ()))
         languages = tuple(data.pop("languages", ())) or spoken_languages(segments)
-        return cls(**data, segments=segments, languages=languages, gaps=gaps)
+        return cls(**data, segments=segments, languages=languages, gaps=gaps, checks=checks)
 
 
 class Transcriber(Protocol):
@@ -93,9 +120,10 @@ class Transcriber(Protocol):
     languages: tuple[str, ...]
 
     def transcribe(
-        self, audio: np.ndarray, *, on_progress: Progress | None = None, checkpoint: Any = None
+        self, audio: np.ndarray, *, on_progress: Progress | None = None, checkpoint: Any = None, glossary: Any = None
     ) -> Transcript:
-        """`checkpoint` (archive.transcribe.windows.Checkpoint) keeps finished windows, so a run can resume."""
+        """`checkpoint` (archive.transcribe.windows.Checkpoint) keeps finished windows, so a run can resume;
+        `glossary` (archive.transcribe.glossary.Glossary) guides the model."""
         ...
 
 
@@ -106,9 +134,10 @@ class Engine(Protocol):
     window_seconds: int
 
     def decode(
-        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None]
+        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None], hotwords: str = ""
     ) -> list[TranscriptSegment]:
-        """Transcribe in `language`; times relative to `samples`; words keep the engine's spacing (" word")."""
+        """Transcribe in `language`; times relative to `samples`; words keep the engine's spacing (" word").
+        `hotwords` (faster-whisper only) go before every 30 s decoded."""
         ...
 
     def identify(self, samples: np.ndarray) -> dict[str, float]:
@@ -120,15 +149,19 @@ class Engine(Protocol):
         ...
 
 
-def transcript_filename(sha256: str, engine: str, model: str, languages: tuple[str, ...] = ("en",)) -> str:
-    """transcripts/<sha256>.<engine>.<model>[.<languages>].json, with the model name made safe for a file name.
+def transcript_filename(
+    sha256: str, engine: str, model: str, languages: tuple[str, ...] = ("en",), guidance: str = ""
+) -> str:
+    """transcripts/<sha256>.<engine>.<model>[.<languages>][.g<hash>].json, the model name made safe for a file name.
 
     The languages a run was told to expect are part of the name: a run for English alone is not a run for
-    English and Spanish. English alone keeps the name transcripts had before languages were configurable.
+    English and Spanish. English alone keeps the name transcripts had before languages were configurable. A guided
+    transcript adds the first 16 hex digits of its glossary's hash.
     """
     safe_model = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
     tail = "" if tuple(languages) == ("en",) else "." + "-".join(languages)
-    return f"{sha256}.{engine}.{safe_model}{tail}.json"
+    guided = f".g{guidance[:16]}" if guidance else ""
+    return f"{sha256}.{engine}.{safe_model}{tail}{guided}.json"
 
 
 def configured_languages(transcript: Transcript) -> tuple[str, ...]:

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from archive.errors import InvalidInput
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe.gaps import offline_guess
+from archive.transcribe.glossary import Glossary
 from archive.transcribe.languages import usable_languages
 from archive.transcribe.models import load_whisper_model
 from archive.transcribe.transcript import Progress, Transcript, TranscriptSegment, Word
@@ -47,16 +49,23 @@ class WhisperTranscriber:
         )
 
     def transcribe(
-        self, audio: np.ndarray, *, on_progress: Progress | None = None, checkpoint: Checkpoint | None = None
+        self,
+        audio: np.ndarray,
+        *,
+        on_progress: Progress | None = None,
+        checkpoint: Checkpoint | None = None,
+        glossary: Glossary | None = None,
     ) -> Transcript:
         torch.set_num_threads(self.threads)  # see _compile_word_alignment
-        return windowed_transcript(self, version("openai-whisper"), audio, on_progress, checkpoint)
+        return windowed_transcript(self, version("openai-whisper"), audio, on_progress, checkpoint, glossary)
 
     def decode(
-        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None]
+        self, samples: np.ndarray, language: str, prompt: str, report: Callable[[float], None], hotwords: str = ""
     ) -> list[TranscriptSegment]:
         import whisper
 
+        if hotwords:
+            raise InvalidInput("hotwords need the faster-whisper engine; with whisper the glossary is the prompt")
         result = whisper.transcribe(
             self._whisper,
             samples,

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe import activity, gaps
+from archive.transcribe.glossary import HOTWORDS, Glossary
 from archive.transcribe.languages import MIN_IDENTIFY_SECONDS, transcribe_window
 from archive.transcribe.transcript import (
+    Check,
     Engine,
     Gap,
     Progress,
@@ -76,14 +78,38 @@ def transcribe_windows(
     on_progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
 ) -> tuple[list[TranscriptSegment], list[Gap]]:
-    """Every window in turn: its speech found, each stretch's language decided, transcribed, and the speech that
-    no word covers recorded as gaps. Windows a checkpoint holds are not transcribed again; their gaps are found
-    again from the audio, the same way."""
+    """Every window in turn, unguided (see guided_windows)."""
+    run = guided_windows(audio, engine, on_progress, checkpoint)
+    return run.segments, run.gaps
+
+
+@dataclass
+class Run:
+    """What the window loop found: segments and gaps on the recording's timeline, the guard's checks, and the
+    exact prompt (per language) and hotwords each window was decoded with."""
+
+    segments: list[TranscriptSegment] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def guided_windows(
+    audio: np.ndarray,
+    engine: Engine,
+    on_progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
+    glossary: Glossary | None = None,
+) -> Run:
+    """Every window in turn: its speech found, each stretch's language decided, transcribed (guided by the
+    glossary, if any, and checked by the guard), and the speech that no word covers recorded as gaps. Windows a
+    checkpoint holds are not transcribed again; their gaps are found again from the audio, the same way."""
     duration = len(audio) / SAMPLE_RATE
-    segments: list[TranscriptSegment] = []
-    missing: list[Gap] = []
-    prompts: dict[str, str] = {}
+    run = Run()
+    earlier: dict[str, str] = {}
     finished = checkpoint.done() if checkpoint else {}
+    guiding = glossary is not None and bool(glossary.terms)
+    hotwords = glossary.text if glossary is not None and guiding and glossary.mode == HOTWORDS else ""
     for number, (offset, samples) in enumerate(windows(audio, engine.window_seconds)):
         silent = is_silent(samples)
         stretches = [] if silent else activity.speech_stretches(samples)
@@ -98,18 +124,26 @@ def transcribe_windows(
                 if on_progress:
                     on_progress(min(offset + done, duration), duration)
 
-            decoded = transcribe_window(samples, stretches, engine, prompts, report)
+            prompts = dict(earlier)
+            if glossary is not None and guiding and not hotwords:
+                prompts = {code: f"{glossary.text} {earlier.get(code, '')}".strip() for code in engine.languages}
+            if guiding:
+                run.prompts.append({"start": round(offset, 3), "prompts": prompts, "hotwords": hotwords})
+            decoded, checks = transcribe_window(
+                samples, stretches, engine, prompts, report, hotwords=hotwords, guided=guiding
+            )
             found = [_shift(s, offset) for s in decoded]
+            run.checks += [replace(c, start=round(c.start + offset, 3), end=round(c.end + offset, 3)) for c in checks]
         if checkpoint and number not in finished:
             checkpoint.save(number, found)
-        segments.extend(found)
+        run.segments.extend(found)
         here = [_shift(s, -offset) for s in found]
-        missing += gaps.window_gaps(samples, stretches, here, engine.languages, engine.guess, offset)
+        run.gaps += gaps.window_gaps(samples, stretches, here, engine.languages, engine.guess, offset)
         for language in dict.fromkeys(s.language for s in found):
-            prompts[language] = " ".join(s.text for s in found if s.language == language)[-PROMPT_CHARACTERS:]
+            earlier[language] = " ".join(s.text for s in found if s.language == language)[-PROMPT_CHARACTERS:]
         if on_progress:
             on_progress(offset + len(samples) / SAMPLE_RATE, duration)
-    return segments, missing
+    return run
 
 
 def is_silent(samples: np.ndarray) -> bool:
@@ -166,10 +200,13 @@ def windowed_transcript(
     audio: np.ndarray,
     on_progress: Progress | None,
     checkpoint: Checkpoint | None = None,
+    glossary: Glossary | None = None,
 ) -> Transcript:
     """Run an engine over the recording window by window and assemble the Transcript."""
     began = time.perf_counter()
-    segments, missing = transcribe_windows(audio, transcriber, on_progress, checkpoint)
+    run = guided_windows(audio, transcriber, on_progress, checkpoint, glossary)
+    segments = run.segments
+    guidance = glossary.record() | {"windows": run.prompts} if glossary is not None and glossary.terms else {}
     return Transcript(
         engine=transcriber.engine,
         model=transcriber.model,
@@ -180,5 +217,7 @@ def windowed_transcript(
         parameters=transcriber.parameters,
         processing_seconds=round(time.perf_counter() - began, 3),
         languages=spoken_languages(segments),
-        gaps=tuple(missing),
+        gaps=tuple(run.gaps),
+        guidance=guidance,
+        checks=tuple(run.checks),
     )

@@ -129,9 +129,18 @@ def _engine_parameters(
     engine = engine or settings.engine
     if engine not in ENGINES:
         raise InvalidInput(f"engine {engine!r} is not one of: {', '.join(ENGINES)}")
+    # Whether someone chose the model (the upload form offers the default: taking it is no choice); a job for a
+    # body with a vocabulary otherwise runs on the guided model (docs/engines.md).
+    named = bool(os.environ.get("TESTIMONY_MODEL")) or bool(model and model != settings.model)
     chosen = settings.for_languages(languages)  # refuses unknown codes and an English-only model for others
     model = chosen.with_model(model or chosen.model).model
-    return {"engine": engine, "model": model, "languages": list(chosen.languages), "diarize": diarize}
+    return {
+        "engine": engine,
+        "model": model,
+        "model_named": named,
+        "languages": list(chosen.languages),
+        "diarize": diarize,
+    }
 
 
 def _submit(
@@ -280,6 +289,7 @@ def run_job(
     load_diarizer: Callable[[Settings], Any] | None = None,
 ) -> bool:
     """Claim and run one job; False when it was not ours to run. Failures are recorded on the job, not raised."""
+    from archive.curation.vocabulary import meeting_glossary
     from archive.ingest.pipeline import diarize_meeting, transcribe_meeting
 
     token = claim(sessions, job_id, settings.job_lease_seconds)
@@ -304,6 +314,10 @@ def run_job(
                     slug = _store_upload(job_settings, sessions, job_id, parameters)
                 if slug is None:
                     raise NotFound("its meeting was deleted")
+                with sessions() as session:  # the body's vocabulary as it is now (archive.curation.vocabulary)
+                    glossary = meeting_glossary(session, slug, settings.glossary_mode)
+                if glossary is not None and not parameters.get("model_named", True) and settings.guided_model:
+                    job_settings = dataclasses.replace(job_settings, model=settings.guided_model)
                 transcriber = load_transcriber(job_settings)
                 with sessions() as session:
                     meeting = session.scalars(select(Meeting).where(Meeting.slug == slug)).one()
@@ -329,6 +343,7 @@ def run_job(
                     replace=True,
                     checkpoint_for=checkpoint_for,
                     progress_for=progress_from,
+                    glossary=glossary,
                 )
                 heartbeat.check()
                 if parameters.get("diarize") and load_diarizer is not None:

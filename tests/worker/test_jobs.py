@@ -42,6 +42,7 @@ def test_a_job_is_a_queued_row_that_a_worker_finds(settings, sessions, meeting) 
             "engine": "whisper",
             "model": "tiny.en",
             "languages": ["en"],
+            "model_named": False,
             "diarize": True,
         }
     )
@@ -296,3 +297,34 @@ def test_a_job_for_other_languages_takes_the_multilingual_model(settings, sessio
         submit_transcription(sessions, settings, meeting, model="tiny.en", languages=("es",), created_by="cli")
     with pytest.raises(InvalidInput, match="'xx' is not a language code Whisper knows"):
         submit_transcription(sessions, settings, meeting, languages=("xx",), created_by="cli")
+
+
+def test_a_job_for_a_body_with_a_vocabulary_is_guided(settings, sessions, runner, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The worker guides a job by the body's vocabulary as it is when the job runs, on the guided model unless
+    the job named another; the run records the terms."""
+    from archive.errors import ModelUnavailable
+    from archive.transcribe import make_transcriber
+    from archive.worker.jobs import run_job
+
+    board = ["--body", "Board", "--title", "Inaugural", "--date", "1961-01-20", "--no-transcribe"]
+    slug = runner.invoke(main, ["ingest", str(Path(__file__).parents[1] / "fixtures" / "jfk.flac"), *board])
+    slug = slug.stdout.splitlines()[-1]
+    assert runner.invoke(main, ["vocabulary", "Board", "--add", "Americans"]).exit_code == 0
+    models: list[str] = []
+
+    def stop(job_settings):  # type: ignore[no-untyped-def]
+        models.append(job_settings.model)
+        raise ModelUnavailable("stopped here")
+
+    for model in (None, "tiny.en", "base.en"):  # the default model is no choice; base.en is
+        job, _ = submit_transcription(sessions, settings, slug, model=model, diarize=False, key=str(model))
+        run_job(settings, sessions, job.id, load_transcriber=stop)
+    assert models == ["base", "base", "base.en"]
+
+    monkeypatch.setenv("TESTIMONY_MODEL", "tiny.en")
+    job, _ = submit_transcription(sessions, settings, slug, engine="faster-whisper", diarize=False, key="real")
+    run_job(settings, sessions, job.id, load_transcriber=make_transcriber)
+    with sessions() as session:
+        assert session.get_one(Job, job.id).status == "done"
+        run = session.scalars(select(TranscriptionRun).where(TranscriptionRun.engine == "faster-whisper")).one()
+        assert run.model == "tiny.en" and run.parameters["guidance"]["terms"] == ["Americans"]

@@ -15,14 +15,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from archive import curation
+from archive.curation import vocabulary
 from archive.curation.changes import changes
 from archive.db.lookups import meeting_by_slug
-from archive.db.models import SEGMENT_KINDS, AgendaItem, Meeting, Revision, Segment, Speaker
+from archive.db.models import SEGMENT_KINDS, AgendaItem, Body, Meeting, Recording, Revision, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.timecodes import parse_clock
 from archive.web.context import current_user, db, role_required
 
 curation_pages = Blueprint("curation", __name__)
+MAX_VOCABULARY_CHARACTERS = 100_000  # checked before parsing: 200 terms with notes fit in a tenth of it
 
 
 # --- on the public meeting page ---------------------------------------------------------------------------------
@@ -206,12 +208,21 @@ def _meeting_page(meeting: Meeting, error: str | None = None, status: int = 200)
             meeting=meeting,
             segments=segments.all(),
             items=curation.agenda(db(), meeting.id),
+            runs=_runs(meeting),
             voice=_voice,
             error=error,
             done=request.args.get("done"),
         ),
         status,
     )
+
+
+def _runs(meeting: Meeting) -> list[Any]:
+    """The transcription runs behind the meeting's segments, with what guided them (the transcript's details)."""
+    recordings = db().scalars(
+        select(Recording).where(Recording.meeting_id == meeting.id).options(selectinload(Recording.runs))
+    )
+    return [(recording, run) for recording in recordings for run in recording.runs]
 
 
 def _agenda_change(meeting: Meeting, change: Any) -> ResponseReturnValue:
@@ -339,3 +350,51 @@ def interpretation_update(segment_id: int) -> ResponseReturnValue:
     if _wants_json():
         return jsonify(url=back, reload=True)
     return redirect(back, 303)
+
+
+# --- vocabularies -----------------------------------------------------------------------------------------------
+
+
+@curation_pages.get("/admin/vocabulary")
+@role_required("curator")
+def vocabularies() -> ResponseReturnValue:
+    """Vocabularies: the names and places that guide each body's transcriptions."""
+    bodies = db().scalars(select(Body).order_by(Body.name)).all()
+    return render_template("admin/vocabularies.html", bodies=bodies, sizes=vocabulary.vocabulary_sizes(db()))
+
+
+@curation_pages.get("/admin/bodies/<slug>/vocabulary")
+@role_required("curator")
+def vocabulary_form(slug: str) -> ResponseReturnValue:
+    return _vocabulary_page(vocabulary.find_body(db(), slug))
+
+
+def _vocabulary_page(body: Body, text: str | None = None, error: str | None = None, status: int = 200) -> Any:
+    terms = vocabulary.terms_of(db(), body)
+    glossary = vocabulary.body_glossary(db(), body.name)
+    return (
+        render_template(
+            "admin/vocabulary.html",
+            body=body,
+            text=vocabulary.as_text(terms) if text is None else text,
+            glossary=glossary,
+            error=error,
+            done=request.args.get("done"),
+        ),
+        status,
+    )
+
+
+@curation_pages.post("/admin/bodies/<slug>/vocabulary")
+@role_required("curator")
+def vocabulary_update(slug: str) -> ResponseReturnValue:
+    body, text = vocabulary.find_body(db(), slug), request.form.get("terms", "")
+    if len(text) > MAX_VOCABULARY_CHARACTERS:
+        return _vocabulary_page(body, "", f"terms: longer than {MAX_VOCABULARY_CHARACTERS:,} characters", 400)
+    try:
+        vocabulary.set_vocabulary(db(), body, text, user=current_user())
+        db().commit()
+    except InvalidInput as error:
+        db().rollback()
+        return _vocabulary_page(body, text, str(error), 400)
+    return redirect(url_for("curation.vocabulary_form", slug=body.slug, done="1"), 303)
