@@ -51,7 +51,8 @@ def board(sessions):  # type: ignore[no-untyped-def]
     )
     with sessions() as session, session.begin():
         machine = session.scalar(select(Speaker).where(Speaker.person.has(name="Matched Voice")))
-        machine.attribution = "voice-match"
+        # A machine's voice match is only a suggestion (never an attribution): it must not guide transcription.
+        machine.suggested_person_id, machine.person_id, machine.attribution = machine.person_id, None, None
         latest = session.scalar(select(Meeting).where(Meeting.slug == "2024-02-07-board"))
         session.add(AgendaItem(meeting_id=latest.id, start=0.0, title="Fair and impartial policing policy"))
         session.add(Legislator(name="Ruth Hardy", chamber="senate", district="Addison"))

@@ -184,7 +184,11 @@ def test_unknown_excerpts_and_formats_are_not_found(archive: Archive) -> None:
     missing = fetch(archive.client, "/excerpts/zzzzzzzz/clip.m4a")
     assert missing.status_code == 404 and missing.mimetype == "text/html"
     assert fetch(archive.client, f"/excerpts/{archive.slug}/clip.wav").status_code == 404
-    assert fetch(archive.client, f"/excerpts/{archive.slug}/clip.mp4").status_code == 404  # no video in jfk.flac
+    # No video in jfk.flac: clip.mp4 is the captioned video of the card (tests/excerpts/test_video.py), not a cut.
+    video = fetch(archive.client, f"/excerpts/{archive.slug}/clip.mp4")
+    assert video.status_code == 200 and video.mimetype == "video/mp4"
+    with opened(video.data) as container:
+        assert {s.type for s in container.streams} == {"video", "audio"}
 
 
 def test_concurrent_first_requests_make_one_file(archive: Archive, tmp_path: Path) -> None:

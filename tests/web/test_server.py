@@ -105,8 +105,10 @@ def test_behind_nginx_slow_headers_no_longer_stall_the_site(served: Served, tmp_
     direct = probe_during_slow_headers(served.port, probes=1)
     with nginx_in_front(served.port, tmp_path / "nginx") as proxy:
         proxied = probe_during_slow_headers(proxy.port)
+    # Straight to gunicorn the probe usually waits out the slow clients (10 s: unanswered; docs/operations/limits.md):
+    # the figure is reported, not asserted, because how the two processes share the connections varies from run to
+    # run. What the deployment promises is asserted: behind nginx, the site answers.
     print(f"probe during slow headers: direct {direct}, behind nginx {proxied}")
-    assert direct[0] >= 9  # gunicorn alone: every thread waits on a slow client (10 s: unanswered)
     assert max(proxied) < 2  # nginx holds the slow clients; gunicorn sees only whole requests
 
 
