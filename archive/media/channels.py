@@ -32,7 +32,7 @@ def split_channels(path: Path, folder: Path, *, name: str, timeout: float, memor
 
 
 class _Refused(Exception):
-    pass
+    """A file the child process will not split, with the reason it sends back to the parent."""
 
 
 def _split_in_child(path: Path, folder: Path) -> list[Path]:
