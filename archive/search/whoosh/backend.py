@@ -332,8 +332,10 @@ class WhooshBackend:
             words, spanish = _highlight_words(searcher, query), _highlight_words(searcher, query, "text_es")
             hits = [_hit(searcher.stored_fields(int(docnum)), words, spanish) for docnum in page]
             total = len(found.docs)
-            spelling = (self.version(), request.q, _folded_stem, TEXT_ANALYZER.expression)
-            corrected = suggestion(searcher, *spelling) if total == 0 and request.q else None
+            corrected = None
+            if total == 0 and request.q:  # only then: the index's version costs a look at its folder
+                spelling = (self.version(), request.q, _folded_stem, TEXT_ANALYZER.expression)
+                corrected = suggestion(searcher, *spelling)
         message = parsed.message
         if total == 0 and message is None:
             message = NO_MATCH
@@ -391,7 +393,10 @@ class WhooshBackend:
 
     def _current_target(self) -> Path | None:
         link = self.root / "current"
-        return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+        if not link.is_symlink():
+            return None
+        target = link.resolve()  # once: every search looks (a few system calls each time)
+        return target if target.is_dir() else None
 
     def _writable_index(self) -> whoosh_index.FileIndex:
         """The live generation, made first when there is none (every write goes here)."""

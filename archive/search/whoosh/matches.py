@@ -311,6 +311,11 @@ def _exclude(a: Matches, b: Matches, *, keep: bool = False) -> Matches:
 
 
 def _union(a: Matches, b: Matches) -> Matches:
+    # Most unions have an empty side (a word's Spanish field, in an English archive): nothing to merge.
+    if not len(b.docs):
+        return a
+    if not len(a.docs):
+        return b
     docs = np.union1d(a.docs, b.docs)
     scores = np.zeros(len(docs))
     scores[np.searchsorted(docs, a.docs)] += a.scores
