@@ -513,7 +513,9 @@ def _facet_counts(values: list[str], counts: np.ndarray | None) -> list[FacetCou
         return []
     present = np.flatnonzero(counts)  # in the values' (sorted) order
     order = present[np.argsort(-counts[present], kind="stable")]
-    return [FacetCount(values[n], c) for n, c in zip(order.tolist(), counts[order].tolist(), strict=True) if values[n]]
+    # FacetCount._make: a tuple from a pair without the keyword-argument constructor (hundreds per search).
+    pairs = zip([values[n] for n in order.tolist()], counts[order].tolist(), strict=True)
+    return [facet for facet in map(FacetCount._make, pairs) if facet.value]
 
 
 def _filters(request: SearchRequest) -> list[q.Query]:

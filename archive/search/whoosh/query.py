@@ -9,6 +9,7 @@ falls back to the plain words of the input, and the person is told what happened
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 from whoosh import query as q
@@ -74,10 +75,24 @@ def _field_names() -> set[str]:
     return QUERY_FIELDS | {alias for aliases in ALIASES.values() for alias in aliases}
 
 
+_parsers = threading.local()
+
+
+def _parser(schema: Schema) -> MultifieldParser:
+    """This thread's parser for the schema. Making one (its plugins, the date grammar above all) cost as much as
+    parsing a query with it; a parser keeps nothing of the queries it parses (relative dates are read against the
+    time of each parse), but it is not shared between threads."""
+    made: tuple[Schema, MultifieldParser] | None = getattr(_parsers, "made", None)
+    if made is None or made[0] is not schema:
+        parser = MultifieldParser(TEXT_FIELDS, schema)
+        parser.add_plugin(FieldAliasPlugin(ALIASES))
+        parser.add_plugin(DateParserPlugin(free=False))
+        made = _parsers.made = (schema, parser)
+    return made[1]
+
+
 def _parse(text: str, schema: Schema) -> q.Query | None:
-    parser = MultifieldParser(TEXT_FIELDS, schema)
-    parser.add_plugin(FieldAliasPlugin(ALIASES))
-    parser.add_plugin(DateParserPlugin(free=False))
+    parser = _parser(schema)
     try:
         # Parts Whoosh could not read (date:garbage) come back as fresh null queries that normalize()
         # does not recognise; swapping in the singleton lets normalize() drop them.
