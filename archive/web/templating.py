@@ -103,9 +103,11 @@ URL_SAFE = "!$'()*,/:;?@"
 
 def search_url(args: dict[str, str], **changes: object) -> str:
     """The search page with these parameters changed (a facet, a page): as url_for builds it, at a tenth of
-    the cost (a search page has some thirty such links)."""
+    the cost (a search page has some thirty such links: the page's address is built once per request)."""
     query = {**args, **{name: str(value) for name, value in changes.items()}}
-    return f"{url_for('pages.search')}?{urlencode(query, safe=URL_SAFE)}"
+    if "search_path" not in g:
+        g.search_path = url_for("pages.search")
+    return f"{g.search_path}?{urlencode(query, safe=URL_SAFE)}"
 
 
 def date_value(value: str | None) -> str:

@@ -61,6 +61,7 @@ def home() -> ResponseReturnValue:
 # arguments (_external, _scheme, _anchor) into the page's links.
 SEARCH_PARAMETERS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to", "sort", "per_page", "page")
 FILTERS = ("q", "speaker", "kind", "meeting", "body", "lang", "from", "to")
+FACET_VALUES_SHOWN = 10  # the most frequent values of each facet the page lists (the API gives them all)
 
 
 @pages.get("/search")
@@ -76,10 +77,19 @@ def search() -> ResponseReturnValue:
         shown = render_template("public/search.html", page=None, args=args, error=str(error), bodies=bodies, titles={})
         return shown, 400
     page = run_search(search_request)
-    # Meetings by their titles, not their slugs: the facet's meetings and the one filtered by.
-    slugs = {f.value for f in page.facets.get("meeting", [])} | {search_request.meeting or ""}
+    # Meetings by their titles, not their slugs: the facet's meetings the page lists and the one filtered by.
+    shown = page.facets.get("meeting", [])[:FACET_VALUES_SHOWN]
+    slugs = {f.value for f in shown} | {search_request.meeting or ""}
     titles = dict(db().execute(select(Meeting.slug, Meeting.title).where(Meeting.slug.in_(slugs))).all())
-    return render_template("public/search.html", page=page, args=args, error=None, bodies=bodies, titles=titles)
+    return render_template(
+        "public/search.html",
+        page=page,
+        args=args,
+        error=None,
+        bodies=bodies,
+        titles=titles,
+        facet_values_shown=FACET_VALUES_SHOWN,
+    )
 
 
 @pages.get("/meetings")
