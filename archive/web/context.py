@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive.accounts import users as accounts
 from archive.config import Settings
+from archive.db import version
 from archive.db.models import SEGMENT_KINDS, User
 from archive.errors import InvalidInput
 from archive.media.store import MediaStore
@@ -30,6 +31,15 @@ def db() -> Session:
     if "db" not in g:
         g.db = current_app.extensions["sessions"]()
     return g.db
+
+
+def content_version() -> int:
+    """The archive's content_version (archive.db.version), read once per request: the first thing it reads, so
+    everything read after it is at least that new."""
+    if "content_version" not in g:
+        g.content_version = version.current(db())
+    number: int = g.content_version
+    return number
 
 
 def page_from(args: Mapping[str, str], per_page: int = 50) -> tuple[int, int]:

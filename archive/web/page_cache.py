@@ -33,8 +33,7 @@ from urllib.parse import quote
 from flask import Flask, current_app, make_response, request, session
 from werkzeug.datastructures import ImmutableMultiDict
 
-from archive.db import version
-from archive.web.context import db
+from archive.web.context import content_version
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +225,7 @@ def kept_for_visitors(
             # The site's address: pages hold links made from it (the request's host when none is configured).
             site = (current_app.config["TESTIMONY"].public_url or request.host_url).rstrip("/")
             # The content version first: what the view reads next is at least this new (archive.db.version).
-            key: tuple[object, ...] = (site, request.path, tuple(arguments), version.current(db()))
+            key: tuple[object, ...] = (site, request.path, tuple(arguments), content_version())
             if uses_index:
                 key += (current_app.extensions["search"].version(),)
             kept = store.get(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
@@ -34,7 +35,7 @@ from archive.publish.documents import excerpt_documents, excerpt_query, meeting_
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
 from archive.publish.people import meeting_voices, person_record, speaker_index
 from archive.timecodes import format_clock
-from archive.web.context import db, page_from, run_search, search_request_from, site_url, stored_media
+from archive.web.context import content_version, db, page_from, run_search, search_request_from, site_url, stored_media
 from archive.web.page_cache import kept_for_visitors
 
 pages = Blueprint("pages", __name__)
@@ -68,7 +69,8 @@ FACET_VALUES_SHOWN = 10  # the most frequent values of each facet the page lists
 @kept_for_visitors(uses_index=True, parameters=SEARCH_PARAMETERS)
 def search() -> ResponseReturnValue:
     args = {name: request.args[name] for name in SEARCH_PARAMETERS if name in request.args}
-    bodies = db().execute(select(Body.slug, Body.name).order_by(Body.name)).all()
+    names = search_names()
+    bodies, titles = names.bodies, names.titles
     if not any((args.get(name) or "").strip() for name in FILTERS):
         return render_template("public/search.html", page=None, args=args, error=None, bodies=bodies, titles={})
     try:
@@ -77,10 +79,6 @@ def search() -> ResponseReturnValue:
         shown = render_template("public/search.html", page=None, args=args, error=str(error), bodies=bodies, titles={})
         return shown, 400
     page = run_search(search_request)
-    # Meetings by their titles, not their slugs: the facet's meetings the page lists and the one filtered by.
-    shown = page.facets.get("meeting", [])[:FACET_VALUES_SHOWN]
-    slugs = {f.value for f in shown} | {search_request.meeting or ""}
-    titles = dict(db().execute(select(Meeting.slug, Meeting.title).where(Meeting.slug.in_(slugs))).all())
     return render_template(
         "public/search.html",
         page=page,
@@ -90,6 +88,28 @@ def search() -> ResponseReturnValue:
         titles=titles,
         facet_values_shown=FACET_VALUES_SHOWN,
     )
+
+
+@dataclass(frozen=True)
+class SearchNames:
+    """What a search page names besides its hits: the bodies to choose from, and meetings by their titles (the
+    facet's meetings and the one filtered by), as of one content_version."""
+
+    content_version: int
+    bodies: list[tuple[str, str]]  # (slug, name), by name
+    titles: dict[str, str]  # every meeting's title by its slug
+
+
+def search_names() -> SearchNames:
+    """This app's SearchNames, read from the database again only when content_version has changed: every new
+    query renders a search page, and these two queries were a tenth of one (content_version is read anyway)."""
+    current = content_version()
+    kept: SearchNames | None = current_app.extensions.get("search_names")
+    if kept is None or kept.content_version != current:
+        bodies = [(slug, name) for slug, name in db().execute(select(Body.slug, Body.name).order_by(Body.name))]
+        titles = {slug: title for slug, title in db().execute(select(Meeting.slug, Meeting.title))}
+        kept = current_app.extensions["search_names"] = SearchNames(current, bodies, titles)
+    return kept
 
 
 @pages.get("/meetings")

@@ -208,3 +208,42 @@ def test_field_lengths_held_in_memory_are_those_on_disk(whoosh_archive) -> None:
             assert held == [byte_to_length(on_disk[n]) if on_disk[n] else None for n in range(count)]
             assert any(held)
             assert per_document.doc_field_length(0, "speaker", default=7) == 7  # a field without lengths
+
+
+def test_each_threads_searcher_and_parser_follow_a_correction_and_a_reindex(whoosh_archive) -> None:  # type: ignore[no-untyped-def]
+    """A server process keeps a searcher and a query parser per thread between searches: a segment corrected (the
+    commit re-indexes its meeting) and then a rebuilt index (a new generation) are found at once in every thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select
+
+    from archive.curation.segments import edit_text
+    from archive.db.models import Segment
+
+    settings, sessions, _ = whoosh_archive
+    server = WhooshBackend(settings.index_dir)  # another process's view of the index, as the site's
+
+    def found(q: str) -> list[tuple[str, str]]:
+        return [(h.text, h.highlight) for h in server.search(SearchRequest(q=q)).hits]
+
+    grocery = "I want to feel safe driving to the grocery store with my children."
+    pharmacy = "I want to feel safe driving to the pharmacy with my children."
+    marked = "I want to feel safe driving to the <mark>pharmacy</mark> with my children."
+    with ThreadPoolExecutor(1) as other_thread:
+        for search in (found, lambda q: other_thread.submit(found, q).result()):
+            assert [text for text, _ in search("grocery")] == [grocery]  # both threads now hold a searcher
+            assert search("pharmacy") == []
+        with sessions() as session, session.begin():
+            segment = session.scalars(select(Segment.id).where(Segment.text == grocery)).one()
+            edit_text(session, segment, pharmacy, actor="test")
+        for search in (found, lambda q: other_thread.submit(found, q).result()):
+            assert search("grocery") == []
+            assert search("pharmacy") == [(pharmacy, marked)]
+        before = server.version()
+        with sessions() as session:
+            assert rebuild(WhooshBackend(settings.index_dir), session) == 11
+        assert server.version() != before  # a new generation: every thread's searcher is replaced
+        for search in (found, lambda q: other_thread.submit(found, q).result()):
+            assert search("grocery") == []
+            assert search("pharmacy") == [(pharmacy, marked)]
+            assert [text for text, _ in search("date:2024 pharmacy")] == [pharmacy]  # the date grammar, reused

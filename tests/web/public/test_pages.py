@@ -155,6 +155,29 @@ def test_search_page_shows_highlighted_hits_with_timestamp_links(site) -> None: 
     assert "Deputy Dan</a> (1)" in facets and "&lt;img src=x onerror=alert(1)&gt;</a> (1)" in facets
 
 
+def test_search_page_names_bodies_and_meetings_as_they_are_now(site, settings, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
+    """The search page keeps the bodies and meeting titles it names between searches, under content_version: a
+    meeting renamed and a body added show on the next search (no page cache here: every search is rendered)."""
+    import dataclasses
+
+    from sqlalchemy import update
+
+    from archive.db.models import Body, Meeting
+
+    site = app_for(dataclasses.replace(settings, page_cache_mb=0)).test_client()
+    before = site.get("/search", query_string={"q": "safe"}).get_data(as_text=True)
+    assert "Public comment &lt;b&gt;on&lt;/b&gt; policing</a> (2)" in before  # the meeting facet, by title
+    assert "Zoning Board" not in before
+    with sessions() as session, session.begin():
+        session.execute(update(Meeting).where(Meeting.slug == "2024-02-07-comment").values(title="Renamed <i>"))
+        session.add(Body(name="Zoning Board", slug="zoning-board"))
+    after = site.get("/search", query_string={"q": "safe"}).get_data(as_text=True)
+    assert "Renamed &lt;i&gt;</a> (2)" in after and "policing" not in after
+    assert '<option value="zoning-board">Zoning Board</option>' in after
+    filtered = site.get("/search", query_string={"q": "safe", "meeting": "2024-02-07-comment"}).get_data(as_text=True)
+    assert "Meeting: <strong>Renamed &lt;i&gt;</strong>" in filtered  # the meeting filtered by, by its new title
+
+
 def test_search_page_without_results_and_with_bad_input(site) -> None:  # type: ignore[no-untyped-def]
     empty = site.get("/search", query_string={"q": "zebra"})
     assert empty.status_code == 200 and "Try fewer words" in empty.get_data(as_text=True)
