@@ -91,7 +91,39 @@ def _parser(schema: Schema) -> MultifieldParser:
     return made[1]
 
 
+# Words and spaces alone: nothing Whoosh's parser reads as syntax (quotes, fields, prefixes, ranges, groups, boosts)
+# but its operators, which are whole words in capitals.
+_PLAIN_WORDS = re.compile(r"[^\W_]+(?:\s+[^\W_]+)*")
+_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"})
+
+
+def _plain_words(text: str, schema: Schema) -> q.Query | None:
+    """What the parser makes of a query of plain words (most people's), made directly: each word analysed as each
+    text field analyses it, all the words required. None for anything else, or a word the analysis splits or
+    drops, which the parser then reads. Parsing was a seventh of a search; tests/search/whoosh/test_query.py checks
+    the two give equal queries."""
+    if not _PLAIN_WORDS.fullmatch(text):
+        return None
+    words = []
+    for word in text.split():
+        if word in _OPERATORS:
+            return None
+        terms = []
+        for fieldname in TEXT_FIELDS:
+            tokens = list(schema[fieldname].process_text(word, mode="query"))
+            if len(tokens) != 1:
+                return None
+            terms.append(q.Term(fieldname, tokens[0]))
+        words.append(q.Or(terms))
+    return q.And(words).normalize()
+
+
 def _parse(text: str, schema: Schema) -> q.Query | None:
+    plain = _plain_words(text, schema)
+    return plain if plain is not None else _parsed_by_whoosh(text, schema)
+
+
+def _parsed_by_whoosh(text: str, schema: Schema) -> q.Query | None:
     parser = _parser(schema)
     try:
         # Parts Whoosh could not read (date:garbage) come back as fresh null queries that normalize()
