@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from slugify import slugify
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,7 +28,8 @@ from archive.db.models import Body, Meeting, Overlap, Recording, Revision, Segme
 from archive.errors import InvalidInput
 from archive.ingest.interpretations import suggest_interpretations
 from archive.ingest.tracks import Track, drop_silent_voices, remove_bleed, track_voices, transcribe_track
-from archive.media.decode import MediaInfo, decode_audio, probe
+from archive.media.audio import AudioSource
+from archive.media.decode import MediaInfo, decoded, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
 from archive.speakers.assign import assign_segments
 from archive.speakers.diarize import Diarizer
@@ -305,22 +305,21 @@ def transcribe_meeting(
             transcript = load_transcript(target)
             report(f"{name}: reusing the machine transcript {target.name}")
         else:
-            _, audio = decode_audio(
+            # A track is mostly silence: its speech alone is transcribed (archive.ingest.tracks).
+            transcribe = transcribe_track if has_tracks else _whole
+            with decoded(
                 store.path_for(sha256, suffix),
                 name=name,
                 timeout=settings.decode_timeout,
                 memory_mb=settings.decode_memory_mb,
-            )
-            # A track is mostly silence: its speech alone is transcribed (archive.ingest.tracks).
-            transcribe = transcribe_track if has_tracks else _whole
-            transcript = transcribe(
-                transcriber,
-                audio,
-                on_progress=progress_for(recording_id) if progress_for else on_progress,
-                checkpoint=checkpoint_for(recording_id) if checkpoint_for else None,
-                glossary=glossary if guidance else None,
-            )
-            del audio
+            ) as (_, audio):  # on disk, read a window at a time (archive.media.audio)
+                transcript = transcribe(
+                    transcriber,
+                    audio,
+                    on_progress=progress_for(recording_id) if progress_for else on_progress,
+                    checkpoint=checkpoint_for(recording_id) if checkpoint_for else None,
+                    glossary=glossary if guidance else None,
+                )
             write_atomically(target, transcript.to_json().encode("utf-8"))
             done += 1
             report(
@@ -345,7 +344,7 @@ def transcribe_meeting(
 
 def _whole(
     transcriber: Transcriber,
-    audio: np.ndarray,
+    audio: AudioSource,
     on_progress: Progress | None,
     checkpoint: Checkpoint | None,
     glossary: Glossary | None = None,
@@ -473,18 +472,17 @@ def diarize_meeting(
     each = []  # a meeting of tracks: each track's own voices
     working = 0.0  # seconds spent diarizing, decoding excluded (it is the transcriber's cost too)
     for sha256, suffix, name, _, _ in recordings:
-        _, audio = decode_audio(
+        with decoded(
             store.path_for(sha256, suffix),
             name=name,
             timeout=settings.decode_timeout,
             memory_mb=settings.decode_memory_mb,
-        )
-        started = time.perf_counter()
-        found.append(diarizer.local_speakers(audio))
+        ) as (_, audio):
+            started = time.perf_counter()
+            found.append(diarizer.local_speakers(audio))
         if tracks:  # voices found on one track alone (a room microphone may hold several)
             each.append(diarizer.cluster([found[-1]]))
         working += time.perf_counter() - started
-        del audio
     started = time.perf_counter()
     if tracks:
         diarization, voice_track = track_voices(each, [r[3] for r in recordings])

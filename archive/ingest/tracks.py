@@ -8,6 +8,8 @@
 - Lines of different voices at the same time are all kept (overlapping, as people talk over one another).
 - Cross-talk: one microphone hears the others, quieter. The same words on two tracks within about a second are
   kept once, from the track where they are loudest (`remove_bleed`), measured one decoded track at a time.
+- A track is read from its decoded file a stretch at a time (archive.media.audio), its speech written to a
+  file of its own: memory does not grow with the track's length.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from archive.config import Settings
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import Segment, Speaker
 from archive.errors import InvalidInput
+from archive.media.audio import SAMPLE_RATE, AudioSource, DecodedAudio, as_source
 from archive.media.channels import split_channels
-from archive.media.decode import SAMPLE_RATE, decode_audio
+from archive.media.decode import decoded
 from archive.media.store import MediaStore
 from archive.speakers.diarize import Diarization, Overlap, Turn
 from archive.transcribe.activity import speech_stretches
@@ -122,31 +125,36 @@ class Piece:
     length: float
 
 
-def speech_only(audio: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
-    """The track's stretches of speech (Silero voice activity, ACTIVITY_SECONDS at a time), one after another with
-    SPEECH_GAP seconds of silence between them: a personal track is mostly silence, and its words may fall
-    anywhere, across a 30-second boundary of Whisper's own (a remark there lost its first words)."""
+def speech_only(audio: AudioSource | np.ndarray, out: Path) -> tuple[DecodedAudio, list[Piece]]:
+    """The track's stretches of speech (Silero voice activity, ACTIVITY_SECONDS at a time), written to `out` one
+    after another with SPEECH_GAP seconds of silence between them: a personal track is mostly silence, and its
+    words may fall anywhere, across a 30-second boundary of Whisper's own (a remark there lost its first words).
+    The track is read, and the speech written, ACTIVITY_SECONDS at a time: memory stays flat on a long track."""
+    audio = as_source(audio)
     spans: list[list[float]] = []
     step = int(ACTIVITY_SECONDS * SAMPLE_RATE)
-    for first in range(0, len(audio), step):
-        for stretch in speech_stretches(audio[first : first + step]):
+    for first in range(0, audio.num_samples, step):
+        for stretch in speech_stretches(audio.read(first, first + step)):
             start, end = first / SAMPLE_RATE + stretch.start, first / SAMPLE_RATE + stretch.end
             if spans and start - spans[-1][1] < SPEECH_GAP:
                 spans[-1][1] = max(spans[-1][1], end)
             else:
                 spans.append([start, end])
-    gap = np.zeros(int(SPEECH_GAP * SAMPLE_RATE), dtype=np.float32)
-    parts: list[np.ndarray] = []
+    gap = np.zeros(int(SPEECH_GAP * SAMPLE_RATE), dtype=np.float32).tobytes()
     pieces: list[Piece] = []
-    at = 0.0
-    for start, end in spans:
-        samples = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-        parts += [gap, samples]
-        at += len(gap) / SAMPLE_RATE
-        pieces.append(Piece(round(at, 3), start, len(samples) / SAMPLE_RATE))
-        at += len(samples) / SAMPLE_RATE
-    parts.append(gap)
-    return np.concatenate(parts).astype(np.float32, copy=False), pieces
+    written = 0  # samples
+    with open(out, "wb") as sink:
+        for start, end in spans:
+            sink.write(gap)
+            written += len(gap) // 4
+            first, stop = int(start * SAMPLE_RATE), min(int(end * SAMPLE_RATE), audio.num_samples)
+            pieces.append(Piece(round(written / SAMPLE_RATE, 3), start, max(stop - first, 0) / SAMPLE_RATE))
+            for at in range(first, stop, step):
+                samples = audio.read(at, min(at + step, stop))
+                sink.write(samples.tobytes())
+                written += len(samples)
+        sink.write(gap)  # nothing said: this second of silence is what is transcribed
+    return DecodedAudio(out), pieces
 
 
 def on_track(t: float, pieces: Sequence[Piece]) -> float:
@@ -160,17 +168,17 @@ def on_track(t: float, pieces: Sequence[Piece]) -> float:
 
 def transcribe_track(
     transcriber: Transcriber,
-    audio: np.ndarray,
+    audio: AudioSource | np.ndarray,
     on_progress: Progress | None,
     checkpoint: Checkpoint | None,
     glossary: Any = None,
 ) -> Transcript:
     """The track's speech transcribed on its own (speech_only), with every time put back on the track."""
-    duration = len(audio) / SAMPLE_RATE
-    samples, pieces = speech_only(audio)
-    if not pieces:
-        samples = np.zeros(SAMPLE_RATE, dtype=np.float32)  # nothing said: a second of silence to transcribe
-    found = transcriber.transcribe(samples, on_progress=on_progress, checkpoint=checkpoint, glossary=glossary)
+    audio = as_source(audio)
+    duration = audio.num_samples / SAMPLE_RATE
+    with tempfile.TemporaryDirectory(prefix="testimony-speech-") as folder:
+        speech, pieces = speech_only(audio, Path(folder) / "speech.f32")
+        found = transcriber.transcribe(speech, on_progress=on_progress, checkpoint=checkpoint, glossary=glossary)
 
     def moved(t: float) -> float:
         return on_track(t, pieces)
@@ -225,9 +233,9 @@ def _heard_elsewhere(line: _Line, others: Sequence[_Line]) -> bool:
     return difflib.SequenceMatcher(None, text, other, autojunk=False).ratio() >= 0.8
 
 
-def _level(audio: np.ndarray, start: float, end: float) -> float:
+def _level(audio: AudioSource, start: float, end: float) -> float:
     """The RMS level of [start, end] in dB (very quiet: -120)."""
-    piece = audio[max(int(start * SAMPLE_RATE), 0) : max(int(end * SAMPLE_RATE), 0)]
+    piece = audio.read(int(start * SAMPLE_RATE), int(end * SAMPLE_RATE))
     if not len(piece):
         return -120.0
     return 10 * math.log10(max(float(np.mean(np.square(piece, dtype=np.float64))), 1e-12))
@@ -271,16 +279,15 @@ def remove_bleed(sessions: sessionmaker[Session], settings: Settings, slug: str,
     needed = {r for line, others in candidates for r in [line.recording_id, *others]}
     for recording_id in sorted(needed):
         sha256, suffix, name, offset = recordings[recording_id]
-        _, audio = decode_audio(
+        with decoded(
             store.path_for(sha256, suffix),
             name=name,
             timeout=settings.decode_timeout,
             memory_mb=settings.decode_memory_mb,
-        )
-        for line, others in candidates:
-            if recording_id in (line.recording_id, *others):
-                levels[line.id, recording_id] = _level(audio, line.start - offset, line.end - offset)
-        del audio
+        ) as (_, audio):
+            for line, others in candidates:
+                if recording_id in (line.recording_id, *others):
+                    levels[line.id, recording_id] = _level(audio, line.start - offset, line.end - offset)
     quieter = [
         line.id
         for line, others in candidates

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from archive.errors import DecodeFailed, UnsupportedMedia
+from archive.media.audio import SAMPLE_RATE, DecodedAudio
 
-SAMPLE_RATE = 16_000
 MIN_DURATION = 0.5  # seconds; shorter files cannot hold a sentence and are refused
 UNSUPPORTED_EXIT = 3  # a child's exit status for a file it refuses (the reason on stdout)
 
@@ -58,6 +59,23 @@ def probe(
     return _run_child(path, None, name=name or str(path), timeout=timeout, memory_mb=memory_mb, limit=max_duration)
 
 
+@contextmanager
+def decoded(
+    path: Path,
+    *,
+    name: str | None = None,
+    timeout: float = 900,
+    memory_mb: int = 4096,
+    max_duration: float | None = None,
+) -> Iterator[tuple[MediaInfo, DecodedAudio]]:
+    """The file's first audio stream decoded to 16 kHz mono float32 in a temporary file, read a stretch at a time
+    while the block runs (archive.media.audio): ingest never holds a whole recording in memory."""
+    with tempfile.TemporaryDirectory(prefix="testimony-decode-") as tmp:
+        out = Path(tmp) / "audio.f32"
+        info = _run_child(path, out, name=name or str(path), timeout=timeout, memory_mb=memory_mb, limit=max_duration)
+        yield info, DecodedAudio(out)
+
+
 def decode_audio(
     path: Path,
     *,
@@ -66,12 +84,10 @@ def decode_audio(
     memory_mb: int = 4096,
     max_duration: float | None = None,
 ) -> tuple[MediaInfo, np.ndarray]:
-    """Return the file's first audio stream as 16 kHz mono float32 samples (at most max_duration seconds)."""
-    with tempfile.TemporaryDirectory(prefix="testimony-decode-") as tmp:
-        out = Path(tmp) / "audio.f32"
-        info = _run_child(path, out, name=name or str(path), timeout=timeout, memory_mb=memory_mb, limit=max_duration)
-        audio = np.fromfile(out, dtype=np.float32)
-    return info, audio
+    """Return the file's first audio stream as 16 kHz mono float32 samples (at most max_duration seconds), all in
+    memory: for clips and tests; a recording of any length goes through `decoded`."""
+    with decoded(path, name=name, timeout=timeout, memory_mb=memory_mb, max_duration=max_duration) as (info, audio):
+        return info, audio.read(0, audio.num_samples)
 
 
 def _run_child(

@@ -14,8 +14,9 @@ The method is pyannote's (segmentation-3.0 with a clustering of local speakers),
    over the overlapping windows; at every frame the `n` most active speakers speak, `n` being the averaged
    number of local speakers. Two people talking at once give two overlapping turns, and an `Overlap`.
 
-Memory stays bounded on long meetings: windows are processed in batches and only their small outputs are
-kept (3 activity values per frame, one 192-d vector per unit), never a second copy of the audio.
+Memory stays bounded on long meetings: windows are read from the decoded file a batch at a time
+(archive.media.audio) and only their small outputs are kept (3 activity values per frame, one 192-d vector per
+unit), never the recording's audio.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import kaldi_native_fbank as knf
 import numpy as np
 import torch
 
+from archive.media.audio import AudioSource, as_source
 from archive.speakers.clustering import assign_units, cluster_centroids
 from archive.speakers.networks import EMBEDDING_MODEL, POWERSET, load_embedding, load_segmentation
 from archive.speakers.timeline import Overlap, Turn, reconstruct
@@ -83,7 +85,7 @@ class Diarizer:
         fbank.mel_opts.num_bins = 80
         self.fbank_options = fbank
 
-    def diarize(self, audio: np.ndarray) -> Diarization:
+    def diarize(self, audio: AudioSource | np.ndarray) -> Diarization:
         started = time.perf_counter()
         result = self.cluster([self.local_speakers(audio)])
         result.processing_seconds = time.perf_counter() - started
@@ -91,12 +93,12 @@ class Diarizer:
 
     # --- 1 and 2: segmentation and embeddings, one recording at a time ----------------------------------
 
-    def local_speakers(self, audio: np.ndarray) -> LocalSpeakers:
+    def local_speakers(self, audio: AudioSource | np.ndarray) -> LocalSpeakers:
         torch.set_num_threads(self.threads)
-        audio = np.asarray(audio, dtype=np.float32)
+        audio = as_source(audio)
         window = int(WINDOW_SECONDS * SAMPLE_RATE)
         step = int(self.step * SAMPLE_RATE)
-        last = max(len(audio) - window, 0)
+        last = max(audio.num_samples - window, 0)
         starts = list(range(0, last + 1, step))
         if starts[-1] < last:
             starts.append(last)  # the end of the recording gets a window of its own
@@ -105,8 +107,9 @@ class Diarizer:
         for batch_start in range(0, len(starts), self.batch_size):
             batch_starts = starts[batch_start : batch_start + self.batch_size]
             chunks = np.zeros((len(batch_starts), 1, window), dtype=np.float32)
+            span = audio.read(batch_starts[0], batch_starts[-1] + window)  # the batch's windows overlap: one read
             for row, start in enumerate(batch_starts):
-                piece = audio[start : start + window]
+                piece = span[start - batch_starts[0] : start - batch_starts[0] + window]
                 chunks[row, 0, : len(piece)] = piece
             with torch.inference_mode():
                 classes = self.segmentation(torch.from_numpy(chunks)).argmax(dim=-1)
@@ -116,7 +119,7 @@ class Diarizer:
                 index = batch_start + row
                 units.extend((index, *unit) for unit in self._embed_window(chunks[row, 0], activity[row]))
         return LocalSpeakers(
-            num_samples=len(audio),
+            num_samples=audio.num_samples,
             window_starts=np.array(starts, dtype=np.int64),
             activity=np.concatenate(activities),
             unit_window=np.array([u[0] for u in units], dtype=np.int64),

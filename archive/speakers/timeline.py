@@ -15,6 +15,7 @@ MIN_TURN = 0.1  # turns shorter than this are dropped
 # the stretches of a longer one split by short gaps are one overlap. Measured on the fixtures (README, "Speakers").
 MIN_OVERLAP = 0.5
 MIN_OVERLAP_GAP = 0.5
+BLOCK_FRAMES = 100_000  # about half an hour of frames averaged at a time
 
 
 @dataclass(frozen=True)
@@ -43,39 +44,58 @@ class Timeline:
 
 def reconstruct(recording: LocalSpeakers, labels: np.ndarray, speakers: int) -> Timeline:
     """Turns and overlaps from the windows' local activity, relabelled and averaged over overlapping windows:
-    at each frame the n most active speakers talk, n being the averaged number of local speakers."""
+    at each frame the n most active speakers talk, n being the averaged number of local speakers.
+
+    The averaging runs BLOCK_FRAMES at a time, so that what it holds does not grow with the recording: on ten hours
+    the whole timeline's scores would take hundreds of megabytes, the answer (who talks in each frame) a bit each."""
     if speakers == 0:
         return Timeline([], [])
-    frames_per_window = recording.activity.shape[1]
-    total = int(np.ceil(recording.num_samples / FRAME_STEP)) + frames_per_window
-    weight = np.hamming(frames_per_window)  # a window's edges know less than its middle
-    score = np.zeros((total, speakers))
-    count = np.zeros(total)
-    coverage = np.zeros(total)
+    # Only frames inside the recording; the last window was padded with silence.
+    last_frame = int(np.ceil(max(recording.num_samples - FRAME_SIZE, 0) / FRAME_STEP)) + 1
+    active = np.zeros((last_frame, speakers), dtype=bool)
+    firsts = np.array([int(round(start / FRAME_STEP)) for start in recording.window_starts], dtype=np.int64)
     local_to_global = {(w, k): s for w, k, s in zip(recording.unit_window, recording.unit_local, labels, strict=True)}
-    for w, start in enumerate(recording.window_starts):
-        first = int(round(start / FRAME_STEP))
-        span = slice(first, first + frames_per_window)
-        activity = recording.activity[w]
-        count[span] += activity.sum(axis=1) * weight
-        coverage[span] += weight
+    for first in range(0, last_frame, BLOCK_FRAMES):
+        stop = min(first + BLOCK_FRAMES, last_frame)
+        active[first:stop] = _active(recording, firsts, local_to_global, speakers, first, stop)
+    duration = recording.num_samples / SAMPLE_RATE
+    return Timeline(_turns(active, duration), _overlaps(active, duration))
+
+
+def _active(
+    recording: LocalSpeakers,
+    firsts: np.ndarray,
+    local_to_global: dict[tuple[int, int], int],
+    speakers: int,
+    first: int,
+    stop: int,
+) -> np.ndarray:
+    """Who talks in frames [first, stop): the windows that reach them, relabelled, weighted and averaged."""
+    frames_per_window = recording.activity.shape[1]
+    weight = np.hamming(frames_per_window)  # a window's edges know less than its middle
+    score = np.zeros((stop - first, speakers))
+    count = np.zeros(stop - first)
+    coverage = np.zeros(stop - first)
+    for w in np.flatnonzero((firsts < stop) & (firsts + frames_per_window > first)):
+        inside = slice(max(first - firsts[w], 0), min(stop - firsts[w], frames_per_window))  # the window's frames
+        here = slice(max(firsts[w] - first, 0), max(firsts[w] - first, 0) + inside.stop - inside.start)
+        activity = recording.activity[w, inside]
+        count[here] += activity.sum(axis=1) * weight[inside]
+        coverage[here] += weight[inside]
         for k in range(activity.shape[1]):
-            speaker = local_to_global.get((w, k), -1)
+            speaker = local_to_global.get((int(w), k), -1)
             if speaker >= 0:
-                score[span, speaker] += activity[:, k] * weight
+                score[here, speaker] += activity[:, k] * weight[inside]
     covered = coverage > 0
     score[covered] /= coverage[covered, None]
     speaking = np.rint(np.where(covered, count / np.maximum(coverage, 1e-9), 0)).astype(int)
-    # Only frames inside the recording; the last window was padded with silence.
-    last_frame = int(np.ceil(max(recording.num_samples - FRAME_SIZE, 0) / FRAME_STEP)) + 1
     active = np.zeros_like(score, dtype=bool)
     order = np.argsort(-score, axis=1)
     for n in range(1, speakers + 1):
-        rows = np.flatnonzero(speaking[:last_frame] >= n)
+        rows = np.flatnonzero(speaking >= n)
         chosen = order[rows, n - 1]
         active[rows, chosen] = score[rows, chosen] > 0
-    duration = recording.num_samples / SAMPLE_RATE
-    return Timeline(_turns(active[:last_frame], duration), _overlaps(active[:last_frame], duration))
+    return active
 
 
 def _spans(column: np.ndarray, min_gap: float) -> list[list[float]]:

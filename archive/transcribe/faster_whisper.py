@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from archive.media.audio import AudioSource
 from archive.transcribe.gaps import offline_guess
 from archive.transcribe.glossary import Glossary
 from archive.transcribe.languages import usable_languages
@@ -48,7 +49,7 @@ class FasterWhisperTranscriber:
 
     def transcribe(
         self,
-        audio: np.ndarray,
+        audio: AudioSource | np.ndarray,
         *,
         on_progress: Progress | None = None,
         checkpoint: Checkpoint | None = None,

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from archive.media.audio import AudioSource
+
 # Called with (seconds of audio done, seconds in all) as transcription advances.
 Progress = Callable[[float, float], None]
 
@@ -120,10 +122,16 @@ class Transcriber(Protocol):
     languages: tuple[str, ...]
 
     def transcribe(
-        self, audio: np.ndarray, *, on_progress: Progress | None = None, checkpoint: Any = None, glossary: Any = None
+        self,
+        audio: AudioSource | np.ndarray,
+        *,
+        on_progress: Progress | None = None,
+        checkpoint: Any = None,
+        glossary: Any = None,
     ) -> Transcript:
-        """`checkpoint` (archive.transcribe.windows.Checkpoint) keeps finished windows, so a run can resume;
-        `glossary` (archive.transcribe.glossary.Glossary) guides the model."""
+        """`audio` is read a window at a time (archive.media.audio); `checkpoint` (archive.transcribe.windows
+        .Checkpoint) keeps finished windows, so a run can resume; `glossary` (archive.transcribe.glossary.Glossary)
+        guides the model."""
         ...
 
 

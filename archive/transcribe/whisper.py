@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from archive.errors import InvalidInput
+from archive.media.audio import AudioSource
 from archive.media.decode import SAMPLE_RATE
 from archive.transcribe.gaps import offline_guess
 from archive.transcribe.glossary import Glossary
@@ -50,7 +51,7 @@ class WhisperTranscriber:
 
     def transcribe(
         self,
-        audio: np.ndarray,
+        audio: AudioSource | np.ndarray,
         *,
         on_progress: Progress | None = None,
         checkpoint: Checkpoint | None = None,

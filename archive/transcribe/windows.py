@@ -1,7 +1,8 @@
 """Long recordings are transcribed window by window, cut at quiet moments.
 
 Both engines compute a spectrogram of whatever audio they are handed; on a 3-hour meeting that
-costs gigabytes. Handing them windows of a few minutes keeps memory flat, gives a progress bar
+costs gigabytes. Handing them windows of a few minutes, read from the decoded file one at a time
+(archive.media.audio), keeps memory flat whatever the meeting's length, gives a progress bar
 that moves, and lets a background job commit a meeting window by window (a Checkpoint), so a worker that
 is killed resumes at the first window it had not committed. The cuts depend only on the audio, so a resumed
 run cuts the same windows.
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from archive.media.decode import SAMPLE_RATE
+from archive.media.audio import SAMPLE_RATE, AudioSource, as_source
 from archive.transcribe import activity, gaps
 from archive.transcribe.glossary import HOTWORDS, Glossary
 from archive.transcribe.languages import MIN_IDENTIFY_SECONDS, transcribe_window
@@ -52,28 +53,31 @@ class Checkpoint(Protocol):
         ...
 
 
-def split_points(audio: np.ndarray, window_seconds: float) -> list[int]:
-    """Sample offsets where windows start; each cut falls on the quietest 100 ms near the window's end."""
+def split_points(audio: AudioSource | np.ndarray, window_seconds: float) -> list[int]:
+    """Sample offsets where windows start; each cut falls on the quietest 100 ms near the window's end (only
+    those SEARCH_SECONDS are read to find it)."""
+    audio = as_source(audio)
     window = int(window_seconds * SAMPLE_RATE)
     search = min(SEARCH_SECONDS * SAMPLE_RATE, window // 4)
     starts = [0]
-    while len(audio) - starts[-1] > window * 1.1:  # no tiny last window
+    while audio.num_samples - starts[-1] > window * 1.1:  # no tiny last window
         end = starts[-1] + window
-        region = audio[end - search : end]
+        region = audio.read(end - search, end)
         loudness = _frame_rms(region)
         starts.append(end - search + int(np.argmin(loudness)) * FRAME)
     return starts
 
 
-def windows(audio: np.ndarray, window_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
-    """(offset in seconds, samples) for each window."""
+def windows(audio: AudioSource | np.ndarray, window_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(offset in seconds, samples) for each window, read when its turn comes: one window in memory at a time."""
+    audio = as_source(audio)
     starts = split_points(audio, window_seconds)
-    for start, stop in zip(starts, starts[1:] + [len(audio)], strict=True):
-        yield start / SAMPLE_RATE, audio[start:stop]
+    for start, stop in zip(starts, starts[1:] + [audio.num_samples], strict=True):
+        yield start / SAMPLE_RATE, audio.read(start, stop)
 
 
 def transcribe_windows(
-    audio: np.ndarray,
+    audio: AudioSource | np.ndarray,
     engine: Engine,
     on_progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
@@ -95,7 +99,7 @@ class Run:
 
 
 def guided_windows(
-    audio: np.ndarray,
+    audio: AudioSource | np.ndarray,
     engine: Engine,
     on_progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
@@ -103,8 +107,10 @@ def guided_windows(
 ) -> Run:
     """Every window in turn: its speech found, each stretch's language decided, transcribed (guided by the
     glossary, if any, and checked by the guard), and the speech that no word covers recorded as gaps. Windows a
-    checkpoint holds are not transcribed again; their gaps are found again from the audio, the same way."""
-    duration = len(audio) / SAMPLE_RATE
+    checkpoint holds are not transcribed again; their gaps are found again from the audio, the same way.
+    Voice activity, language identification and gaps work on the window's samples only."""
+    audio = as_source(audio)
+    duration = audio.num_samples / SAMPLE_RATE
     run = Run()
     earlier: dict[str, str] = {}
     finished = checkpoint.done() if checkpoint else {}
@@ -197,13 +203,14 @@ def decoding_parameters(
 def windowed_transcript(
     transcriber: Any,
     engine_version: str,
-    audio: np.ndarray,
+    audio: AudioSource | np.ndarray,
     on_progress: Progress | None,
     checkpoint: Checkpoint | None = None,
     glossary: Glossary | None = None,
 ) -> Transcript:
     """Run an engine over the recording window by window and assemble the Transcript."""
     began = time.perf_counter()
+    audio = as_source(audio)
     run = guided_windows(audio, transcriber, on_progress, checkpoint, glossary)
     segments = run.segments
     guidance = glossary.record() | {"windows": run.prompts} if glossary is not None and glossary.terms else {}
@@ -212,7 +219,7 @@ def windowed_transcript(
         model=transcriber.model,
         engine_version=engine_version,
         language=most_common_language(segments) or transcriber.languages[0],
-        duration=round(len(audio) / SAMPLE_RATE, 3),
+        duration=round(audio.num_samples / SAMPLE_RATE, 3),
         segments=tuple(segments),
         parameters=transcriber.parameters,
         processing_seconds=round(time.perf_counter() - began, 3),

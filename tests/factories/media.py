@@ -8,6 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from archive.media.audio import DecodedAudio
+
 FIXTURES = Path(__file__).parents[1] / "fixtures"  # real recordings and their truth files
 RATE = 16_000
 
@@ -68,3 +70,27 @@ def encode(
                 out.mux(vstream.encode(vframe))
             out.mux(vstream.encode(None))
     return path
+
+
+class CountingAudio(DecodedAudio):
+    """The real file source (archive.media.audio.DecodedAudio), noting the length of every read the stages make."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.reads: list[int] = []
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        samples = super().read(start, stop)
+        self.reads.append(len(samples))
+        return samples
+
+
+def mostly_silent(path: Path, seconds: float, speech_at: dict[float, np.ndarray]) -> CountingAudio:
+    """A decoded recording as ingest keeps it (raw 16 kHz float32 on disk), `seconds` long, silent but for the
+    speech placed at the given times. The silence is a sparse file: hours of it cost no disk and no time."""
+    with open(path, "wb") as sink:
+        sink.truncate(int(seconds * RATE) * 4)
+        for at, samples in speech_at.items():
+            sink.seek(int(at * RATE) * 4)
+            sink.write(np.asarray(samples, dtype=np.float32).tobytes())
+    return CountingAudio(path)

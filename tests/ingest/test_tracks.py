@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -22,15 +23,19 @@ from archive.db.models import Speaker
 from archive.errors import InvalidInput
 from archive.home import open_home
 from archive.ingest.tracks import (
+    ACTIVITY_SECONDS,
     BLEED_SECONDS,
+    SAMPLE_RATE,
+    SPEECH_GAP,
     Piece,
     _heard_elsewhere,
     _Line,
     file_tracks,
     on_track,
     parse_offsets,
+    speech_only,
 )
-from tests.factories.media import FIXTURES
+from tests.factories.media import FIXTURES, mostly_silent, speech
 
 TRUTH = json.loads((FIXTURES / "hotmic" / "hotmic.json").read_text())
 MEETING = ["--body", "Council", "--title", "Hot mic", "--date", "2024-02-07", "--engine", "faster-whisper"]
@@ -167,3 +172,19 @@ def test_times_in_the_speech_alone_go_back_to_the_track() -> None:
     assert on_track(4.9, pieces) == 31.4  # in the silence between two stretches: the nearer edge before it
     assert on_track(6.0, pieces) == 100.6
     assert on_track(0.2, pieces) == 28.0  # the silence before the first stretch
+
+
+def test_a_long_track_is_read_and_its_speech_written_a_stretch_at_a_time(tmp_path: Path) -> None:
+    jfk = speech()
+    track = mostly_silent(tmp_path / "track.f32", 12 * 60, {100.0: jfk, 400.0: jfk})
+
+    speech_alone, pieces = speech_only(track, tmp_path / "speech.f32")
+
+    assert max(track.reads) <= ACTIVITY_SECONDS * SAMPLE_RATE  # never the whole track
+    assert {int(p.start) // 100 for p in pieces} == {1, 4}  # the two speeches (a pause may split one)
+    assert all(100 <= p.start < p.start + p.length < 112 or 400 <= p.start < p.start + p.length < 412 for p in pieces)
+    gap = int(SPEECH_GAP * SAMPLE_RATE)
+    assert speech_alone.num_samples == (len(pieces) + 1) * gap + sum(round(p.length * SAMPLE_RATE) for p in pieces)
+    first = speech_alone.read(gap, gap + round(pieces[0].length * SAMPLE_RATE))
+    start = round(pieces[0].start * SAMPLE_RATE)
+    assert np.array_equal(first, track.read(start, start + len(first)))  # the track's own samples

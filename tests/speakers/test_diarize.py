@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from archive.speakers.diarize import Diarization, Diarizer
 from archive.speakers.evaluate import diarization_error, read_rttm
-from tests.factories.media import FIXTURES, speech
+from archive.speakers.windows import SAMPLE_RATE, WINDOW_SECONDS
+from tests.factories.media import FIXTURES, mostly_silent, speech
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +107,19 @@ def test_several_recordings_share_one_set_of_speakers(diarizer: Diarizer) -> Non
     result = diarizer.cluster([diarizer.local_speakers(first), diarizer.local_speakers(second)])
     assert len(result.voices) == 2
     assert {t.speaker for t in result.turns[0]} == {t.speaker for t in result.turns[1]} == {0, 1}
+
+
+def test_a_long_recording_is_read_from_disk_a_batch_of_windows_at_a_time(diarizer: Diarizer, tmp_path: Path) -> None:
+    """Memory flat in the meeting's length: segmentation and embeddings read one batch of windows from the decoded
+    file at a time, and find on disk what they find in memory."""
+    sample = speech("sample.wav")
+    audio = mostly_silent(tmp_path / "audio.f32", 20 * 60, {600.0: sample})
+
+    on_disk = diarizer.diarize(audio)
+
+    batch = int(((diarizer.batch_size - 1) * diarizer.step + WINDOW_SECONDS) * SAMPLE_RATE)
+    assert max(audio.reads) <= batch  # 45 s, whether the meeting lasts 20 minutes or 10 hours
+    in_memory = diarizer.diarize(np.fromfile(audio.path, dtype=np.float32))
+    assert len(on_disk.voices) == len(in_memory.voices) == 2
+    assert on_disk.turns == in_memory.turns
+    assert all(600 <= t.start < t.end <= 600 + len(sample) / SAMPLE_RATE + 0.5 for t in on_disk.turns[0])

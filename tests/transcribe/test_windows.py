@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from archive.config import Settings
 from archive.media.decode import SAMPLE_RATE
+from archive.transcribe import make_transcriber
 from archive.transcribe.transcript import TranscriptSegment, Word
 from archive.transcribe.windows import is_silent, split_points, transcribe_windows, windows
-from tests.factories.media import speech
+from tests.factories.media import mostly_silent, speech
 
 
 def test_a_short_recording_is_one_window() -> None:
@@ -144,3 +147,21 @@ def test_a_resumed_run_gives_the_same_segments_languages_and_gaps() -> None:
     assert first_window and len(engine.calls) + len(first_window) == len(uninterrupted.calls)  # not redone
     # each language is prompted only with its own earlier text
     assert all(not prompt or prompt.startswith(language) for _, language, prompt in engine.calls)
+
+
+def test_a_two_hour_recording_is_read_from_disk_a_window_at_a_time(tmp_path: Path) -> None:
+    """Memory flat in the meeting's length: voice activity, language, transcription and gaps see one window, read
+    from the decoded file when its turn comes; the recording is never in memory whole (it would be 460 MB)."""
+    transcriber = make_transcriber(Settings(engine="faster-whisper", model="tiny.en", threads=1))
+    audio = mostly_silent(tmp_path / "audio.f32", 2 * 3600, {3600.0: speech("jfk.flac")})
+
+    transcript = transcriber.transcribe(audio)
+
+    window = transcriber.window_seconds * SAMPLE_RATE
+    assert max(audio.reads) <= window * 1.1  # the last window may take up to a tenth more
+    assert sum(audio.reads) < audio.num_samples * 1.1  # each sample read about once (and the cuts' quiet search)
+    assert transcript.duration == 7200
+    words = " ".join(s.text.lower() for s in transcript.segments)
+    assert "ask not what your country can do for you" in words
+    spoken = [s for s in transcript.segments if "fellow america" in s.text.lower()]
+    assert spoken and 3600 <= spoken[0].start < 3602  # at its place on the recording's timeline
