@@ -104,10 +104,21 @@ def _segment_page(segment: Segment, error: str | None = None, status: int = 200)
             voice=_voice,
             kinds=SEGMENT_KINDS,
             following=curation.next_segment(db(), segment),
+            listen=_line_audio(segment),
             error=error,
         ),
         status,
     )
+
+
+def _line_audio(segment: Segment) -> dict[str, Any]:
+    """The line's span of its recording, for the player beside the form: the recording's public route with a
+    media fragment (#t=start,end) in the recording's own time (a later part or a track starts at its offset)."""
+    recording = db().get_one(Recording, segment.recording_id)
+    start = max(segment.start - recording.offset, 0.0)
+    end = max(segment.end - recording.offset, start)
+    route = url_for("pages.recording", slug=segment.meeting.slug, position=recording.position, suffix=recording.suffix)
+    return {"src": f"{route}#t={start:.2f},{end:.2f}", "track": recording.track}
 
 
 @curation_pages.post("/admin/segments/<int:segment_id>")
