@@ -20,6 +20,7 @@ from archive.curation.changes import changes
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import SEGMENT_KINDS, AgendaItem, Body, Meeting, Recording, Revision, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
+from archive.privacy.view import neutral_label
 from archive.timecodes import parse_clock
 from archive.web.context import current_user, db, role_required
 
@@ -51,7 +52,10 @@ def _speakers(meeting_id: int) -> list[Speaker]:
 
 
 def _voice(speaker: Speaker) -> str:
-    return f"{speaker.name} ({speaker.label})" if speaker.name else speaker.label
+    """A voice as curators pick it: the person's name, else the machine's label with the one the public reads."""
+    if speaker.name:
+        return f"{speaker.name} ({speaker.label})"
+    return f"{speaker.label} (public: {neutral_label(speaker.label)})"
 
 
 def segment_json(segment: Segment) -> dict[str, Any]:
