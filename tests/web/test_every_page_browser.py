@@ -276,3 +276,26 @@ def test_the_correction_page_plays_the_line_beside_its_text(site: Site, pages) -
             assert listen["x"] + listen["width"] <= form["x"] and listen["y"] < form["y"] + form["height"]
         else:  # above it on a phone
             assert listen["y"] + listen["height"] <= form["y"]
+
+
+DARK = ["home", "meeting", "search", "excerpt", "campaign", "admin-upload", "admin-meeting-lines", "admin-segment-edit"]
+
+
+def test_dark_mode_keeps_the_main_pages_accessible(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
+    """With the reader's system in dark mode the tokens change, and contrast must hold (screenshots *-dark-390.png)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True, color_scheme="dark")
+    page = context.new_page()
+    page.goto(f"{site.base}/login")
+    page.fill("#login-email", "ada@example.org")
+    page.fill("#login-password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{site.base}/admin")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(21, 24, 29)"  # --bg of the dark scheme: the tokens really switched
+    for name in DARK:
+        path = site.paths.get(name) or site.admin_paths[name]
+        page.goto(site.base + path)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-dark-390.png"), full_page=True)
+        assert_fits_the_screen(page)
+        assert_accessible(page)
+    context.close()
