@@ -16,7 +16,7 @@ from archive.curation.review import Review, review_of
 from archive.db.lookups import meeting_by_slug, meeting_gaps
 from archive.db.models import Excerpt, Meeting, Segment, Speaker
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
-from archive.privacy.view import PublicView, Voice, public_view, voice_name
+from archive.privacy.view import PublicView, Voice, public_view
 
 
 class MeetingInfo(TypedDict):
@@ -64,7 +64,7 @@ class OverlapInfo(TypedDict):
 
     start: float
     end: float
-    voices: list[str]  # the voices' public names, else their neutral labels ("Speaker 2")
+    voices: list[str]  # the voices' public names, else their labels (SPEAKER_01: data keeps the machine's label)
     speakers: list[Voice]
     reviewed: bool  # a curator has listened to it
 
@@ -170,7 +170,7 @@ def _overlaps(session: Session, view: PublicView, meeting: Meeting) -> list[Over
             {
                 "start": overlap.start,
                 "end": overlap.end,
-                "voices": [voice_name(v) or v["label"] for v in speakers],
+                "voices": [v["name"] or v["label"] for v in speakers],
                 "speakers": speakers,
                 "reviewed": overlap.reviewed_at is not None,
             }
