@@ -26,6 +26,28 @@ SILENT = ("voice-withheld", "unpublished")
 # The consents under which a voice is tied to its person in public (voice-withheld: named, but silent).
 NAMED = ("public", "voice-withheld")
 _EDGE = re.compile(r"^\W+|\W+$")
+_MACHINE_LABEL = re.compile(r"^SPEAKER_(\d+)$")
+SPEAKER_COLOURS = 8  # site.css has .speaker-0 … .speaker-7
+
+
+def neutral_label(label: str) -> str:
+    """What the public reads for a voice nobody has named: "Speaker 4" for the machine's SPEAKER_03.
+
+    Counted from 1 as people count; the machine label stays in the data (`label`), this is only for reading.
+    """
+    found = _MACHINE_LABEL.match(label)
+    return f"Speaker {int(found.group(1)) + 1}" if found else label
+
+
+def speaker_colour(label: str | None) -> str:
+    """The class that gives a voice its colour on the page, stable per voice (the name beside it says who)."""
+    found = _MACHINE_LABEL.match(label or "")
+    return f"speaker-{int(found.group(1)) % SPEAKER_COLOURS}" if found else "speaker-none"
+
+
+def voice_name(voice: Voice | None) -> str | None:
+    """The words a reader sees for a voice: the name the public may see, else its neutral label."""
+    return (voice["name"] or neutral_label(voice["label"])) if voice else None
 
 
 def long_date(moment: dt.datetime | dt.date) -> str:

@@ -64,7 +64,7 @@ class OverlapInfo(TypedDict):
 
     start: float
     end: float
-    voices: list[str]  # the voices' public names or labels
+    voices: list[str]  # the voices' public names, else their labels (SPEAKER_01: data keeps the machine's label)
     speakers: list[Voice]
     reviewed: bool  # a curator has listened to it
 

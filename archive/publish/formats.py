@@ -15,6 +15,7 @@ import srt
 
 from archive.errors import InvalidInput
 from archive.excerpts.manage import ExcerptDocument
+from archive.privacy.view import neutral_label, voice_name
 from archive.publish.documents import Line, MeetingDocument
 from archive.timecodes import format_clock
 
@@ -45,8 +46,7 @@ def render(document: MeetingDocument, fmt: str, language: str | None = None) -> 
 
 
 def _speaker_name(segment: Line) -> str | None:
-    speaker = segment["speaker"]
-    return (speaker["name"] or speaker["label"]) if speaker else None
+    return voice_name(segment["speaker"])
 
 
 def _json(document: Any) -> str:
@@ -198,7 +198,7 @@ def _excerpts_csv(documents: list[ExcerptDocument]) -> str:
         verified = document["verified"]
         row = {
             **document,
-            "speakers": "; ".join(s["name"] or s["label"] for s in document["speakers"]),
+            "speakers": "; ".join(s["name"] or neutral_label(s["label"]) for s in document["speakers"]),
             "meeting": meeting["slug"],
             "meeting_title": meeting["title"],
             "body": meeting["body"],

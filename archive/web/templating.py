@@ -15,7 +15,7 @@ from archive.curation.agenda import agenda
 from archive.db.models import Campaign, Meeting, Segment
 from archive.excerpts.manage import find_excerpt
 from archive.mail.readiness import cached_mail_problem
-from archive.privacy.view import public_view
+from archive.privacy.view import neutral_label, public_view, speaker_colour
 from archive.timecodes import format_clock
 from archive.web.context import absolute_url, current_user, db, settings
 
@@ -144,6 +144,8 @@ def register(app: Flask) -> None:
     ):
         app.add_template_global(function)
     app.add_template_filter(clock)
+    app.add_template_filter(neutral_label)
+    app.add_template_filter(speaker_colour)
     app.add_template_filter(language_name)
     app.add_template_filter(long_date)
     app.add_template_filter(date_value)

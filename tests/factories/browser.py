@@ -28,8 +28,9 @@ CHROMIUM_ARGS = [
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
 
 
-def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
-    """axe-core's WCAG 2.1 AA rules find nothing serious or critical on the page as it is now."""
+def assert_accessible(page, rules_that_apply: int = 10) -> None:  # type: ignore[no-untyped-def]
+    """axe-core's WCAG 2.1 AA rules find nothing serious or critical on the page as it is now; at least
+    `rules_that_apply` of them passed (axe really ran: a tiny page such as the embedded player has fewer)."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
@@ -39,5 +40,12 @@ def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
-    assert len(result["passes"]) >= 10  # axe really ran its rules on the page
+    assert len(result["passes"]) >= rules_that_apply  # axe really ran its rules on the page
     assert serious == []
+
+
+def assert_fits_the_screen(page) -> None:  # type: ignore[no-untyped-def]
+    """Nothing on the page is wider than the window: a phone never scrolls sideways (a wide table scrolls inside
+    its own region instead)."""
+    width, inner = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+    assert width <= inner, f"{page.url}: {width} px wide in a {inner} px window"

@@ -226,13 +226,13 @@ def test_webvtt_cues_carry_the_voice(sessions, voices: str) -> None:  # type: ig
     captions = webvtt.from_string(text)
     assert [c.raw_text for c in captions] == [
         "<v Dan Doe>We open public comment.",
-        "<v SPEAKER_01>Good evening.",
-        "<v SPEAKER_01>I was stopped on my way. Twice.",  # a blank line would have ended the cue
+        "<v Speaker 2>Good evening.",
+        "<v Speaker 2>I was stopped on my way. Twice.",  # a blank line would have ended the cue
         "<v Dan Doe>Thank you.",
         "<v farmworker>I work on a farm in &lt;Addison&gt; &amp; I'm afraid.",
         "[applause]",
     ]
-    assert [c.voice for c in captions][:2] == ["Dan Doe", "SPEAKER_01"]
+    assert [c.voice for c in captions][:2] == ["Dan Doe", "Speaker 2"]  # SPEAKER_01, unnamed: a neutral label
 
 
 def test_text_names_the_speaker_where_each_turn_starts(sessions, voices: str) -> None:  # type: ignore[no-untyped-def]
@@ -241,7 +241,7 @@ def test_text_names_the_speaker_where_each_turn_starts(sessions, voices: str) ->
         "",
         "[0:00:01] Dan Doe: We open public comment.",
         "",
-        "[0:00:04] SPEAKER_01: Good evening.",
+        "[0:00:04] Speaker 2: Good evening.",
         "[0:00:06] I was stopped on my way. Twice.",
         "",
         "[0:00:09] Dan Doe: Thank you.",
@@ -254,7 +254,7 @@ def test_text_names_the_speaker_where_each_turn_starts(sessions, voices: str) ->
 
 def test_csv_has_the_speaker_of_each_segment(sessions, voices: str) -> None:  # type: ignore[no-untyped-def]
     rows = list(csv.DictReader(io.StringIO(export(sessions, voices, "csv"))))
-    assert [row["speaker"] for row in rows] == ["Dan Doe", "SPEAKER_01", "SPEAKER_01", "Dan Doe", "farmworker", ""]
+    assert [row["speaker"] for row in rows] == ["Dan Doe", "Speaker 2", "Speaker 2", "Dan Doe", "farmworker", ""]
 
 
 def test_rttm_parses_back_to_the_segments_and_speakers(sessions, voices: str) -> None:  # type: ignore[no-untyped-def]
@@ -269,8 +269,8 @@ def test_rttm_parses_back_to_the_segments_and_speakers(sessions, voices: str) ->
         turns.append((float(start), round(float(start) + float(duration), 3), name))
     assert turns == [
         (1.0, 4.0, "Dan_Doe"),
-        (4.5, 6.0, "SPEAKER_01"),
-        (6.0, 9.25, "SPEAKER_01"),
+        (4.5, 6.0, "Speaker_2"),
+        (6.0, 9.25, "Speaker_2"),
         (9.5, 10.0, "Dan_Doe"),
         (10.5, 14.125, "farmworker"),
     ]  # the segment without a speaker has no line

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from archive.cli.main import main
 from archive.db.models import Meeting, Person, Speaker
+from archive.privacy.view import neutral_label, speaker_colour
 from archive.search.index import index_meeting, open_backend
 from tests.factories.accounts import csrf_token, sign_in
 from tests.factories.meetings import Line, add_meeting
@@ -90,7 +91,7 @@ def test_a_voice_match_of_081_is_not_public_until_a_curator_confirms_it(archive,
             assert '<p class="total">0 results' in body, path
         else:
             assert "Brennan" not in body, path
-    assert "apples" in bodies["/api/search?q=apples"] and label in bodies[f"/meetings/{NEW}"]
+    assert "apples" in bodies["/api/search?q=apples"] and neutral_label(label) in bodies[f"/meetings/{NEW}"]
     assert f"/speakers/{chair}" in bodies["/sitemap.xml"]  # he is public, for what people attributed to him
     dumped = runner.invoke(main, ["dump"])
     assert dumped.exit_code == 0, dumped.output
@@ -120,3 +121,29 @@ def test_a_voice_match_of_081_is_not_public_until_a_curator_confirms_it(archive,
         assert session.scalars(select(AuditEvent.action).where(AuditEvent.target == NEW)).all() == [
             "speaker-suggestion-confirm"
         ]
+
+
+def test_an_unnamed_voice_reads_as_a_neutral_label_wherever_people_read(archive) -> None:  # type: ignore[no-untyped-def]
+    """Pages, captions, scripts, feeds: "Speaker 1", never the machine's SPEAKER_00; the data keeps the label."""
+    app, chair, label = archive["app"], archive["chair"], archive["label"]
+    assert (label, neutral_label(label)) == ("SPEAKER_00", "Speaker 1")
+    bodies = public_bodies(app.test_client(), chair)
+    readable = [
+        f"/meetings/{NEW}",
+        *(f"/meetings/{NEW}.{fmt}" for fmt in ("txt", "vtt", "srt", "csv")),
+        "/search?q=apples",
+    ]
+    for path in readable:
+        assert "Speaker 1" in bodies[path] and "SPEAKER_" not in bodies[path], path
+    assert "Speaker 1" in bodies["/search.atom?q=apples"]
+    # Where programs read, the machine's label stays what it is, labelled as a label.
+    assert f'"label": "{label}"' in bodies[f"/meetings/{NEW}.json"]
+    # Each voice keeps one colour on the meeting page (its name beside it: colour never says who alone).
+    assert f'class="turn {speaker_colour(label)}"' in bodies[f"/meetings/{NEW}"]
+
+
+def test_neutral_labels_and_colours_are_stable_per_voice() -> None:
+    assert [neutral_label(f"SPEAKER_{n:02d}") for n in (0, 3, 11)] == ["Speaker 1", "Speaker 4", "Speaker 12"]
+    assert neutral_label("Chair's microphone") == "Chair's microphone"  # a label a person chose stays as written
+    assert [speaker_colour(f"SPEAKER_{n:02d}") for n in (0, 7, 8)] == ["speaker-0", "speaker-7", "speaker-0"]
+    assert speaker_colour(None) == "speaker-none"

@@ -20,6 +20,7 @@ from archive.curation.changes import changes
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import SEGMENT_KINDS, AgendaItem, Body, Meeting, Recording, Revision, Segment, Speaker
 from archive.errors import InvalidInput, NotFound
+from archive.privacy.view import neutral_label
 from archive.timecodes import parse_clock
 from archive.web.context import current_user, db, role_required
 
@@ -51,7 +52,10 @@ def _speakers(meeting_id: int) -> list[Speaker]:
 
 
 def _voice(speaker: Speaker) -> str:
-    return f"{speaker.name} ({speaker.label})" if speaker.name else speaker.label
+    """A voice as curators pick it: the person's name, else the machine's label with the one the public reads."""
+    if speaker.name:
+        return f"{speaker.name} ({speaker.label})"
+    return f"{speaker.label} (public: {neutral_label(speaker.label)})"
 
 
 def segment_json(segment: Segment) -> dict[str, Any]:
@@ -104,10 +108,21 @@ def _segment_page(segment: Segment, error: str | None = None, status: int = 200)
             voice=_voice,
             kinds=SEGMENT_KINDS,
             following=curation.next_segment(db(), segment),
+            listen=_line_audio(segment),
             error=error,
         ),
         status,
     )
+
+
+def _line_audio(segment: Segment) -> dict[str, Any]:
+    """The line's span of its recording, for the player beside the form: the recording's public route with a
+    media fragment (#t=start,end) in the recording's own time (a later part or a track starts at its offset)."""
+    recording = db().get_one(Recording, segment.recording_id)
+    start = max(segment.start - recording.offset, 0.0)
+    end = max(segment.end - recording.offset, start)
+    route = url_for("pages.recording", slug=segment.meeting.slug, position=recording.position, suffix=recording.suffix)
+    return {"src": f"{route}#t={start:.2f},{end:.2f}", "track": recording.track}
 
 
 @curation_pages.post("/admin/segments/<int:segment_id>")

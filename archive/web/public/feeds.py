@@ -25,7 +25,7 @@ from archive.db.models import Campaign, Excerpt, Meeting, Person, Segment, Speak
 from archive.db.types import as_utc
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, find_excerpt, is_withheld
-from archive.privacy.view import NAMED
+from archive.privacy.view import NAMED, neutral_label
 from archive.publish import atom
 from archive.publish.bulk import DUMPS, offered_zip
 from archive.publish.documents import excerpt_documents, excerpt_query
@@ -44,10 +44,10 @@ _EXCERPT_PATH = re.compile(r"/excerpts/([a-z0-9]{1,16})(?:/embed)?/?")
 
 
 def speakers_text(document: ExcerptDocument) -> str | None:
-    """Who speaks in an excerpt, as a byline: "Dan Doe, chair; SPEAKER_01"."""
+    """Who speaks in an excerpt, as a byline: "Dan Doe, chair; Speaker 2"."""
     names = []
     for speaker in document["speakers"]:
-        name = speaker["name"] or speaker["label"]
+        name = speaker["name"] or neutral_label(speaker["label"])
         role = speaker["role"]
         names.append(f"{name}, {role}" if role and role != name else name)
     return "; ".join(names) or None
@@ -217,7 +217,7 @@ def search_feed() -> ResponseReturnValue:
     page = run_search(search_request)
     entries = []
     for hit in page.hits:
-        who = hit.speaker_name or hit.speaker_label or "Unnamed speaker"
+        who = hit.speaker_name or (neutral_label(hit.speaker_label) if hit.speaker_label else "Unnamed speaker")
         url = _feed_link(f"{hit.url}#s{hit.segment_id}")
         entries.append(
             atom.Entry(

@@ -30,7 +30,7 @@ from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
 from archive.media.store import MEDIA_TYPES
 from archive.privacy.audio import public_copy
-from archive.privacy.view import silenced_ranges
+from archive.privacy.view import silenced_ranges, speaker_colour
 from archive.publish.documents import excerpt_documents, excerpt_query, meeting_document
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
 from archive.publish.people import meeting_voices, person_record, speaker_index
@@ -278,5 +278,5 @@ def _turns(segments: list[dict], voices: dict[str, dict]) -> list[dict]:
         else:
             if label not in lines:
                 lines[label] = speaker_line(voices.get(label) if label else None, segment["speaker"])
-            turns.append({"label": label, "line": lines[label], "segments": [segment]})
+            turns.append({"label": label, "line": lines[label], "colour": speaker_colour(label), "segments": [segment]})
     return turns

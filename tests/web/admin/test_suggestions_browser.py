@@ -54,7 +54,7 @@ def test_confirming_and_rejecting_a_suggestion(site, browser) -> None:  # type: 
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     page.goto(f"{site}/meetings/{SLUG}")
     expect(page.locator(".voices")).not_to_contain_text("Brennan")
-    expect(page.locator(".voices")).to_contain_text("SPEAKER_00")
+    expect(page.locator(".voices")).to_contain_text("Speaker 1")  # SPEAKER_00, by its neutral label
 
     page.goto(f"{site}/login")
     page.fill("#login-email", "cora@example.org")
@@ -77,5 +77,5 @@ def test_confirming_and_rejecting_a_suggestion(site, browser) -> None:  # type: 
     voices = public.locator(".voices li")
     expect(voices.filter(has_text=CHAIR)).to_have_count(1)
     expect(voices.filter(has_text=CHAIR)).to_contain_text("curator's judgement")
-    expect(voices.filter(has_text="SPEAKER_01")).to_contain_text("not yet identified")
+    expect(voices.filter(has_text="Speaker 2")).to_contain_text("not yet identified")
     expect(public.locator(".turn").first).to_contain_text(CHAIR)
