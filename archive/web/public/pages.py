@@ -29,7 +29,7 @@ from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
 from archive.media.store import MEDIA_TYPES
 from archive.privacy.audio import public_copy
-from archive.privacy.view import silenced_ranges
+from archive.privacy.view import public_title, redact_phrases, silenced_ranges, withheld_phrases
 from archive.publish.documents import excerpt_documents, excerpt_query, meeting_document
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
 from archive.publish.people import meeting_voices, person_record, speaker_index
@@ -78,7 +78,9 @@ def search() -> ResponseReturnValue:
     page = run_search(search_request)
     # Meetings by their titles, not their slugs: the facet's meetings and the one filtered by.
     slugs = {f.value for f in page.facets.get("meeting", [])} | {search_request.meeting or ""}
-    titles = dict(db().execute(select(Meeting.slug, Meeting.title).where(Meeting.slug.in_(slugs))).all())
+    rows = db().execute(select(Meeting.id, Meeting.slug, Meeting.title).where(Meeting.slug.in_(slugs))).all()
+    phrases = withheld_phrases(db(), [row.id for row in rows])
+    titles = {row.slug: redact_phrases(row.title, phrases.get(row.id, [])) for row in rows}
     return render_template("public/search.html", page=page, args=args, error=None, bodies=bodies, titles=titles)
 
 
@@ -196,7 +198,7 @@ def _report_links(meeting: Meeting, second: float | None) -> dict[str, str]:
         links["url"] = settings.report_url
     if settings.report_email and EMAIL_ADDRESS.fullmatch(settings.report_email):
         where = f" at {format_clock(second)}" if second is not None else ""
-        subject = f"Transcript error: {meeting.title} ({meeting.date.isoformat()}){where}"
+        subject = f"Transcript error: {public_title(db(), meeting)} ({meeting.date.isoformat()}){where}"
         page = site_url() + url_for("pages.meeting", slug=meeting.slug, t=int(second) if second is not None else None)
         body = f"Page: {page}\n\nWhat the transcript says, and what was said:\n"
         # Spaces as %20, not +: mail programs do not decode + in mailto: links.
