@@ -198,16 +198,20 @@ def merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return [(round(a, 3), round(b, 3)) for a, b in merged]
 
 
-def redact_phrases(text: str, phrases: Iterable[str]) -> str:
-    """The text with each whole-word occurrence of these phrases replaced by [redacted]."""
+def redact_phrases(text: str, phrases: Iterable[str], *, between: str = r"\s+") -> str:
+    """The text with each whole-word occurrence of these phrases replaced by [redacted]; `between` the words."""
     for phrase in phrases:
-        text = phrase_pattern(phrase).sub(REDACTED, text)
+        text = phrase_pattern(phrase, between).sub(REDACTED, text)
     return text
 
 
-def phrase_pattern(phrase: str) -> re.Pattern[str]:
+# Between the words of a phrase in a file's name ("zyx-quorran.flac", "zyx_quorran"): any run of non-letters.
+IN_FILE_NAMES = r"[\W_]+"
+
+
+def phrase_pattern(phrase: str, between: str = r"\s+") -> re.Pattern[str]:
     # Whole words only ("Ann" leaves "Annex" alone), any run of spaces between them, any case.
-    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(t) for t in phrase.split()) + r"(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)" + between.join(re.escape(t) for t in phrase.split()) + r"(?!\w)", re.IGNORECASE)
 
 
 def in_force(session: Session, meeting_id: int) -> list[Redaction]:
