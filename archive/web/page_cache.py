@@ -237,13 +237,16 @@ def kept_for_visitors(
             if len(arguments) != len(request.args):
                 request.args = ImmutableMultiDict(arguments)  # what the view may read
             store: PageStore | None = current_app.extensions.get("page_cache")
-            if store is None or current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
+            if store is None:
+                return view(*args, **kwargs)
+            # The content version first: what the view reads next is at least this new (archive.db.version).
+            # Read for every visitor, so that the first request after a change, anyone's, removes stale pages.
+            content = version.current(db())
+            store.move_to(content)
+            if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
                 return view(*args, **kwargs)
             # The site's address: pages hold links made from it (the request's host when none is configured).
             site = (current_app.config["TESTIMONY"].public_url or request.host_url).rstrip("/")
-            # The content version first: what the view reads next is at least this new (archive.db.version).
-            content = version.current(db())
-            store.move_to(content)
             key: tuple[object, ...] = (site, request.path, tuple(arguments), content)
             if uses_index:
                 key += (current_app.extensions["search"].version(),)
