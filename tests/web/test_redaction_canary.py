@@ -1,13 +1,17 @@
 """The canary: a name said aloud by a testifier, redacted at her request, must be gone from every public surface.
 
 A real recording (jfk.flac) is ingested; its transcript is written here so that a testifier, Marisol Vantablack,
-says a distinctive name, "Zyxwhistle Quorran", over real speech. An excerpt over it, a campaign citing that
-excerpt, its card, its clip and the bulk dump are all made first. A curator then redacts the phrase and withholds
-the testifier's name through the admin pages. Every public route is crawled (the app's URL map with its
-parameters filled, then every link found), every body read (HTML, JSON, XML, text, zip members, media bytes),
-every file of the Whoosh index read as bytes; PostgreSQL's vector is asked directly; the public recording and
-the clip are decoded and the redacted span must be silent while the rest is not. The original stays reachable
-by a curator, and that access is audited.
+says a distinctive name, "Zyxwhistle Quorran", over real speech. The name is also in every text people wrote
+about the meeting: its title, an agenda item, an excerpt's title and note, a campaign citing that excerpt (title,
+why, subject, letter) and the finished upload job that made the meeting (title, file name). The excerpt's card,
+its clip and the bulk dump are all made first. A curator then redacts the phrase and withholds the testifier's
+name through the admin pages; the public view hides both at once, before the worker runs the job the change
+queued (which then rewrites the files, with progress). Every public route is crawled (the app's URL map with its
+parameters filled, then every link found), every body read (HTML, JSON, XML, text, zip members, media bytes);
+every file of the archive home and of the server's kept pages is read as bytes (walk_home says what is left out,
+and why), the jobs' parameters too; PostgreSQL's vector is asked directly; the public recording and the clip are
+decoded and the redacted span must be silent while the rest is not. The original stays reachable by a curator,
+and that access is audited.
 """
 
 from __future__ import annotations
