@@ -31,6 +31,7 @@ from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withhe
 from archive.legislators import find_legislators
 from archive.mail.addresses import check_address, clean_name, limit_key
 from archive.mail.outbox import enqueue, idempotency_key
+from archive.privacy.view import public_campaign_text
 
 # Left in the supporter's editable letter and filled when it is sent: each legislator gets their own name, and
 # the supporter's name and town are known only once the form is sent. Plain text replacement: the supporter's
@@ -98,7 +99,8 @@ def draft_letter(
     values = {"legislator_name": legislator_name, "supporter_name": supporter_name, "town": town}
     if first is not None:
         values.update(evidence(excerpt_document(session, first)), excerpt_link=excerpt_link)
-    return fill_template(campaign.letter_template, values)
+    # An organizer's letter may quote a cited meeting: what a speaker had withheld there is withheld here too.
+    return fill_template(public_campaign_text(session, campaign.id, campaign.letter_template), values)
 
 
 def evidence(document: ExcerptDocument) -> dict[str, str]:
@@ -258,13 +260,14 @@ def write_letter(
         return None, None
 
     token = secrets.token_urlsafe(32)
+    title = public_campaign_text(session, campaign.id, campaign.title)
     letter = Letter(
         campaign_id=campaign.id,
         form_key=form_key,
         supporter_name=name,
         supporter_email=email,
         town=town,
-        subject=campaign.subject,
+        subject=public_campaign_text(session, campaign.id, campaign.subject),
         body=fill_in(body, name, town),
         recipients=[{k: r[k] for k in ("name", "email", "chamber", "district")} for r in recipients],
         status="unconfirmed",
@@ -283,8 +286,8 @@ def write_letter(
             kind="confirmation",
             to_email=email,
             to_name=name,
-            subject=f"Please confirm your letter: {campaign.title}"[:300],
-            body=_confirmation_body(settings, campaign, letter, confirm_url.replace("{token}", token)),
+            subject=f"Please confirm your letter: {title}"[:300],
+            body=_confirmation_body(settings, title, letter, confirm_url.replace("{token}", token)),
             letter_id=letter.id,
             campaign_id=campaign.id,
         )
@@ -337,15 +340,16 @@ def _cap_words(campaign: Campaign) -> str:
 def _tell_the_mailbox(
     session: Session, settings: Settings, campaign: Campaign, email: str, mailbox: str, now: dt.datetime
 ) -> None:
+    title = public_campaign_text(session, campaign.id, campaign.title)
     enqueue(
         session,
         key=idempotency_key("letters-limit", mailbox, now.date().isoformat()),
         sender=settings.mail_from or FALLBACK_SENDER,
         kind="notice",
         to_email=email,
-        subject=f"Your letter was not sent: {campaign.title}"[:300],
+        subject=f"Your letter was not sent: {title}"[:300],
         body=(
-            f"Hello,\n\nA letter for “{campaign.title}” was written on {settings.site_name} today with this email"
+            f"Hello,\n\nA letter for “{title}” was written on {settings.site_name} today with this email"
             f" address. We accept at most {settings.letters_per_email_day} letters from one email address in a"
             " day, so it was not kept and nothing was sent.\n\nIf you wrote it, please write it again tomorrow."
             " If you did not, you can ignore this email.\n"
@@ -354,11 +358,11 @@ def _tell_the_mailbox(
     )
 
 
-def _confirmation_body(settings: Settings, campaign: Campaign, letter: Letter, link: str) -> str:
+def _confirmation_body(settings: Settings, title: str, letter: Letter, link: str) -> str:
     names = ", ".join(addressed(r) for r in letter.recipients)
     return (
         f"Hello {letter.supporter_name},\n\n"
-        f"You wrote a letter for “{campaign.title}” on {settings.site_name} to {names}.\n\n"
+        f"You wrote a letter for “{title}” on {settings.site_name} to {names}.\n\n"
         f"It is not sent yet. To send it, open this link and press “Send my letter”:\n\n{link}\n\n"
         f"The link works for {settings.confirm_hours} hours. If you did not write this letter, ignore this email:"
         " nothing is sent without the link.\n"

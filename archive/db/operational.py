@@ -216,7 +216,7 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_status_lease_until", "status", "lease_until"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # "transcribe", "ingest" (an upload), "dumps" (bulk downloads)
+    kind: Mapped[str] = mapped_column(String(20))  # "transcribe", "ingest" (an upload), "dumps" (after a ledger change)
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"), index=True)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default="queued")  # one of JOB_STATUSES

@@ -345,7 +345,7 @@ def excerpt_document(session: Session, excerpt: Excerpt) -> ExcerptDocument:
         "speakers": _distinct([p.speaker for p in current.parts if p.speaker]),
         "meeting": {
             "slug": meeting.slug,
-            "title": meeting.title,
+            "title": view.redact_text(meeting.title),
             "date": meeting.date.isoformat(),
             "body": meeting.body.name,
             "source_url": meeting.source_url,

@@ -1,7 +1,8 @@
 """The redaction ledger's operations: each appends a Redaction row (never changes one) and an audit event.
 
 They take a Session and flush; the caller commits. The search index (and its files' bytes) follows by itself
-after the commit (archive.search.sync); the bulk downloads are rewritten by the worker (a "dumps" job).
+after the commit (archive.search.sync); the files that may still hold what is withheld (the index's bytes, the bulk
+downloads, clips and cards) are rewritten by the worker (a "dumps" job, archive.worker.rewrite).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from archive.accounts import users as accounts
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import SPEAKER_CONSENTS, Job, Meeting, Redaction, Segment, Speaker, User
 from archive.errors import InvalidInput, NotFound
-from archive.privacy.view import public_view
+from archive.privacy.view import IN_FILE_NAMES, public_view, redact_phrases, withheld_phrases
 
 MAX_PHRASE = 200
 MAX_TEXT = 2000
@@ -45,7 +46,7 @@ def _who(reason: str, requested_by: str, approved_by: str) -> dict[str, str]:
 def _append(session: Session, action: str, user: User | None, meeting: Meeting | None, **columns: Any) -> Redaction:
     row = Redaction(meeting_id=meeting.id if meeting else None, user_id=user.id if user else None, **columns)
     session.add(row)
-    _queue_dump_refresh(session)
+    _queue_rewrite(session, meeting)
     session.flush()
     detail = {k: v for k, v in columns.items() if k in ("scope", "consent", "start", "end", "lifts_id")}
     accounts.record(
@@ -60,13 +61,18 @@ def _append(session: Session, action: str, user: User | None, meeting: Meeting |
     return row
 
 
-def _queue_dump_refresh(session: Session) -> None:
-    """Published bulk downloads may hold what this change withholds: the worker writes new ones (a "dumps" job,
-    archive.publish.bulk.refresh_dumps), queued in this transaction so it cannot be forgotten; one waiting job serves
-    any number of changes."""
-    waiting = select(Job.id).where(Job.kind == "dumps", Job.status == "queued")
-    if session.scalar(waiting) is None:
-        session.add(Job(kind="dumps", parameters={}, created_by="privacy"))
+def _queue_rewrite(session: Session, meeting: Meeting | None) -> None:
+    """The public view follows this change at once; files may still hold what it withholds (the search index's
+    bytes, the bulk downloads, clips and cards made before it): the worker rewrites them (a "dumps" job,
+    archive.worker.rewrite), queued in this transaction so it cannot be forgotten. One waiting job serves any
+    number of changes; its parameters list the meetings they touched."""
+    waiting = session.scalar(select(Job).where(Job.kind == "dumps", Job.status == "queued").order_by(Job.id))
+    if waiting is None:
+        waiting = Job(kind="dumps", parameters={"meetings": []}, created_by="privacy")
+        session.add(waiting)
+    touched = list(waiting.parameters.get("meetings") or [])
+    if meeting is not None and meeting.id not in touched:
+        waiting.parameters = {**waiting.parameters, "meetings": [*touched, meeting.id]}
 
 
 def set_consent(
@@ -182,6 +188,37 @@ def refresh_public_text(session: Session, meeting: Meeting) -> int:
             changed += 1
     session.flush()
     return changed
+
+
+def withhold_in_jobs(session: Session) -> int:
+    """Finished jobs keep what a curator typed or sent with an upload (the meeting's title, the file's name): a phrase
+    withheld in their meeting is withheld there too. Unfinished ones still need theirs; the worker calls this after
+    every ledger change (archive.worker.rewrite), when they have usually finished. Returns how many changed."""
+    phrases = withheld_phrases(session)
+    changed = 0
+    if not phrases:
+        return changed
+    finished = select(Job).where(Job.meeting_id.in_(list(phrases)), Job.status.in_(("done", "failed")))
+    for job in session.scalars(finished):
+        parameters = _withheld(job.parameters, phrases[job.meeting_id or 0])
+        error = redact_phrases(job.error, phrases[job.meeting_id or 0]) if job.error else job.error
+        if (parameters, error) != (job.parameters, job.error):
+            job.parameters, job.error = parameters, error
+            changed += 1
+    session.flush()
+    return changed
+
+
+def _withheld(value: Any, phrases: list[str]) -> Any:
+    """Every text in a job's parameters (nested lists and objects too) with these phrases withheld, also as they
+    are written in a file's name."""
+    if isinstance(value, str):
+        return redact_phrases(value, phrases, between=IN_FILE_NAMES)
+    if isinstance(value, list):
+        return [_withheld(item, phrases) for item in value]
+    if isinstance(value, dict):
+        return {key: _withheld(item, phrases) for key, item in value.items()}
+    return value
 
 
 def ledger(

@@ -22,6 +22,7 @@ from archive.db.models import (
     Excerpt,
     Job,
     JobChunk,
+    Meeting,
     Overlap,
     Recording,
     Redaction,
@@ -107,22 +108,53 @@ def _scrub_jobs(session: Session, settings: Settings, meeting_id: int) -> list[P
 
 
 def _files_of(session: Session, settings: Settings, meeting_id: int) -> list[Path]:
-    """Every file that holds the meeting's content: media, machine transcripts, public copies, clips, cards."""
+    """Every file that holds the meeting's content: media, machine transcripts, and what is made from them."""
     store = MediaStore(settings.media_dir)
-    cache = settings.home / "cache"
     files: list[Path] = []
     for recording in session.scalars(select(Recording).where(Recording.meeting_id == meeting_id)):
         files.append(store.path_for(recording.sha256, recording.suffix))
         files.extend(settings.transcripts_dir.glob(f"{recording.sha256}.*"))
-        files.extend((cache / "public").glob(f"{recording.sha256}-*"))
     for run_file in session.scalars(
         select(TranscriptionRun.transcript_file).join(Recording).where(Recording.meeting_id == meeting_id)
     ):
         files.append(settings.transcripts_dir / run_file)
+    return sorted(set(files) | set(cached_files_of(session, settings, meeting_id)))
+
+
+def cached_files_of(session: Session, settings: Settings, meeting_id: int) -> list[Path]:
+    """The files made from a meeting for the public, each named <prefix>-<key of what it shows>: its recordings'
+    public copies, its card, and its excerpts' clips, captioned videos and cards. Made again when asked for."""
+    cache = settings.home / "cache"
+    files: list[Path] = []
+    for sha256 in session.scalars(select(Recording.sha256).where(Recording.meeting_id == meeting_id)):
+        files.extend((cache / "public").glob(f"{sha256}-*"))
+    slug = session.scalar(select(Meeting.slug).where(Meeting.id == meeting_id))
+    if slug is not None:
+        files.extend((cache / "cards" / "meetings").glob(f"{slug}-*"))
     for excerpt_slug in session.scalars(select(Excerpt.slug).where(Excerpt.meeting_id == meeting_id)):
-        files.extend((cache / "clips").glob(f"{excerpt_slug}-*"))
-        files.extend((cache / "cards").glob(f"{excerpt_slug}-*"))
+        for folder in ("clips", "captioned", "cards"):
+            files.extend((cache / folder).glob(f"{excerpt_slug}-*"))
     return sorted(set(files))
+
+
+def forget_cached_files(session: Session, settings: Settings, meeting_ids: list[int], made_before: float) -> int:
+    """After a ledger change: remove what was made from these meetings before it (their keys changed, so no one
+    is served them again, but they may hold what is now withheld, and would wait for a later request to go). A
+    file made since is the new version and stays. Returns how many went."""
+    stale = [
+        path
+        for meeting_id in meeting_ids
+        for path in cached_files_of(session, settings, meeting_id)
+        if _modified(path) < made_before
+    ]
+    return remove_files(stale)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")  # gone already
 
 
 def remove_files(files: list[Path]) -> int:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.db.models import Meeting, Redaction, Segment, Speaker
+from archive.db.models import CampaignExcerpt, Excerpt, Meeting, Redaction, Segment, Speaker
 
 REDACTED = "[redacted]"
 PSEUDONYM = "Public commenter {}"
@@ -142,10 +143,9 @@ class PublicView:
     # --- text ------------------------------------------------------------------------------------------
 
     def redact_text(self, text: str) -> str:
-        """Phrases withheld from any text of the meeting (a transcript line, an excerpt's title or note)."""
-        for phrase in self.phrases:
-            text = phrase_pattern(phrase).sub(REDACTED, text)
-        return text
+        """Phrases withheld from any text of the meeting (a transcript line, its title, an agenda item's title,
+        an excerpt's title or note)."""
+        return redact_phrases(text, self.phrases)
 
     def publish(self, segment: SegmentLike) -> PublishedSegment | None:
         """The segment as published, or None when it is not published at all."""
@@ -220,9 +220,20 @@ def merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return [(round(a, 3), round(b, 3)) for a, b in merged]
 
 
-def phrase_pattern(phrase: str) -> re.Pattern[str]:
+def redact_phrases(text: str, phrases: Iterable[str], *, between: str = r"\s+") -> str:
+    """The text with each whole-word occurrence of these phrases replaced by [redacted]; `between` the words."""
+    for phrase in phrases:
+        text = phrase_pattern(phrase, between).sub(REDACTED, text)
+    return text
+
+
+# Between the words of a phrase in a file's name ("zyx-quorran.flac", "zyx_quorran"): any run of non-letters.
+IN_FILE_NAMES = r"[\W_]+"
+
+
+def phrase_pattern(phrase: str, between: str = r"\s+") -> re.Pattern[str]:
     # Whole words only ("Ann" leaves "Annex" alone), any run of spaces between them, any case.
-    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(t) for t in phrase.split()) + r"(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)" + between.join(re.escape(t) for t in phrase.split()) + r"(?!\w)", re.IGNORECASE)
 
 
 def in_force(session: Session, meeting_id: int) -> list[Redaction]:
@@ -239,6 +250,44 @@ def in_force(session: Session, meeting_id: int) -> list[Redaction]:
             .order_by(Redaction.id)
         )
     )
+
+
+def withheld_phrases(session: Session, meeting_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
+    """The phrases in force, by meeting (all meetings, or these): one small query, for the pages that list many
+    meetings' titles (a list, search hits, feeds) or quote several meetings (a campaign's texts)."""
+    lifted = select(Redaction.lifts_id).where(Redaction.lifts_id.is_not(None))
+    query = select(Redaction.meeting_id, Redaction.phrase).where(
+        Redaction.scope == "phrase", Redaction.phrase.is_not(None), Redaction.id.not_in(lifted)
+    )
+    if meeting_ids is not None:
+        query = query.where(Redaction.meeting_id.in_(set(meeting_ids)))
+    phrases: dict[int, list[str]] = {}
+    for meeting_id, phrase in session.execute(query.order_by(Redaction.id)).all():
+        if meeting_id is not None and phrase:
+            phrases.setdefault(meeting_id, []).append(phrase)
+    return phrases
+
+
+def public_title(session: Session, meeting: Meeting) -> str:
+    """The meeting's title as the public reads it: a phrase withheld in the meeting is withheld in its title."""
+    return redact_phrases(meeting.title, withheld_phrases(session, [meeting.id]).get(meeting.id, []))
+
+
+def campaign_phrases(session: Session, campaign_id: int) -> list[str]:
+    """The phrases a campaign's texts (title, why, subject, letter) withhold: those withheld in any meeting it cites
+    an excerpt of, since an organizer's text may quote the excerpt's meeting (docs/curation.md, "Redactions")."""
+    cited = (
+        select(Excerpt.meeting_id)
+        .join(CampaignExcerpt, CampaignExcerpt.excerpt_id == Excerpt.id)
+        .where(CampaignExcerpt.campaign_id == campaign_id)
+    )
+    phrases = withheld_phrases(session, session.scalars(cited).all())
+    return list(dict.fromkeys(phrase for meeting in sorted(phrases) for phrase in phrases[meeting]))
+
+
+def public_campaign_text(session: Session, campaign_id: int, text: str | None) -> str:
+    """One of a campaign's texts as the public (and every email) reads it: campaign_phrases withheld."""
+    return redact_phrases(text or "", campaign_phrases(session, campaign_id))
 
 
 def public_view(session: Session, meeting: Meeting) -> PublicView:

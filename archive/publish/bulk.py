@@ -15,7 +15,7 @@ import re
 import secrets
 import shutil
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -50,7 +50,13 @@ class Dump:
     manifest: dict[str, Any]
 
 
-def write_dump(session: Session, out_dir: Path, *, site_name: str, site_url: str = "") -> Dump:
+# Told (meetings written, meetings in all) after each meeting, for a job's progress.
+Progress = Callable[[int, int], None]
+
+
+def write_dump(
+    session: Session, out_dir: Path, *, site_name: str, site_url: str = "", progress: Progress | None = None
+) -> Dump:
     """Write the dump into `out_dir` (which must not exist, or be empty): all of it, or nothing."""
     out_dir = Path(out_dir)
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
@@ -62,7 +68,7 @@ def write_dump(session: Session, out_dir: Path, *, site_name: str, site_url: str
     staging = out_dir.parent / f".{out_dir.name}.partial-{secrets.token_hex(4)}"
     staging.mkdir()
     try:
-        manifest = _write(session, staging, site_name=site_name, site_url=site_url)
+        manifest = _write(session, staging, site_name=site_name, site_url=site_url, progress=progress)
         _fsync_dir(staging)
         if out_dir.exists():
             out_dir.rmdir()  # empty: checked above
@@ -74,7 +80,7 @@ def write_dump(session: Session, out_dir: Path, *, site_name: str, site_url: str
     return Dump(out_dir, manifest)
 
 
-def _write(session: Session, root: Path, *, site_name: str, site_url: str) -> dict[str, Any]:
+def _write(session: Session, root: Path, *, site_name: str, site_url: str, progress: Progress | None) -> dict[str, Any]:
     (root / "meetings").mkdir()
     files: list[dict[str, Any]] = []
     counts = {"meetings": 0, "segments": 0, "excerpts": 0, "people": 0}
@@ -98,6 +104,8 @@ def _write(session: Session, root: Path, *, site_name: str, site_url: str) -> di
             )
             counts["meetings"] += 1
             counts["segments"] += len(document["segments"])
+            if progress is not None:
+                progress(counts["meetings"], len(slugs))
     with _JsonLines(root, "excerpts.jsonl", files) as excerpts:
         for excerpt in excerpt_documents(session, base_url=site_url):
             excerpts.write(excerpt)
@@ -244,7 +252,13 @@ def offered_zip(session: Session, dumps_dir: Path) -> PublishedDump | None:
     return published
 
 
-def refresh_dumps(settings: Settings, session: Session) -> Path | None:
+def dumps_published(settings: Settings) -> bool:
+    """Whether the site offers any bulk download (refresh_dumps has something to rewrite)."""
+    folder = settings.home / DUMPS
+    return folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
+
+
+def refresh_dumps(settings: Settings, session: Session, progress: Progress | None = None) -> Path | None:
     """Published bulk downloads are snapshots that may hold what is now withheld: when there are any, a new one
     is written from the public view, then the old ones are deleted. The worker runs it after every change of
     the redaction ledger (a "dumps" job, queued by archive.privacy.ledger in the change's own transaction)."""
@@ -255,7 +269,8 @@ def refresh_dumps(settings: Settings, session: Session) -> Path | None:
     target, n = folder / dump_name(), 2
     while target.exists() or target.with_name(f"{target.name}.zip").exists():  # two changes in one second
         target, n = folder / f"{dump_name()}-{n}", n + 1
-    made = write_dump(session, target, site_name=settings.site_name, site_url=settings.public_url.rstrip("/"))
+    site_url = settings.public_url.rstrip("/")
+    made = write_dump(session, target, site_name=settings.site_name, site_url=site_url, progress=progress)
     made_zip = write_zip(made.path, made.path.with_name(f"{made.path.name}.zip"))
     for path in old:
         if path in (made.path, made_zip):

@@ -117,7 +117,7 @@ def meeting_document(session: Session, slug: str) -> MeetingDocument:
     return {
         "meeting": {
             "slug": meeting.slug,
-            "title": meeting.title,
+            "title": view.redact_text(meeting.title),
             "date": meeting.date.isoformat(),
             "body": meeting.body.name,
             "source_url": meeting.source_url,

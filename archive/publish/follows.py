@@ -26,6 +26,7 @@ from archive.db.models import FOLLOW_KINDS, Body, Follow, Meeting
 from archive.errors import InvalidInput, NotFound
 from archive.mail.addresses import check_address, limit_key
 from archive.mail.outbox import enqueue, idempotency_key
+from archive.privacy.view import redact_phrases, withheld_phrases
 from archive.publish.people import person_record
 from archive.search import SearchRequest
 from archive.search.sync import backend_of
@@ -187,8 +188,9 @@ def new_items(session: Session, sessions: sessionmaker[Session], follow: Follow,
     if not new:
         return []
     if follow.kind == "body":
+        phrases = withheld_phrases(session, [m.id for m in new.values()])
         return [
-            Item(m.title, f"/meetings/{m.slug}", m.date.isoformat())
+            Item(redact_phrases(m.title, phrases.get(m.id, [])), f"/meetings/{m.slug}", m.date.isoformat())
             for m in new.values()
             if m.body is not None and m.body.slug == follow.target
         ]

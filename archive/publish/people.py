@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.db.models import Meeting, Person, Segment, Speaker
 from archive.errors import NotFound
-from archive.privacy.view import NAMED, PublicView, public_view
+from archive.privacy.view import NAMED, PublicView, public_view, redact_phrases, withheld_phrases
 from archive.search import line_id
 
 _published = or_(Segment.public_text.is_(None), Segment.public_text != "")
@@ -129,11 +129,12 @@ def person_record(session: Session, person_id: int, page: int = 1, per_page: int
         .offset((page - 1) * per_page)
     ).all()
     views: dict[int, PublicView] = {}
+    phrases = withheld_phrases(session, {m.id for m, _, _ in meetings} | {m.id for _, m in statements})
     return {
         "person": person.public_record(),
         "meetings": [
             {
-                **_meeting(meeting),
+                **_meeting(meeting, phrases),
                 "statements": count,
                 "talk_time": round(float(seconds or 0.0), 1),
                 "url": f"/meetings/{meeting.slug}",
@@ -146,7 +147,7 @@ def person_record(session: Session, person_id: int, page: int = 1, per_page: int
         "statements": [
             {
                 "segment_id": segment.id,
-                "meeting": _meeting(meeting),
+                "meeting": _meeting(meeting, phrases),
                 "start": segment.start,
                 "end": segment.end,
                 "kind": segment.kind,
@@ -168,5 +169,6 @@ def _public_text(session: Session, views: dict[int, PublicView], meeting: Meetin
     return published.text if published is not None else ""
 
 
-def _meeting(meeting: Meeting) -> dict[str, Any]:
-    return {"slug": meeting.slug, "title": meeting.title, "date": meeting.date.isoformat(), "body": meeting.body.name}
+def _meeting(meeting: Meeting, phrases: dict[int, list[str]]) -> dict[str, Any]:
+    title = redact_phrases(meeting.title, phrases.get(meeting.id, []))
+    return {"slug": meeting.slug, "title": title, "date": meeting.date.isoformat(), "body": meeting.body.name}

@@ -53,7 +53,7 @@ def meeting_documents(session: Session, meeting: Meeting) -> Iterator[SegmentDoc
         yield SegmentDocument(
             segment_id=segment.id,
             meeting_slug=meeting.slug,
-            meeting_title=meeting.title,
+            meeting_title=view.redact_text(meeting.title),
             meeting_date=meeting.date,
             body=meeting.body.name,
             body_slug=meeting.body.slug,

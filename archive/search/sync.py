@@ -3,9 +3,10 @@ transaction commits those meetings are indexed again (Warehouse's warehouse/sear
 
 No view, command or job calls the index after a change: one forgotten call would leave withheld words
 searchable. Before the commit, in the same transaction, each touched meeting's published text is brought up to
-date (PostgreSQL searches it); after the commit, its documents are written again, and when the redaction
-ledger changed, the index's files are compacted so the withheld words leave their bytes too. A rollback
-forgets what was noted.
+date (PostgreSQL searches it); after the commit, its documents are written again, so a search no longer finds
+what a redaction withholds. The words leave the index's bytes when the worker compacts it (the job every ledger
+change queues, archive.worker.rewrite): at 100,000 segments that takes seconds, too long for a curator's request.
+A rollback forgets what was noted.
 
 Bulk statements (`session.execute(update(Segment)…)`) never reach a flush: before one runs, the meetings its
 WHERE clause reaches are noted the same way.
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 BACKEND = "search_backend"  # session.info: the backend this session's commits are indexed into
 _MEETINGS = "search_changed_meetings"  # session.info: {meeting id: slug or None} touched in this transaction
-_LEDGER = "search_ledger_changed"  # session.info: a redaction row was written in this transaction
 # Rows that carry their meeting: a change to any of them can change what the meeting's documents hold.
 _OF_A_MEETING = (Segment, Speaker, Redaction, AgendaItem, Recording)
 
@@ -97,8 +97,6 @@ def _note_row(session: Session, row: object) -> None:
     elif isinstance(row, _OF_A_MEETING):
         if row.meeting_id is not None:
             noted.setdefault(row.meeting_id, None)
-        if isinstance(row, Redaction):
-            session.info[_LEDGER] = True
     elif isinstance(row, Attribution):
         _note_ids(session, select(Speaker.meeting_id).where(Speaker.id == row.speaker_id))
 
@@ -121,8 +119,6 @@ def _before_bulk_statement(state: ORMExecuteState) -> None:
     reached = _meetings_reached(table, statement.whereclause)
     if reached is not None:
         _note_ids(state.session, reached)
-    if table.name == Redaction.__tablename__:
-        state.session.info[_LEDGER] = True
 
 
 def _meetings_reached(table: Table, where: ColumnElement[bool] | None) -> Any:
@@ -160,7 +156,6 @@ def _before_commit(session: Session) -> None:
 
 def _after_commit(session: Session) -> None:
     noted = session.info.pop(_MEETINGS, None) or {}
-    ledger_changed = session.info.pop(_LEDGER, False)
     if not noted:
         return
     backend: SearchBackend = session.info[BACKEND]
@@ -172,13 +167,10 @@ def _after_commit(session: Session) -> None:
                 index_meeting(backend, reading, meeting.slug)
             elif slug is not None:  # the row is gone: so are its documents
                 backend.remove_meeting(slug)
-    if ledger_changed:
-        backend.compact()
 
 
 def _forget(session: Session) -> None:
     session.info.pop(_MEETINGS, None)
-    session.info.pop(_LEDGER, None)
 
 
 def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:

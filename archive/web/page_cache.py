@@ -58,6 +58,22 @@ class PageStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._written = 0  # bytes this process wrote since it last trimmed the folder
         self._lock = threading.Lock()
+        # The content version of the pages this process keeps now: each page's file name starts with it.
+        self.generation = 0
+
+    def move_to(self, generation: int) -> None:
+        """The content changed (archive.db.version): the pages of earlier versions can never be served again, and
+        may hold what a redaction now withholds, so they are removed at once rather than left for trim."""
+        if generation == self.generation:
+            return
+        self.generation = generation
+        try:
+            entries = list(os.scandir(self.folder))
+        except OSError:  # gone or unusable: nothing kept there to remove
+            return
+        for entry in entries:
+            if not entry.name.startswith((".", f"{generation}-")):
+                Path(entry.path).unlink(missing_ok=True)
 
     def get(self, key: tuple[object, ...]) -> KeptPage | None:
         path = self._path(key)
@@ -121,7 +137,7 @@ class PageStore:
                 break
 
     def _path(self, key: tuple[object, ...]) -> Path:
-        return self.folder / hashlib.sha256(repr(key).encode()).hexdigest()
+        return self.folder / f"{self.generation}-{hashlib.sha256(repr(key).encode()).hexdigest()}"
 
 
 # Kept pages need no disk: in memory where the system offers it. On this project's test machine, creating a
@@ -220,12 +236,17 @@ def kept_for_visitors(
             if len(arguments) != len(request.args):
                 request.args = ImmutableMultiDict(arguments)  # what the view may read
             store: PageStore | None = current_app.extensions.get("page_cache")
-            if store is None or current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
+            if store is None:
+                return view(*args, **kwargs)
+            # The content version first: what the view reads next is at least this new (archive.db.version).
+            # Read for every visitor, so that the first request after a change, anyone's, removes stale pages.
+            content = content_version()
+            store.move_to(content)
+            if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
                 return view(*args, **kwargs)
             # The site's address: pages hold links made from it (the request's host when none is configured).
             site = (current_app.config["TESTIMONY"].public_url or request.host_url).rstrip("/")
-            # The content version first: what the view reads next is at least this new (archive.db.version).
-            key: tuple[object, ...] = (site, request.path, tuple(arguments), content_version())
+            key: tuple[object, ...] = (site, request.path, tuple(arguments), content)
             if uses_index:
                 key += (current_app.extensions["search"].version(),)
             kept = store.get(key)

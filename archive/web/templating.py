@@ -15,7 +15,14 @@ from archive.curation.agenda import agenda
 from archive.db.models import Campaign, Meeting, Segment
 from archive.excerpts.manage import find_excerpt
 from archive.mail.readiness import cached_mail_problem
-from archive.privacy.view import neutral_label, public_view, speaker_colour
+from archive.privacy.view import (
+    campaign_phrases,
+    neutral_label,
+    public_view,
+    redact_phrases,
+    speaker_colour,
+    withheld_phrases,
+)
 from archive.timecodes import format_clock
 from archive.web.context import absolute_url, current_user, db, settings
 
@@ -36,6 +43,27 @@ def agenda_items(meeting_id: int) -> list[dict[str, Any]]:
         return []
     view = public_view(db(), db().get_one(Meeting, meeting_id))
     return [{"start": item.start, "title": view.redact_text(item.title)} for item in items]
+
+
+def withheld() -> dict[int, list[str]]:
+    """The phrases in force by meeting, read once per request (a page may list many meetings)."""
+    if "withheld_phrases" not in g:
+        g.withheld_phrases = withheld_phrases(db())
+    return g.withheld_phrases  # type: ignore[no-any-return]
+
+
+def public_title(meeting: Meeting) -> str:
+    """A meeting's title as the public reads it (archive.privacy.view): a phrase withheld in it is "[redacted]"."""
+    return redact_phrases(meeting.title, withheld().get(meeting.id, []))
+
+
+def campaign_text(text: str | None, campaign: Campaign) -> str:
+    """An organizer's text of a campaign (title, why) as the public reads it: a phrase withheld in a meeting the
+    campaign cites is withheld here too (archive.privacy.view.campaign_phrases)."""
+    known: dict[int, list[str]] = g.setdefault("campaign_phrases", {})
+    if campaign.id not in known:
+        known[campaign.id] = campaign_phrases(db(), campaign.id)
+    return redact_phrases(text or "", known[campaign.id])
 
 
 def revised_segments(meeting_id: int) -> set[int]:
@@ -143,9 +171,11 @@ def register(app: Flask) -> None:
         search_url,
     ):
         app.add_template_global(function)
+    app.add_template_filter(campaign_text)
     app.add_template_filter(clock)
     app.add_template_filter(neutral_label)
     app.add_template_filter(speaker_colour)
+    app.add_template_filter(public_title)
     app.add_template_filter(language_name)
     app.add_template_filter(long_date)
     app.add_template_filter(date_value)

@@ -40,6 +40,7 @@ from archive.db.models import Job, JobChunk, Meeting, Recording
 from archive.errors import ArchiveError, InvalidInput, NotFound, UnsupportedMedia
 from archive.media.store import sha256_of
 from archive.transcribe.transcript import TranscriptSegment, Word
+from archive.worker.rewrite import JobProgress, rewrite_after_ledger_change
 
 if TYPE_CHECKING:
     from archive.ingest.pipeline import MeetingInfo
@@ -303,7 +304,8 @@ def run_job(
                 kind, parameters = job.kind, dict(job.parameters)
             log.info("job %s: running (%s %s)", job_id, kind, slug or parameters.get("upload") or "")
             if kind == "dumps":  # queued with a change of the redaction ledger (archive.privacy.ledger)
-                _refresh_dumps(settings, sessions)
+                touched = [int(n) for n in parameters.get("meetings") or []]
+                rewrite_after_ledger_change(settings, sessions, touched, JobProgress(sessions, job_id, token))
             else:
                 job_settings = dataclasses.replace(
                     settings.for_languages(parameters.get("languages")),  # jobs queued before languages: none
@@ -356,14 +358,6 @@ def run_job(
             return True
     _finish(sessions, job_id, token)
     return True
-
-
-def _refresh_dumps(settings: Settings, sessions: sessionmaker[Session]) -> None:
-    """A "dumps" job: the bulk downloads written again from the public view (archive.bulk.refresh_dumps)."""
-    from archive.publish.bulk import refresh_dumps
-
-    with sessions() as session:
-        refresh_dumps(settings, session)
 
 
 def _store_upload(settings: Settings, sessions: sessionmaker[Session], job_id: int, parameters: dict[str, Any]) -> str:
@@ -530,12 +524,20 @@ def progress_of(job: Job, now: dt.datetime | None = None) -> dict[str, Any]:
     started = _aware(job.started_at)
     if job.status == "running" and started and job.progress_done > 0:
         elapsed = (now - started).total_seconds()
-        rate = job.progress_done / max(elapsed, 1e-6)  # seconds of audio per second
+        rate = job.progress_done / max(elapsed, 1e-6)  # seconds of audio (or steps) per second
         eta = round((job.progress_total - job.progress_done) / rate) if rate > 0 else None
+    if job.kind == "dumps":  # archive.worker.rewrite: counted in steps, not in audio
+        done, total = int(job.progress_total if job.status == "done" else job.progress_done), int(job.progress_total)
+        words = f"{done} of {total} steps done: the search index compacted, then each meeting in the new download"
+    else:
+        words = f"{round(percent, 1)}% of the audio transcribed"
     return {
         "id": job.id,
         "status": job.status,
         "percent": round(percent, 1),
+        "done": job.progress_done,
+        "total": job.progress_total,
+        "words": words + (f", about {eta} s left" if eta is not None else ""),
         "eta_seconds": eta,
         "attempts": job.attempts,
         "error": job.error,

@@ -75,6 +75,21 @@ def test_a_redaction_reaches_the_kept_page_at_once(archive, sessions, app_for, p
     assert "Rosa Alvarez" not in client.get(path).get_data(as_text=True)
 
 
+def test_a_change_removes_the_pages_of_earlier_content(archive, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
+    from archive.privacy.ledger import redact_phrase
+
+    app = app_for(archive)
+    folder = app.extensions["page_cache"].folder
+    app.test_client().get(PAGE)
+    assert any(b"Rosa Alvarez" in path.read_bytes() for path in folder.iterdir())
+    with sessions() as session, session.begin():
+        redact_phrase(session, SLUG, "Rosa Alvarez", reason="asked", requested_by="Rosa", approved_by="Ana", user=None)
+    signed_in = app.test_client()
+    signed_in.set_cookie(app.config["SESSION_COOKIE_NAME"], "anyone")  # never served a kept page, but it clears
+    signed_in.get(PAGE)
+    assert not [path for path in folder.iterdir() if b"Rosa Alvarez" in path.read_bytes()]
+
+
 def test_search_pages_follow_the_index(archive, app_for) -> None:  # type: ignore[no-untyped-def]
     client = app_for(archive).test_client()
     assert "grocery" in client.get("/search?q=grocery").get_data(as_text=True)

@@ -1,13 +1,17 @@
 """The canary: a name said aloud by a testifier, redacted at her request, must be gone from every public surface.
 
 A real recording (jfk.flac) is ingested; its transcript is written here so that a testifier, Marisol Vantablack,
-says a distinctive name, "Zyxwhistle Quorran", over real speech. An excerpt over it, a campaign citing that
-excerpt, its card, its clip and the bulk dump are all made first. A curator then redacts the phrase and withholds
-the testifier's name through the admin pages. Every public route is crawled (the app's URL map with its
-parameters filled, then every link found), every body read (HTML, JSON, XML, text, zip members, media bytes),
-every file of the Whoosh index read as bytes; PostgreSQL's vector is asked directly; the public recording and
-the clip are decoded and the redacted span must be silent while the rest is not. The original stays reachable
-by a curator, and that access is audited.
+says a distinctive name, "Zyxwhistle Quorran", over real speech. The name is also in every text people wrote
+about the meeting: its title, an agenda item, an excerpt's title and note, a campaign citing that excerpt (title,
+why, subject, letter) and the finished upload job that made the meeting (title, file name). The excerpt's card,
+its clip and the bulk dump are all made first. A curator then redacts the phrase and withholds the testifier's
+name through the admin pages; the public view hides both at once, before the worker runs the job the change
+queued (which then rewrites the files, with progress). Every public route is crawled (the app's URL map with its
+parameters filled, then every link found), every body read (HTML, JSON, XML, text, zip members, media bytes);
+every file of the archive home and of the server's kept pages is read as bytes (walk_home says what is left out,
+and why), the jobs' parameters too; PostgreSQL's vector is asked directly; the public recording and the clip are
+decoded and the redacted span must be silent while the rest is not. The original stays reachable by a curator,
+and that access is audited.
 """
 
 from __future__ import annotations
@@ -27,15 +31,26 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text
 
-from archive.campaigns.manage import create_campaign, open_campaign
+from archive.campaigns.manage import create_campaign, open_campaign, update_campaign
 from archive.cli.main import main
-from archive.db.models import AuditEvent, Meeting, Person, Recording, Segment, Speaker, TranscriptionRun
+from archive.db.models import (
+    AgendaItem,
+    AuditEvent,
+    Job,
+    Meeting,
+    Person,
+    Recording,
+    Segment,
+    Speaker,
+    TranscriptionRun,
+)
 from archive.excerpts.cards import card_text
 from archive.excerpts.manage import create_excerpt, excerpt_document, find_excerpt
+from archive.media.store import MediaStore
 from archive.search.index import index_meeting, open_backend
 from archive.worker.jobs import work
 from tests.factories.accounts import csrf_token, sign_in
-from tests.factories.campaigns import add_directory
+from tests.factories.campaigns import HOUSE, add_directory
 from tests.factories.media import FIXTURES
 
 pytestmark = pytest.mark.both_databases  # privacy: PostgreSQL's own search vector is read back
@@ -138,9 +153,35 @@ def archive(settings, sessions, runner, app_for):  # type: ignore[no-untyped-def
                 )
             )
         session.flush()
+        # The name in every text people wrote about the meeting, each set after its slug was made from it (a slug
+        # is an address, fixed when made: a name in one is a purge's business, not a redaction's).
+        meeting.title = f"Public hearing on shelters: {CANARY}"
+        session.add(AgendaItem(meeting_id=meeting.id, start=4.0, title=f"Testimony about {CANARY}"))
         excerpt = create_excerpt(session, slug, 4.0, 8.2, "Detained at the border", created_by="organizer")
-        campaign = create_campaign(session, title="Free our neighbours", excerpt_slugs=[excerpt.slug])
+        excerpt.title = f"{CANARY} detained at the border"
+        excerpt.note = f"Her neighbour {CANARY} was taken on a Tuesday."
+        campaign = create_campaign(
+            session,
+            title="Free our neighbours",
+            why=f"Bring {CANARY} home.",
+            subject=f"Free {CANARY}",
+            target="list",
+            recipients=[HOUSE[0]],
+            letter_template=f"I write about {CANARY}, detained last week.\n\n{{quote}}\n\n{{supporter_name}}, {{town}}",
+            excerpt_slugs=[excerpt.slug],
+        )
+        update_campaign(session, campaign, title=f"Free {CANARY}")
         open_campaign(session, campaign)
+        # The upload that made the meeting, long done: what was typed and the file's name are on its job.
+        session.add(
+            Job(
+                kind="ingest",
+                meeting_id=meeting.id,
+                status="done",
+                parameters={"title": meeting.title, "name": "zyxwhistle-quorran.flac", "tracks": [], "engine": "x"},
+                created_by="curator",
+            )
+        )
         ids = {
             "meeting": slug,
             "excerpt": excerpt.slug,
@@ -166,6 +207,8 @@ def crawl(client, ids: dict[str, Any]) -> dict[str, bytes]:  # type: ignore[no-u
         "/search.atom?q=detained",
         f"/search?speaker={PERSON}",
         "/api/search?q=vantablack",
+        "/api/search?q=title:zyxwhistle",
+        '/search?q=title:"Zyxwhistle Quorran"',
         f"/oembed?url=http://localhost/excerpts/{ids['excerpt']}",
         "/api/excerpts",
         "/excerpts.csv",
@@ -234,13 +277,79 @@ def leaks(body: bytes) -> list[str]:
     return found
 
 
+def hidden_at_once(ids: dict[str, Any]) -> list[str]:
+    """The pages that show the meeting's, the excerpt's and the campaign's texts, read before the worker runs."""
+    slug, excerpt, campaign = ids["meeting"], ids["excerpt"], ids["campaign"]
+    return [
+        "/",
+        "/meetings",
+        f"/meetings/{slug}",
+        f"/meetings/{slug}.json",
+        f"/meetings/{slug}.vtt",
+        "/api/meetings",
+        f"/api/meetings/{slug}",
+        "/meetings.atom",
+        "/sitemap.xml",
+        "/search?q=detained",
+        "/api/search?q=detained",
+        f"/excerpts/{excerpt}",
+        f"/api/excerpts/{excerpt}",
+        f"/campaigns/{campaign}",
+        "/api/campaigns",
+        f"/api/campaigns/{campaign}",
+        f"/people/{ids['people'][1]}",
+    ]
+
+
+def walk_home(settings, sessions, kept_pages: Path) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The secrets in each file of the archive home and of the server's kept pages, by relative path.
+
+    Left out, and only these: the database (archive.db and its journal files), which holds the ledger itself and
+    the originals a curator reads and restores (the transcript as said, titles and texts as typed: a redaction
+    rewrites nothing stored, it withholds on the way out); the purge log, the ledger's copy kept for restores
+    (it names each withheld phrase so that a restored backup withholds it again); and the originals on disk a
+    curator may restore: each recording's stored original in media/ (served to curators only, each access
+    audited) and the machine transcripts in transcripts/ that a re-transcription or a revert starts from.
+    Everything else is read as bytes, and as text inside each zip member: the search index, the public copies
+    of recordings, clips, captioned videos, cards, dumps, waiting uploads, keys and caches; the kept pages too.
+    """
+    with sessions() as session:
+        recordings = session.execute(select(Recording.sha256, Recording.suffix)).all()
+        runs = session.scalars(select(TranscriptionRun.transcript_file)).all()
+    home, store = Path(settings.home), MediaStore(settings.media_dir)
+    originals = {store.path_for(sha, suffix) for sha, suffix in recordings}
+    originals |= {Path(settings.transcripts_dir) / name for name in runs}
+    originals |= {path for sha, _ in recordings for path in Path(settings.transcripts_dir).glob(f"{sha}.*")}
+    database = {home / f"archive.db{end}" for end in ("", "-wal", "-shm", "-journal")}
+    skipped = originals | database | {Path(settings.purge_log_path)}
+    found: dict[str, list[str]] = {}
+    for root in (home, Path(kept_pages)):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path not in skipped:
+                name = path.relative_to(root.parent if root != home else home).as_posix()
+                found[name] = leaks(path.read_bytes()) if root == home else _kept_page_leaks(path.read_bytes())
+    return found
+
+
+def _kept_page_leaks(data: bytes) -> list[str]:
+    """A kept page (archive.web.page_cache: its key, then its body): a search for a secret is kept with the query
+    it echoes, and must answer nothing; any other page must not hold a secret."""
+    length = int.from_bytes(data[:4], "big")
+    key, body = json.loads(data[4 : 4 + length])["key"], data[4 + length :]
+    if leaks(unquote_plus(key).encode()):
+        path = re.search(r"'(/[^']*)'", key)
+        assert path is not None and _answers_nothing(path.group(1), body), key
+        return []
+    return leaks(body)
+
+
 def _answers_nothing(path: str, body: bytes) -> bool:
     """A search page, feed or API answer with no hit (and so nothing of the testimony in it)."""
     if path.startswith("/api/"):
         return json.loads(body)["total"] == 0
     if ".atom" in path:
         return b"<entry" not in body
-    return b'<p class="total">0 results' in body
+    return b'<p class="total">0 results' in body or re.search(rb'<ol class="hits">\s*</ol>', body) is not None
 
 
 def rms(data: bytes, start: float, end: float) -> float:
@@ -279,9 +388,22 @@ def test_a_redacted_name_is_gone_from_every_public_surface(archive, settings, se
     _post(curator, f"/admin/meetings/{slug}/privacy/phrase", {"phrase": CANARY.lower(), **WHO}, slug)
     consent = {"label": "SPEAKER_01", "consent": "name-withheld", **WHO}
     _post(curator, f"/admin/meetings/{slug}/privacy/consent", consent, slug)
+    # The public view hides it at once, before the worker has run: it reads the ledger (archive.privacy.view).
+    at_once = {path: fetch(public, path).data for path in hidden_at_once(archive)}
+    assert {path: leaks(body) for path, body in at_once.items() if leaks(body)} == {}
     # The dump written before the change is not offered any more; the worker writes the new one.
     assert fetch(public, "/downloads/archive.zip").status_code == 404
+    with sessions() as session:
+        rewrite = session.scalars(select(Job).where(Job.kind == "dumps")).one()
+        assert rewrite.status == "queued"
+    assert f"job {rewrite.id}" in curator.get(f"/admin/meetings/{slug}/privacy").get_data(as_text=True)
     assert work(settings, sessions, once=True, load_transcriber=_no_transcriber) == 1  # one "dumps" job
+    with sessions() as session:  # stale files gone, the index compacted, the jobs' words withheld; one meeting dumped
+        rewrite = session.get_one(Job, rewrite.id)
+        assert (rewrite.status, rewrite.progress_done, rewrite.progress_total) == ("done", 2, 2)
+        for job in session.scalars(select(Job)):  # what curators typed on jobs: withheld too
+            assert not leaks(json.dumps([job.parameters, job.error]).encode()), job.kind
+    assert "2 of 2 steps done" in curator.get(f"/admin/jobs/{rewrite.id}").get_data(as_text=True)
 
     after = crawl(public, archive)
     assert len(after) >= 50, sorted(after)
@@ -290,7 +412,9 @@ def test_a_redacted_name_is_gone_from_every_public_surface(archive, settings, se
         assert _answers_nothing(path, body), path
     leaked = {path: leaks(body) for path, body in after.items() if path not in echoes and leaks(body)}
     assert leaked == {}
-    assert len(echoes) >= 6
+    assert len(echoes) >= 8
+    by_title = fetch(public, "/api/search?q=title:shelters")  # Whoosh: the title as published
+    assert by_title.get_json()["total"] == 3 and not leaks(by_title.data)
     assert f"/meetings/{slug}/recordings/0.flac" in after and "/downloads/archive.zip" in after
     page = after[f"/meetings/{slug}"].decode()
     assert "Public commenter 1" in page and "[redacted]" in page
@@ -308,6 +432,17 @@ def test_a_redacted_name_is_gone_from_every_public_surface(archive, settings, se
         if path.is_file():
             data = path.read_bytes().lower()
             assert b"zyxwhistl" not in data and b"quorran" not in data and b"vantablack" not in data, path
+    # Every file of the home and of the server's kept pages, but the database and the originals (see walk_home).
+    kept_pages = app.extensions["page_cache"].folder
+    visitor = app.test_client(use_cookies=False)  # a visitor without a session: the pages she reads are kept
+    for path in hidden_at_once(archive):
+        fetch(visitor, path)
+    found = walk_home(settings, sessions, kept_pages)
+    reached = {name.rsplit("/", 1)[0] for name in found}
+    wanted = ("search_index/", "dumps", "cache/public", "cache/clips", "cache/cards", kept_pages.name)
+    assert [w for w in wanted if not any(folder.startswith(w) for folder in reached)] == [], sorted(reached)
+    leaked_files = sorted(name for name, secrets in found.items() if secrets)
+    assert not leaked_files, "\n".join(leaked_files)
     if settings.sqlalchemy_url.startswith("postgresql"):
         with sessions() as session:
             for word in ("Zyxwhistle", "Quorran"):
@@ -321,6 +456,10 @@ def test_a_redacted_name_is_gone_from_every_public_surface(archive, settings, se
         pg_app = app_for(dataclasses.replace(settings, search_backend="postgres"))
         found = pg_app.test_client().get(f"/api/search?q={CANARY}").get_json()
         assert found["total"] == 0
+        # The title as published: found by its other words, not by the withheld ones.
+        assert pg_app.test_client().get("/api/search?q=title:zyxwhistle").get_json()["total"] == 0
+        by_title = pg_app.test_client().get("/api/search?q=title:shelters")
+        assert by_title.get_json()["total"] == 3 and not leaks(by_title.get_data())
         answer = pg_app.test_client().get("/api/search?q=detained")
         assert [h["speaker"]["name"] for h in answer.get_json()["results"]] == ["Public commenter 1"]
         assert not leaks(answer.get_data())

@@ -10,15 +10,17 @@ field values and request filters reach SQL here as bound parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import weakref
 from collections.abc import Iterable
 from typing import Any
 
 from markupsafe import escape
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, text
 
 from archive.db.session import make_engine
+from archive.privacy.view import redact_phrases
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
 from archive.search.postgres.tsquery import (
@@ -152,6 +154,11 @@ JOINS = {
     "sp": "\n    LEFT JOIN speakers AS sp ON sp.id = s.speaker_id\n    LEFT JOIN people AS p ON p.id = sp.person_id",
     "b": "\n    JOIN bodies AS b ON b.id = m.body_id",
 }
+# The phrase redactions in force (archive.privacy.view.in_force): a meeting's title is published without them.
+WITHHELD_PHRASES = (
+    "SELECT r.meeting_id, r.phrase FROM redactions AS r WHERE r.scope = 'phrase' AND r.phrase IS NOT NULL"
+    " AND r.id NOT IN (SELECT lifts_id FROM redactions WHERE lifts_id IS NOT NULL)"
+)
 NAME_COLUMNS = {"speaker": ("sp", f"({PUBLIC_NAME})"), "role": ("sp", f"({PUBLIC_ROLE})"), "body": ("b", "b.name")}
 
 
@@ -202,7 +209,13 @@ class Statement:
             document = f"to_tsvector('{NAME_CONFIG}', testimony_search_text(coalesce({column}, '')))"
             return f"{document} @@ {self.tsquery(words, NAME_CONFIG)}"
         if node.name == "title":
-            return f"to_tsvector('{TEXT_CONFIG}', testimony_search_text(m.title)) @@ {self.tsquery(words)}"
+            # A title is searched as published: a match on a phrase withheld in the meeting is no match.
+            query = self.tsquery(words)
+            return (
+                f"(to_tsvector('{TEXT_CONFIG}', testimony_search_text(m.title)) @@ {query}"
+                f" AND NOT EXISTS ({WITHHELD_PHRASES} AND r.meeting_id = m.id"
+                f" AND to_tsvector('{TEXT_CONFIG}', testimony_search_text(r.phrase)) @@ {query}))"
+            )
         if node.name == "kind":  # NULL-safe, so -kind:remark keeps the segments nobody gave a kind
             return f"coalesce(s.kind = {self.bind(node.value.lower())}, false)"
         if node.name == "meeting":
@@ -361,6 +374,8 @@ class PostgresBackend:
         if not exact:
             message = " ".join(filter(None, [message, broad_message(self.window, request.sort)]))
         hits = [_hit(hit) for hit in row.hits]
+        if hits:
+            hits = self._published_titles(hits)
         total = min(int(row.found), self.window)
         corrected = did_you_mean(request.q, self.vocabulary()) if total == 0 and parsed.tree is not None else None
         return SearchPage(
@@ -374,6 +389,28 @@ class PostgresBackend:
             total_exact=exact,
             suggestion=corrected,
         )
+
+    def _published_titles(self, hits: list[SearchHit]) -> list[SearchHit]:
+        """The hits with their meetings' titles as published: a phrase withheld in a meeting, withheld in its title
+        (archive.privacy.view); one small query, on the meetings of the page only."""
+        ids = sorted({hit.meeting_slug for hit in hits})
+        sql = text(
+            f"SELECT m.slug, w.phrase FROM ({WITHHELD_PHRASES}) AS w JOIN meetings AS m ON m.id = w.meeting_id"
+            " WHERE m.slug IN :slugs"
+        ).bindparams(bindparam("slugs", expanding=True))
+        with self.engine.connect() as connection:
+            rows = connection.execute(sql, {"slugs": ids})
+            phrases: dict[str, list[str]] = {}
+            for slug, phrase in rows.all():
+                phrases.setdefault(slug, []).append(phrase)
+        if not phrases:
+            return hits
+        return [
+            dataclasses.replace(hit, meeting_title=redact_phrases(hit.meeting_title, phrases[hit.meeting_slug]))
+            if hit.meeting_slug in phrases
+            else hit
+            for hit in hits
+        ]
 
     def vocabulary(self) -> dict[str, int]:
         """word → published segments that say it, read again when the content version has moved."""

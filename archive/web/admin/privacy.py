@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from archive.accounts.users import record
 from archive.db.lookups import meeting_by_slug
-from archive.db.models import REDACTION_SCOPES, SPEAKER_CONSENTS, Meeting, Recording, Speaker
+from archive.db.models import REDACTION_SCOPES, SPEAKER_CONSENTS, Job, Meeting, Recording, Speaker
 from archive.errors import InvalidInput, NotFound
 from archive.media.store import MEDIA_TYPES
 from archive.privacy import ledger as privacy
@@ -85,6 +85,10 @@ def _meeting_page(
         rows=privacy.ledger(db(), meeting_slug=slug),
         lifted=privacy.lifted_ids(db()),
         notices=view.notices,
+        # The worker's rewriting after a ledger change (archive.worker.rewrite), for the curator to follow.
+        rewriting=db().scalar(
+            select(Job).where(Job.kind == "dumps", Job.status.in_(("queued", "running"))).order_by(Job.id.desc())
+        ),
         error=error,
         form=form,
         values=request.form if error else {},

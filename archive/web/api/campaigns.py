@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from archive.campaigns.manage import is_open, open_campaigns, public_campaign, public_counts
 from archive.db.models import Campaign
+from archive.privacy.view import campaign_phrases, redact_phrases
 from archive.web.context import absolute_url, db
 
 campaigns_api = Blueprint("campaigns_api", __name__, url_prefix="/api")
@@ -26,18 +27,23 @@ def _counts(campaign: Campaign) -> dict[str, int]:
 
 
 def campaign_json(campaign: Campaign) -> dict[str, Any]:
-    """Public fields only: never a supporter, never the organizers."""
+    """Public fields only: never a supporter, never the organizers; texts as published (archive.privacy.view)."""
+    phrases = campaign_phrases(db(), campaign.id)
     return {
         "slug": campaign.slug,
-        "title": campaign.title,
-        "why": campaign.why,
+        "title": redact_phrases(campaign.title, phrases),
+        "why": redact_phrases(campaign.why, phrases) if campaign.why else campaign.why,
         "target": campaign.target,
         "deadline": campaign.deadline.isoformat() if campaign.deadline else None,
         "open": is_open(campaign),
         **_counts(campaign),
         "url": absolute_url(url_for("campaigns.campaign", slug=campaign.slug)),
         "excerpts": [
-            {"slug": row.excerpt.slug, "title": row.excerpt.title, "url": absolute_url(f"/excerpts/{row.excerpt.slug}")}
+            {
+                "slug": row.excerpt.slug,
+                "title": redact_phrases(row.excerpt.title, phrases),
+                "url": absolute_url(f"/excerpts/{row.excerpt.slug}"),
+            }
             for row in campaign.excerpts
         ],
     }

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from archive.db.models import Body, Meeting
 from archive.errors import InvalidInput
+from archive.privacy.view import redact_phrases, withheld_phrases
 from archive.publish.documents import meeting_document
 from archive.publish.people import person_record
 from archive.web.api.openapi import document
@@ -44,6 +45,7 @@ def meetings() -> ResponseReturnValue:
         .scalars(query.order_by(Meeting.date.desc(), Meeting.id.desc()).offset((page - 1) * per_page).limit(per_page))
         .all()
     )
+    phrases = withheld_phrases(db(), [m.id for m in found])
     return jsonify(
         total=db().scalar(count),
         page=page,
@@ -51,7 +53,7 @@ def meetings() -> ResponseReturnValue:
         meetings=[
             {
                 "slug": m.slug,
-                "title": m.title,
+                "title": redact_phrases(m.title, phrases.get(m.id, [])),
                 "date": m.date.isoformat(),
                 "body": m.body.name,
                 "body_slug": m.body.slug,

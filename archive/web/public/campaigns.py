@@ -37,6 +37,7 @@ from archive.db.models import Campaign, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, towns
+from archive.privacy.view import public_campaign_text
 from archive.web.context import absolute_url, db, secret_key
 
 campaigns = Blueprint("campaigns", __name__)
@@ -288,6 +289,8 @@ def thanks(slug: str) -> ResponseReturnValue:
         page_url=page_url,
         excerpt_url=excerpt_url,
         # Said as the supporter would say it; the link's preview (its Open Graph card) shows the campaign.
-        campaign_links=_share_links(f"I wrote to my legislators: {found.title}. You can too:", page_url),
+        campaign_links=_share_links(
+            f"I wrote to my legislators: {public_campaign_text(db(), found.id, found.title)}. You can too:", page_url
+        ),
         excerpt_links=_share_links(excerpts[0]["title"], excerpt_url) if excerpts and excerpt_url else None,
     )

@@ -25,7 +25,7 @@ from archive.db.models import Campaign, Excerpt, Meeting, Person, Segment, Speak
 from archive.db.types import as_utc
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, find_excerpt, is_withheld
-from archive.privacy.view import NAMED, neutral_label
+from archive.privacy.view import NAMED, neutral_label, redact_phrases, withheld_phrases
 from archive.publish import atom
 from archive.publish.bulk import DUMPS, offered_zip
 from archive.publish.documents import excerpt_documents, excerpt_query
@@ -163,13 +163,14 @@ def meetings_feed() -> ResponseReturnValue:
         .limit(FEED_SIZE)
     )
     entries = []
+    phrases = withheld_phrases(db())
     for meeting in rows:
         place = f", {meeting.place}" if meeting.place else ""
         url = _feed_link(f"/meetings/{meeting.slug}")
         entries.append(
             atom.Entry(
                 id=_feed_id(f"/meetings/{meeting.slug}"),
-                title=meeting.title,
+                title=redact_phrases(meeting.title, phrases.get(meeting.id, [])),
                 url=url,
                 updated=as_utc(meeting.created_at),
                 summary=f"{meeting.body.name}{place}, {meeting.date:%-d %B %Y}; "

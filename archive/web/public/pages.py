@@ -30,7 +30,7 @@ from archive.db.models import Body, Meeting, Recording
 from archive.errors import InvalidInput
 from archive.media.store import MEDIA_TYPES
 from archive.privacy.audio import public_copy
-from archive.privacy.view import silenced_ranges, speaker_colour
+from archive.privacy.view import public_title, redact_phrases, silenced_ranges, speaker_colour, withheld_phrases
 from archive.publish.documents import excerpt_documents, excerpt_query, meeting_document
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
 from archive.publish.people import meeting_voices, person_record, speaker_index
@@ -97,7 +97,7 @@ class SearchNames:
 
     content_version: int
     bodies: list[tuple[str, str]]  # (slug, name), by name
-    titles: dict[str, str]  # every meeting's title by its slug
+    titles: dict[str, str]  # every meeting's public title (phrases withheld) by its slug
 
 
 def search_names() -> SearchNames:
@@ -107,7 +107,11 @@ def search_names() -> SearchNames:
     kept: SearchNames | None = current_app.extensions.get("search_names")
     if kept is None or kept.content_version != current:
         bodies = [(slug, name) for slug, name in db().execute(select(Body.slug, Body.name).order_by(Body.name))]
-        titles = {slug: title for slug, title in db().execute(select(Meeting.slug, Meeting.title))}
+        phrases = withheld_phrases(db())  # a phrase withheld in a meeting is withheld in its title
+        titles = {
+            slug: redact_phrases(title, phrases.get(meeting_id, []))
+            for meeting_id, slug, title in db().execute(select(Meeting.id, Meeting.slug, Meeting.title))
+        }
         kept = current_app.extensions["search_names"] = SearchNames(current, bodies, titles)
     return kept
 
@@ -226,7 +230,7 @@ def _report_links(meeting: Meeting, second: float | None) -> dict[str, str]:
         links["url"] = settings.report_url
     if settings.report_email and EMAIL_ADDRESS.fullmatch(settings.report_email):
         where = f" at {format_clock(second)}" if second is not None else ""
-        subject = f"Transcript error: {meeting.title} ({meeting.date.isoformat()}){where}"
+        subject = f"Transcript error: {public_title(db(), meeting)} ({meeting.date.isoformat()}){where}"
         page = site_url() + url_for("pages.meeting", slug=meeting.slug, t=int(second) if second is not None else None)
         body = f"Page: {page}\n\nWhat the transcript says, and what was said:\n"
         # Spaces as %20, not +: mail programs do not decode + in mailto: links.

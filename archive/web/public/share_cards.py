@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from archive.db.models import Meeting
 from archive.excerpts.cards import cached_card, meeting_card_text, site_card_text
+from archive.privacy.view import public_title
 from archive.web.context import db
 
 share_cards = Blueprint("share_cards", __name__)
@@ -27,7 +28,7 @@ def meeting_card(slug: str) -> ResponseReturnValue:
     if meeting is None:
         abort(404)
     seconds = sum(recording.duration for recording in meeting.recordings)
-    text = meeting_card_text(meeting.title, meeting.body.name, meeting.date, seconds, settings.site_name)
+    text = meeting_card_text(public_title(db(), meeting), meeting.body.name, meeting.date, seconds, settings.site_name)
     db().rollback()
     return _send(cached_card(settings.home / "cache" / "cards" / "meetings", slug, text))
 

@@ -11,9 +11,7 @@
     var bar = document.getElementById("job-progress");
     bar.value = state.percent;
     bar.textContent = state.percent + "%";
-    var words = state.percent + "% of the audio transcribed";
-    if (state.eta_seconds !== null) words += ", about " + state.eta_seconds + " s left";
-    document.getElementById("job-percent").textContent = words;
+    document.getElementById("job-percent").textContent = state.words;
     var error = document.getElementById("job-error");
     error.hidden = !state.error;
     error.textContent = state.error || "";
