@@ -49,7 +49,7 @@ def withheld() -> dict[int, list[str]]:
     """The phrases in force by meeting, read once per request (a page may list many meetings)."""
     if "withheld_phrases" not in g:
         g.withheld_phrases = withheld_phrases(db())
-    return g.withheld_phrases  # type: ignore[no-any-return]
+    return g.withheld_phrases
 
 
 def public_title(meeting: Meeting) -> str:

@@ -209,8 +209,9 @@ class Statement:
             document = f"to_tsvector('{NAME_CONFIG}', testimony_search_text(coalesce({column}, '')))"
             return f"{document} @@ {self.tsquery(words, NAME_CONFIG)}"
         if node.name == "title":
-            # A title is searched as published: a match on a phrase withheld in the meeting is no match.
-            query = self.tsquery(words)
+            # A title is searched as published: a match on a phrase withheld in the meeting is no match. Its
+            # words carry no language weight (a segment's do, migration 0012): an unweighted query meets them.
+            query = f"to_tsquery('{TEXT_CONFIG}', {self.bind(tsquery_text(words))})"
             return (
                 f"(to_tsvector('{TEXT_CONFIG}', testimony_search_text(m.title)) @@ {query}"
                 f" AND NOT EXISTS ({WITHHELD_PHRASES} AND r.meeting_id = m.id"
