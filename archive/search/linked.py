@@ -1,5 +1,7 @@
-"""Interpretation beside its original on a page of hits: a hit on an interpreter's line shows the words it
-interprets, a hit on testimony shows the interpreter's rendering (only a curator's confirmed links count).
+"""Interpretation beside its original on a page of hits: confirmed links only, as published, in one query.
+
+A hit on an interpreter's line shows the words it interprets, a hit on testimony shows the interpreter's rendering
+(only a curator's confirmed links count: a machine's suggestion is never shown as fact).
 
 One query for the whole page. The linked lines are read as published: `Segment.public_text`, which the privacy
 ledger keeps in step in the same transaction as any change (archive.privacy.ledger.refresh_public_text; the
