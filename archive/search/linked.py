@@ -12,8 +12,9 @@ a link.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from archive.db.models import Interpretation, Segment
@@ -28,46 +29,48 @@ def with_linked_lines(session: Session, page: SearchPage) -> SearchPage:
     ids = [hit.segment_id for hit in page.hits]
     if not ids:
         return page
-    interprets = and_(Interpretation.segment_id.in_(ids), Segment.id == Interpretation.source_id)
-    interpreted_by = and_(Interpretation.source_id.in_(ids), Segment.id == Interpretation.segment_id)
     published = func.coalesce(Segment.public_text, Segment.text)
-    rows = session.execute(
-        select(
-            Interpretation.segment_id,
-            Interpretation.source_id,
-            Segment.id,
-            Segment.language,
-            Segment.start,
-            Segment.end,
-            published,
+
+    def linked(hit: Any, relation: str, other: Any) -> Select[Any]:
+        """The lines tied to the hits whose id is in `hit`: the segment at the link's `other` end."""
+        return (
+            select(
+                hit.label("hit"),
+                literal(relation).label("relation"),
+                Segment.id,
+                Segment.language,
+                Segment.start,
+                Segment.end,
+                published.label("text"),
+            )
+            .join(Segment, Segment.id == other)
+            .where(hit.in_(ids), Interpretation.status == CONFIRMED, published != "")  # "": an unpublished voice
         )
-        .join(Segment, or_(interprets, interpreted_by))
-        .where(Interpretation.status == CONFIRMED, published != "")  # "": an unpublished voice's line
-        .order_by(Segment.start, Segment.id)
-    ).all()
+
+    # Both directions in one statement; each half uses its own index (interpretations.segment_id, .source_id).
+    both = union_all(
+        linked(Interpretation.segment_id, "original", Interpretation.source_id),
+        linked(Interpretation.source_id, "interpretation", Interpretation.segment_id),
+    ).subquery()
+    rows = session.execute(select(both).order_by(both.c.start, both.c.id)).all()
     if not rows:
         return page
-    originals: dict[int, list[Found]] = {}
-    interpretations: dict[int, list[Found]] = {}
-    for segment_id, source_id, linked_id, language, start, end, text in rows:
-        line = (linked_id, language, start, end, text)
-        if linked_id == source_id:  # the hit is the interpretation: this is its original
-            originals.setdefault(segment_id, []).append(line)
-        else:
-            interpretations.setdefault(source_id, []).append(line)
+    found: dict[str, dict[int, list[Found]]] = {"original": {}, "interpretation": {}}
+    for hit_id, relation, linked_id, language, start, end, text in rows:
+        found[relation].setdefault(hit_id, []).append((linked_id, language, start, end, text))
 
-    def lines(meeting_url: str, found: list[Found]) -> tuple[LinkedLine, ...]:
+    def lines(meeting_url: str, linked_lines: list[Found]) -> tuple[LinkedLine, ...]:
         return tuple(
             LinkedLine(i, language, start, end, text, f"{meeting_url}?t={int(start)}#{line_id(i)}")
-            for i, language, start, end, text in found
+            for i, language, start, end, text in linked_lines
         )
 
     hits = [
         dataclasses.replace(
             hit,
             # A link never leaves its meeting: the linked line is on the hit's meeting page.
-            originals=lines(hit.meeting_url, originals.get(hit.segment_id, [])),
-            interpretations=lines(hit.meeting_url, interpretations.get(hit.segment_id, [])),
+            originals=lines(hit.meeting_url, found["original"].get(hit.segment_id, [])),
+            interpretations=lines(hit.meeting_url, found["interpretation"].get(hit.segment_id, [])),
         )
         for hit in page.hits
     ]
