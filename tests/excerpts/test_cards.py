@@ -309,6 +309,9 @@ def test_the_served_card_of_spanish_testimony_carries_its_confirmed_interpretati
         excerpt = session.scalars(select(Excerpt)).one()
         text = card_text(excerpt_document(session, excerpt), "Testimony Archive")
     assert text.quote == SPANISH and text.interpretation == ENGLISH and text.interpretation_label == LABEL
+    # The page's description of the image says so too.
+    page = client.get(f"/excerpts/{slug}").get_data(as_text=True)
+    assert f'<meta property="og:image:alt" content="Quote card: “{SPANISH}” — María. {LABEL} “{ENGLISH[:40]}' in page
     # Read back, the served PNG is exactly the layout of those words (PNG is lossless).
     served = np.asarray(Image.open(io.BytesIO(after.data)).convert("RGB"))
     assert (served == np.asarray(draw_card(layout_card(replace(text, site=settings.site_name))))).all()
