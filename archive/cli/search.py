@@ -79,6 +79,11 @@ def search(ctx: click.Context, query: str, as_json: bool, limit: int, **filters:
             f"{format_clock(hit.start):>8}  {hit.meeting_date}  {hit.meeting_slug}  {who}\n"
             f"          {terminal_snippet(hit.highlight)}"
         )
+        # An interpreter's line with the words it interprets, testimony with its interpretation (confirmed links).
+        for label, line in [("original", o) for o in hit.originals] + [
+            ("interpretation", i) for i in hit.interpretations
+        ]:
+            click.echo(f"          {label} ({line.language or '?'}, {format_clock(line.start)}): {line.text}")
 
 
 def terminal_snippet(highlight: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from archive.config import language_name
 from archive.excerpts.manage import ExcerptDocument
 from archive.media.clips import cached, forget_others
 from archive.timecodes import format_clock
@@ -38,7 +39,13 @@ UNVERIFIED = "#7f4606"
 TEXT_COLOURS = {"ink": INK, "muted": MUTED, "accent": ACCENT, "verified": VERIFIED, "unverified": UNVERIFIED}
 
 QUOTE_SIZES = (54, 48, 44, 40, 36, 33, 30)  # the largest that holds the whole quote wins
+# The interpreter's words under a quote: smaller and in sans, so nobody takes them for the quote itself; each
+# size goes with the quote's size in the same place (both shrink together).
+INTERPRETATION_SIZES = (34, 32, 30, 28, 26, 24, 22)
+LABEL_SIZE = 20  # "Interpretation into English, by the meeting's interpreter …" above them
+LABEL_SPACE = 22 + 28  # the gap above the label and the label's own line
 ELLIPSIS = "…"
+Block = tuple[list[str], int, bool]  # a text's rows, its type size, and whether it was shortened to fit
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,10 @@ class CardText:
     when: str
     body: str = ""  # the body that met: always shown in full where it fits the line
     quoted: bool = True  # the big text is someone's words (a quote), else a title (a meeting's, the site's)
+    # The interpreter's rendering of the quote (an excerpt of Spanish testimony): said after it, not part of it,
+    # shown under it with its label; "" for most cards.
+    interpretation: str = ""
+    interpretation_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,7 @@ class CardLayout:
     background: str
     lines: tuple[Line, ...]
     rule: tuple[int, int, int, int]  # the accent rule under the header
-    shortened: bool  # the quote did not fit and ends with an ellipsis
+    shortened: bool  # the quote (or the interpretation under it) did not fit and ends with an ellipsis
 
 
 def card_text(document: ExcerptDocument, site_name: str) -> CardText:
@@ -89,6 +100,8 @@ def card_text(document: ExcerptDocument, site_name: str) -> CardText:
         speaker, role = "Unidentified speaker", ""
     meeting = document["meeting"]
     date = dt.date.fromisoformat(meeting["date"])
+    interpretation = document.get("interpretation") or []
+    into = list(dict.fromkeys(part["language"] for part in interpretation if part["language"]))
     return CardText(
         site=site_name,
         status="✓ Verified against the recording" if document["verified"] else "Machine transcript, not yet verified",
@@ -99,6 +112,13 @@ def card_text(document: ExcerptDocument, site_name: str) -> CardText:
         meeting=meeting["title"],
         when=f"{date.day} {date:%B %Y} · at {format_clock(document['start'])}",
         body=meeting["body"],
+        interpretation=_typographic(" ".join(" ".join(part["text"] for part in interpretation).split())),
+        interpretation_label=(
+            f"Interpretation{' into ' + ', '.join(language_name(code) for code in into) if into else ''},"
+            " by the meeting’s interpreter (not a machine translation):"
+            if interpretation
+            else ""
+        ),
     )
 
 
@@ -143,16 +163,61 @@ def layout_card(text: CardText) -> CardLayout:
             lines.append(_line(role, SANS, 30, "ink", MARGIN_X + name_width, speaker_y))
     lines += [meeting, when]
 
-    # The quote fills the space between, at the largest size that holds it, else shortened at a word.
+    # The quote fills the space between, at the largest size that holds it, else shortened at a word; an
+    # interpretation goes under it with its label, both shrinking together, then both shortened.
     quote_top, quote_bottom = rule_y + 3 + 34, speaker_y - 34
-    wrapped, size, shortened = _quote_lines(text.quote, inner, quote_bottom - quote_top, text.quoted)
-    leading = round(size * 1.3)
+    if text.interpretation:
+        quote, interpretation = _interpreted_blocks(text, inner, quote_bottom - quote_top)
+    else:
+        quote, interpretation = _quote_lines(text.quote, inner, quote_bottom - quote_top, text.quoted), None
+    wrapped, size, shortened = quote
+    leading = _leading(size)
     block = len(wrapped) * leading
+    if interpretation is not None:
+        block += LABEL_SPACE + len(interpretation[0]) * _leading(interpretation[1])
     y = quote_top + max(0, (quote_bottom - quote_top - block) // 2)  # centred in its space
     for row in wrapped:
         lines.append(_line(row, SERIF, size, "ink", MARGIN_X, y))
         y += leading
+    if interpretation is not None:
+        rows, small, cut = interpretation
+        y += LABEL_SPACE - 28
+        lines.append(
+            _line(_fit(text.interpretation_label, SANS, LABEL_SIZE, inner), SANS, LABEL_SIZE, "muted", MARGIN_X, y)
+        )
+        y += 28
+        for row in rows:
+            lines.append(_line(row, SANS, small, "ink", MARGIN_X, y))
+            y += _leading(small)
+        shortened = shortened or cut
     return CardLayout(WIDTH, HEIGHT, BACKGROUND, tuple(lines), rule, shortened)
+
+
+def _leading(size: int) -> int:
+    return round(size * 1.3)
+
+
+def _interpreted_blocks(text: CardText, width: float, height: float) -> tuple[Block, Block]:
+    """The quote and the interpretation under it: the largest pair of sizes that holds both whole, else the
+    smallest, with the height shared (the quote at least 55% of it, or all the interpretation leaves) and each
+    shortened at a word."""
+    quote_text, said = f"“{text.quote}”", f"“{text.interpretation}”"
+    for big, small in zip(QUOTE_SIZES, INTERPRETATION_SIZES, strict=True):
+        quote = _wrap(quote_text, font(SERIF, big), width)
+        interpretation = _wrap(said, font(SANS, small), width)
+        if len(quote) * _leading(big) + LABEL_SPACE + len(interpretation) * _leading(small) <= height:
+            return (quote, big, False), (interpretation, small, False)
+    room = int(height) - LABEL_SPACE
+    quote_need, said_need = len(quote) * _leading(big), len(interpretation) * _leading(small)
+    quote_room = round(room * 0.55)
+    if quote_need <= quote_room:
+        quote_room = quote_need
+    elif said_need <= room - quote_room:
+        quote_room = room - said_need
+    return (
+        _shortened(text.quote, SERIF, big, width, quote_room // _leading(big), ("“", "”")),
+        _shortened(text.interpretation, SANS, small, width, (room - quote_room) // _leading(small), ("“", "”")),
+    )
 
 
 def _meeting_line(text: CardText, width: float) -> str:
@@ -171,6 +236,8 @@ def _meeting_line(text: CardText, width: float) -> str:
 
 def _line(text: str, name: str, size: int, colour: str, x: float, y: float) -> Line:
     left, top, right, bottom = font(name, size).getbbox(text, anchor="la")
+    if left < 0:  # a glyph that reaches left of its origin (serif "y", "v"): moved in, so no ink is in the margin
+        x -= left
     return Line(text, name, size, TEXT_COLOURS[colour], x, y, (x + left, y + top, x + right, y + bottom))
 
 
@@ -189,24 +256,34 @@ def _fit(text: str, name: str, size: int, width: float) -> str:
 
 
 def _width(face: ImageFont.FreeTypeFont, text: str) -> float:
-    """How far the text reaches from its origin: its advance, or its ink where a glyph overhangs."""
-    return max(int(face.getlength(text) + 0.999), face.getbbox(text, anchor="la")[2])
+    """How far the text reaches from its origin: its advance, or its ink where a glyph overhangs (on the left too,
+    where _line moves the text in)."""
+    left, _, right, _ = face.getbbox(text, anchor="la")
+    return max(int(face.getlength(text) + 0.999), right) - min(0, left)
 
 
 def _trail(text: str) -> str:
     return text.rstrip(" ,;:.—–-") + ELLIPSIS
 
 
-def _quote_lines(quote: str, width: float, height: float, quoted: bool = True) -> tuple[list[str], int, bool]:
-    words = quote.split()
+def _quote_lines(quote: str, width: float, height: float, quoted: bool = True) -> Block:
     marks = ("“", "”") if quoted else ("", "")
     for size in QUOTE_SIZES:
         rows = _wrap(f"{marks[0]}{quote}{marks[1]}", font(SERIF, size), width)
-        if len(rows) * round(size * 1.3) <= height:
+        if len(rows) * _leading(size) <= height:
             return rows, size, False
-    # Even the smallest size is too big: keep the most words that fit (a binary search over the count).
+    # Even the smallest size is too big: keep the most words that fit.
     size = QUOTE_SIZES[-1]
-    face, most = font(SERIF, size), height // round(size * 1.3)
+    return _shortened(quote, SERIF, size, width, int(height // _leading(size)), marks)
+
+
+def _shortened(text: str, name: str, size: int, width: float, most: int, marks: tuple[str, str]) -> Block:
+    """The most words of the text that wrap into `most` rows, ending with an ellipsis (a binary search over the
+    count); marks go around them."""
+    words, face = text.split(), font(name, size)
+    whole = _wrap(f"{marks[0]}{text}{marks[1]}", face, width)
+    if len(whole) <= most:  # it fits after all (the interpretation's share of the room, say)
+        return whole, size, False
     low, high, best = 1, len(words), [f"{marks[0]}{ELLIPSIS}{marks[1]}"]
     while low <= high:
         middle = (low + high) // 2

@@ -63,6 +63,14 @@ def video_key(text: CardText, words: Sequence[CaptionWord], audio: Path) -> str:
     return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+def video_card_text(document: Mapping[str, Any], site_name: str) -> CardText:
+    """The card behind the captions: the excerpt's card without the interpreter's words. Captions are the words
+    heard in the clip; the interpretation is said after the excerpt, so it is not in the clip's sound, and its
+    page (the link shared with the video) carries it, labelled."""
+    text = card_text(document, site_name)  # type: ignore[arg-type]  # an ExcerptDocument, as a mapping
+    return replace(text, interpretation="", interpretation_label="")
+
+
 def excerpt_video(
     cache_dir: Path,
     document: Mapping[str, Any],
@@ -75,7 +83,7 @@ def excerpt_video(
     memory_mb: int = 4096,
 ) -> Path:
     """The cached captioned video of an excerpt over its audio clip `audio` (an M4A of `duration` seconds)."""
-    text = card_text(document, site_name)  # type: ignore[arg-type]  # an ExcerptDocument, as a mapping
+    text = video_card_text(document, site_name)
     key = video_key(text, words, audio)
     path = cache_dir / f"{document['slug']}-{key[:20]}.mp4"
     if path.exists():

@@ -37,6 +37,17 @@ class HitSpeaker(TypedDict):
     label: str | None
 
 
+class LinkedLineJSON(TypedDict):
+    """A line tied to a hit by a curator's confirmed interpretation link, as published."""
+
+    segment_id: int
+    language: str | None  # ISO 639-1
+    start: float
+    end: float
+    text: str  # as published: withheld words are "[redacted]"
+    url: str
+
+
 class SearchResult(TypedDict):
     segment_id: int
     meeting: MeetingRef
@@ -48,6 +59,10 @@ class SearchResult(TypedDict):
     text: str
     highlight: str  # HTML: the text escaped, matches in <mark>
     url: str
+    # A hit on an interpreter's line: the original words it interprets; a hit on testimony: the interpreter's
+    # rendering of it. Both [] for most hits (only a curator's confirmed links count).
+    originals: list[LinkedLineJSON]
+    interpretations: list[LinkedLineJSON]
 
 
 class FacetJSON(TypedDict):
@@ -87,6 +102,28 @@ class SearchRequest:
 
 
 @dataclass(frozen=True)
+class LinkedLine:
+    """A line tied to a hit by a confirmed interpretation link (archive.search.linked), as published."""
+
+    segment_id: int
+    language: str | None
+    start: float
+    end: float
+    text: str
+    url: str  # the line on its meeting page, as a hit's url
+
+    def to_json(self) -> LinkedLineJSON:
+        return {
+            "segment_id": self.segment_id,
+            "language": self.language,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
 class SearchHit:
     segment_id: int
     meeting_slug: str
@@ -105,6 +142,10 @@ class SearchHit:
     highlight: str  # HTML: the text escaped, matches in <mark>
     speaker_label: str | None = None  # the voice in its meeting (SPEAKER_00…); None without diarization
     language: str | None = None  # ISO 639-1
+    # Filled in after the backend answers (archive.search.linked): the original words an interpreter's line
+    # interprets, and the interpreter's lines for a line of testimony.
+    originals: tuple[LinkedLine, ...] = ()
+    interpretations: tuple[LinkedLine, ...] = ()
 
     # The site's addresses for the hit, written out rather than built with url_for (a search page has sixty).
     @property
@@ -189,6 +230,8 @@ class SearchPage:
                     "text": h.text,
                     "highlight": h.highlight,
                     "url": h.url,
+                    "originals": [line.to_json() for line in h.originals],
+                    "interpretations": [line.to_json() for line in h.interpretations],
                 }
                 for h in self.hits
             ],

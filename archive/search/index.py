@@ -15,6 +15,7 @@ from archive.errors import IndexMissing, IndexUnavailable, InvalidInput
 from archive.privacy.ledger import refresh_public_text
 from archive.search import SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument, all_documents, meeting_documents
+from archive.search.linked import with_linked_lines
 
 
 class SearchBackend(Protocol):
@@ -43,10 +44,11 @@ def open_backend(settings: Settings) -> SearchBackend:
 
 
 def search(backend: SearchBackend, session: Session, request: SearchRequest) -> SearchPage:
-    """backend.search, where a missing index is right only for an archive with no segments: an empty page then;
-    otherwise IndexUnavailable, which the site answers with a 503 and the command line with one line."""
+    """backend.search with each hit's interpretation or original beside it (archive.search.linked), where a
+    missing index is right only for an archive with no segments: an empty page then; otherwise IndexUnavailable,
+    which the site answers with a 503 and the command line with one line."""
     try:
-        return backend.search(request)
+        return with_linked_lines(session, backend.search(request))
     except IndexMissing:
         if session.scalar(select(Segment.id).limit(1)) is not None:
             raise

@@ -104,6 +104,8 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(excerpt_api)
+    # POST /api/meetings checks its CSRF token itself, after the sign-in check: a caller not signed in hears 401.
+    csrf.exempt("archive.web.api.meetings.upload_meeting")
     # A signed link is the authority here: mail programs' one-click unsubscribe POSTs carry no CSRF token.
     csrf.exempt(unsubscribe_link)  # authenticated by Authorization: Bearer, which no other site can make a browser send
     templating.register(app)

@@ -27,7 +27,7 @@ MAX_QUERY_BYTES = 8190
 LARGEST_ID = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite
 
 # Views that take a recording, and who may send one; every other view takes at most form_limit_kb.
-UPLOAD_VIEWS = {"uploads.upload": ("curator", "admin")}
+UPLOAD_VIEWS = {"uploads.upload": ("curator", "admin"), "api.upload_meeting": ("curator", "admin")}
 
 
 class RecordId(IntegerConverter):

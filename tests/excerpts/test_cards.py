@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from archive.curation.interpretations import set_interpretation
 from archive.db.models import Excerpt, Segment
 from archive.excerpts.cards import (
     BACKGROUND,
@@ -19,12 +21,14 @@ from archive.excerpts.cards import (
     TEXT_COLOURS,
     WIDTH,
     CardText,
+    card_key,
     card_text,
     contrast_ratio,
     draw_card,
     layout_card,
 )
-from archive.excerpts.manage import create_excerpt, verify
+from archive.excerpts.manage import create_excerpt, excerpt_document, verify
+from archive.excerpts.video import plan_frames, video_card_text
 from tests.factories.meetings import Line, add_meeting
 
 SLUG = "2024-02-07-council"
@@ -54,6 +58,36 @@ def document(quote: str = HOT_MIC, **changes: object) -> dict[str, object]:
     }
     made.update(changes)
     return made
+
+
+SPANISH = "Trabajo doce horas en la granja y tengo miedo de la policía cuando voy a la tienda con mis hijos."
+ENGLISH = "I work twelve hours on the farm and I am afraid of the police when I go to the store with my children."
+LABEL = "Interpretation into English, by the meeting’s interpreter (not a machine translation):"
+
+
+def interpreted(quote: str = SPANISH, said: str = ENGLISH, **changes: object) -> dict[str, object]:
+    """A document of Spanish testimony whose interpreter's English is linked (excerpt_document's shape)."""
+    part = {"speaker": None, "start": 3727.0, "end": 3733.0, "text": said, "language": "en"}
+    return document(quote, interpretation=[part], **changes)
+
+
+def serif(layout) -> list[str]:  # type: ignore[no-untyped-def]
+    return [line.text for line in layout.lines if line.font == "DejaVuSerif.ttf"]
+
+
+def interpretation_rows(layout) -> list[str]:  # type: ignore[no-untyped-def]
+    """The interpretation's rows: the sans lines under its label, above the speaker's name."""
+    label = next(line for line in layout.lines if line.text == LABEL)
+    name = next(line for line in layout.lines if line.font == "DejaVuSans-Bold.ttf" and line.size == 30)
+    return [line.text for line in layout.lines if line.font == "DejaVuSans.ttf" and label.y < line.y < name.y]
+
+
+def no_overlaps(layout) -> None:  # type: ignore[no-untyped-def]
+    boxes = sorted(line.box for line in layout.lines)
+    for a in boxes:
+        for b in boxes:
+            if a < b:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
 
 def inside(box: tuple[int, int, int, int]) -> bool:
@@ -187,3 +221,97 @@ def test_the_card_is_served_cached_and_redrawn_when_it_changes(hot_mic, client, 
     verified = card_of(client, slug)
     assert verified.headers["ETag"] != first.headers["ETag"] and verified.data != first.data
     assert card_of(client, "zzzzzzzz").status_code == 404
+
+
+def test_an_interpreted_quote_carries_the_interpreters_english_labelled_under_it() -> None:
+    plain = card_text(document(SPANISH), "Testimony Archive")
+    text = card_text(interpreted(), "Testimony Archive")
+    assert (text.quote, text.interpretation, text.interpretation_label) == (SPANISH, ENGLISH, LABEL)
+    assert (plain.interpretation, plain.interpretation_label) == ("", "")
+    layout = layout_card(text)
+    assert not layout.shortened
+    assert " ".join(serif(layout)) == f"“{SPANISH}”"  # the quote is the original words, whole, in serif
+    assert " ".join(interpretation_rows(layout)) == f"“{ENGLISH}”"  # the English in sans, whole, under its label
+    label = next(line for line in layout.lines if line.text == LABEL)
+    quote_bottom = max(line.box[3] for line in layout.lines if line.font == "DejaVuSerif.ttf")
+    assert quote_bottom < label.box[1] and label.colour == TEXT_COLOURS["muted"]
+    for line in layout.lines:
+        assert inside(line.box), line
+    no_overlaps(layout)
+    # A different card: another image and another cache key, so a cached card without it is never served.
+    with_it, without = np.asarray(draw_card(layout)), np.asarray(draw_card(layout_card(plain)))
+    assert (with_it != without).any() and card_key(text) != card_key(plain)
+
+
+@pytest.mark.parametrize(
+    "quote, said",
+    [
+        (" ".join([SPANISH] * 6), " ".join([ENGLISH] * 6)),  # both long: both shortened, the quote keeps more
+        (" ".join([SPANISH] * 6), "Yes."),  # a long quote, a short interpretation: the quote takes the room left
+        ("Sí.", " ".join([ENGLISH] * 8)),  # a short quote, a long interpretation
+    ],
+)
+def test_long_spanish_and_long_interpretation_are_shortened_inside_the_card(quote: str, said: str) -> None:
+    meeting = {"title": "Special meeting " * 20, "body": "Vermont Criminal Justice Council", "date": "2024-02-07"}
+    layout = layout_card(card_text(interpreted(quote, said, meeting=meeting | {"slug": SLUG}), "Testimony Archive"))
+    quote_rows, said_rows = serif(layout), interpretation_rows(layout)
+    assert layout.shortened
+    for rows, whole in ((quote_rows, quote), (said_rows, said)):
+        shown = " ".join(rows)[1:-1]  # without the quotation marks
+        if shown.endswith(ELLIPSIS):  # shortened at a word, the words kept in order
+            kept = shown[:-1].split()
+            assert kept and kept == whole.split()[: len(kept)]
+        else:
+            assert shown == whole
+    assert " ".join(quote_rows).endswith(f"{ELLIPSIS}”") or " ".join(said_rows).endswith(f"{ELLIPSIS}”")
+    # The body's name is still whole (the meeting's title gave way), the label is there, nothing leaves the card.
+    assert any(line.text.endswith(" · Vermont Criminal Justice Council") for line in layout.lines)
+    assert LABEL in [line.text for line in layout.lines]
+    for line in layout.lines:
+        assert inside(line.box), line
+    no_overlaps(layout)
+    pixels = np.asarray(draw_card(layout))
+    background = np.array(Image.new("RGB", (1, 1), BACKGROUND).getpixel((0, 0)))
+    for band in (pixels[:MARGIN_Y], pixels[-MARGIN_Y:], pixels[:, :MARGIN_X], pixels[:, -MARGIN_X:]):
+        assert (band == background).all()
+
+
+def test_the_captioned_video_shows_the_words_heard_not_the_interpretation() -> None:
+    text = video_card_text(interpreted(), "Testimony Archive")
+    assert text.quote == SPANISH and (text.interpretation, text.interpretation_label) == ("", "")
+    frames = plan_frames(text, [])
+    assert frames.box == plan_frames(card_text(document(SPANISH), "Testimony Archive"), []).box
+
+
+INTERPRETED = [
+    Line(SPANISH, 10.0, 16.0, speaker="María", role="public commenter", language="es"),
+    Line(ENGLISH, 17.0, 23.0, speaker="Ana", role="interpreter"),
+]
+
+
+def test_the_served_card_of_spanish_testimony_carries_its_confirmed_interpretation(client, sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    add_meeting(sessions, SLUG, INTERPRETED)
+    with sessions() as session, session.begin():
+        testimony, interpretation = session.scalars(select(Segment).order_by(Segment.start)).all()
+        for segment, start in ((testimony, 10.0), (interpretation, 17.0)):
+            segment.words = [
+                {"word": w, "start": start + i * 0.3, "end": start + i * 0.3 + 0.25, "probability": 0.9}
+                for i, w in enumerate(segment.text.split())
+            ]
+        slug = create_excerpt(session, SLUG, 10.0, 16.0, "Doce horas", created_by="test").slug
+        ids = testimony.id, interpretation.id
+    before = card_of(client, slug)
+    with sessions() as session, session.begin():
+        set_interpretation(session, ids[1], [ids[0]], actor="curator@example.org")
+    after = card_of(client, slug)
+    assert after.status_code == 200 and after.data != before.data and after.headers["ETag"] != before.headers["ETag"]
+    with sessions() as session:
+        excerpt = session.scalars(select(Excerpt)).one()
+        text = card_text(excerpt_document(session, excerpt), "Testimony Archive")
+    assert text.quote == SPANISH and text.interpretation == ENGLISH and text.interpretation_label == LABEL
+    # The page's description of the image says so too.
+    page = client.get(f"/excerpts/{slug}").get_data(as_text=True)
+    assert f'<meta property="og:image:alt" content="Quote card: “{SPANISH}” — María. {LABEL} “{ENGLISH[:40]}' in page
+    # Read back, the served PNG is exactly the layout of those words (PNG is lossless).
+    served = np.asarray(Image.open(io.BytesIO(after.data)).convert("RGB"))
+    assert (served == np.asarray(draw_card(layout_card(replace(text, site=settings.site_name))))).all()

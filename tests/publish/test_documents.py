@@ -404,3 +404,20 @@ def test_a_line_voiced_by_another_meetings_speaker_keeps_that_voice(sessions) ->
         "person_id": line["speaker"]["person_id"],
     }
     assert line["speaker"]["person_id"] is not None
+
+
+def test_captions_and_subtitles_per_language_keep_to_their_language(sessions, runner) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19's exports: a WebVTT and an SRT per language (the testimony as said, the interpretation)."""
+    lines = [
+        Line("Tengo miedo de la policía.", 20.0, 23.0, "María", "public commenter", language="es"),
+        Line("I am afraid of the police.", 24.0, 27.0, "Ana", "interpreter"),
+    ]
+    add_meeting(sessions, "2024-03-06-interpreted", lines, date=dt.date(2024, 3, 6))
+    with sessions() as session:
+        document = meeting_document(session, "2024-03-06-interpreted")
+    for language, line in (("es", lines[0]), ("en", lines[1])):
+        [subtitle] = srt.parse(render(document, "srt", language))
+        assert line.text in subtitle.content and subtitle.start.total_seconds() == line.start
+        assert [c.text for c in webvtt.from_string(render(document, "vtt", language))] == [line.text]
+    exported = runner.invoke(main, ["export", "2024-03-06-interpreted", "--format", "srt", "--lang", "es"])
+    assert exported.exit_code == 0 and "Tengo miedo" in exported.stdout and "afraid" not in exported.stdout

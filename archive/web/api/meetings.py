@@ -1,8 +1,11 @@
-"""The archive in the API: search, meetings, a person's record and the OpenAPI description (PRODUCT.md §4)."""
+"""The archive in the API: search, meetings (and a recording uploaded as a new one), a person's record and the
+OpenAPI description (PRODUCT.md §4)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import secrets
+
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -13,8 +16,17 @@ from archive.privacy.view import redact_phrases, withheld_phrases
 from archive.publish.documents import meeting_document
 from archive.publish.people import person_record
 from archive.web.api.openapi import document
-from archive.web.context import SEARCH_ARGUMENTS, db, page_from, run_search, search_request_from
+from archive.web.context import (
+    SEARCH_ARGUMENTS,
+    absolute_url,
+    db,
+    page_from,
+    role_required,
+    run_search,
+    search_request_from,
+)
 from archive.web.page_cache import kept_for_visitors
+from archive.web.upload_input import FIELDS, KEY, UploadRefused, job_json, receive_upload
 
 meetings_api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -63,6 +75,33 @@ def meetings() -> ResponseReturnValue:
             for m in found
         ],
     )
+
+
+@meetings_api.post("/meetings")
+@role_required("curator")
+def upload_meeting() -> ResponseReturnValue:
+    """A recording for a new meeting, multipart with the upload form's fields (`recording`, `body`, `title`, `date`,
+    `languages`…): checked, stored and queued by the same code as /admin/upload, under the same rules (a signed-in
+    curator's session, the CSRF token in X-CSRFToken, the upload size limit). 202 with the job; an
+    Idempotency-Key sent again answers 200 with the job it made."""
+    # The upload form's CSRF check, here after the sign-in check (archive.web.app exempts this view from the
+    # automatic one, which runs before any view): no token, a 400 naming it.
+    current_app.extensions["csrf"].protect()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not KEY.match(key):
+        raise InvalidInput("Idempotency-Key must be 16 to 64 letters, digits, - or _")
+    values = {name: (request.form.get(name) or "").strip() for name in FIELDS}
+    try:
+        job, made = receive_upload(
+            {**values, "key": key or secrets.token_urlsafe(24)}, request.files.getlist("recording")
+        )
+    except UploadRefused as refused:
+        return jsonify(error=str(refused)), refused.status
+    answer = job_json(job.id)
+    response = jsonify(answer)
+    response.status_code = 202 if made else 200
+    response.headers["Location"] = absolute_url(answer["url"])
+    return response
 
 
 @meetings_api.get("/openapi.json")

@@ -11,11 +11,15 @@ import types
 from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddict
 
 from archive import __version__
+from archive.config import ENGINES, WHISPER_LANGUAGES
 from archive.db.models import SEGMENT_KINDS
 from archive.legislators.directory import LIMITS, TOWN_LIMIT
 from archive.publish.documents import MeetingDocument
 from archive.search import PER_PAGE_MAX, SORTS, HitSpeaker, SearchPageJSON
 from archive.web.excerpt_input import CitedExcerpt
+from archive.web.upload_input import LAYOUTS, MAX_TRACKS, JobJSON
+
+WEB_ADDRESS = "^$|^[Hh][Tt][Tt][Pp][Ss]?://[^\\s\"'<>]+$"  # empty, or upload_input.WEB_ADDRESS
 
 # Where a generated schema needs more than its fields say.
 DESCRIPTIONS = {
@@ -74,6 +78,7 @@ def document_schemas() -> dict[str, Any]:
         ("Meeting", MeetingDocument),
         ("Excerpt", CitedExcerpt),
         ("Speaker", HitSpeaker),
+        ("Job", JobJSON),
     ):
         schemas[name] = schema_of(kind, schemas)
     return schemas
@@ -136,6 +141,55 @@ TOO_LONG = {
 }
 
 
+_CODE = "(" + "|".join(WHISPER_LANGUAGES) + ")"
+# POST /api/meetings: the upload form's fields. Rules that tie two fields together are in the descriptions (an
+# English-only model with English alone; tracks with 2 or more files), the fields' schemas say what each takes alone.
+NEW_MEETING: dict[str, Any] = {
+    "type": "object",
+    "required": ["recording", "body", "title", "date"],
+    "properties": {
+        "recording": {
+            "type": "string",
+            "format": "binary",
+            "minLength": 1,
+            "description": "The recording (audio or video): one file, or several with layout=tracks.",
+        },
+        "body": {**TEXT, "maxLength": 300, "description": "The public body that met."},
+        "title": {**TEXT, "maxLength": 500},
+        "date": {
+            "type": "string",
+            "format": "date",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            "description": "YYYY-MM-DD.",
+        },
+        "languages": {
+            "type": "string",
+            "maxLength": 100,
+            "pattern": f"^$|^{_CODE}(,{_CODE})*$",
+            "description": "The languages spoken, comma-separated ISO 639-1 codes (en,es); any but English alone:"
+            " the multilingual model by default. Empty: TESTIMONY_LANGUAGES.",
+        },
+        "engine": {"type": "string", "enum": ["", *ENGINES], "description": "Empty: TESTIMONY_ENGINE."},
+        "model": {
+            "type": "string",
+            "maxLength": 200,
+            "pattern": "^[A-Za-z0-9._-]*$",
+            "description": "A model name such as base (empty: the languages' default); an English-only one"
+            " (tiny.en, base.en) only with English alone.",
+        },
+        "layout": {
+            "type": "string",
+            # "tracks" takes 2 or more files: a rule over two fields, said in words, as the upload form's.
+            "enum": ["", *(layout for layout in LAYOUTS if layout != "tracks")],
+            "description": "one recording (empty: the same) or channels (a track per channel); also tracks, with 2"
+            f" to {MAX_TRACKS} files under `recording` (simultaneous tracks, one per participant).",
+        },
+        "source_url": {"type": "string", "maxLength": 2000, "pattern": WEB_ADDRESS, "description": "http(s)://…"},
+        "agenda_url": {"type": "string", "maxLength": 2000, "pattern": WEB_ADDRESS, "description": "http(s)://…"},
+    },
+}
+
+
 def document() -> dict[str, Any]:
     described = _document()
     # Every operation that takes parameters may meet an address over the limit (archive.web.limits).
@@ -191,7 +245,49 @@ def _document() -> dict[str, Any]:
                     "summary": "Meetings, newest first",
                     "parameters": [_query("body", "Only this body (its slug).", TEXT), *PAGING],
                     "responses": {"200": _ok("A page of meetings.", "MeetingList"), "400": ERROR},
-                }
+                },
+                "post": {
+                    "summary": "Upload a recording as a new meeting: stored and queued for transcription",
+                    "description": "The upload form's fields and rules (/admin/upload): a signed-in curator's session"
+                    " cookie and its CSRF token in X-CSRFToken (any signed-in page's form carries it), at most"
+                    " TESTIMONY_UPLOAD_LIMIT_MB. The job stores the recording and transcribes it in the languages"
+                    " given; poll its url for progress.",
+                    "security": [{"curatorSession": [], "csrfToken": []}],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "16–64 letters, digits, - or _: a repeat answers the first job (200).",
+                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/NewMeeting"}}},
+                    },
+                    "responses": {
+                        "202": _ok("Queued; Location names the job's progress.", "Job"),
+                        "200": _ok("Already queued with this Idempotency-Key.", "Job"),
+                        "400": {
+                            "description": "Bad input, naming the field (nothing stored), or no CSRF token.",
+                            "content": ERROR["content"],
+                        },
+                        "401": {"description": "Not signed in.", "content": ERROR["content"]},
+                        "403": {
+                            "description": "The account is not a curator's or an admin's.",
+                            "content": ERROR["content"],
+                        },
+                        "413": {
+                            "description": "Larger than the upload limit: nothing stored.",
+                            "content": ERROR["content"],
+                        },
+                        "507": {
+                            "description": "The server's disk is full: nothing stored.",
+                            "content": ERROR["content"],
+                        },
+                    },
+                },
             },
             "/api/meetings/{slug}": {
                 "get": {
@@ -297,7 +393,19 @@ def _document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "TESTIMONY_EDITOR_TOKEN, until curator accounts exist.",
-                }
+                },
+                "curatorSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "A curator's (or an admin's) session, from signing in at /login.",
+                },
+                "csrfToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRFToken",
+                    "description": "The session's CSRF token: the csrf_token field of any form on a signed-in page.",
+                },
             },
             "schemas": {
                 "Error": {
@@ -327,6 +435,7 @@ def _document() -> dict[str, Any]:
                         "note": {"type": ["string", "null"], "maxLength": 5000},
                     },
                 },
+                "NewMeeting": NEW_MEETING,
                 "Campaign": {
                     "type": "object",
                     "properties": {

@@ -19,7 +19,9 @@ from sqlalchemy import select
 from archive.db.lookups import meeting_by_slug
 from archive.db.models import Meeting
 from archive.errors import InvalidInput, NotFound
+from archive.excerpts.cards import card_text
 from archive.excerpts.citations import LABELS
+from archive.excerpts.manage import ExcerptDocument
 from archive.timecodes import format_clock
 from archive.web.context import absolute_url, current_user, db
 from archive.web.excerpt_input import KEY, Refused, check_token, document_with_citations, make
@@ -67,6 +69,15 @@ def _shorten(text: str, length: int) -> str:
     return text[: length - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _card_alt(document: ExcerptDocument, attribution: str, site_name: str) -> str:
+    """The quote card's alt text: what it shows, the interpreter's words under the quote included."""
+    card = card_text(document, site_name)
+    if not card.interpretation:
+        return _shorten(f"Quote card: “{document['quote']}”{attribution}", 420)
+    quoted = f"Quote card: “{_shorten(document['quote'], 200)}”{attribution}."
+    return _shorten(f"{quoted} {card.interpretation_label} “{card.interpretation}”", 420)
+
+
 def share_links(text: str, url: str, title: str) -> list[tuple[str, str]]:
     """(name, address) of each site's own "share" page, the post filled in: no script of theirs on ours."""
     both = f"{text} {url}"
@@ -102,7 +113,7 @@ def excerpt(slug: str) -> ResponseReturnValue:
         page_url=page_url,
         context_url=context_url,
         description=_shorten(document["quote"], DESCRIPTION_LENGTH),
-        card_alt=_shorten(f"Quote card: “{document['quote']}”{attribution}", 420),
+        card_alt=_card_alt(document, attribution, settings.site_name),
         mailto="mailto:?" + urlencode({"subject": document["title"], "body": mail_body}, quote_via=url_quote),
         verified_on=(
             dt.datetime.fromisoformat(document["verified"]["at"]).date()
