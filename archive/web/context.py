@@ -13,17 +13,30 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from sqlalchemy.orm import Session
 
 from archive.accounts import users as accounts
 from archive.config import Settings
 from archive.db.models import SEGMENT_KINDS, User
 from archive.errors import InvalidInput
+from archive.locales import LOCALES, Text, say
 from archive.media.store import MediaStore
 from archive.search import PER_PAGE_MAX, SORTS, SearchPage, SearchRequest, index
 from archive.search.index import SearchBackend
 
 log = logging.getLogger(__name__)
+
+
+def locale() -> str:
+    """The visitor's language ("en", "es"), as archive.web.languages chose it for this request."""
+    return str(get_locale() or LOCALES[0])
+
+
+def localized(error: BaseException) -> str:
+    """An error's words in the visitor's language: its message when the domain wrote it as a Text."""
+    message = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Text) else error
+    return say(message, locale())
 
 
 def db() -> Session:

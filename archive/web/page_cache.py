@@ -5,7 +5,7 @@ the news most visitors ask for the same few. A page is kept under (the site's ad
 the view reads, content_version, and for searches the index's own version), so any change to what it shows,
 from any process, makes it stale at once (archive.db.version). Kept only when it is the same for every visitor:
 the request carried no session cookie and rendering did not start a session (a page with a form's CSRF token
-does).
+does). Pages are in the visitor's language (archive.web.languages): it is part of the key, and of Vary.
 
 The pages are files in one folder that all of a server's processes share (`testimony serve` makes it at start
 and removes it at exit, so a new version of the code or the settings never meets pages the old one rendered):
@@ -34,7 +34,7 @@ from flask import Flask, current_app, make_response, request, session
 from werkzeug.datastructures import ImmutableMultiDict
 
 from archive.db import version
-from archive.web.context import db
+from archive.web.context import db, locale
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,8 @@ def kept_for_visitors(
             # The site's address: pages hold links made from it (the request's host when none is configured).
             site = (current_app.config["TESTIMONY"].public_url or request.host_url).rstrip("/")
             # The content version first: what the view reads next is at least this new (archive.db.version).
-            key: tuple[object, ...] = (site, request.path, tuple(arguments), version.current(db()))
+            # The visitor's language too: an English visitor never gets a page kept for a Spanish one.
+            key: tuple[object, ...] = (site, request.path, tuple(arguments), locale(), version.current(db()))
             if uses_index:
                 key += (current_app.extensions["search"].version(),)
             kept = store.get(key)
@@ -237,8 +238,10 @@ def kept_for_visitors(
                 same_for_everyone = response.status_code == 200 and not response.direct_passthrough
                 if same_for_everyone and not session.modified:
                     store.put(key, KeptPage(response.get_data(), 200, list(response.headers.items())))
-            # One answer for every visitor without a session; shared caches must not give it to signed-in people.
+            # One answer for every visitor without a session in one language; shared caches must not give it to
+            # signed-in people (Cookie) nor to a visitor of another language (Accept-Language, the switch's cookie).
             response.vary.add("Cookie")
+            response.vary.add("Accept-Language")
             return response
 
         return wrapper

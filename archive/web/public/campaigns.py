@@ -37,7 +37,7 @@ from archive.db.models import Campaign, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, towns
-from archive.web.context import absolute_url, db, secret_key
+from archive.web.context import absolute_url, db, localized, secret_key
 
 campaigns = Blueprint("campaigns", __name__)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -53,7 +53,7 @@ FORM_MAX_AGE = 12 * 3600  # as long as the CSRF token: a letter form left open f
 
 @campaigns.errorhandler(TooMany)
 def too_many(error: TooMany) -> ResponseReturnValue:
-    return render_template("error.html", message=str(error), status=429), 429
+    return render_template("error.html", message=localized(error), status=429), 429
 
 
 def _public(slug: str) -> Campaign:
@@ -94,7 +94,7 @@ def _lookup(campaign: Campaign, town: str | None, chosen: list[str]) -> tuple[An
     try:
         return find_legislators(db(), town=town, district=chosen, chamber=chamber), None
     except InvalidInput as error:
-        return None, str(error)
+        return None, localized(error)
 
 
 def _page(
@@ -214,7 +214,7 @@ def write(slug: str) -> ResponseReturnValue:
     except InvalidInput as error:
         status = 429 if isinstance(error, TooMany) else 503 if isinstance(error, NotConfigured) else 400
         # The page again, the letter as written (never lost) and the reason beside the form.
-        page = _page(found, town=lookup_town, chosen=chosen, form=form, error=str(error))
+        page = _page(found, town=lookup_town, chosen=chosen, form=form, error=localized(error))
         return make_response(page, status)
     return redirect(url_for("campaigns.check_email", slug=found.slug), 303)
 

@@ -21,7 +21,7 @@ from archive.db.models import Meeting
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.citations import LABELS
 from archive.timecodes import format_clock
-from archive.web.context import absolute_url, current_user, db
+from archive.web.context import absolute_url, current_user, db, localized
 from archive.web.excerpt_input import KEY, Refused, check_token, document_with_citations, make
 
 excerpts = Blueprint("excerpts", __name__)
@@ -50,9 +50,9 @@ def create() -> ResponseReturnValue:
         # A form has no WWW-Authenticate challenge to answer: a missing token is refused like a wrong one.
         status = 403 if isinstance(error, Refused) else 404 if isinstance(error, NotFound) else 400
         if not meeting_exists or not (user or current_app.config["TESTIMONY"].editor_token):
-            return render_template("error.html", message=str(error), status=status), status
+            return render_template("error.html", message=localized(error), status=status), status
         # The meeting page again, its form open and refilled (never the token) with the reason.
-        g.excerpt_form = {"values": values, "error": str(error), "key": key}
+        g.excerpt_form = {"values": values, "error": localized(error), "key": key}
         page = current_app.view_functions["pages.meeting"](slug=slug)
         return make_response(page, status)
     return redirect(url_for("excerpts.excerpt", slug=excerpt.slug), 303)

@@ -15,7 +15,7 @@ from archive.publish.follows import (
     target_for,
     unsubscribe,
 )
-from archive.web.context import address, db, secret_key, site_url
+from archive.web.context import address, db, localized, secret_key, site_url
 
 follows = Blueprint("follows", __name__)
 
@@ -28,7 +28,7 @@ def form() -> ResponseReturnValue:
     try:
         found = target_for(db(), kind, target)
     except InvalidInput as error:
-        return render_template("error.html", message=str(error), status=400), 400
+        return render_template("error.html", message=localized(error), status=400), 400
     return render_template("public/follow.html", step="form", target=found)
 
 
@@ -47,7 +47,7 @@ def ask() -> ResponseReturnValue:
             base_url=site_url(),
         )
     except InvalidInput as error:
-        return render_template("error.html", message=str(error), status=400), 400
+        return render_template("error.html", message=localized(error), status=400), 400
     return render_template("public/follow.html", step="asked")
 
 

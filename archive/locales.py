@@ -1,0 +1,53 @@
+"""The languages the site and its emails speak: the catalogs, and sentences that travel up to be translated.
+
+The interface speaks English and Spanish (the archive's supporters are mostly Spanish-speaking); the catalogs are
+in archive/translations/ (docs/translations.md says how to add and update strings). Code below the web (campaigns,
+follows, mail) has no Flask: it writes its emails with `translations(locale)` and raises errors whose words are a
+`Text`, which the web says in the visitor's language. What people wrote (transcripts, campaigns, letters to
+legislators) is never translated.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("en", "es")  # English first: the default, and the language the strings are written in
+LOCALE_NAMES = {"en": "English", "es": "Español"}  # each in its own language, as the switch shows them
+CATALOGS = Path(__file__).parent / "translations"  # <locale>/LC_MESSAGES/messages.po and its compiled .mo
+DOMAIN = "messages"
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalog of a locale (English, or a locale without one: the strings as written)."""
+    if locale not in LOCALES or locale == "en":
+        return NullTranslations()
+    return Translations.load(str(CATALOGS), [locale], DOMAIN)
+
+
+class Text(str):
+    """A sentence for the person at the keyboard, written in English (it is a str: logs and the CLI read it as is),
+    that the web says in the visitor's language: `Text("at most %(n)s characters", n=10)`. The message is what the
+    catalogs hold (extracted under the keyword Text); the values are filled in after translation."""
+
+    message: str
+    values: dict[str, Any]
+
+    def __new__(cls, message: str, **values: Any) -> Text:
+        text = super().__new__(cls, message % values if values else message)
+        text.message = message
+        text.values = values
+        return text
+
+    def translated(self, locale: str) -> str:
+        said = translations(locale).gettext(self.message)
+        return said % self.values if self.values else said
+
+
+def say(message: object, locale: str) -> str:
+    """An error's or notice's words in a locale: a Text translated, anything else as it is."""
+    return message.translated(locale) if isinstance(message, Text) else str(message)
