@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 LOCALES = ("en", "es")  # English first: the default, and the language the strings are written in
@@ -32,20 +33,31 @@ def translations(locale: str) -> NullTranslations:
 class Text(str):
     """A sentence for the person at the keyboard, written in English (it is a str: logs and the CLI read it as is),
     that the web says in the visitor's language: `Text("at most %(n)s characters", n=10)`. The message is what the
-    catalogs hold (extracted under the keyword Text); the values are filled in after translation."""
+    catalogs hold (extracted under the keyword Text); the values are filled in after translation (counts written
+    as the language writes numbers, a Text value translated too)."""
 
     message: str
     values: dict[str, Any]
 
     def __new__(cls, message: str, **values: Any) -> Text:
-        text = super().__new__(cls, message % values if values else message)
+        text = super().__new__(cls, message % _written(values, "en") if values else message)
         text.message = message
         text.values = values
         return text
 
     def translated(self, locale: str) -> str:
         said = translations(locale).gettext(self.message)
-        return said % self.values if self.values else said
+        return said % _written(self.values, locale) if self.values else said
+
+
+def _written(values: dict[str, Any], locale: str) -> dict[str, Any]:
+    """The values as a locale writes them: a count with its digit grouping (10,000; 10.000), a Text translated."""
+    return {
+        name: format_decimal(value, locale=locale)
+        if isinstance(value, int) and not isinstance(value, bool)
+        else say(value, locale)
+        for name, value in values.items()
+    }
 
 
 def say(message: object, locale: str) -> str:

@@ -7,17 +7,20 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
+from babel import Locale
 from flask import Flask, current_app, g, request, url_for
+from flask_babel import format_date, gettext
 from sqlalchemy import select
 
 from archive.campaigns.manage import campaigns_citing, open_campaigns
 from archive.curation.agenda import agenda
 from archive.db.models import Campaign, Meeting, Segment
 from archive.excerpts.manage import find_excerpt
+from archive.locales import say as localized_text
 from archive.mail.readiness import cached_mail_problem
 from archive.privacy.view import public_view
 from archive.timecodes import format_clock
-from archive.web.context import absolute_url, current_user, db, settings
+from archive.web.context import absolute_url, current_user, db, locale, settings
 
 
 # The home page and each excerpt's page list open campaigns; these feed them, so those views need not change.
@@ -58,10 +61,19 @@ def mail_trouble() -> str | None:
     return cached_mail_problem(settings())
 
 
-def long_date(iso: str) -> str:
-    """'2024-02-07' → '7 February 2024', as the meeting pages write dates."""
-    day = dt.date.fromisoformat(iso)
-    return f"{day.day} {day:%B %Y}"
+# How each language writes a date in prose: '7 February 2024', '7 de febrero de 2024' (Babel's patterns).
+LONG_DATES = {"en": "d MMMM y", "es": "d 'de' MMMM 'de' y"}
+
+
+def long_date(value: str | dt.date) -> str:
+    """'2024-02-07' → '7 February 2024' in English, '7 de febrero de 2024' in Spanish, as the pages write dates."""
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    return format_date(day, LONG_DATES.get(locale(), "long"))
+
+
+def say(value: object) -> str:
+    """A sentence from below the web (archive.locales.Text) in the visitor's language; anything else as it is."""
+    return localized_text(value, locale())
 
 
 def excerpt_form() -> dict[str, Any]:
@@ -118,10 +130,14 @@ def date_value(value: str | None) -> str:
 
 
 def language_name(code: str | None) -> str:
-    """A language code as people read it: "es" → "Spanish"."""
+    """A language code as people read it, in the visitor's language: "es" → "Spanish", or "español"."""
     from archive.config import language_name as name
 
-    return name(code) if code else "Unknown language"
+    if not code:
+        return gettext("Unknown language")
+    if locale() == "en":
+        return name(code)
+    return Locale.parse(locale()).languages.get(code) or name(code)
 
 
 def register(app: Flask) -> None:
@@ -144,4 +160,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(clock)
     app.add_template_filter(language_name)
     app.add_template_filter(long_date)
+    app.add_template_filter(say)
     app.add_template_filter(date_value)

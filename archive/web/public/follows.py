@@ -15,7 +15,7 @@ from archive.publish.follows import (
     target_for,
     unsubscribe,
 )
-from archive.web.context import address, db, localized, secret_key, site_url
+from archive.web.context import address, db, locale, localized, secret_key, site_url
 
 follows = Blueprint("follows", __name__)
 
@@ -45,6 +45,7 @@ def ask() -> ResponseReturnValue:
             address_hash=address_hash(address() or "", secret_key()),
             secret_key=secret_key(),
             base_url=site_url(),
+            locale=locale(),  # the confirmation email in the page's language
         )
     except InvalidInput as error:
         return render_template("error.html", message=localized(error), status=400), 400
