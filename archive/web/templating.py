@@ -71,6 +71,17 @@ def long_date(value: str | dt.date) -> str:
     return format_date(day, LONG_DATES.get(locale(), "long"))
 
 
+def kind_name(kind: str) -> str:
+    """A segment's kind as the visitor's language says it (the value in forms and the API stays the English word)."""
+    names = {
+        "testimony": gettext("testimony"),
+        "deliberation": gettext("deliberation"),
+        "remark": gettext("remark"),
+        "procedural": gettext("procedural"),
+    }
+    return names.get(kind, kind)
+
+
 def say(value: object) -> str:
     """A sentence from below the web (archive.locales.Text) in the visitor's language; anything else as it is."""
     return localized_text(value, locale())
@@ -161,4 +172,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(language_name)
     app.add_template_filter(long_date)
     app.add_template_filter(say)
+    app.add_template_filter(kind_name)
     app.add_template_filter(date_value)

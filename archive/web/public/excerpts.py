@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy import select
 
 from archive.db.lookups import meeting_by_slug
@@ -90,7 +91,7 @@ def excerpt(slug: str) -> ResponseReturnValue:
     meeting = document["meeting"]
     mail_body = (
         f"“{document['quote']}”{attribution}, {meeting['title']}, {meeting['body']}, {meeting['date']}\n\n"
-        f"Hear it: {page_url}\nIn context: {context_url}\n"
+        + gettext("Hear it: %(page)s\nIn context: %(context)s\n", page=page_url, context=context_url)
     )
     post = f"“{_shorten(document['quote'], 200)}”{attribution}"
     return render_template(
@@ -102,7 +103,7 @@ def excerpt(slug: str) -> ResponseReturnValue:
         page_url=page_url,
         context_url=context_url,
         description=_shorten(document["quote"], DESCRIPTION_LENGTH),
-        card_alt=_shorten(f"Quote card: “{document['quote']}”{attribution}", 420),
+        card_alt=_shorten(gettext("Quote card: “%(quote)s”", quote=document["quote"]) + attribution, 420),
         mailto="mailto:?" + urlencode({"subject": document["title"], "body": mail_body}, quote_via=url_quote),
         verified_on=(
             dt.datetime.fromisoformat(document["verified"]["at"]).date()
