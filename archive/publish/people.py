@@ -64,7 +64,7 @@ def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
         if speaker.id in view.pseudonyms:
             # Neither name, role, affiliation nor a link to the person's page: only the pseudonym.
             person = {"id": None, "name": view.pseudonyms[speaker.id], "role": None, "affiliation": None}
-            attribution = Text("name withheld at the speaker's request")
+            attribution: str = Text("name withheld at the speaker's request")
         else:
             person = speaker.person.public_record() if speaker.person else None
             attribution = attribution_words(speaker.person, speaker.attribution, speaker.attribution_score)

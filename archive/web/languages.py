@@ -50,7 +50,7 @@ def choose(code: str) -> ResponseReturnValue:
     return response
 
 
-def switch_links() -> list[dict[str, str]]:
+def switch_links() -> list[dict[str, object]]:
     """The switch's links, for base.html: each language in its own words, back to this page."""
     query = urlencode(list(request.args.items(multi=True)))  # the arguments the view read (archive.web.page_cache)
     here = request.path + (f"?{query}" if query else "")
