@@ -138,27 +138,25 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
             return jsonify(error=message), status
         return render_template("error.html", message=message, status=status), status
 
-    # The API's errors stay in English (they are for programs); the pages' are in the visitor's language.
-    def words(error: ArchiveError) -> str:
-        return str(error) if request.path.startswith("/api/") else localized(error)
-
     @app.errorhandler(InvalidInput)
     def invalid(error: InvalidInput) -> ResponseReturnValue:
-        return answer(words(error), 400)
+        return answer(localized(error), 400)
 
     @app.errorhandler(NotFound)
     def not_found(error: NotFound) -> ResponseReturnValue:
-        return answer(words(error), 404)
+        return answer(localized(error), 404)
 
     @app.errorhandler(ArchiveError)
     def archive_error(error: ArchiveError) -> ResponseReturnValue:
-        return answer(words(error), 503)
+        return answer(localized(error), 503)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         return answer(
-            f"The form could not be accepted ({error.description.rstrip('.').lower()}): "
-            "reload the page and send it again.",
+            gettext(
+                "The form could not be accepted (%(reason)s): reload the page and send it again.",
+                reason=error.description.rstrip(".").lower(),  # Flask-WTF's words, in English
+            ),
             400,
         )
 
@@ -168,12 +166,12 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
 
     @app.errorhandler(414)
     def address_too_long(_error: HTTPException) -> ResponseReturnValue:
-        return answer(limits.ADDRESS_TOO_LONG, 414)
+        return answer(limits.address_too_long(), 414)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
         message = error.description or error.name
-        if error.code == 404 and message == NotFoundPage.description and not request.path.startswith("/api/"):
+        if error.code == 404 and message == NotFoundPage.description:
             message = gettext("There is nothing at this address. Check it, or search the archive.")  # Werkzeug's
         response = app.make_response(answer(message, error.code or 500))
         # The error's own headers are part of the answer: a 405's Allow (RFC 9110), a 401's WWW-Authenticate.

@@ -16,11 +16,15 @@ from archive.web.context import locale
 
 languages = Blueprint("languages", __name__)
 COOKIE = "language"
+NEXT_QUERY_LIMIT = 2000  # characters of the page's query the switch carries back (a search uses 500)
 COOKIE_MAX_AGE = 365 * 24 * 3600  # a supporter who chose Spanish once is not asked again for a year
 
 
 def chosen_locale() -> str:
-    """The visitor's language: the switch's cookie, else the best of their browser's languages, else English."""
+    """The visitor's language: the switch's cookie, else the best of their browser's languages, else English.
+    The API answers programs: always in English."""
+    if request.path.startswith("/api/"):
+        return LOCALES[0]
     chosen = request.cookies.get(COOKIE, "")
     if chosen in LOCALES:
         return chosen
@@ -53,7 +57,8 @@ def choose(code: str) -> ResponseReturnValue:
 def switch_links() -> list[dict[str, object]]:
     """The switch's links, for base.html: each language in its own words, back to this page."""
     query = urlencode(list(request.args.items(multi=True)))  # the arguments the view read (archive.web.page_cache)
-    here = request.path + (f"?{query}" if query else "")
+    # An overlong address (a 414) is not echoed back twice: the switch then returns to the page without it.
+    here = request.path + (f"?{query}" if query and len(query) <= NEXT_QUERY_LIMIT else "")
     return [{"code": code, "name": LOCALE_NAMES[code], "current": code == locale(), "next": here} for code in LOCALES]
 
 
