@@ -49,6 +49,11 @@ def test_a_letter_written_on_the_spanish_site(site, smtp_server) -> None:  # typ
     assert client.get(f"/language/es?next={PAGE}").status_code == 303
     english = {"Accept-Language": "en-US,en"}
 
+    # A split town: the lookup's words and the district's choice in Spanish, the names as the directory has them.
+    split = html_of(client.get(PAGE + "?town=burlington", headers=english))
+    assert "Burlington está dividido entre los distritos electorales (Cámara de Representantes)" in split
+    assert "¿No sabe cuál es su distrito?" in split and "Usar este distrito" in split
+
     page = html_of(client.get(CHOSEN, headers=english))
     assert '<html lang="es">' in page
     assert '<h2 id="write">Escriba a sus legisladores</h2>' in page and "Enviar mi carta</button>" in page
