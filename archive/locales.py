@@ -9,10 +9,12 @@ legislators) is never translated.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -50,14 +52,27 @@ class Text(str):
         return said % _written(self.values, locale) if self.values else said
 
 
+# How each language writes a date in prose: '7 February 2024', '7 de febrero de 2024' (Babel's patterns).
+LONG_DATES = {"en": "d MMMM y", "es": "d 'de' MMMM 'de' y"}
+
+
+def long_date(day: dt.date, locale: str) -> str:
+    """A date as a sentence in `locale` writes it ('7 February 2024', '7 de febrero de 2024')."""
+    return format_date(day, LONG_DATES.get(locale, "long"), locale=locale)
+
+
 def _written(values: dict[str, Any], locale: str) -> dict[str, Any]:
-    """The values as a locale writes them: a count with its digit grouping (10,000; 10.000), a Text translated."""
-    return {
-        name: format_decimal(value, locale=locale)
-        if isinstance(value, int) and not isinstance(value, bool)
-        else say(value, locale)
-        for name, value in values.items()
-    }
+    """The values as a locale writes them: a count with its digit grouping (10,000; 10.000), a date in words, a
+    Text translated."""
+    return {name: _value(value, locale) for name, value in values.items()}
+
+
+def _value(value: Any, locale: str) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value, locale=locale)
+    if isinstance(value, dt.date):  # a datetime too: its day
+        return long_date(value, locale)
+    return say(value, locale)
 
 
 def say(message: object, locale: str) -> str:

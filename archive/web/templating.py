@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 
 from babel import Locale
 from flask import Flask, current_app, g, request, url_for
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 from sqlalchemy import select
 
 from archive.campaigns.manage import campaigns_citing, open_campaigns
 from archive.curation.agenda import agenda
 from archive.db.models import Campaign, Meeting, Segment
 from archive.excerpts.manage import find_excerpt
+from archive.locales import long_date as long_date_in
 from archive.locales import say as localized_text
 from archive.mail.readiness import cached_mail_problem
 from archive.privacy.view import public_view
@@ -61,14 +62,10 @@ def mail_trouble() -> str | None:
     return cached_mail_problem(settings())
 
 
-# How each language writes a date in prose: '7 February 2024', '7 de febrero de 2024' (Babel's patterns).
-LONG_DATES = {"en": "d MMMM y", "es": "d 'de' MMMM 'de' y"}
-
-
 def long_date(value: str | dt.date) -> str:
     """'2024-02-07' → '7 February 2024' in English, '7 de febrero de 2024' in Spanish, as the pages write dates."""
     day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-    return format_date(day, LONG_DATES.get(locale(), "long"))
+    return long_date_in(day, locale())
 
 
 def kind_name(kind: str) -> str:
