@@ -128,3 +128,23 @@ def test_kept_pages_are_kept_per_language(site, settings) -> None:  # type: igno
     assert chosen.get(PAGE, headers={"Accept-Language": "en"}).get_data() == first_es.get_data()
     chosen.get("/language/en?next=/")
     assert chosen.get(PAGE, headers=SPANISH).get_data() == first_en.get_data()
+
+
+def test_notices_and_form_errors_from_below_the_web_are_in_spanish(site, sessions) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from archive.locales import long_date
+    from archive.privacy.ledger import redact_phrase
+
+    with sessions() as session, session.begin():
+        redact_phrase(session, SLUG, "grocery store", reason="asked", requested_by="Rosa", approved_by="Ana", user=None)
+    client = site.test_client()
+    page = client.get(PAGE, headers=SPANISH).get_data(as_text=True)
+    today = long_date(dt.datetime.now(dt.UTC).date(), "es")  # "8 de diciembre de 2026"
+    assert f"Una parte se suprimió a petición de quien habló el {today}." in page
+    assert "grocery store" not in page
+    refused = client.get("/search?q=store&from=yesterday", headers=SPANISH)
+    assert refused.status_code == 400
+    assert "from debe ser una fecha con el formato AAAA-MM-DD" in refused.get_data(as_text=True)
+    english = client.get("/search?q=store&from=yesterday", headers={"Accept-Language": "en"})
+    assert "from must be a date in the form YYYY-MM-DD" in english.get_data(as_text=True)
