@@ -80,8 +80,9 @@ def kind_name(kind: str) -> str:
 
 
 def say(value: object) -> str:
-    """A sentence from below the web (archive.locales.Text) in the visitor's language; anything else as it is."""
-    return localized_text(value, locale())
+    """A sentence from below the web (archive.locales.Text) in the visitor's language; anything else as it is
+    (nothing for None)."""
+    return "" if value is None else localized_text(value, locale())
 
 
 def excerpt_form() -> dict[str, Any]:
