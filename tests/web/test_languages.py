@@ -130,11 +130,15 @@ def test_kept_pages_are_kept_per_language(site, settings) -> None:  # type: igno
     assert chosen.get(PAGE, headers=SPANISH).get_data() == first_en.get_data()
 
 
-def test_notices_and_form_errors_from_below_the_web_are_in_spanish(site, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_notices_and_form_errors_from_below_the_web_are_in_spanish(site, settings, sessions) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
     from archive.locales import long_date
     from archive.privacy.ledger import redact_phrase
+    from archive.search.index import index_meeting, open_backend
+
+    with sessions() as session:
+        index_meeting(open_backend(settings), session, SLUG)
 
     with sessions() as session, session.begin():
         redact_phrase(session, SLUG, "grocery store", reason="asked", requested_by="Rosa", approved_by="Ana", user=None)
@@ -146,5 +150,7 @@ def test_notices_and_form_errors_from_below_the_web_are_in_spanish(site, session
     refused = client.get("/search?q=store&from=yesterday", headers=SPANISH)
     assert refused.status_code == 400
     assert "from debe ser una fecha con el formato AAAA-MM-DD" in refused.get_data(as_text=True)
+    nothing = client.get("/search?q=zebra", headers=SPANISH).get_data(as_text=True)
+    assert "Ningún testimonio coincide. Pruebe con menos palabras" in nothing and "0 resultados" in nothing
     english = client.get("/search?q=store&from=yesterday", headers={"Accept-Language": "en"})
     assert "from must be a date in the form YYYY-MM-DD" in english.get_data(as_text=True)
