@@ -81,6 +81,11 @@ def target_for(session: Session, kind: str, target: str) -> Target:
     return Target(kind, target, str(name) if name else Text("speaker %(id)s", id=target))
 
 
+def label_of(follow: Follow) -> str:
+    """What a follow follows, as its pages say it: a search in the reader's language (a Text), else its name."""
+    return Text("the search “%(words)s”", words=follow.target) if follow.kind == "search" else follow.label
+
+
 def address_hash(address: str, secret_key: str) -> str:
     """A keyed hash of the asker's network address, for the hourly limit: never the address itself."""
     return hmac.new(secret_key.encode("utf-8"), address.encode("utf-8"), hashlib.sha256).hexdigest()

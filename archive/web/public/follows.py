@@ -11,6 +11,7 @@ from archive.publish.follows import (
     address_hash,
     confirm_follow,
     follow_for,
+    label_of,
     request_follow,
     target_for,
     unsubscribe,
@@ -56,14 +57,15 @@ def ask() -> ResponseReturnValue:
 def confirm_page(token: str) -> ResponseReturnValue:
     """The follow and a button: this GET changes nothing."""
     follow = follow_for(db(), token, "confirm", secret_key())
-    return _private(render_template("public/follow.html", step="confirm", follow=follow, token=token))
+    page = render_template("public/follow.html", step="confirm", follow=follow, label=label_of(follow), token=token)
+    return _private(page)
 
 
 @follows.post("/follow/confirm/<token>")
 def confirm(token: str) -> ResponseReturnValue:
     follow = follow_for(db(), token, "confirm", secret_key())
     confirm_follow(db(), follow)
-    return _private(render_template("public/follow.html", step="following", follow=follow))
+    return _private(render_template("public/follow.html", step="following", follow=follow, label=label_of(follow)))
 
 
 @follows.route("/follow/unsubscribe/<token>", methods=["GET", "POST"])
@@ -71,7 +73,7 @@ def stop(token: str) -> ResponseReturnValue:
     """One click: opening the link unsubscribes (POST too, as mail programs' unsubscribe buttons send)."""
     follow = follow_for(db(), token, "unsubscribe", secret_key())
     unsubscribe(db(), follow)
-    return _private(render_template("public/follow.html", step="unsubscribed", follow=follow))
+    return _private(render_template("public/follow.html", step="unsubscribed", follow=follow, label=label_of(follow)))
 
 
 def _private(body: str) -> ResponseReturnValue:

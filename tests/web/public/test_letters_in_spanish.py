@@ -128,3 +128,6 @@ def test_following_a_search_on_the_spanish_site(site, smtp_server) -> None:  # t
     (confirmation,) = smtp_server.mailbox("lector@example.org").values()
     assert confirmation["Subject"] == "Por favor, confirme: seguir la búsqueda “illegally” por correo electrónico"
     assert "presione “Seguir”" in confirmation.get_content()
+    link = re.search(r"http://localhost(/follow/confirm/\S+)", confirmation.get_content()).group(1)
+    shown = html_of(client.get(link, headers=spanish))
+    assert "<h1>Seguir la búsqueda “illegally” por correo electrónico</h1>" in shown
