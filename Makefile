@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint docs clean
+.PHONY: install demo test bench lint docs translations clean
 
 install: $(STAMP)
 
@@ -37,6 +37,16 @@ lint: install
 docs: install
 	$(VENV)/bin/cog -r -I docs/reference $$(grep -rl --include='*.md' '\[\[\[cog' docs)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# The interface's strings extracted anew (babel.cfg), merged into each catalog, and compiled: then translate what
+# is new or fuzzy in archive/translations/*/LC_MESSAGES/messages.po and run it again (docs/translations.md).
+BABEL := $(PY) -m babel.messages.frontend
+translations: install
+	$(BABEL) -q extract -F babel.cfg -k Text -c TRANSLATORS: --add-location=file --sort-by-file \
+		--project="Testimony Archive" --omit-header -o archive/translations/messages.pot .
+	$(BABEL) -q update -i archive/translations/messages.pot -d archive/translations --ignore-obsolete \
+		--no-fuzzy-matching
+	$(BABEL) -q compile -d archive/translations --statistics
 
 clean:
 	rm -rf demo-home .pytest_cache test-artifacts site

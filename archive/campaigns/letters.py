@@ -29,6 +29,7 @@ from archive.db.models import Campaign, Legislator, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.legislators import find_legislators
+from archive.locales import Text, translations
 from archive.mail.addresses import check_address, clean_name, limit_key
 from archive.mail.outbox import enqueue, idempotency_key
 from archive.privacy.view import public_campaign_text
@@ -51,7 +52,9 @@ BODY_LIMIT = 10_000
 FALLBACK_SENDER = "letters@localhost"  # only for Message-IDs when no TESTIMONY_MAIL_FROM is set
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
 # The same words whoever wrote from this network: they must not tell one person that another wrote letters.
-FROM_HERE = "We cannot take more letters from this network just now: please try again in an hour."
+# The form's fields as the page names them, for the errors that name one.
+YOUR_NAME, YOUR_EMAIL, YOUR_TOWN = Text("Your name"), Text("Your email"), Text("Your town")
+FROM_HERE = Text("We cannot take more letters from this network just now: please try again in an hour.")
 
 
 class TooMany(InvalidInput):
@@ -172,11 +175,11 @@ def token_hash(token: str) -> str:
 def _line(value: str, field: str, limit: int) -> str:
     value = value.strip()
     if not value:
-        raise InvalidInput(f"{field}: please fill this in")
+        raise InvalidInput(Text("%(field)s: please fill this in", field=field))
     if len(value) > limit:
-        raise InvalidInput(f"{field}: at most {limit} characters, please")
+        raise InvalidInput(Text("%(field)s: at most %(limit)s characters, please", field=field, limit=limit))
     if "\r" in value or "\n" in value:
-        raise InvalidInput(f"{field}: please write it on one line")
+        raise InvalidInput(Text("%(field)s: please write it on one line", field=field))
     return value
 
 
@@ -184,17 +187,17 @@ def check_name(name: str) -> str:
     """The supporter's name as it will sign the letter and head its emails: one line, without control or format
     characters (archive.mail.addresses.clean_name), something left after that, and short enough that an email
     header carries it whole (200 emoji are 800 bytes: more than a header line holds once encoded)."""
-    name = _line(clean_name(_line(name, "Your name", NAME_LIMIT)), "Your name", NAME_LIMIT)
+    name = _line(clean_name(_line(name, YOUR_NAME, NAME_LIMIT)), YOUR_NAME, NAME_LIMIT)
     if len(name.encode("utf-8")) > NAME_BYTES:
-        raise InvalidInput("Your name: too long to go on an email; please shorten it")
+        raise InvalidInput(Text("Your name: too long to go on an email; please shorten it"))
     return name
 
 
 def check_email(email: str) -> str:
     """One address we can always deliver to: an internationalised domain is fine (it travels as punycode), letters
     outside ASCII before the @ are not (they need SMTPUTF8, which the archive's mail server may not offer)."""
-    email = _line(email, "Your email", EMAIL_LIMIT)
-    return check_address(email, "Your email", international=False)
+    email = _line(email, YOUR_EMAIL, EMAIL_LIMIT)
+    return check_address(email, YOUR_EMAIL, international=False)
 
 
 def write_letter(
@@ -214,37 +217,49 @@ def write_letter(
     confirm_url: str,
     now: dt.datetime | None = None,
     honeypot: str = "",
+    locale: str = "en",
 ) -> tuple[Letter | None, str | None]:
     """Store the letter (unconfirmed) and queue its confirmation email, in one transaction, and commit.
 
     Returns (letter, the plain confirmation token); the token is None when this form (`form_key`) already made
     the letter, so a second click or a concurrent resend makes no second letter and no second email; both are
     None when the mailbox has written its letters for the day (it is told by email, nobody else is).
-    `confirm_url` is the confirmation page's absolute address with "{token}" where the token goes.
+    `confirm_url` is the confirmation page's absolute address with "{token}" where the token goes. The emails
+    to the supporter are in `locale`, the language of the page they wrote on; the letter stays as they wrote it.
     """
     now = _now(now)
     earlier = session.scalar(select(Letter).where(Letter.form_key == form_key))
     if earlier is not None:
         return earlier, None
     if not is_open(campaign, now):
-        raise InvalidInput("This campaign is closed: it no longer sends letters.")
+        raise InvalidInput(Text("This campaign is closed: it no longer sends letters."))
     if honeypot:
         # The field is hidden from people; only a form-filling robot writes in it. Say nothing more.
-        raise InvalidInput("The letter could not be accepted. If you are a person, please reload the page.")
+        raise InvalidInput(Text("The letter could not be accepted. If you are a person, please reload the page."))
     if (now - _utc(shown_at)).total_seconds() < settings.min_fill_seconds:
-        raise InvalidInput("That was quicker than a person can read the letter: please check it, then send it again.")
+        raise InvalidInput(
+            Text("That was quicker than a person can read the letter: please check it, then send it again.")
+        )
     name = check_name(name)
     email = check_email(email)
-    town = _line(clean_name(_line(town, "Your town", TOWN_LIMIT)), "Your town", TOWN_LIMIT)
+    town = _line(clean_name(_line(town, YOUR_TOWN, TOWN_LIMIT)), YOUR_TOWN, TOWN_LIMIT)
     body = body.replace("\r\n", "\n").replace("\x00", "").strip()  # PostgreSQL keeps no NUL in text
     if not body:
-        raise InvalidInput("Your letter: it is empty; write a few words (or reload the page for the suggested text).")
+        raise InvalidInput(
+            Text("Your letter: it is empty; write a few words (or reload the page for the suggested text).")
+        )
     if len(body) > BODY_LIMIT:
-        raise InvalidInput(f"Your letter: at most {BODY_LIMIT:,} characters, please (it has {len(body):,}).")
+        raise InvalidInput(
+            Text(
+                "Your letter: at most %(limit)s characters, please (it has %(length)s).",
+                limit=BODY_LIMIT,
+                length=len(body),
+            )
+        )
     recipients = [r for r in recipients_for(session, campaign, districts) if r["writable"]]
     if not recipients:
         raise InvalidInput(
-            "Your legislators: none found that we can write to. Find them by town or choose your district first."
+            Text("Your legislators: none found that we can write to. Find them by town or choose your district first.")
         )
     hashed = address_hash(address, secret_key)
     _check_daily_cap(session, campaign, now)
@@ -255,7 +270,7 @@ def write_letter(
     if not limits.take(session, limits.key_of("letters-by", mailbox), settings.letters_per_email_day, DAY, now):
         # Refusing here would tell whoever typed this address that it wrote letters today: the page says "check
         # your email" as always, and only the mailbox hears why nothing came (once a day).
-        _tell_the_mailbox(session, settings, campaign, email, mailbox, now)
+        _tell_the_mailbox(session, settings, campaign, email, mailbox, now, locale)
         session.commit()
         return None, None
 
@@ -286,8 +301,8 @@ def write_letter(
             kind="confirmation",
             to_email=email,
             to_name=name,
-            subject=f"Please confirm your letter: {title}"[:300],
-            body=_confirmation_body(settings, title, letter, confirm_url.replace("{token}", token)),
+            subject=(translations(locale).gettext("Please confirm your letter: %(title)s") % {"title": title})[:300],
+            body=_confirmation_body(settings, title, letter, confirm_url.replace("{token}", token), locale),
             letter_id=letter.id,
             campaign_id=campaign.id,
         )
@@ -330,43 +345,51 @@ def _take_daily_cap(session: Session, campaign: Campaign, now: dt.datetime) -> N
         raise TooMany(_cap_words(campaign))
 
 
-def _cap_words(campaign: Campaign) -> str:
-    return (
-        f"This campaign has sent its {campaign.daily_cap:,} letters for today, as many as its organizers allow"
-        " in a day: please come back tomorrow."
+def _cap_words(campaign: Campaign) -> Text:
+    return Text(
+        "This campaign has sent its %(cap)s letters for today, as many as its organizers allow in a day: please"
+        " come back tomorrow.",
+        cap=campaign.daily_cap,
     )
 
 
 def _tell_the_mailbox(
-    session: Session, settings: Settings, campaign: Campaign, email: str, mailbox: str, now: dt.datetime
+    session: Session, settings: Settings, campaign: Campaign, email: str, mailbox: str, now: dt.datetime, locale: str
 ) -> None:
     title = public_campaign_text(session, campaign.id, campaign.title)
+    _ = translations(locale).gettext
     enqueue(
         session,
         key=idempotency_key("letters-limit", mailbox, now.date().isoformat()),
         sender=settings.mail_from or FALLBACK_SENDER,
         kind="notice",
         to_email=email,
-        subject=f"Your letter was not sent: {title}"[:300],
-        body=(
-            f"Hello,\n\nA letter for “{title}” was written on {settings.site_name} today with this email"
-            f" address. We accept at most {settings.letters_per_email_day} letters from one email address in a"
-            " day, so it was not kept and nothing was sent.\n\nIf you wrote it, please write it again tomorrow."
-            " If you did not, you can ignore this email.\n"
-        ),
+        subject=(_("Your letter was not sent: %(title)s") % {"title": title})[:300],
+        body=_(
+            "Hello,\n\nA letter for “%(title)s” was written on %(site)s today with this email address. We accept"
+            " at most %(most)s letters from one email address in a day, so it was not kept and nothing was sent."
+            "\n\nIf you wrote it, please write it again tomorrow. If you did not, you can ignore this email.\n"
+        )
+        % {"title": title, "site": settings.site_name, "most": settings.letters_per_email_day},
         campaign_id=campaign.id,
     )
 
 
-def _confirmation_body(settings: Settings, title: str, letter: Letter, link: str) -> str:
+def _confirmation_body(settings: Settings, title: str, letter: Letter, link: str, locale: str) -> str:
+    # The legislators' names as the letter addresses them ("Representative Jane Doe"): the letter's words.
     names = ", ".join(addressed(r) for r in letter.recipients)
-    return (
-        f"Hello {letter.supporter_name},\n\n"
-        f"You wrote a letter for “{title}” on {settings.site_name} to {names}.\n\n"
-        f"It is not sent yet. To send it, open this link and press “Send my letter”:\n\n{link}\n\n"
-        f"The link works for {settings.confirm_hours} hours. If you did not write this letter, ignore this email:"
-        " nothing is sent without the link.\n"
-    )
+    return translations(locale).gettext(
+        "Hello %(name)s,\n\nYou wrote a letter for “%(title)s” on %(site)s to %(names)s.\n\nIt is not sent yet."
+        " To send it, open this link and press “Send my letter”:\n\n%(link)s\n\nThe link works for %(hours)s"
+        " hours. If you did not write this letter, ignore this email: nothing is sent without the link.\n"
+    ) % {
+        "name": letter.supporter_name,
+        "title": title,
+        "site": settings.site_name,
+        "names": names,
+        "link": link,
+        "hours": settings.confirm_hours,
+    }
 
 
 def letter_for_token(session: Session, token: str, now: dt.datetime | None = None) -> Letter:
@@ -375,12 +398,14 @@ def letter_for_token(session: Session, token: str, now: dt.datetime | None = Non
     letter = session.scalar(select(Letter).where(Letter.confirm_token_sha256 == token_hash(token))) if token else None
     if letter is None or letter.status != "unconfirmed":
         raise NotFound(
-            "This confirmation link has already been used, or it is not one we sent. If you pressed “Send my"
-            " letter” before, your letter is on its way."
+            Text(
+                "This confirmation link has already been used, or it is not one we sent. If you pressed “Send my"
+                " letter” before, your letter is on its way."
+            )
         )
     if _utc(letter.confirm_expires_at) < _now(now):
         raise InvalidInput(
-            "This confirmation link has expired (links work for a limited time): please write your letter again."
+            Text("This confirmation link has expired (links work for a limited time): please write your letter again.")
         )
     return letter
 
@@ -405,7 +430,7 @@ def _confirm(session: Session, settings: Settings, token: str, now: dt.datetime)
     letter = letter_for_token(session, token, now)
     campaign = letter.campaign
     if not is_open(campaign, now):
-        raise InvalidInput("This campaign has closed since you wrote: your letter was not sent.")
+        raise InvalidInput(Text("This campaign has closed since you wrote: your letter was not sent."))
     try:
         _take_daily_cap(session, campaign, now)
         letter.status = "confirmed"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import CHAMBERS, DistrictTown, Legislator
 from archive.errors import InvalidInput
+from archive.locales import Text
 
 DATA_DIR = Path(__file__).parents[1] / "data"
 # The default data set: Vermont's General Assembly from Open States (see archive/data/README.md).
@@ -29,7 +30,7 @@ REQUIRED_COLUMNS = ("name", "chamber", "district", "email")
 TOWN_COLUMNS = ("town", "chamber", "district")  # and optionally `part` (whole/part), not needed to split
 # Open States calls the chambers lower and upper; a file may also say house and senate.
 CHAMBER_NAMES = {"lower": "house", "upper": "senate", "house": "house", "senate": "senate"}
-CHAMBER_TITLES = {"house": "House", "senate": "Senate"}
+CHAMBER_TITLES = {"house": Text("House"), "senate": Text("Senate")}  # pages say them in their language (| say)
 # One address, no spaces, quotes or angle brackets (it goes into mailto: links and, later, To: headers).
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&*+/=?^_`{|}~'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 LIMITS = {"name": 200, "district": 100, "party": 100, "email": 320, "phone": 50, "openstates_id": 100, "source": 500}

@@ -13,9 +13,10 @@ from archive.db.models import CHAMBERS, DistrictTown, Legislator
 from archive.errors import InvalidInput
 from archive.legislators.directory import CHAMBER_TITLES, LIMITS, QUOTED, TOWN_LIMIT
 from archive.legislators.towns import match_town
+from archive.locales import Text
 
 # Said beside a split town's districts: street-level boundaries are not in the directory.
-HOW_TO_CHOOSE = (
+HOW_TO_CHOOSE = Text(
     "Not sure which district is yours? Your voter registration (the Secretary of State's My Voter Page),"
     " your sample ballot or your town clerk says which."
 )
@@ -153,22 +154,27 @@ def find_legislators(
     folded = {name.casefold() for name in wanted}
     if town:
         if not towns_available:
-            lookup.message = "Finding legislators by town is not available here yet: choose your district below."
+            lookup.message = Text("Finding legislators by town is not available here yet: choose your district below.")
             return lookup
         found_town = match_town(town, towns(session))
         if found_town.town is None:
             lookup.suggestions = found_town.choices
             if found_town.ambiguous:
-                lookup.message = f"There is more than one {QUOTED.format(town)}: {_words(found_town.choices, 'or')}?"
+                lookup.message = Text(
+                    "There is more than one %(town)s: %(choices)s?",
+                    town=QUOTED.format(town),
+                    choices=_or(found_town.choices),
+                )
             elif found_town.choices:
-                lookup.message = (
-                    f"No town named {QUOTED.format(town)} in the directory. Did you mean"
-                    f" {_words(found_town.choices, 'or')}?"
+                lookup.message = Text(
+                    "No town named %(town)s in the directory. Did you mean %(choices)s?",
+                    town=QUOTED.format(town),
+                    choices=_or(found_town.choices),
                 )
             else:
-                lookup.message = (
-                    f"No town named {QUOTED.format(town)} in the directory: check the spelling,"
-                    " or choose your district below."
+                lookup.message = Text(
+                    "No town named %(town)s in the directory: check the spelling, or choose your district below.",
+                    town=QUOTED.format(town),
                 )
             return lookup
         rows = session.execute(
@@ -184,11 +190,17 @@ def find_legislators(
                 lookup.matches.append(ChamberMatch(name, found, chosen, split=len(found) > 1))
         undecided = [m for m in lookup.matches if m.chosen is None]
         if undecided:
-            lookup.message = " ".join(
-                f"{lookup.town} is split between {CHAMBER_TITLES[m.chamber]} districts {_words(m.districts)}:"
-                " choose yours."
+            said = [
+                Text(
+                    "%(town)s is split between %(chamber)s districts %(districts)s: choose yours.",
+                    town=lookup.town,
+                    chamber=CHAMBER_TITLES[m.chamber],
+                    districts=_and(m.districts),
+                )
                 for m in undecided
-            )
+            ]
+            # TRANSLATORS: two sentences, one per chamber, one after the other.
+            lookup.message = said[0] if len(said) == 1 else Text("%(first)s %(second)s", first=said[0], second=said[1])
     elif wanted:
         named = session.execute(
             select(Legislator.chamber, Legislator.district)
@@ -199,10 +211,15 @@ def find_legislators(
         lookup.matches = [ChamberMatch(c, [d], d) for c, d in sorted(named, key=lambda r: CHAMBERS.index(r[0]))]
         missing = [name for name in wanted if name.casefold() not in {d.casefold() for _, d in named}]
         if missing:
+            names = _and([QUOTED.format(name) for name in missing])
             lookup.message = (
-                f"No district named {_words([QUOTED.format(name) for name in missing])}"
-                + (f" in the {CHAMBER_TITLES[chamber]}" if chamber else "")
-                + ": choose your district from the list below."
+                Text(
+                    "No district named %(names)s in the %(chamber)s: choose your district from the list below.",
+                    names=names,
+                    chamber=CHAMBER_TITLES[chamber],
+                )
+                if chamber
+                else Text("No district named %(names)s: choose your district from the list below.", names=names)
             )
     else:
         lookup.matches = [
@@ -217,5 +234,11 @@ def find_legislators(
     return lookup
 
 
-def _words(names: list[str], last: str = "and") -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {last} {names[-1]}"
+def _and(names: list[str]) -> str:
+    """'A, B and C', in the words of the page that shows it."""
+    return names[0] if len(names) == 1 else Text("%(some)s and %(last)s", some=", ".join(names[:-1]), last=names[-1])
+
+
+def _or(names: list[str]) -> str:
+    """'A, B or C', in the words of the page that shows it."""
+    return names[0] if len(names) == 1 else Text("%(some)s or %(last)s", some=", ".join(names[:-1]), last=names[-1])

@@ -27,6 +27,7 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 
 from archive.errors import InvalidInput
+from archive.locales import Text
 
 REMOVED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 SPACES = re.compile(r"\s{2,}")
@@ -56,16 +57,25 @@ def check_address(value: str, field: str, *, international: bool = True) -> str:
     except EmailNotValidError as error:
         reason = str(error).rstrip(".")
         raise InvalidInput(
-            f"{field}: that does not look like one email address (like name@example.org):"
-            f" {reason[:1].lower()}{reason[1:]}"
+            Text(
+                "%(field)s: that does not look like one email address (like name@example.org): %(reason)s",
+                field=field,
+                reason=reason[:1].lower() + reason[1:],  # email-validator's words, in English
+            )
         ) from None
     if "=?" in checked.local_part:  # valid, but some mail programs (Python's among them) decode it as a word
-        raise InvalidInput(f"{field}: mail programs read an address with =? before the @ differently; give another")
+        raise InvalidInput(
+            Text("%(field)s: mail programs read an address with =? before the @ differently; give another", field=field)
+        )
     if checked.ascii_email is None and not international:
         letters = "".join(dict.fromkeys(c for c in checked.local_part if not c.isascii()))
         raise InvalidInput(
-            f"{field}: the part before the @ has letters ({letters}) that many mail servers cannot carry; please"
-            " give an address written with plain letters (a-z, 0-9) before the @"
+            Text(
+                "%(field)s: the part before the @ has letters (%(letters)s) that many mail servers cannot carry;"
+                " please give an address written with plain letters (a-z, 0-9) before the @",
+                field=field,
+                letters=letters,
+            )
         )
     return checked.normalized.lower()
 

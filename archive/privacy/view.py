@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.db.models import CampaignExcerpt, Excerpt, Meeting, Redaction, Segment, Speaker
+from archive.locales import Text
 
 REDACTED = "[redacted]"
 PSEUDONYM = "Public commenter {}"
@@ -49,10 +50,6 @@ def speaker_colour(label: str | None) -> str:
 def voice_name(voice: Voice | None) -> str | None:
     """The words a reader sees for a voice: the name the public may see, else its neutral label."""
     return (voice["name"] or neutral_label(voice["label"])) if voice else None
-
-
-def long_date(moment: dt.datetime | dt.date) -> str:
-    return f"{moment:%-d %B %Y}"
 
 
 class Voice(TypedDict):
@@ -294,7 +291,8 @@ def public_view(session: Session, meeting: Meeting) -> PublicView:
     """Read the ledger and the voices' consent for one meeting (a few small queries)."""
     view = PublicView(meeting.id, purged=meeting.purged_at is not None)
     if meeting.purged_at is not None:
-        view.notices.append(f"This meeting was removed at a speaker's request on {long_date(meeting.purged_at)}.")
+        removed = Text("This meeting was removed at a speaker's request on %(date)s.", date=meeting.purged_at)
+        view.notices.append(removed)
         return view
     speakers = session.scalars(select(Speaker).where(Speaker.meeting_id == meeting.id)).all()
     view.consents = {s.id: s.consent for s in speakers if s.consent and s.consent != "public"}
@@ -321,7 +319,7 @@ def public_view(session: Session, meeting: Meeting) -> PublicView:
             view.ranges.append((row.start, row.end))
         elif row.scope == "phrase" and row.phrase:
             view.phrases.append(row.phrase)
-        view.notices.append(f"A portion was redacted at the speaker's request on {long_date(row.created_at)}.")
+        view.notices.append(Text("A portion was redacted at the speaker's request on %(date)s.", date=row.created_at))
     return view
 
 
@@ -335,11 +333,16 @@ def _consent_dates(session: Session, meeting_id: int) -> dict[int, dt.datetime]:
 
 
 def _consent_notice(consent: str, at: dt.datetime | None) -> str:
-    when = f" on {long_date(at)}" if at else ""
+    if at is None:
+        return {
+            "name-withheld": Text("A speaker's name is withheld at the speaker's request."),
+            "voice-withheld": Text("A speaker's audio is withheld at the speaker's request."),
+            "unpublished": Text("A speaker's testimony is unpublished at the speaker's request."),
+        }[consent]
     return {
-        "name-withheld": f"A speaker's name is withheld at the speaker's request{when}.",
-        "voice-withheld": f"A speaker's audio is withheld at the speaker's request{when}.",
-        "unpublished": f"A speaker's testimony is unpublished at the speaker's request{when}.",
+        "name-withheld": Text("A speaker's name is withheld at the speaker's request on %(date)s.", date=at),
+        "voice-withheld": Text("A speaker's audio is withheld at the speaker's request on %(date)s.", date=at),
+        "unpublished": Text("A speaker's testimony is unpublished at the speaker's request on %(date)s.", date=at),
     }[consent]
 
 

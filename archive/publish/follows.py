@@ -24,6 +24,7 @@ from archive.config import Settings
 from archive.db import limits
 from archive.db.models import FOLLOW_KINDS, Body, Follow, Meeting
 from archive.errors import InvalidInput, NotFound
+from archive.locales import Text, say, translations
 from archive.mail.addresses import check_address, limit_key
 from archive.mail.outbox import enqueue, idempotency_key
 from archive.privacy.view import redact_phrases, withheld_phrases
@@ -41,11 +42,14 @@ FALLBACK_SENDER = "follow@localhost"
 ACTIONS = ("confirm", "unsubscribe")
 
 
+NOT_OURS = Text("This link is not one we sent.")
+
+
 @dataclass(frozen=True)
 class Target:
     kind: str
     target: str
-    label: str  # "the search “budget”", "Burlington City Council", "Jane Doe"
+    label: str  # a Text where the archive wrote it;  "the search “budget”", "Burlington City Council", "Jane Doe"
 
 
 @dataclass(frozen=True)
@@ -59,22 +63,28 @@ def target_for(session: Session, kind: str, target: str) -> Target:
     """What a follow names, checked: a search's words, a body's slug, a public speaker's id; InvalidInput else."""
     target = " ".join((target or "").split())
     if kind not in FOLLOW_KINDS:
-        raise InvalidInput(f"follow: kind must be one of {', '.join(FOLLOW_KINDS)}")
+        raise InvalidInput(Text("follow: kind must be one of %(kinds)s", kinds=", ".join(FOLLOW_KINDS)))
     if not target:
-        raise InvalidInput("follow: nothing to follow (a search needs words)")
+        raise InvalidInput(Text("follow: nothing to follow (a search needs words)"))
     if len(target) > QUERY_LIMIT:
-        raise InvalidInput(f"follow: at most {QUERY_LIMIT} characters")
+        raise InvalidInput(Text("follow: at most %(limit)s characters", limit=QUERY_LIMIT))
     if kind == "search":
-        return Target(kind, target, f"the search “{target}”")
+        return Target(kind, target, Text("the search “%(words)s”", words=target))
     if kind == "body":
         body = session.scalar(select(Body).where(Body.slug == target))
         if body is None:
-            raise NotFound(f"no body {target!r}")
+            raise NotFound(Text("no body %(slug)s", slug=repr(target)))
         return Target(kind, body.slug, body.name)
     if not target.isdigit():
-        raise NotFound(f"no speaker {target!r}")
+        raise NotFound(Text("no speaker %(id)s", id=repr(target)))
     record = person_record(session, int(target), 1, 1)  # NotFound for a person without a public page
-    return Target(kind, target, str(record["person"].get("name") or f"speaker {target}"))
+    name = record["person"].get("name")
+    return Target(kind, target, str(name) if name else Text("speaker %(id)s", id=target))
+
+
+def label_of(follow: Follow) -> str:
+    """What a follow follows, as its pages say it: a search in the reader's language (a Text), else its name."""
+    return Text("the search “%(words)s”", words=follow.target) if follow.kind == "search" else follow.label
 
 
 def address_hash(address: str, secret_key: str) -> str:
@@ -101,10 +111,10 @@ def follow_for(session: Session, signed: str, action: str, secret_key: str) -> F
     try:
         follow_id, signed_action, mailbox = _signer(secret_key).loads(signed)
     except (BadSignature, ValueError, TypeError):
-        raise NotFound("This link is not one we sent.") from None
+        raise NotFound(NOT_OURS) from None
     follow = session.get(Follow, follow_id) if isinstance(follow_id, int) else None
     if follow is None or signed_action != action or not hmac.compare_digest(mailbox, _mailbox_hash(follow.email_key)):
-        raise NotFound("This link is not one we sent.")
+        raise NotFound(NOT_OURS)
     return follow
 
 
@@ -119,6 +129,7 @@ def request_follow(
     secret_key: str,
     base_url: str,
     now: dt.datetime | None = None,
+    locale: str = "en",
 ) -> Follow | None:
     """Ask to follow: an unconfirmed follow and its confirmation email (at most one a day per follow), committed.
 
@@ -126,11 +137,13 @@ def request_follow(
     limit, is told nothing on the page and gets no second email. None when nothing was stored."""
     now = now or dt.datetime.now(dt.UTC)
     found = target_for(session, kind, target)
-    email = check_address((email or "").strip(), "Your email", international=False)
+    email = check_address((email or "").strip(), Text("Your email"), international=False)
     mailbox = limit_key(email)
     if not limits.take(session, limits.key_of("follows-from", address_hash), REQUESTS_PER_ADDRESS_HOUR, HOUR, now):
         session.rollback()
-        raise InvalidInput("We cannot take more requests from this network just now: please try again in an hour.")
+        raise InvalidInput(
+            Text("We cannot take more requests from this network just now: please try again in an hour.")
+        )
     if not limits.take(session, limits.key_of("follows-by", mailbox), REQUESTS_PER_MAILBOX_DAY, DAY, now):
         session.commit()
         return None
@@ -141,23 +154,27 @@ def request_follow(
         session.commit()
         return follow
     if follow is None:
-        follow = Follow(kind=found.kind, target=found.target, label=found.label, email=email, email_key=mailbox)
+        # The label is kept in English (the digests' words); the confirmation below says it in the asker's language.
+        follow = Follow(kind=found.kind, target=found.target, label=str(found.label), email=email, email_key=mailbox)
         session.add(follow)
     follow.status, follow.email, follow.created_at, follow.unsubscribed_at = "unconfirmed", email, now, None
     session.flush()
     link = f"{base_url}/follow/confirm/{token(follow, 'confirm', secret_key)}"
+    _ = translations(locale).gettext
+    label = say(found.label, locale)
     enqueue(
         session,
         key=idempotency_key("follow-confirm", follow.id, now.date().isoformat()),
         sender=settings.mail_from or FALLBACK_SENDER,
         kind="follow",
         to_email=email,
-        subject=f"Please confirm: follow {found.label} by email"[:300],
-        body=(
-            f"Hello,\n\nSomeone (we hope you) asked {settings.site_name} to email this address a daily digest of"
-            f" what is new for {found.label}.\n\nTo start, open this link and press “Follow”:\n\n{link}\n\n"
-            "If you did not ask, ignore this email: nothing more is sent without the link.\n"
-        ),
+        subject=(_("Please confirm: follow %(label)s by email") % {"label": label})[:300],
+        body=_(
+            "Hello,\n\nSomeone (we hope you) asked %(site)s to email this address a daily digest of what is new"
+            " for %(label)s.\n\nTo start, open this link and press “Follow”:\n\n%(link)s\n\nIf you did not ask,"
+            " ignore this email: nothing more is sent without the link.\n"
+        )
+        % {"site": settings.site_name, "label": label, "link": link},
     )
     session.commit()
     return follow

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.db.models import Meeting, Person, Segment, Speaker
 from archive.errors import NotFound
+from archive.locales import Text
 from archive.privacy.view import NAMED, PublicView, public_view, redact_phrases, withheld_phrases
 from archive.search import line_id
 
@@ -23,20 +24,21 @@ _published = or_(Segment.public_text.is_(None), Segment.public_text != "")
 LARGEST_ID = 2**31 - 1
 
 ATTRIBUTION_WORDS = {
-    "named-by-chair": "named by the chair",
-    "self-identified": "self-identified",
-    "voice-match": "voice match",
-    "curator": "curator's judgement",
+    "named-by-chair": Text("named by the chair"),
+    "self-identified": Text("self-identified"),
+    "voice-match": Text("voice match"),
+    "curator": Text("curator's judgement"),
 }
 
 
 def attribution_words(person: Person | None, method: str | None, score: float | None) -> str:
     """How a voice came to be attributed, in plain words: "voice match, similarity 0.82"."""
     if person is None:
-        return "not yet identified"
-    words = ATTRIBUTION_WORDS.get(method or "", "attributed")
+        return Text("not yet identified")
+    words = ATTRIBUTION_WORDS.get(method or "", Text("attributed"))
     if method == "voice-match" and score is not None:
-        words += f", similarity {score:.2f}"
+        similarity = f"{score:.2f}"
+        return Text("%(how)s, similarity %(score)s", how=words, score=similarity)
     return words
 
 
@@ -62,7 +64,7 @@ def meeting_voices(session: Session, meeting_id: int) -> list[dict[str, Any]]:
         if speaker.id in view.pseudonyms:
             # Neither name, role, affiliation nor a link to the person's page: only the pseudonym.
             person = {"id": None, "name": view.pseudonyms[speaker.id], "role": None, "affiliation": None}
-            attribution = "name withheld at the speaker's request"
+            attribution: str = Text("name withheld at the speaker's request")
         else:
             person = speaker.person.public_record() if speaker.person else None
             attribution = attribution_words(speaker.person, speaker.attribution, speaker.attribution_score)

@@ -12,14 +12,16 @@ from pathlib import Path
 from flask import Flask, Response, g, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as NotFoundPage
 
 from archive.config import Settings
 from archive.errors import ArchiveError, InvalidInput, NotFound
 from archive.home import open_home
 from archive.search.sync import backend_of
-from archive.web import limits, templating
+from archive.web import languages, limits, templating
 from archive.web.admin.auth import auth
 from archive.web.admin.campaigns import admin_campaigns
 from archive.web.admin.curation import curation_pages
@@ -31,6 +33,7 @@ from archive.web.api.campaigns import campaigns_api
 from archive.web.api.excerpts import excerpt_api
 from archive.web.api.legislators import legislators_api
 from archive.web.api.meetings import meetings_api
+from archive.web.context import localized
 from archive.web.page_cache import PageStore, new_pages_folder
 from archive.web.public.campaigns import campaigns
 from archive.web.public.excerpt_media import excerpt_media
@@ -109,6 +112,7 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
     # A signed link is the authority here: mail programs' one-click unsubscribe POSTs carry no CSRF token.
     csrf.exempt(unsubscribe_link)  # authenticated by Authorization: Bearer, which no other site can make a browser send
     templating.register(app)
+    languages.install(app)  # the visitor's language, its switch, and Vary on every page
 
     @app.before_request
     def refuse_empty_api_parameters() -> None:
@@ -138,21 +142,23 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
 
     @app.errorhandler(InvalidInput)
     def invalid(error: InvalidInput) -> ResponseReturnValue:
-        return answer(str(error), 400)
+        return answer(localized(error), 400)
 
     @app.errorhandler(NotFound)
     def not_found(error: NotFound) -> ResponseReturnValue:
-        return answer(str(error), 404)
+        return answer(localized(error), 404)
 
     @app.errorhandler(ArchiveError)
     def archive_error(error: ArchiveError) -> ResponseReturnValue:
-        return answer(str(error), 503)
+        return answer(localized(error), 503)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         return answer(
-            f"The form could not be accepted ({error.description.rstrip('.').lower()}): "
-            "reload the page and send it again.",
+            gettext(
+                "The form could not be accepted (%(reason)s): reload the page and send it again.",
+                reason=error.description.rstrip(".").lower(),  # Flask-WTF's words, in English
+            ),
             400,
         )
 
@@ -162,11 +168,14 @@ def build_app(settings: Settings | None = None, pages_folder: Path | None = None
 
     @app.errorhandler(414)
     def address_too_long(_error: HTTPException) -> ResponseReturnValue:
-        return answer(limits.ADDRESS_TOO_LONG, 414)
+        return answer(limits.address_too_long(), 414)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
-        response = app.make_response(answer(error.description or error.name, error.code or 500))
+        message = error.description or error.name
+        if error.code == 404 and message == NotFoundPage.description:
+            message = gettext("There is nothing at this address. Check it, or search the archive.")  # Werkzeug's
+        response = app.make_response(answer(message, error.code or 500))
         # The error's own headers are part of the answer: a 405's Allow (RFC 9110), a 401's WWW-Authenticate.
         for name, value in error.get_headers():
             if name.lower() != "content-type":

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from sqlalchemy.orm import Session
 
 from archive.accounts import users as accounts
@@ -20,11 +21,23 @@ from archive.config import Settings
 from archive.db import version
 from archive.db.models import SEGMENT_KINDS, User
 from archive.errors import InvalidInput
+from archive.locales import LOCALES, Text, say
 from archive.media.store import MediaStore
 from archive.search import PER_PAGE_MAX, SORTS, SearchPage, SearchRequest, index
 from archive.search.index import SearchBackend
 
 log = logging.getLogger(__name__)
+
+
+def locale() -> str:
+    """The visitor's language ("en", "es"), as archive.web.languages chose it for this request."""
+    return str(get_locale() or LOCALES[0])
+
+
+def localized(error: BaseException) -> str:
+    """An error's words in the visitor's language: its message when the domain wrote it as a Text."""
+    message = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Text) else error
+    return say(message, locale())
 
 
 def db() -> Session:
@@ -56,15 +69,15 @@ def search_request_from(args: Mapping[str, str]) -> SearchRequest:
     q = args.get("q", "")
     filters = {name: (args.get(name) or "").strip() or None for name in ("speaker", "kind", "meeting", "body", "lang")}
     if not q.strip() and not any(filters.values()) and not (args.get("from") or args.get("to")):
-        raise InvalidInput('q: type a word or a "quoted phrase" to search')
+        raise InvalidInput(Text('q: type a word or a "quoted phrase" to search'))
     if filters["kind"] and filters["kind"] not in SEGMENT_KINDS:
-        raise InvalidInput(f"kind must be one of: {', '.join(SEGMENT_KINDS)}")
+        raise InvalidInput(Text("kind must be one of: %(kinds)s", kinds=", ".join(SEGMENT_KINDS)))
     language = filters.pop("lang")
     if language and not re.fullmatch(r"[a-z]{2}", language.lower()):
-        raise InvalidInput("lang must be a two-letter language code (en, es)")
+        raise InvalidInput(Text("lang must be a two-letter language code (en, es)"))
     sort = args.get("sort", "relevance")
     if sort not in SORTS:
-        raise InvalidInput(f"sort must be one of: {', '.join(SORTS)}")
+        raise InvalidInput(Text("sort must be one of: %(sorts)s", sorts=", ".join(SORTS)))
     return SearchRequest(
         q=q,
         date_from=_date(args, "from"),
@@ -84,7 +97,7 @@ def _date(args: Mapping[str, str], name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{name} must be a date in the form YYYY-MM-DD") from None
+        raise InvalidInput(Text("%(name)s must be a date in the form YYYY-MM-DD", name=name)) from None
 
 
 def _whole(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -94,9 +107,10 @@ def _whole(args: Mapping[str, str], name: str, default: int, low: int, high: int
     try:
         number = int(value)
     except ValueError:
-        raise InvalidInput(f"{name} must be a whole number") from None
+        raise InvalidInput(Text("%(name)s must be a whole number", name=name)) from None
     if not low <= number <= high:
-        raise InvalidInput(f"{name} must be between {low} and {high}")
+        bounds = {"low": str(low), "high": str(high)}  # as typed in an address: no digit grouping
+        raise InvalidInput(Text("%(name)s must be between %(low)s and %(high)s", name=name, **bounds))
     return number
 
 

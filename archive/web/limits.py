@@ -15,6 +15,7 @@ import io
 from typing import Any
 
 from flask import Flask, abort, g, request
+from flask_babel import format_number, gettext
 from werkzeug.routing import IntegerConverter
 
 from archive.config import Settings
@@ -84,10 +85,13 @@ def _buffer_small_body(limit: int) -> None:
 def too_large_message(settings: Settings) -> str:
     limit = g.get("body_limit", settings.upload_limit_mb * 1024 * 1024)
     size = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
-    return f"That is larger than this site accepts ({size}): nothing was stored."
+    return gettext("That is larger than this site accepts (%(size)s): nothing was stored.", size=size)
 
 
-ADDRESS_TOO_LONG = (
-    f"That address is too long (more than {MAX_QUERY_BYTES:,} bytes after the question mark). A search uses its"
-    f" first {MAX_QUERY_CHARACTERS} characters: shorten it."
-)
+def address_too_long() -> str:
+    return gettext(
+        "That address is too long (more than %(bytes)s bytes after the question mark). A search uses its first"
+        " %(characters)s characters: shorten it.",
+        bytes=format_number(MAX_QUERY_BYTES),
+        characters=MAX_QUERY_CHARACTERS,
+    )

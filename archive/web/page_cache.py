@@ -5,7 +5,7 @@ the news most visitors ask for the same few. A page is kept under (the site's ad
 the view reads, content_version, and for searches the index's own version), so any change to what it shows,
 from any process, makes it stale at once (archive.db.version). Kept only when it is the same for every visitor:
 the request carried no session cookie and rendering did not start a session (a page with a form's CSRF token
-does).
+does). Pages are in the visitor's language (archive.web.languages): it is part of the key, and of Vary.
 
 The pages are files in one folder that all of a server's processes share (`testimony serve` makes it at start
 and removes it at exit, so a new version of the code or the settings never meets pages the old one rendered):
@@ -33,7 +33,7 @@ from urllib.parse import quote
 from flask import Flask, current_app, make_response, request, session
 from werkzeug.datastructures import ImmutableMultiDict
 
-from archive.web.context import content_version
+from archive.web.context import content_version, locale
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,8 @@ def kept_for_visitors(
                 return view(*args, **kwargs)
             # The site's address: pages hold links made from it (the request's host when none is configured).
             site = (current_app.config["TESTIMONY"].public_url or request.host_url).rstrip("/")
-            key: tuple[object, ...] = (site, request.path, tuple(arguments), content)
+            # The visitor's language too: an English visitor never gets a page kept for a Spanish one.
+            key: tuple[object, ...] = (site, request.path, tuple(arguments), locale(), content)
             if uses_index:
                 key += (current_app.extensions["search"].version(),)
             kept = store.get(key)
@@ -257,8 +258,10 @@ def kept_for_visitors(
                 same_for_everyone = response.status_code == 200 and not response.direct_passthrough
                 if same_for_everyone and not session.modified:
                     store.put(key, KeptPage(response.get_data(), 200, list(response.headers.items())))
-            # One answer for every visitor without a session; shared caches must not give it to signed-in people.
+            # One answer for every visitor without a session in one language; shared caches must not give it to
+            # signed-in people (Cookie) nor to a visitor of another language (Accept-Language, the switch's cookie).
             response.vary.add("Cookie")
+            response.vary.add("Accept-Language")
             return response
 
         return wrapper

@@ -7,13 +7,17 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
+from babel import Locale
 from flask import Flask, current_app, g, request, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 
 from archive.campaigns.manage import campaigns_citing, open_campaigns
 from archive.curation.agenda import agenda
 from archive.db.models import Campaign, Meeting, Segment
 from archive.excerpts.manage import find_excerpt
+from archive.locales import long_date as long_date_in
+from archive.locales import say as localized_text
 from archive.mail.readiness import cached_mail_problem
 from archive.privacy.view import (
     campaign_phrases,
@@ -24,7 +28,7 @@ from archive.privacy.view import (
     withheld_phrases,
 )
 from archive.timecodes import format_clock
-from archive.web.context import absolute_url, current_user, db, settings
+from archive.web.context import absolute_url, current_user, db, locale, settings
 
 
 # The home page and each excerpt's page list open campaigns; these feed them, so those views need not change.
@@ -86,10 +90,27 @@ def mail_trouble() -> str | None:
     return cached_mail_problem(settings())
 
 
-def long_date(iso: str) -> str:
-    """'2024-02-07' → '7 February 2024', as the meeting pages write dates."""
-    day = dt.date.fromisoformat(iso)
-    return f"{day.day} {day:%B %Y}"
+def long_date(value: str | dt.date) -> str:
+    """'2024-02-07' → '7 February 2024' in English, '7 de febrero de 2024' in Spanish, as the pages write dates."""
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    return long_date_in(day, locale())
+
+
+def kind_name(kind: str) -> str:
+    """A segment's kind as the visitor's language says it (the value in forms and the API stays the English word)."""
+    names = {
+        "testimony": gettext("testimony"),
+        "deliberation": gettext("deliberation"),
+        "remark": gettext("remark"),
+        "procedural": gettext("procedural"),
+    }
+    return names.get(kind, kind)
+
+
+def say(value: object) -> str:
+    """A sentence from below the web (archive.locales.Text) in the visitor's language; anything else as it is
+    (nothing for None)."""
+    return "" if value is None else localized_text(value, locale())
 
 
 def excerpt_form() -> dict[str, Any]:
@@ -148,10 +169,14 @@ def date_value(value: str | None) -> str:
 
 
 def language_name(code: str | None) -> str:
-    """A language code as people read it: "es" → "Spanish"."""
+    """A language code as people read it, in the visitor's language: "es" → "Spanish", or "español"."""
     from archive.config import language_name as name
 
-    return name(code) if code else "Unknown language"
+    if not code:
+        return gettext("Unknown language")
+    if locale() == "en":
+        return name(code)
+    return Locale.parse(locale()).languages.get(code) or name(code)
 
 
 def register(app: Flask) -> None:
@@ -178,4 +203,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(public_title)
     app.add_template_filter(language_name)
     app.add_template_filter(long_date)
+    app.add_template_filter(say)
+    app.add_template_filter(kind_name)
     app.add_template_filter(date_value)

@@ -20,6 +20,7 @@ from markupsafe import escape
 from sqlalchemy import bindparam, event, text
 
 from archive.db.session import make_engine
+from archive.locales import Text
 from archive.privacy.view import redact_phrases
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
@@ -51,7 +52,7 @@ SEGMENT_CONFIG = f"(CASE WHEN s.language = 'es' THEN '{SPANISH_CONFIG}'::regconf
 SNIPPET_CHARACTERS = 400  # as the Whoosh backend: shorter segments are shown whole
 
 # As the Whoosh backend says it.
-NO_MATCH = "No testimony matches. Try fewer words, another spelling, or remove a filter."
+NO_MATCH = Text("No testimony matches. Try fewer words, another spelling, or remove a filter.")  # said on the page
 
 # Markers ts_headline puts around matches; migration 0002's testimony_search_text removes them from the text.
 START, STOP = "\x02", "\x03"

@@ -39,6 +39,7 @@ from whoosh.highlight import ContextFragmenter, highlight
 from whoosh.writing import SegmentWriter
 
 from archive.errors import ArchiveError, IndexMissing, IndexUnavailable
+from archive.locales import Text
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
 
@@ -164,7 +165,7 @@ class _Found:
     facets: dict[str, list[FacetCount]]
 
 
-NO_MATCH = "No testimony matches. Try fewer words, another spelling, or remove a filter."
+NO_MATCH = Text("No testimony matches. Try fewer words, another spelling, or remove a filter.")  # said on the page
 
 
 class WhooshBackend:

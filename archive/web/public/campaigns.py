@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from archive.campaigns.letters import (
@@ -37,8 +38,9 @@ from archive.db.models import Campaign, Letter
 from archive.errors import InvalidInput, NotFound
 from archive.excerpts.manage import ExcerptDocument, excerpt_document, is_withheld
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, towns
+from archive.locales import Text
 from archive.privacy.view import public_campaign_text
-from archive.web.context import absolute_url, db, secret_key
+from archive.web.context import absolute_url, db, locale, localized, secret_key
 
 campaigns = Blueprint("campaigns", __name__)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -48,13 +50,14 @@ class NotConfigured(InvalidInput):
     """The site cannot send letters as configured (a 503); the supporter's letter is shown back, kept."""
 
 
+UNREADABLE = Text("The form could not be read: reload the page and write your letter again.")
 KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FORM_MAX_AGE = 12 * 3600  # as long as the CSRF token: a letter form left open for a working day still sends
 
 
 @campaigns.errorhandler(TooMany)
 def too_many(error: TooMany) -> ResponseReturnValue:
-    return render_template("error.html", message=str(error), status=429), 429
+    return render_template("error.html", message=localized(error), status=429), 429
 
 
 def _public(slug: str) -> Campaign:
@@ -95,7 +98,7 @@ def _lookup(campaign: Campaign, town: str | None, chosen: list[str]) -> tuple[An
     try:
         return find_legislators(db(), town=town, district=chosen, chamber=chamber), None
     except InvalidInput as error:
-        return None, str(error)
+        return None, localized(error)
 
 
 def _page(
@@ -183,19 +186,23 @@ def write(slug: str) -> ResponseReturnValue:
         if not current_app.config["TESTIMONY"].mail_from:
             # Its confirmation could never be sent: say so rather than "check your email".
             raise NotConfigured(
-                "Letters cannot be sent from this site yet: it has no sending address configured."
-                " Your letter is below; please try again later."
+                Text(
+                    "Letters cannot be sent from this site yet: it has no sending address configured."
+                    " Your letter is below; please try again later."
+                )
             )
         key = form["form_key"]
         if not KEY.match(key):
-            raise InvalidInput("The form could not be read: reload the page and write your letter again.")
+            raise InvalidInput(UNREADABLE)
         try:
             shown_key, shown_at = _signer().loads(form["shown_at"], max_age=FORM_MAX_AGE, return_timestamp=True)
         except BadSignature:
             form["shown_at"] = _signer().dumps(key)  # a fresh one, so the refilled form can be sent
-            raise InvalidInput("The form is too old or was changed: check your letter and send it again.") from None
+            raise InvalidInput(
+                Text("The form is too old or was changed: check your letter and send it again.")
+            ) from None
         if shown_key != key:
-            raise InvalidInput("The form could not be read: reload the page and write your letter again.")
+            raise InvalidInput(UNREADABLE)
         write_letter(
             db(),
             current_app.config["TESTIMONY"],
@@ -211,11 +218,12 @@ def write(slug: str) -> ResponseReturnValue:
             secret_key=secret_key(),
             confirm_url=_emailed_base() + url_for("campaigns.campaign", slug=found.slug) + "/confirm/{token}",
             honeypot=posted.get("website", ""),
+            locale=locale(),  # the emails to the supporter in the page's language; the letter as they wrote it
         )
     except InvalidInput as error:
         status = 429 if isinstance(error, TooMany) else 503 if isinstance(error, NotConfigured) else 400
         # The page again, the letter as written (never lost) and the reason beside the form.
-        page = _page(found, town=lookup_town, chosen=chosen, form=form, error=str(error))
+        page = _page(found, town=lookup_town, chosen=chosen, form=form, error=localized(error))
         return make_response(page, status)
     return redirect(url_for("campaigns.check_email", slug=found.slug), 303)
 
@@ -230,8 +238,10 @@ def _emailed_base() -> str:
     if (request.host.rpartition(":")[0] or request.host) in LOOPBACK_HOSTS:
         return request.host_url.rstrip("/")
     raise NotConfigured(
-        "Letters cannot be sent from this site yet: its public address (TESTIMONY_PUBLIC_URL) is not configured."
-        " Your letter is below; please try again later."
+        Text(
+            "Letters cannot be sent from this site yet: its public address (TESTIMONY_PUBLIC_URL) is not configured."
+            " Your letter is below; please try again later."
+        )
     )
 
 
@@ -245,7 +255,7 @@ def check_email(slug: str) -> ResponseReturnValue:
 def _letter(slug: str, token: str) -> Letter:
     letter = letter_for_token(db(), token)
     if letter.campaign.slug != slug:
-        raise NotFound("This confirmation link is not one we sent.")
+        raise NotFound(Text("This confirmation link is not one we sent."))
     return letter
 
 
@@ -290,7 +300,11 @@ def thanks(slug: str) -> ResponseReturnValue:
         excerpt_url=excerpt_url,
         # Said as the supporter would say it; the link's preview (its Open Graph card) shows the campaign.
         campaign_links=_share_links(
-            f"I wrote to my legislators: {public_campaign_text(db(), found.id, found.title)}. You can too:", page_url
+            gettext(
+                "I wrote to my legislators: %(title)s. You can too:",
+                title=public_campaign_text(db(), found.id, found.title),
+            ),
+            page_url,
         ),
         excerpt_links=_share_links(excerpts[0]["title"], excerpt_url) if excerpts and excerpt_url else None,
     )

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy import select
 
 from archive.db.lookups import meeting_by_slug
@@ -23,7 +24,7 @@ from archive.excerpts.cards import card_text
 from archive.excerpts.citations import LABELS
 from archive.excerpts.manage import ExcerptDocument
 from archive.timecodes import format_clock
-from archive.web.context import absolute_url, current_user, db
+from archive.web.context import absolute_url, current_user, db, localized
 from archive.web.excerpt_input import KEY, Refused, check_token, document_with_citations, make
 
 excerpts = Blueprint("excerpts", __name__)
@@ -52,9 +53,9 @@ def create() -> ResponseReturnValue:
         # A form has no WWW-Authenticate challenge to answer: a missing token is refused like a wrong one.
         status = 403 if isinstance(error, Refused) else 404 if isinstance(error, NotFound) else 400
         if not meeting_exists or not (user or current_app.config["TESTIMONY"].editor_token):
-            return render_template("error.html", message=str(error), status=status), status
+            return render_template("error.html", message=localized(error), status=status), status
         # The meeting page again, its form open and refilled (never the token) with the reason.
-        g.excerpt_form = {"values": values, "error": str(error), "key": key}
+        g.excerpt_form = {"values": values, "error": localized(error), "key": key}
         page = current_app.view_functions["pages.meeting"](slug=slug)
         return make_response(page, status)
     return redirect(url_for("excerpts.excerpt", slug=excerpt.slug), 303)
@@ -73,8 +74,8 @@ def _card_alt(document: ExcerptDocument, attribution: str, site_name: str) -> st
     """The quote card's alt text: what it shows, the interpreter's words under the quote included."""
     card = card_text(document, site_name)
     if not card.interpretation:
-        return _shorten(f"Quote card: “{document['quote']}”{attribution}", 420)
-    quoted = f"Quote card: “{_shorten(document['quote'], 200)}”{attribution}."
+        return _shorten(gettext("Quote card: “%(quote)s”", quote=document["quote"]) + attribution, 420)
+    quoted = gettext("Quote card: “%(quote)s”", quote=_shorten(document["quote"], 200)) + attribution + "."
     return _shorten(f"{quoted} {card.interpretation_label} “{card.interpretation}”", 420)
 
 
@@ -101,7 +102,7 @@ def excerpt(slug: str) -> ResponseReturnValue:
     meeting = document["meeting"]
     mail_body = (
         f"“{document['quote']}”{attribution}, {meeting['title']}, {meeting['body']}, {meeting['date']}\n\n"
-        f"Hear it: {page_url}\nIn context: {context_url}\n"
+        + gettext("Hear it: %(page)s\nIn context: %(context)s\n", page=page_url, context=context_url)
     )
     post = f"“{_shorten(document['quote'], 200)}”{attribution}"
     return render_template(

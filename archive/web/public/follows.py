@@ -11,11 +11,12 @@ from archive.publish.follows import (
     address_hash,
     confirm_follow,
     follow_for,
+    label_of,
     request_follow,
     target_for,
     unsubscribe,
 )
-from archive.web.context import address, db, secret_key, site_url
+from archive.web.context import address, db, locale, localized, secret_key, site_url
 
 follows = Blueprint("follows", __name__)
 
@@ -28,7 +29,7 @@ def form() -> ResponseReturnValue:
     try:
         found = target_for(db(), kind, target)
     except InvalidInput as error:
-        return render_template("error.html", message=str(error), status=400), 400
+        return render_template("error.html", message=localized(error), status=400), 400
     return render_template("public/follow.html", step="form", target=found)
 
 
@@ -45,9 +46,10 @@ def ask() -> ResponseReturnValue:
             address_hash=address_hash(address() or "", secret_key()),
             secret_key=secret_key(),
             base_url=site_url(),
+            locale=locale(),  # the confirmation email in the page's language
         )
     except InvalidInput as error:
-        return render_template("error.html", message=str(error), status=400), 400
+        return render_template("error.html", message=localized(error), status=400), 400
     return render_template("public/follow.html", step="asked")
 
 
@@ -55,14 +57,15 @@ def ask() -> ResponseReturnValue:
 def confirm_page(token: str) -> ResponseReturnValue:
     """The follow and a button: this GET changes nothing."""
     follow = follow_for(db(), token, "confirm", secret_key())
-    return _private(render_template("public/follow.html", step="confirm", follow=follow, token=token))
+    page = render_template("public/follow.html", step="confirm", follow=follow, label=label_of(follow), token=token)
+    return _private(page)
 
 
 @follows.post("/follow/confirm/<token>")
 def confirm(token: str) -> ResponseReturnValue:
     follow = follow_for(db(), token, "confirm", secret_key())
     confirm_follow(db(), follow)
-    return _private(render_template("public/follow.html", step="following", follow=follow))
+    return _private(render_template("public/follow.html", step="following", follow=follow, label=label_of(follow)))
 
 
 @follows.route("/follow/unsubscribe/<token>", methods=["GET", "POST"])
@@ -70,7 +73,7 @@ def stop(token: str) -> ResponseReturnValue:
     """One click: opening the link unsubscribes (POST too, as mail programs' unsubscribe buttons send)."""
     follow = follow_for(db(), token, "unsubscribe", secret_key())
     unsubscribe(db(), follow)
-    return _private(render_template("public/follow.html", step="unsubscribed", follow=follow))
+    return _private(render_template("public/follow.html", step="unsubscribed", follow=follow, label=label_of(follow)))
 
 
 def _private(body: str) -> ResponseReturnValue:

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from archive.errors import InvalidInput
 from archive.legislators import CHAMBER_TITLES, districts, find_legislators, imported_at, towns
-from archive.web.context import db, legislator_query
+from archive.web.context import db, legislator_query, localized
 
 legislators = Blueprint("legislators", __name__)
 
@@ -27,5 +27,5 @@ def find() -> ResponseReturnValue:
     try:
         lookup = find_legislators(db(), **query)
     except InvalidInput as error:
-        return render_template("public/legislators.html", lookup=None, error=str(error), **context), 400
+        return render_template("public/legislators.html", lookup=None, error=localized(error), **context), 400
     return render_template("public/legislators.html", lookup=lookup, error=None, **context)

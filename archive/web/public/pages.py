@@ -35,7 +35,16 @@ from archive.publish.documents import excerpt_documents, excerpt_query, meeting_
 from archive.publish.formats import CONTENT_TYPES, FORMATS, render
 from archive.publish.people import meeting_voices, person_record, speaker_index
 from archive.timecodes import format_clock
-from archive.web.context import content_version, db, page_from, run_search, search_request_from, site_url, stored_media
+from archive.web.context import (
+    content_version,
+    db,
+    localized,
+    page_from,
+    run_search,
+    search_request_from,
+    site_url,
+    stored_media,
+)
 from archive.web.page_cache import kept_for_visitors
 
 pages = Blueprint("pages", __name__)
@@ -76,7 +85,9 @@ def search() -> ResponseReturnValue:
     try:
         search_request = search_request_from(args)
     except InvalidInput as error:
-        shown = render_template("public/search.html", page=None, args=args, error=str(error), bodies=bodies, titles={})
+        shown = render_template(
+            "public/search.html", page=None, args=args, error=localized(error), bodies=bodies, titles={}
+        )
         return shown, 400
     page = run_search(search_request)
     return render_template(

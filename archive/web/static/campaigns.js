@@ -45,7 +45,7 @@
     var submit = form.querySelector("[type=submit]");
     if (sending) { event.preventDefault(); return; }
     sending = true;
-    window.setTimeout(function () { submit.disabled = true; submit.textContent = "Sending…"; }, 0);
+    window.setTimeout(function () { submit.disabled = true; submit.textContent = form.getAttribute("data-sending"); }, 0);  // in the page's language
     var wait = 1000 * Number(form.getAttribute("data-min-seconds") || 0) + 300 - (Date.now() - loaded);
     if (wait > 0) {
       event.preventDefault();

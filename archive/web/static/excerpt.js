@@ -174,10 +174,10 @@
       var ok = false;
       try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
       if (!element) target.remove();
-      tell(button, ok ? "Copied" : "Select the text and copy it");
+      tell(button, ok ? button.dataset.copied : button.dataset.copyFailed);  // the page's words
     }
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(function () { tell(button, "Copied"); }, fallback);
+      navigator.clipboard.writeText(text).then(function () { tell(button, button.dataset.copied); }, fallback);
     } else {
       fallback();
     }

@@ -18,6 +18,12 @@
   var speed = document.getElementById("mp-speed");
   var said = document.getElementById("mp-status");
   var SPEEDS = Array.prototype.map.call(speed.options, function (option) { return parseFloat(option.value); });
+  var playWord = play.textContent;  // the page's words, in its language: the button's own, and the bar's data-*
+
+  // A sentence from the bar's data-* with its {names} filled in ("Line {line} of {lines}, …").
+  function fill(sentence, values) {
+    return sentence.replace(/\{(\w+)\}/g, function (whole, name) { return name in values ? values[name] : whole; });
+  }
 
   function format(seconds) {
     var s = Math.max(0, Math.floor(seconds || 0));
@@ -44,7 +50,7 @@
     var index = indexAt(media.currentTime);
     speaker.textContent = index >= 0 ? speakerOf(lines[index]) : "";
     clock.textContent = format(media.currentTime) + (isFinite(media.duration) ? " / " + format(media.duration) : "");
-    play.textContent = media.paused ? "Play" : "Pause";
+    play.textContent = media.paused ? playWord : bar.dataset.pause;
     previous.disabled = index <= 0;
     next.disabled = index >= lines.length - 1;
   }
@@ -65,8 +71,10 @@
     media.currentTime = parseFloat(line.dataset.start);
     show();
     // Said once, politely, on a move the reader asked for (not on every tick of playback).
-    said.textContent = "Line " + (index + 1) + " of " + lines.length + ", " + (speakerOf(line) || "speaker") +
-      ", at " + format(parseFloat(line.dataset.start));
+    said.textContent = fill(bar.dataset.line, {
+      line: index + 1, lines: lines.length, speaker: speakerOf(line) || bar.dataset.speaker,
+      time: format(parseFloat(line.dataset.start))
+    });
   }
 
   function setSpeed(rate) {
@@ -81,7 +89,7 @@
     if (at < 0) at = SPEEDS.indexOf(1);
     var rate = SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, at + step))];
     setSpeed(rate);
-    said.textContent = "Speed " + rate + "×";
+    said.textContent = fill(bar.dataset.speed, { rate: rate });
   }
 
   play.addEventListener("click", toggle);

@@ -57,11 +57,13 @@ def test_every_public_page_type_is_valid_html(sessions, runner, tmp_path, client
         "not-found": "/meetings/no-such-meeting",
     }
     files = []
-    for name, url in pages.items():
-        response = client.get(url)
+    # Each page in English and in Spanish (archive.web.languages): the translations carry markup too.
+    for (name, url), language in [(page, language) for page in pages.items() for language in ("en", "es")]:
+        response = client.get(url, headers={"Accept-Language": language})
         assert response.status_code in (200, 400, 404), (url, response.status_code)
         assert response.mimetype == "text/html", url
-        path = tmp_path / f"{name}.html"
+        assert f'<html lang="{language}">' in response.get_data(as_text=True), (url, language)
+        path = tmp_path / f"{name}-{language}.html"
         path.write_bytes(response.data)
         files.append(str(path))
     # A canary with one known error: proves the checker ran and reported, so silence below means valid pages.
