@@ -1,5 +1,6 @@
-"""The heavy rewriting after a change of the redaction ledger, run by the worker (the "dumps" job each change queues
-in its own transaction, archive.privacy.ledger).
+"""The files rewritten after a change of the redaction ledger: the worker's "dumps" job, with progress.
+
+Each ledger change queues the job in its own transaction (archive.privacy.ledger).
 
 The public view hides what a redaction withholds at once, in the curator's request: pages, the API, exports and
 search read the ledger (archive.privacy.view), and the meeting's search documents are written again on commit
