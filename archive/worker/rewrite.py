@@ -1,5 +1,6 @@
-"""The heavy rewriting after a change of the redaction ledger, run by the worker (the "dumps" job each change queues
-in its own transaction, archive.privacy.ledger).
+"""The files rewritten after a change of the redaction ledger: the worker's "dumps" job, with progress.
+
+Each ledger change queues the job in its own transaction (archive.privacy.ledger).
 
 The public view hides what a redaction withholds at once, in the curator's request: pages, the API, exports and
 search read the ledger (archive.privacy.view), and the meeting's search documents are written again on commit
@@ -14,6 +15,7 @@ meeting writes the new dump, and the old dumps go.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Settings
 from archive.db.leases import compare_and_set
-from archive.db.models import Job, Meeting
+from archive.db.models import Job, Meeting, Redaction
 from archive.privacy.ledger import withhold_in_jobs
 from archive.privacy.purge import forget_cached_files
 from archive.publish.bulk import dumps_published, refresh_dumps
@@ -41,6 +43,7 @@ def rewrite_after_ledger_change(
     rewrite = dumps_published(settings)
     with sessions() as session:
         meetings = int(session.scalar(select(func.count(Meeting.id))) or 0) if rewrite else 0
+        meeting_ids = sorted(set(meeting_ids) | _changed_since_last_run(session))
     progress(0, 1 + meetings)
     with sessions() as session, session.begin():
         forget_cached_files(session, settings, meeting_ids, made_before=started)
@@ -50,6 +53,16 @@ def rewrite_after_ledger_change(
     if rewrite:
         with sessions() as session:
             refresh_dumps(settings, session, progress=lambda done, of: progress(1 + done, 1 + of))
+
+
+def _changed_since_last_run(session: Session) -> set[int]:
+    """The meetings of every ledger row since the last of these jobs started (an hour's margin for clocks): two
+    changes committed at once may both have found one waiting job, and only one of them named its meeting."""
+    last = session.scalar(select(func.max(Job.started_at)).where(Job.kind == "dumps", Job.status == "done"))
+    rows = select(Redaction.meeting_id).where(Redaction.meeting_id.is_not(None)).distinct()
+    if last is not None:
+        rows = rows.where(Redaction.created_at >= last - dt.timedelta(hours=1))
+    return {meeting_id for meeting_id in session.scalars(rows) if meeting_id is not None}
 
 
 class JobProgress:
