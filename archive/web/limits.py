@@ -63,6 +63,13 @@ def install(app: Flask, settings: Settings) -> None:
             abort(413)
         if request.content_length is None and limit <= settings.form_limit_kb * 1024 and _chunked():
             _buffer_small_body(limit)
+        if request.routing_exception is None and request.mimetype == "multipart/form-data" and _nameless_part():
+            # Flask-WTF's CSRF check calls str methods on every field name: a part without one would be a 500.
+            abort(400, description=gettext("Each part of a form needs a name: nothing was stored."))
+
+
+def _nameless_part() -> bool:
+    return any(not isinstance(name, str) for name in (*request.form.keys(), *request.files.keys()))
 
 
 def _chunked() -> bool:
