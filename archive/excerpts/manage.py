@@ -186,6 +186,7 @@ def find_excerpt(session: Session, slug: str) -> Excerpt:
         .where(Excerpt.slug == slug)
         .options(
             selectinload(Excerpt.meeting).selectinload(Meeting.recordings),
+            selectinload(Excerpt.meeting).selectinload(Meeting.mix),  # an excerpt's clip is cut from it
             selectinload(Excerpt.meeting).selectinload(Meeting.body),
         )
     )
