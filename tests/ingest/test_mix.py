@@ -164,6 +164,14 @@ def test_two_channels_are_mixed_and_a_redaction_silences_the_mix(
     before = (withheld[0] - 8, withheld[0] - 1)  # the testimony alone, still heard
     assert energy(silenced, *before) == pytest.approx(energy(mix, *before), rel=0.1)
 
+    # A purge takes the mix and its silenced copy with the tracks: nothing of the meeting's audio is left.
+    home = Path(str(runner.env["TESTIMONY_HOME"]))
+    assert len(list((home / "cache" / "public").iterdir())) == 3  # the mix's silenced copy, and each track's
+    result = runner.invoke(main, ["privacy", "purge", slug, "--yes", *who])
+    assert result.exit_code == 0, result.output
+    assert [p for p in (home / "media").rglob("*") if p.is_file() and p.suffix != ".md"] == []
+    assert list((home / "cache" / "public").iterdir()) == []
+
 
 @SQLITE
 def test_meetings_of_tracks_ingested_before_mixes_get_one(
