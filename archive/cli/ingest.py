@@ -152,6 +152,23 @@ def diarize(ctx: click.Context, slug: str, threads: int | None) -> None:
 
 
 @click.command()
+@click.argument("slugs", nargs=-1)
+@click.pass_context
+def mix(ctx: click.Context, slugs: tuple[str, ...]) -> None:
+    """Mix the tracks of meetings of tracks into the one recording the public plays and clips (made at ingest
+    since tracks are mixed; this makes it for meetings ingested before). No SLUG: every meeting still without one."""
+    from archive.ingest.mix import mix_meeting, unmixed_meetings
+
+    settings = settings_from(ctx)
+    sessions = sessions_for(ctx, settings)
+    if not slugs:
+        with sessions() as session:
+            slugs = tuple(unmixed_meetings(session))
+    made = sum(mix_meeting(sessions, settings, slug, report=say) for slug in slugs)
+    click.echo(f"mixed {made} meeting(s)")
+
+
+@click.command()
 @click.argument("slug")
 @click.option("--by", "reviewer", help="Who checked the whole transcript against the recording.")
 @click.option("--undo", is_flag=True, help="Mark the transcript unreviewed again (the machine's).")

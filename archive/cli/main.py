@@ -14,7 +14,7 @@ from archive.cli.context import ArchiveGroup
 from archive.cli.demo import demo
 from archive.cli.excerpts import excerpt
 from archive.cli.home import check, config, dump, init, reindex
-from archive.cli.ingest import diarize, ingest, models, review, transcribe
+from archive.cli.ingest import diarize, ingest, mix, models, review, transcribe
 from archive.cli.jobs import jobs
 from archive.cli.legislators import legislators
 from archive.cli.operations import backup, restore
@@ -43,6 +43,7 @@ for command in (
     ingest,
     transcribe,
     diarize,
+    mix,
     review,
     export,
     search,

@@ -97,7 +97,16 @@ class Meeting(Base):
     purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     body: Mapped[Body] = relationship(back_populates="meetings")
-    recordings: Mapped[list[Recording]] = relationship(back_populates="meeting", order_by="Recording.position")
+    # Its recordings: parts played one after another, or simultaneous tracks; never the tracks' mixdown (`mix`).
+    recordings: Mapped[list[Recording]] = relationship(
+        back_populates="meeting",
+        primaryjoin="and_(Meeting.id == Recording.meeting_id, Recording.mix.is_(False))",
+        order_by="Recording.position",
+    )
+    # The tracks summed into one recording (archive.media.mixdown): what the public plays and clips.
+    mix: Mapped[Recording | None] = relationship(
+        primaryjoin="and_(Meeting.id == Recording.meeting_id, Recording.mix.is_(True))", viewonly=True
+    )
     segments: Mapped[list[Segment]] = relationship(back_populates="meeting", order_by="(Segment.start, Segment.id)")
     speakers: Mapped[list[Speaker]] = relationship(back_populates="meeting", order_by="Speaker.label")
 
@@ -110,6 +119,11 @@ class Meeting(Base):
     def has_tracks(self) -> bool:
         """Its recordings are simultaneous tracks (archive.ingest.tracks), not parts played one after another."""
         return any(r.track is not None for r in self.recordings)
+
+    @property
+    def played(self) -> list[Recording]:
+        """The recordings the public player plays: the tracks' mix where there is one, else every recording."""
+        return [self.mix] if self.mix is not None else list(self.recordings)
 
 
 class Recording(Base):
@@ -132,6 +146,8 @@ class Recording(Base):
     # One of the meeting's simultaneous tracks, by the file's or channel's name (None: a part of the meeting,
     # played after the one before). A track's `offset` is its own start on the meeting's time.
     track: Mapped[str | None] = mapped_column(String(300))
+    # The mixdown of the meeting's tracks (one per meeting of tracks): played and clipped, never transcribed.
+    mix: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     meeting: Mapped[Meeting] = relationship(back_populates="recordings")
     runs: Mapped[list[TranscriptionRun]] = relationship(back_populates="recording")

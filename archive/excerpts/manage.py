@@ -111,8 +111,12 @@ def snap(session: Session, meeting_id: int, start: float, end: float) -> tuple[f
 
 
 def recording_for(meeting: Meeting, start: float, end: float) -> Recording:
-    """The recording that holds the whole span (a clip is cut from one file). Of simultaneous tracks, the one
-    whose lines the span quotes most wholly: the clip is the voice quoted (the others' are not mixed in)."""
+    """The recording that holds the whole span (a clip is cut from one file). Of simultaneous tracks, their mix
+    (archive.ingest.mix): every voice said at the time is heard; without one (not made yet), the track whose lines
+    the span quotes most wholly."""
+    mix = meeting.mix
+    if mix is not None and mix.offset - 0.01 <= start and end <= mix.offset + mix.duration + 0.01:
+        return mix
     holding = [r for r in meeting.recordings if r.offset - 0.01 <= start and end <= r.offset + r.duration + 0.01]
     if not holding:
         raise InvalidInput("an excerpt must lie within one recording of the meeting")
@@ -182,6 +186,7 @@ def find_excerpt(session: Session, slug: str) -> Excerpt:
         .where(Excerpt.slug == slug)
         .options(
             selectinload(Excerpt.meeting).selectinload(Meeting.recordings),
+            selectinload(Excerpt.meeting).selectinload(Meeting.mix),  # an excerpt's clip is cut from it
             selectinload(Excerpt.meeting).selectinload(Meeting.body),
         )
     )

@@ -27,6 +27,7 @@ from archive.db.lookups import meeting_by_slug, meeting_gaps
 from archive.db.models import Body, Meeting, Overlap, Recording, Revision, Segment, Speaker, TranscriptionRun
 from archive.errors import InvalidInput
 from archive.ingest.interpretations import suggest_interpretations
+from archive.ingest.mix import mix_meeting
 from archive.ingest.tracks import Track, drop_silent_voices, remove_bleed, track_voices, transcribe_track
 from archive.media.audio import AudioSource
 from archive.media.decode import MediaInfo, decoded, probe
@@ -107,6 +108,8 @@ def ingest(
         for item, _ in staged:
             store.discard(item)
         raise
+    if tracks is not None:  # one recording of all the tracks, for the public player and clips
+        mix_meeting(sessions, settings, slug, report)
     transcribed = 0
     if transcriber is not None:
         transcribed = transcribe_meeting(

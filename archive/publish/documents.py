@@ -262,6 +262,7 @@ def excerpt_query(meeting_slug: str | None = None) -> Select[Excerpt]:
         .join(Meeting)
         .options(
             selectinload(Excerpt.meeting).selectinload(Meeting.recordings),
+            selectinload(Excerpt.meeting).selectinload(Meeting.mix),  # an excerpt's clip is cut from it
             selectinload(Excerpt.meeting).selectinload(Meeting.body),
         )
         .order_by(Excerpt.created_at.desc(), Excerpt.id.desc())

@@ -272,7 +272,9 @@ def test_the_worker_splits_an_uploaded_files_channels_into_tracks(curator, sessi
         job = session.scalars(select(Job)).one()
         assert job.status == "done", job.error
         assert progress_of(job)["percent"] == 100.0  # both tracks' audio counted, neither twice
-        tracks = session.scalars(select(Recording.track).order_by(Recording.position)).all()
+        tracks = session.scalars(select(Recording.track).where(~Recording.mix).order_by(Recording.position)).all()
+        mixes = session.scalars(select(Recording.original_name).where(Recording.mix)).all()
         text = " ".join(session.scalars(select(Segment.text))).lower()
     assert tracks == ["mixer.wav channel 1", "mixer.wav channel 2"]
+    assert len(mixes) == 1 and mixes[0].endswith(" mix.wav")  # the one recording the public plays (ingest.mix)
     assert "my fellow americans" in text and uploads(settings) == []
