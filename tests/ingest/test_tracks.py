@@ -35,6 +35,7 @@ from archive.ingest.tracks import (
     parse_offsets,
     speech_only,
 )
+from archive.search.censored import searchable
 from tests.factories.media import FIXTURES, mostly_silent, speech
 
 TRUTH = json.loads((FIXTURES / "hotmic" / "hotmic.json").read_text())
@@ -89,7 +90,8 @@ def test_two_channels_give_the_remark_and_the_testimony_once_each(
     sessions.kw["bind"].dispose()
     assert heard_on == {"SPEAKER_00": "hotmic-2ch.wav channel 1", "SPEAKER_01": "hotmic-2ch.wav channel 2"}
     assert "channel" not in json.dumps(document["speakers"]) and "channel" not in json.dumps(document["segments"])
-    remark = next(s for s in document["segments"] if "fucking" in s["text"])
+    # The word as said: Whisper writes it "fucking" or "f**king" depending on the CPU (archive.search.censored).
+    remark = next(s for s in document["segments"] if "fucking" in searchable(s["text"]))
     assert remark["overlaps"], "the remark is marked as said over the testimony"
     assert runner.invoke(main, ["check"]).exit_code == 0
 

@@ -41,6 +41,7 @@ from whoosh.writing import SegmentWriter
 from archive.errors import ArchiveError, IndexMissing, IndexUnavailable
 from archive.locales import Text
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
+from archive.search.censored import searchable
 from archive.search.documents import SegmentDocument
 
 # FoldingTokenizer and FoldingStemmer lived here: indexes written before name them in their pickled schema.
@@ -482,7 +483,9 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
     date = dt.datetime.combine(document.meeting_date, dt.time())
     fields: dict[str, object] = {
         "segment_id": str(document.segment_id),
-        "text": document.text,
+        # Indexed with hidden swear words spelled out ("f**king" is found by "fucking"), stored as written.
+        "text": searchable(document.text),
+        "_stored_text": document.text,
         "speaker_id": document.speaker_id,
         "speaker_label": document.speaker_label,
         "meeting": document.meeting_slug,
@@ -495,7 +498,7 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
         "start_ms": round(document.start * 1000),
     }
     optional = {
-        "text_es": document.text if document.language == "es" else None,
+        "text_es": searchable(document.text) if document.language == "es" else None,
         "speaker": document.speaker_name,
         "speaker_name": document.speaker_name,
         "role": document.speaker_role,
