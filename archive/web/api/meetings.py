@@ -90,6 +90,9 @@ def upload_meeting() -> ResponseReturnValue:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not KEY.match(key):
         raise InvalidInput("Idempotency-Key must be 16 to 64 letters, digits, - or _")
+    unknown = sorted((set(request.form) - set(FIELDS)) | (set(request.files) - {"recording"}))
+    if unknown:  # a mistyped field ("language") would otherwise be dropped without a word
+        raise InvalidInput(f"{unknown[0]}: not a field of this upload (recording, {', '.join(FIELDS)})")
     values = {name: (request.form.get(name) or "").strip() for name in FIELDS}
     try:
         job, made = receive_upload(

@@ -147,6 +147,7 @@ _CODE = "(" + "|".join(WHISPER_LANGUAGES) + ")"
 NEW_MEETING: dict[str, Any] = {
     "type": "object",
     "required": ["recording", "body", "title", "date"],
+    "additionalProperties": False,  # a field this upload does not know is refused by name (a mistyped "languages")
     "properties": {
         "recording": {
             "type": "string",

@@ -90,6 +90,7 @@ def test_the_same_idempotency_key_queues_one_job(curator, sessions, settings, jf
         ({"layout": "tracks"}, "Simultaneous tracks: choose from 2"),
         ({"recording": (io.BytesIO(b""), "empty.flac")}, "empty.flac is empty"),
         ({"recording": None}, "Choose the recording"),
+        ({"language": "es"}, "language: not a field of this upload"),  # mistyped: not dropped without a word
     ],
 )
 def test_bad_fields_are_named_in_json_and_nothing_is_stored(curator, sessions, settings, jfk, values, words) -> None:  # type: ignore[no-untyped-def]
