@@ -52,6 +52,27 @@ class Text(str):
         return said % _written(self.values, locale) if self.values else said
 
 
+class Sentences(str):
+    """Sentences said one after another (a search's notes: what was cut, what was left out), each a Text said in
+    the visitor's language on its own; a str of them all in English, as Text is."""
+
+    parts: tuple[str, ...]
+
+    def __new__(cls, parts: list[str]) -> Sentences:
+        text = super().__new__(cls, " ".join(parts))
+        text.parts = tuple(parts)
+        return text
+
+    def translated(self, locale: str) -> str:
+        return " ".join(say(part, locale) for part in self.parts)
+
+
+def sentences(parts: list[str | None]) -> Sentences | None:
+    """The sentences given, in order; None when there are none."""
+    said = [part for part in parts if part]
+    return Sentences(said) if said else None
+
+
 # How each language writes a date in prose: '7 February 2024', '7 de febrero de 2024' (Babel's patterns).
 LONG_DATES = {"en": "d MMMM y", "es": "d 'de' MMMM 'de' y"}
 
@@ -77,4 +98,4 @@ def _value(value: Any, locale: str) -> Any:
 
 def say(message: object, locale: str) -> str:
     """An error's or notice's words in a locale: a Text translated, anything else as it is."""
-    return message.translated(locale) if isinstance(message, Text) else str(message)
+    return message.translated(locale) if isinstance(message, Text | Sentences) else str(message)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, TypedDict
 from urllib.parse import quote
 
+from archive.locales import Text
+
 
 def line_id(segment_id: int) -> str:
     """The element id of a segment's line on its meeting page: what every link to a line ends with (#s123)."""
@@ -15,6 +17,28 @@ def line_id(segment_id: int) -> str:
 
 MAX_QUERY_CHARACTERS = 500  # longer input is cut here (and the page says so); nobody types more
 PER_PAGE_MAX = 100
+
+# What a search page says about its query (both backends), in the visitor's language (archive.locales).
+TRY_AGAIN = Text('Type a word or a "quoted phrase" to search.')
+CUT = Text("Only the first %(count)s characters of the query were used.", count=MAX_QUERY_CHARACTERS)
+UNREADABLE = Text(
+    "Part of the query could not be read as written (an unclosed quote or bracket, or AND/OR/NOT with nothing"
+    " beside it) and was read as plain words or left out."
+)
+FIELD_LIST = "speaker, kind, meeting, tag, date, lang"  # the field names, as typed in a query (never translated)
+
+
+def unknown_field(names: str) -> Text:
+    return Text("Unknown field %(names)s: searched as words (fields: %(fields)s).", names=names, fields=FIELD_LIST)
+
+
+def bad_date(value: str) -> Text:
+    return Text(
+        "date:%(value)s was left out: dates are written date:2024, date:2024-02 or date:[2023-01 to 2024-06-30].",
+        value=value,
+    )
+
+
 SORTS = ("relevance", "date")
 
 

@@ -154,3 +154,7 @@ def test_notices_and_form_errors_from_below_the_web_are_in_spanish(site, setting
     assert "Ningún testimonio coincide. Pruebe con menos palabras" in nothing and "0 resultados" in nothing
     english = client.get("/search?q=store&from=yesterday", headers={"Accept-Language": "en"})
     assert "from must be a date in the form YYYY-MM-DD" in english.get_data(as_text=True)
+    # What the search says about a query, each of its sentences in Spanish.
+    notes = client.get('/search?q=colour:red "grocery', headers=SPANISH).get_data(as_text=True)
+    assert "Campo desconocido colour: se buscó como palabras" in notes
+    assert "Unknown field" not in notes

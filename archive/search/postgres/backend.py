@@ -20,7 +20,7 @@ from markupsafe import escape
 from sqlalchemy import bindparam, event, text
 
 from archive.db.session import make_engine
-from archive.locales import Text
+from archive.locales import Text, sentences
 from archive.privacy.view import redact_phrases
 from archive.search import FacetCount, SearchHit, SearchPage, SearchRequest
 from archive.search.documents import SegmentDocument
@@ -374,7 +374,7 @@ class PostgresBackend:
         if row.found == 0 and message is None:
             message = NO_MATCH
         if not exact:
-            message = " ".join(filter(None, [message, broad_message(self.window, request.sort)]))
+            message = sentences([message, broad_message(self.window, request.sort)])
         hits = [_hit(hit) for hit in row.hits]
         if hits:
             hits = self._published_titles(hits)
@@ -426,12 +426,18 @@ class PostgresBackend:
         return words
 
 
-def broad_message(window: int, sort: str) -> str:
+def broad_message(window: int, sort: str) -> Text:
     """What a page past the window says: which matches it shows, and how to see them all."""
-    shown = f"the newest {window:,}" if sort == "date" else f"the most relevant of the newest {window:,}"
-    return (
-        f"More than {window:,} segments match: these are {shown}, and the counts beside them are theirs."
-        " Add a word or a filter to search all of them."
+    if sort == "date":
+        return Text(
+            "More than %(window)s segments match: these are the newest %(window)s, and the counts beside them are"
+            " theirs. Add a word or a filter to search all of them.",
+            window=window,
+        )
+    return Text(
+        "More than %(window)s segments match: these are the most relevant of the newest %(window)s, and the counts"
+        " beside them are theirs. Add a word or a filter to search all of them.",
+        window=window,
     )
 
 

@@ -14,19 +14,12 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from archive.search import MAX_QUERY_CHARACTERS
+from archive.locales import Text, sentences
+from archive.search import CUT, MAX_QUERY_CHARACTERS, TRY_AGAIN, UNREADABLE, bad_date, unknown_field
 
 MAX_DEPTH = 20  # nesting of parentheses and NOTs; deeper ones are ignored (their words still count)
 
 # As archive/search/query.py says them for the Whoosh backend, where the two backends do the same thing.
-TRY_AGAIN = 'Type a word or a "quoted phrase" to search.'
-CUT = f"Only the first {MAX_QUERY_CHARACTERS} characters of the query were used."
-UNREADABLE = (
-    "Part of the query could not be read as written (an unclosed quote or bracket, or AND/OR/NOT with nothing"
-    " beside it) and was read as plain words or left out."
-)
-FIELD_LIST = "fields: speaker, kind, meeting, tag, date, lang"
-BAD_DATE = "was left out: dates are written date:2024, date:2024-02 or date:[2023-01 to 2024-06-30]"
 
 # Field names people may type (and their aliases) → the field they mean.
 FIELDS = {
@@ -179,16 +172,16 @@ class Token:
 @dataclass
 class ParsedQuery:
     tree: Node | None  # None: no words and no fields to search for
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
     @property
     def message(self) -> str | None:
-        return " ".join(self.notes) or None
+        return sentences(list(self.notes))
 
 
 def parse_query(query: str) -> ParsedQuery:
     """A person's query string → a tree and notes on what was left out; never raises."""
-    notes: list[str] = []
+    notes: list[Text] = []
     # NUL cannot reach PostgreSQL at all and other control characters mean nothing in a query.
     cleaned = unicodedata.normalize("NFC", _CONTROL.sub(" ", query or "")).strip()
     if len(cleaned) > MAX_QUERY_CHARACTERS:
@@ -197,8 +190,8 @@ def parse_query(query: str) -> ParsedQuery:
     reader = QueryReader(list(tokens(cleaned)))
     tree = reader.read()
     if reader.unknown:
-        notes.append(f"Unknown field {', '.join(sorted(reader.unknown))}: searched as words ({FIELD_LIST}).")
-    notes.extend(f"date:{value} {BAD_DATE}." for value in reader.bad_dates)
+        notes.append(unknown_field(", ".join(sorted(reader.unknown))))
+    notes.extend(bad_date(value) for value in reader.bad_dates)
     if reader.repaired and tree is not None:
         notes.append(UNREADABLE)
     if tree is None:

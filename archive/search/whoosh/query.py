@@ -17,7 +17,8 @@ from whoosh.fields import Schema
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser
 from whoosh.qparser.dateparse import DateParserPlugin
 
-from archive.search import MAX_QUERY_CHARACTERS
+from archive.locales import Text, sentences
+from archive.search import CUT, MAX_QUERY_CHARACTERS, TRY_AGAIN, unknown_field
 
 QUERY_FIELDS = {
     "text",
@@ -40,7 +41,6 @@ _FIELD_PREFIX = re.compile(r"(?<![\w\"])([A-Za-z_]+):")
 _EXCLUSION = re.compile(r"(?:(?<=\s)|^)-(?=[\w\"(])")
 _WORDS = re.compile(r"\w+", re.UNICODE)
 _NULL = type(q.NullQuery)
-_TRY_AGAIN = 'Type a word or a "quoted phrase" to search.'
 
 
 @dataclass(frozen=True)
@@ -50,25 +50,23 @@ class WhooshQuery:
 
 
 def parse_user_query(text: str, schema: Schema) -> WhooshQuery:
-    notes = []
+    notes: list[Text] = []
     text = (text or "").strip()
     if len(text) > MAX_QUERY_CHARACTERS:
         text = text[:MAX_QUERY_CHARACTERS]
-        notes.append(f"Only the first {MAX_QUERY_CHARACTERS} characters of the query were used.")
+        notes.append(CUT)
     unknown = sorted({f for f in _FIELD_PREFIX.findall(text) if f.lower() not in _field_names()})
     if unknown:
-        notes.append(
-            f"Unknown field {', '.join(unknown)}: searched as words (fields: speaker, kind, meeting, tag, date, lang)."
-        )
+        notes.append(unknown_field(", ".join(unknown)))
     parsed = _parse(_EXCLUSION.sub("NOT ", text), schema)
     if parsed is None:
         words = _WORDS.findall(text)
         if not words:
-            return WhooshQuery(None, " ".join(notes + [_TRY_AGAIN]))
+            return WhooshQuery(None, sentences([*notes, TRY_AGAIN]))
         parsed = _parse(" ".join(words), schema)
         if text != " ".join(words):
-            notes.append("The query could not be read as written, so its words were searched.")
-    return WhooshQuery(parsed, " ".join(notes) or None)
+            notes.append(Text("The query could not be read as written, so its words were searched."))
+    return WhooshQuery(parsed, sentences(list(notes)))
 
 
 def _field_names() -> set[str]:
