@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.optimize import linear_sum_assignment
+from scipy.optimize import linear_sum_assignment, nnls
 
 from archive.speakers.windows import EMBEDDING_SIZE, LocalSpeakers
 
@@ -33,13 +33,16 @@ MIN_CLUSTER_SECONDS = 1.0  # clean speech a unit needs to take part in clusterin
 MIN_SPEAKER_SECONDS = 2.0  # clean speech a cluster needs to be a speaker…
 MIN_ALONE_SECONDS = 2.0  # …and the clean speech of its longest unit (one window heard it alone this long)
 MERGE_SIMILARITY = 0.8  # speakers whose centroids are at least this similar are one voice
+MIXTURE_FIT = 0.85  # a speaker whose centroid two others explain this well (cosine) is those two talking at once
+MIN_WINDOWS = 2  # every moment is in two windows (10 s every 5 s): a voice only one window hears is its misreading
 REFINE_ROUNDS = 5
 
 
-def cluster_centroids(embeddings: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    """The speakers' centroids (speakers, 192), L2-normalised, from the units with enough clean speech."""
+def cluster_centroids(embeddings: np.ndarray, seconds: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """The speakers' centroids (speakers, 192), L2-normalised, from the units with enough clean speech
+    (`windows`: each unit's window, numbered across the meeting)."""
     usable = (seconds >= MIN_CLUSTER_SECONDS) & (np.abs(embeddings).sum(axis=1) > 0)
-    vectors, weights = embeddings[usable], seconds[usable]
+    vectors, weights, windows = embeddings[usable], seconds[usable], windows[usable]
     if len(vectors) == 0:
         return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
     labels = _agglomerate(vectors, CLUSTER_THRESHOLD)
@@ -48,7 +51,41 @@ def cluster_centroids(embeddings: np.ndarray, seconds: np.ndarray) -> np.ndarray
         c for c in clusters if weights[c].sum() >= MIN_SPEAKER_SECONDS and weights[c].max() >= MIN_ALONE_SECONDS
     ] or [max(clusters, key=lambda c: weights[c].sum())]
     centroids = _refined(vectors, weights, np.stack([weighted_mean(vectors[c], weights[c]) for c in speakers]))
-    return _merged(vectors, weights, centroids).astype(np.float32)
+    centroids = _merged(vectors, weights, centroids)
+    return _without_artefacts(vectors, weights, windows, centroids).astype(np.float32)
+
+
+def _without_artefacts(
+    vectors: np.ndarray, weights: np.ndarray, windows: np.ndarray, centroids: np.ndarray
+) -> np.ndarray:
+    """Speakers that are not a voice dropped, one at a time, their units going to the others: a speaker heard in
+    fewer than MIN_WINDOWS windows, or one whose centroid is a mixture of two others (MIXTURE_FIT), i.e. the
+    embeddings of two people overlapping (a member starting before the chair has finished). On an hour of twelve
+    voices these were the extra "voices" (docs/speakers.md); a real voice is heard in overlapping windows alike
+    and is no blend of two others."""
+    while len(centroids) > 1:
+        nearest = np.argmax(vectors @ centroids.T, axis=1)
+        heard_in = np.array([len(np.unique(windows[nearest == k])) for k in range(len(centroids))])
+        fits = np.array([_mixture_fit(centroids, k) for k in range(len(centroids))])
+        badness = np.where(heard_in < MIN_WINDOWS, 2.0, np.where(fits >= MIXTURE_FIT, fits, -1.0))
+        worst = int(np.argmax(badness))
+        if badness[worst] < 0:
+            break
+        centroids = _refined(vectors, weights, np.delete(centroids, worst, axis=0), rounds=2)
+    return centroids
+
+
+def _mixture_fit(centroids: np.ndarray, k: int) -> float:
+    """How well (cosine) the best non-negative combination of two other centroids explains centroid k."""
+    best = 0.0
+    others = [i for i in range(len(centroids)) if i != k]
+    for position, i in enumerate(others):
+        for j in others[position + 1 :]:
+            pair = centroids[[i, j]].T
+            mix, _ = nnls(pair.astype(np.float64), centroids[k].astype(np.float64))
+            fitted = pair @ mix
+            best = max(best, float(fitted @ centroids[k]) / max(float(np.linalg.norm(fitted)), 1e-9))
+    return best
 
 
 def _refined(

@@ -31,7 +31,7 @@ def test_one_voice_in_two_moods_is_one_speaker_and_two_close_voices_stay_two() -
     units = np.concatenate([voice(rng, a, 0.02, 40), voice(rng, mood, 0.02, 40), voice(rng, b, 0.02, 40)])
     units = np.concatenate([units, voice(rng, c, 0.02, 40), voice(rng, np.eye(192)[4], 0.02, 6)])
     seconds = np.concatenate([np.full(160, 6.0), np.full(6, 1.5)])  # the fragments never heard alone for 2 s
-    centroids = cluster_centroids(units.astype(np.float32), seconds)
+    centroids = cluster_centroids(units.astype(np.float32), seconds, np.arange(len(units)))  # a window each
     assert len(centroids) == 3
     assert sorted(int(np.argmax(centroids @ v)) for v in (a, b, c)) == [0, 1, 2]
 
