@@ -10,6 +10,8 @@
    centroids are nearly the same voice are merged. Average linkage alone over-splits long meetings: with
    hundreds of units per voice its threshold both splits a voice into sub-clusters and, a little higher,
    joins two similar voices; centroids of many units are much steadier than units.
+   Then speakers that are no voice are folded into the others: a blend of two voices (two people talking at
+   once: its centroid a mix of two others') and one heard in a single window (every moment lies in two windows).
 4. Within a window local speakers are different people, so units are matched to the speakers one-to-one
    (Hungarian algorithm). A local speaker left over (a window holds more voices than the meeting has found)
    is somebody heard only over somebody else, e.g. a remark said over testimony: such units get a voice of
