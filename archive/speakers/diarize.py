@@ -164,14 +164,7 @@ class Diarizer:
     def cluster(self, recordings: Sequence[LocalSpeakers]) -> Diarization:
         embeddings = np.concatenate([r.unit_embeddings for r in recordings]) if recordings else np.zeros((0, 192))
         seconds = np.concatenate([r.unit_seconds for r in recordings]) if recordings else np.zeros(0)
-        # Windows numbered across the recordings: a voice must be heard in more than one of them.
-        offsets = np.cumsum([0] + [len(r.window_starts) for r in recordings])
-        windows = (
-            np.concatenate([r.unit_window + offset for r, offset in zip(recordings, offsets, strict=False)])
-            if recordings
-            else np.zeros(0, dtype=np.int64)
-        )
-        labels, centroids = assign_units(recordings, cluster_centroids(embeddings, seconds, windows))
+        labels, centroids = assign_units(recordings, cluster_centroids(embeddings, seconds))
         timelines = [reconstruct(r, units, len(centroids)) for r, units in zip(recordings, labels, strict=True)]
         return _ordered(centroids, [t.turns for t in timelines], [t.overlaps for t in timelines])
 

@@ -31,7 +31,7 @@ def test_one_voice_in_two_moods_is_one_speaker_and_two_close_voices_stay_two() -
     units = np.concatenate([voice(rng, a, 0.02, 40), voice(rng, mood, 0.02, 40), voice(rng, b, 0.02, 40)])
     units = np.concatenate([units, voice(rng, c, 0.02, 40), voice(rng, np.eye(192)[4], 0.02, 6)])
     seconds = np.concatenate([np.full(160, 6.0), np.full(6, 1.5)])  # the fragments never heard alone for 2 s
-    centroids = cluster_centroids(units.astype(np.float32), seconds, np.arange(len(units)))  # a window each
+    centroids = cluster_centroids(units.astype(np.float32), seconds)
     assert len(centroids) == 3
     assert sorted(int(np.argmax(centroids @ v)) for v in (a, b, c)) == [0, 1, 2]
 
@@ -49,19 +49,17 @@ def test_a_short_twelve_voice_meeting_finds_its_voices(tmp_path: Path) -> None:
     assert diarization_error(reference, hypothesis, 0.25).der <= 0.12
 
 
-def test_two_voices_at_once_and_a_one_window_misreading_are_no_voices_of_their_own() -> None:
+def test_two_voices_talking_at_once_are_no_voice_of_their_own() -> None:
     """Seed 3 of the council hour found 15 voices for 12: one extra was the chair and a member talking at once
-    (a centroid 0.88 explained by theirs), another a single window's misreading. Both kinds are folded back; the
-    code before found 4 speakers here."""
+    (a centroid 0.88 explained by a mix of theirs). Such a blend is folded back into the two voices; the code
+    before kept it (4 speakers here)."""
     rng = np.random.default_rng(1)
-    a, b, c = np.eye(192)[0], np.eye(192)[1], 0.6 * np.eye(192)[0] + 0.8 * np.eye(192)[2]
-    both = (a + b) / np.linalg.norm(a + b)  # 0.71 like each: under the merge similarity
+    a, c = np.eye(192)[0], 0.6 * np.eye(192)[0] + 0.8 * np.eye(192)[2]
+    b = -0.3 * a + np.sqrt(0.91) * np.eye(192)[1]
+    both = (a + b) / np.linalg.norm(a + b)  # 0.59 like each: too far to join either
     units = np.concatenate(
         [voice(rng, a, 0.02, 40), voice(rng, b, 0.02, 40), voice(rng, c, 0.02, 40), voice(rng, both, 0.02, 12)]
     )
-    units = np.concatenate([units, voice(rng, np.eye(192)[5], 0.02, 1)])  # heard in one window, alone, 3 s
-    seconds = np.concatenate([np.full(132, 6.0), [3.0]])
-    windows = np.arange(len(units))  # one unit a window: the others' windows are all different ones
-    centroids = cluster_centroids(units.astype(np.float32), seconds, windows)
+    centroids = cluster_centroids(units.astype(np.float32), np.full(len(units), 6.0))
     assert len(centroids) == 3
     assert sorted(int(np.argmax(centroids @ v)) for v in (a, b, c)) == [0, 1, 2]
