@@ -20,6 +20,7 @@ the whole-meeting re-clustering) gives.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import statistics
@@ -40,6 +41,7 @@ from archive.speakers.clustering import assign_units, weighted_mean  # noqa: E40
 from archive.speakers.diarize import Diarizer  # noqa: E402
 from archive.speakers.evaluate import diarization_error, read_rttm  # noqa: E402
 from archive.speakers.timeline import reconstruct  # noqa: E402
+from archive.speakers.windows import LocalSpeakers  # noqa: E402
 from benchmarks.transcribe import long_recording  # noqa: E402
 
 FIXTURES = [
@@ -125,22 +127,34 @@ def average_linkage_only(embeddings: np.ndarray, seconds: np.ndarray) -> np.ndar
     return np.stack([weighted_mean(vectors[c], weights[c]) for c in big]).astype(np.float32)
 
 
-def measure_council(seed: int, minutes: float, folder: Path) -> dict:
-    """Runs in a child process: render (if not there yet), then diarize the meeting once and score it."""
+def load_local_speakers(path: Path) -> LocalSpeakers:
+    saved = np.load(path)
+    return LocalSpeakers(**{key: int(saved[key]) if key == "num_samples" else saved[key] for key in saved.files})
+
+
+def measure_council(seed: int, minutes: float, folder: Path, reuse: bool) -> dict:
+    """Runs in a child process: render (if not there yet), then diarize the meeting once and score it. The
+    windows' embeddings are kept next to the meeting; with `reuse` they are read back instead of recomputed
+    (clustering only: RTF and memory are then not the diarizer's)."""
     name = f"council-s{seed}" + ("" if minutes == 60 else f"-{minutes:g}m")
     if not (folder / f"{name}.wav").exists():
         recipe = ROOT / "tests" / "fixtures" / "council" / "make_council.py"
         subprocess.run(
             [sys.executable, str(recipe), str(folder), "--seed", str(seed), "--minutes", str(minutes)], check=True
         )
-    _, audio = decode_audio(folder / f"{name}.wav", name=name)
-    seconds = len(audio) / SAMPLE_RATE
+    cached = folder / f"{name}.local.npz"
     diarizer = Diarizer(threads=1)
     began, cpu = time.perf_counter(), time.process_time()
-    local = diarizer.local_speakers(audio)
-    del audio
+    if reuse and cached.exists():  # the windows' embeddings of an earlier run: a clustering variant costs seconds
+        local = load_local_speakers(cached)
+    else:
+        _, audio = decode_audio(folder / f"{name}.wav", name=name)
+        local = diarizer.local_speakers(audio)
+        del audio
+        np.savez(cached, **dataclasses.asdict(local))
     result = diarizer.cluster([local])
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    seconds = local.num_samples / SAMPLE_RATE
     reference = read_rttm(folder / f"{name}.rttm")
     before_labels, before_centroids = assign_units(
         [local], average_linkage_only(local.unit_embeddings, local.unit_seconds)
@@ -154,13 +168,13 @@ def measure_council(seed: int, minutes: float, folder: Path) -> dict:
         "der_before": diarization_error(reference, [(t.start, t.end, str(t.speaker)) for t in before], 0.25).der,
         "voices_before": len({t.speaker for t in before}),
         "overlaps": len(result.overlaps[0]),
-        "rtf": wall / seconds,
-        "rtf_cpu": cpu / seconds,
+        "rtf": float("nan") if reuse else wall / seconds,
+        "rtf_cpu": float("nan") if reuse else cpu / seconds,
         "peak": _peak_mib(),
     }
 
 
-def council(seeds: list[int], minutes: float, folder: Path) -> None:
+def council(seeds: list[int], minutes: float, folder: Path, reuse: bool) -> None:
     print(f"twelve-voice council meeting(s), {minutes:g} minutes, one thread; DER collar 0.25 s")
     header = ["DER before", "voices", "DER after", "voices", "overlaps", "RTF", "RTF cpu", "peak MiB"]
     print(f"{'meeting':<16}" + "".join(f"{h:>11}" for h in header))
@@ -174,6 +188,7 @@ def council(seeds: list[int], minutes: float, folder: Path) -> None:
             str(minutes),
             "--folder",
             str(folder),
+            *(["--reuse"] if reuse else []),
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         r = json.loads(done.stdout.strip().splitlines()[-1])
@@ -192,15 +207,17 @@ def main() -> None:
     parser.add_argument("--steps", default="5,2.5", help="window steps in seconds, compared side by side")
     parser.add_argument("--council", help="seeds of twelve-voice council meetings to render and score, e.g. 1,2,3")
     parser.add_argument("--folder", type=Path, default=Path("/tmp/testimony-council"), help="where meetings render")
+    parser.add_argument(
+        "--reuse", action="store_true", help="--council: cluster the embeddings kept from an earlier run (seconds)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child and args.child.startswith("council:"):
-        print(json.dumps(measure_council(int(args.child.split(":")[1]), args.minutes, args.folder)))
+        print(json.dumps(measure_council(int(args.child.split(":")[1]), args.minutes, args.folder, args.reuse)))
         return
     if args.council:
-        council(
-            [int(seed) for seed in args.council.split(",")], args.minutes if args.minutes != 10 else 60, args.folder
-        )
+        seeds = [int(seed) for seed in args.council.split(",")]
+        council(seeds, args.minutes if args.minutes != 10 else 60, args.folder, args.reuse)
         return
     pairs = FIXTURES + [(Path(a), Path(r)) for a, r in (pair.split("=", 1) for pair in args.pairs)]
 
