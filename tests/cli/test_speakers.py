@@ -119,7 +119,7 @@ def test_merge_and_split_with_clock_times(runner: CliRunner, sessions, meeting: 
         assert labels == ["SPEAKER_00", "SPEAKER_01"]  # SPEAKER_02 merged away
     txt = ok(runner, "export", meeting, "--format", "txt").stdout
     assert txt.splitlines()[3:] == [
-        "[0:00:00] SPEAKER_00: Good evening, public comment is open.",
+        "[0:00:00] Speaker 1: Good evening, public comment is open.",  # SPEAKER_00 as people read it
         "[0:00:05] I drive to the grocery store every week.",
         "[1:01:40] Thank you.",
     ]

@@ -59,7 +59,7 @@ def test_ingest_finds_who_said_what(runner: CliRunner, settings: Settings) -> No
     assert diane.speaker_id != sheila.speaker_id
     # The export carries the voices: WebVTT <v …> and RTTM.
     vtt = runner.invoke(main, ["export", slug, "--format", "vtt"]).stdout
-    assert "<v SPEAKER_00>" in vtt and "<v SPEAKER_01>" in vtt
+    assert "<v Speaker 1>" in vtt and "<v Speaker 2>" in vtt  # SPEAKER_00 and SPEAKER_01 as people read them
     assert runner.invoke(main, ["check"]).exit_code == 0
 
 

@@ -140,7 +140,7 @@ def test_the_search_page_the_api_and_the_cli_show_the_linked_line(archive, app_f
         '<q lang="es">Tengo miedo de la policía en Swanton.</q>'
     ) in html
     html = client.get("/search", query_string={"q": "miedo"}).get_data(as_text=True)
-    assert "Interpretation into English, by the meeting's interpreter" in html
+    assert "Interpretation into English, by the meeting’s interpreter" in html
     assert '<q lang="en">I am afraid of the police in Swanton.</q>' in html
     api = client.get("/api/search", query_string={"q": "afraid"}).get_json()
     assert [line["text"] for line in api["results"][0]["originals"]] == ["Tengo miedo de la policía en Swanton."]
