@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/search_pages.py                       # 200 meetings × 500 segments, 20 s a run
     .venv/bin/python benchmarks/search_pages.py --archive /tmp/site --seconds 10
 
-The archive and the load are benchmarks/site.py's: `testimony serve` (one process per core × 4 threads) driven on
-loopback by wrk, 50 keep-alive connections in a closed loop, `/search?q=<one or two words>` only. Three runs, each
-on a fresh server:
+The archive and the load are benchmarks/site.py's: `testimony serve` (one process per core × its default threads, or
+--threads) driven on loopback by wrk, 50 keep-alive connections in a closed loop, `/search?q=<one or two words>`
+only; with --behind-nginx, through the shipped deploy/nginx.conf (the public shape is that with --threads 1). Three
+runs, each on a fresh server:
 
 - uncached: TESTIMONY_PAGE_CACHE_MB=0, so every search is parsed, run and rendered (target p95 ≤ 250 ms);
 - cached: the page cache on, 50 searches asked again and again (warm after the first of each);
@@ -18,6 +19,7 @@ Needs wrk (apt-get install wrk).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -36,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from search import Corpus  # noqa: E402  (benchmarks/search.py)
+
+from tests.factories.server import nginx_in_front  # noqa: E402  (deploy/nginx.conf, run as this user)
 
 _spec = importlib.util.spec_from_file_location("site_benchmark", ROOT / "benchmarks" / "site.py")
 assert _spec and _spec.loader
@@ -75,16 +79,22 @@ def run(home: Path, kind: str, args: argparse.Namespace) -> dict[str, float]:
         port = probe.getsockname()[1]
     cache_mb = "0" if kind == "uncached" else "512"
     env = dict(os.environ, TESTIMONY_HOME=str(home), TESTIMONY_DATABASE_URL="", TESTIMONY_PAGE_CACHE_MB=cache_mb)
-    command = [sys.executable, "-m", "archive.cli.main", "serve", "--port", str(port), "--threads", "4"]
+    command = [sys.executable, "-m", "archive.cli.main", "serve", "--port", str(port)]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
     if args.processes:
         command += ["--processes", str(args.processes)]
     server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     try:
         site_benchmark.wait_until_serving(port)
-        paths = search_paths(kind, random.Random(7))
-        if kind != "uncached":
-            drive(port, min(5.0, args.seconds), paths, home)  # warm: each of the 50 searches kept once
-        return drive(port, args.seconds, paths, home)
+        with contextlib.ExitStack() as stack:
+            if args.behind_nginx:  # deploy/nginx.conf in front, as the archive runs publicly
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="testimony-nginx-")))
+                port = stack.enter_context(nginx_in_front(port, folder)).port
+            paths = search_paths(kind, random.Random(7))
+            if kind != "uncached":
+                drive(port, min(5.0, args.seconds), paths, home)  # warm: each of the 50 searches kept once
+            return drive(port, args.seconds, paths, home)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -96,6 +106,8 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=500, help="segments per meeting")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--processes", type=int, default=0, help="server processes (0: one per core)")
+    parser.add_argument("--threads", type=int, default=0, help="threads per process (0: the server's default)")
+    parser.add_argument("--behind-nginx", action="store_true", help="drive deploy/nginx.conf in front of it")
     parser.add_argument("--archive", type=Path, help="build the archive here and keep it; reused when it exists")
     parser.add_argument("--runs", nargs="*", default=["uncached", "cached", "busted"])
     args = parser.parse_args()

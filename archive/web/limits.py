@@ -27,8 +27,9 @@ from archive.web.context import current_user
 MAX_QUERY_BYTES = 8190
 LARGEST_ID = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite
 
-# Views that take a recording, and who may send one; every other view takes at most form_limit_kb.
-UPLOAD_VIEWS = {"uploads.upload": ("curator", "admin"), "api.upload_meeting": ("curator", "admin")}
+# Who may send a recording, and the views that take one; every other view takes at most form_limit_kb.
+UPLOAD_ROLES = ("curator", "admin")
+UPLOAD_VIEWS = {"uploads.upload": UPLOAD_ROLES, "api.upload_meeting": UPLOAD_ROLES}
 
 
 class RecordId(IntegerConverter):

@@ -3,6 +3,7 @@ in front of it with the shipped configuration (deploy/nginx.conf), each on a fre
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import socket
@@ -88,6 +89,7 @@ def serving(
 
 
 MAIN_CONFIG = """
+{user}
 worker_processes 1;
 pid {folder}/nginx.pid;
 error_log {folder}/error.log;
@@ -116,7 +118,10 @@ def nginx_config(backend_port: int, port: int, folder: Path) -> Path:
     site = site.replace("server_name archive.example.org;", "server_name 127.0.0.1;")
     (folder / "testimony.conf").write_text(site)
     path = folder / "nginx.conf"
-    path.write_text(MAIN_CONFIG.format(folder=folder))
+    # Started as root (CI), nginx's worker would run as nobody, who cannot enter the test's folder (mode 0700) to
+    # spool a body: it runs as the user running the tests, root or not.
+    user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
+    path.write_text(MAIN_CONFIG.format(folder=folder, user=user))
     return path
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from archive.config import ENGINES
 from archive.db.models import Job
 from archive.errors import NotFound
-from archive.web.context import db, role_required, settings
+from archive.web.context import current_user, db, role_required, settings
+from archive.web.limits import UPLOAD_ROLES
 from archive.web.upload_input import FIELDS, UploadRefused, receive_upload
 from archive.worker.jobs import progress_of
 
@@ -57,6 +58,18 @@ def upload() -> ResponseReturnValue:
     except UploadRefused as refused:
         return _form_page(values, str(refused), refused.status)
     return redirect(url_for("uploads.job_page", job_id=job.id), 303)
+
+
+@uploads.get("/may-upload")
+def may_upload() -> ResponseReturnValue:
+    """Asked by nginx before it reads a body sent to an upload address (deploy/nginx.conf, `auth_request`): 204 when
+    this request may send a recording, 403 when it may not. So nginx refuses a stranger's gigabytes unread, and
+    takes a curator's whole (to its disk, at the curator's pace) before passing it on at loopback speed: an upload
+    never holds a server process while it arrives. Only a POST sends a recording; nginx names the method."""
+    if request.headers.get("X-Original-Method", "POST") != "POST":
+        return "", 204
+    user = current_user()
+    return "", 204 if user is not None and user.role in UPLOAD_ROLES else 403
 
 
 @uploads.get("/admin/jobs")

@@ -136,6 +136,19 @@ def test_organizers_cannot_upload(app, sessions) -> None:  # type: ignore[no-unt
     assert client.get("/admin/jobs").status_code == 403
 
 
+def test_may_upload_tells_nginx_who_may_send_a_recording(app, sessions, curator) -> None:  # type: ignore[no-untyped-def]
+    """deploy/nginx.conf asks before it reads an upload's body (tests/web/test_server.py runs it for real)."""
+    organizer = app.test_client()
+    sign_in(organizer, sessions, "organizer")
+    anonymous = app.test_client()
+    asks = {"X-Original-Method": "POST"}
+    assert curator.get("/may-upload", headers=asks).status_code == 204
+    assert organizer.get("/may-upload", headers=asks).status_code == 403
+    assert anonymous.get("/may-upload", headers=asks).status_code == 403
+    # Only a POST sends a recording: the form's page and GET /api/meetings are the app's to answer.
+    assert anonymous.get("/may-upload", headers={"X-Original-Method": "GET"}).status_code == 204
+
+
 @pytest.mark.slow
 def test_the_worker_stores_and_transcribes_an_upload(curator, sessions, settings, jfk) -> None:  # type: ignore[no-untyped-def]
     from archive.transcribe import make_transcriber
