@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
@@ -28,6 +29,23 @@ from tests.factories.databases import (
 from tests.factories.mail import ARCHIVE_ADDRESS
 from tests.factories.mail_server import MailServer, make_certificate
 from tests.factories.speakers import set_voice
+
+# Argon2id at the library's recommended cost (archive.accounts.users.hasher: 3 passes over 64 MiB) takes ~0.2 s of
+# CPU to hash and as much to check, 0.4 s for each user a test signs in. Tests hash with argon2id at a low cost
+# instead (1 pass over 1 MiB: the same code, the same kind of hash, checked for real); a test about the cost itself
+# is marked real_password_cost and keeps the site's hasher.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def password_cost(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from archive.accounts import users
+
+    if request.node.get_closest_marker("real_password_cost") is None:
+        monkeypatch.setattr(users, "hasher", CHEAP_HASHER)
+    users._dummy_hash.cache_clear()  # made by whichever hasher was in place when it was first needed
+    yield
+    users._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
