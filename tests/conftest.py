@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from tests.factories.databases import (
 )
 from tests.factories.mail import ARCHIVE_ADDRESS
 from tests.factories.mail_server import MailServer, make_certificate
+from tests.factories.media import FIXTURES
 from tests.factories.speakers import set_voice
 
 # Argon2id at the library's recommended cost (archive.accounts.users.hasher: 3 passes over 64 MiB) takes ~0.2 s of
@@ -230,7 +232,18 @@ def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
-# --- voices and mail, for the tests of several packages (speakers, cli, mail, campaigns, web) -----------------
+# --- a synthetic fixture and voices and mail, for the tests of several packages (speakers, ingest, cli, mail, web)
+
+
+@pytest.fixture(scope="session")
+def hotmic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The founding case re-created (tests/fixtures/hotmic): mixes, tracks and a two-channel file, with truth;
+    built once per test process for the speakers' and ingest's tests, which only read it."""
+    folder = tmp_path_factory.mktemp("hotmic")
+    # In a process of its own: espeak-ng's library carries a little state from one utterance to the next, so a
+    # recipe is repeatable as a fresh run, whatever else this process synthesised before.
+    subprocess.run([sys.executable, str(FIXTURES / "hotmic" / "make_hotmic.py"), str(folder)], check=True)
+    return folder
 
 
 @pytest.fixture
