@@ -6,12 +6,14 @@ import dataclasses
 import functools
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
@@ -27,7 +29,25 @@ from tests.factories.databases import (
 )
 from tests.factories.mail import ARCHIVE_ADDRESS
 from tests.factories.mail_server import MailServer, make_certificate
+from tests.factories.media import FIXTURES
 from tests.factories.speakers import set_voice
+
+# Argon2id at the library's recommended cost (archive.accounts.users.hasher: 3 passes over 64 MiB) takes ~0.2 s of
+# CPU to hash and as much to check, 0.4 s for each user a test signs in. Tests hash with argon2id at a low cost
+# instead (1 pass over 1 MiB: the same code, the same kind of hash, checked for real); a test about the cost itself
+# is marked real_password_cost and keeps the site's hasher.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def password_cost(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from archive.accounts import users
+
+    if request.node.get_closest_marker("real_password_cost") is None:
+        monkeypatch.setattr(users, "hasher", CHEAP_HASHER)
+    users._dummy_hash.cache_clear()  # made by whichever hasher was in place when it was first needed
+    yield
+    users._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -212,7 +232,18 @@ def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
-# --- voices and mail, for the tests of several packages (speakers, cli, mail, campaigns, web) -----------------
+# --- a synthetic fixture and voices and mail, for the tests of several packages (speakers, ingest, cli, mail, web)
+
+
+@pytest.fixture(scope="session")
+def hotmic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The founding case re-created (tests/fixtures/hotmic): mixes, tracks and a two-channel file, with truth;
+    built once per test process for the speakers' and ingest's tests, which only read it."""
+    folder = tmp_path_factory.mktemp("hotmic")
+    # In a process of its own: espeak-ng's library carries a little state from one utterance to the next, so a
+    # recipe is repeatable as a fresh run, whatever else this process synthesised before.
+    subprocess.run([sys.executable, str(FIXTURES / "hotmic" / "make_hotmic.py"), str(folder)], check=True)
+    return folder
 
 
 @pytest.fixture

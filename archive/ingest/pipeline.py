@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slugify import slugify
 from sqlalchemy import delete, func, select, update
@@ -33,7 +33,6 @@ from archive.media.audio import AudioSource
 from archive.media.decode import MediaInfo, decoded, probe
 from archive.media.store import MediaStore, StagedFile, sha256_of, write_atomically
 from archive.speakers.assign import assign_segments
-from archive.speakers.diarize import Diarizer
 from archive.speakers.voices import HUMAN_METHODS, to_bytes
 from archive.timecodes import format_clock
 from archive.transcribe.glossary import Glossary
@@ -46,6 +45,9 @@ from archive.transcribe.transcript import (
     transcript_filename,
 )
 from archive.transcribe.windows import Checkpoint
+
+if TYPE_CHECKING:  # the diarizer brings torch: the caller that diarizes loads it
+    from archive.speakers.diarize import Diarizer
 
 Report = Callable[[str], None]
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import delete, select
@@ -37,10 +37,12 @@ from archive.media.audio import SAMPLE_RATE, AudioSource, DecodedAudio, as_sourc
 from archive.media.channels import split_channels
 from archive.media.decode import decoded
 from archive.media.store import MediaStore
-from archive.speakers.diarize import Diarization, Overlap, Turn
 from archive.transcribe.activity import speech_stretches
 from archive.transcribe.transcript import Progress, Transcriber, Transcript
 from archive.transcribe.windows import Checkpoint
+
+if TYPE_CHECKING:  # the diarizer brings torch: imported where voices are made, not by every command
+    from archive.speakers.diarize import Diarization
 
 Report = Callable[[str], None]
 
@@ -306,6 +308,8 @@ def remove_bleed(sessions: sessionmaker[Session], settings: Settings, slug: str,
 def track_voices(each: Sequence[Diarization], offsets: Sequence[float]) -> tuple[Diarization, list[int]]:
     """The tracks' own voices as one meeting's, numbered by their first turn on the meeting's time, and for each
     voice the position of the track it was found on."""
+    from archive.speakers.diarize import Diarization, Overlap, Turn
+
     voices: list[tuple[float, int, int]] = []  # (first turn, track, voice on the track)
     for position, (found, offset) in enumerate(zip(each, offsets, strict=True)):
         for index in range(len(found.voices)):

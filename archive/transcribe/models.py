@@ -11,7 +11,6 @@ from typing import Any
 
 from archive.errors import ModelUnavailable
 from archive.media.store import sha256_of
-from archive.transcribe.convert import convert_ct2_to_whisper
 from archive.transcribe.packages import SPLIT_MODELS, install_hint, packaged_folder
 
 # One quick request decides whether a download is worth trying; without it a machine whose network drops
@@ -122,7 +121,11 @@ def _converted(model: str, ct2_dir: Path, cache_dir: Path) -> Path:
     # Named by the weights' digest, so a changed model.bin gets a new checkpoint and an old one is never reused.
     digest = sha256_of(_ct2_folder(ct2_dir) / "model.bin")[:12]
     path = cache_dir / "whisper" / f"{model.replace('/', '--')}-{digest}.pt"
-    return path if path.is_file() else convert_ct2_to_whisper(ct2_dir, path)
+    if path.is_file():
+        return path
+    from archive.transcribe.convert import convert_ct2_to_whisper  # torch: only when a checkpoint is to be made
+
+    return convert_ct2_to_whisper(ct2_dir, path)
 
 
 def _ct2_folder(folder: Path) -> Path:

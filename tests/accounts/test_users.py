@@ -24,6 +24,7 @@ from archive.errors import InvalidInput
 from tests.factories.accounts import PASSWORD
 
 
+@pytest.mark.real_password_cost
 def test_passwords_are_kept_as_argon2id_hashes_and_verify(sessions) -> None:  # type: ignore[no-untyped-def]
     with sessions() as session, session.begin():
         user = create_user(session, "  Ana@Example.ORG ", PASSWORD, "curator")
@@ -35,6 +36,7 @@ def test_passwords_are_kept_as_argon2id_hashes_and_verify(sessions) -> None:  # 
         assert session.scalar(select(User.email)) == "ana@example.org"
 
 
+@pytest.mark.real_password_cost
 def test_a_hash_made_with_older_parameters_is_renewed_at_the_next_verify(sessions) -> None:  # type: ignore[no-untyped-def]
     old = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
     with sessions() as session, session.begin():

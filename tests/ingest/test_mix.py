@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import wave
 from pathlib import Path
 
@@ -34,13 +32,6 @@ TRUTH = json.loads((FIXTURES / "hotmic" / "hotmic.json").read_text())
 OVERLAP = (TRUTH["overlap"]["start"], TRUTH["overlap"]["end"])  # the remark, said over the testimony
 MEETING = ["--body", "Council", "--title", "Hot mic", "--date", "2024-02-07", "--no-transcribe"]
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def hotmic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("hotmic")
-    subprocess.run([sys.executable, str(FIXTURES / "hotmic" / "make_hotmic.py"), str(folder)], check=True)
-    return folder
 
 
 def ingest(runner: CliRunner, *args: str) -> str:

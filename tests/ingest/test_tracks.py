@@ -8,8 +8,6 @@ tests/web/admin/test_overlaps.py."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,13 +38,6 @@ from tests.factories.media import FIXTURES, mostly_silent, speech
 
 TRUTH = json.loads((FIXTURES / "hotmic" / "hotmic.json").read_text())
 MEETING = ["--body", "Council", "--title", "Hot mic", "--date", "2024-02-07", "--engine", "faster-whisper"]
-
-
-@pytest.fixture(scope="module")
-def hotmic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("hotmic")
-    subprocess.run([sys.executable, str(FIXTURES / "hotmic" / "make_hotmic.py"), str(folder)], check=True)
-    return folder
 
 
 def ingest(runner: CliRunner, *args: str) -> str:

@@ -140,8 +140,10 @@ def test_workers_sharing_one_database_share_one_queue(settings, sessions, meetin
 
 
 def long_recording(tmp_path: Path) -> Path:
-    """Two minutes of real speech (the sample meeting four times), as FLAC: four 30-second windows."""
-    audio = np.concatenate([speech("sample.wav")] * 4)
+    """A minute and a half of real speech (the sample meeting three times), as FLAC: four windows, cut at quiet
+    moments within 30 s of each other (archive.transcribe.windows). Three copies, not four: the claims need a
+    window committed before the kill and some after it, and a fourth copy only cost twice the decoding."""
+    audio = np.concatenate([speech("sample.wav")] * 3)
     return encode(audio, tmp_path / "long-meeting.flac", "flac", "flac")
 
 
@@ -216,7 +218,7 @@ def test_a_worker_killed_mid_transcription_is_resumed_and_the_job_finishes_once(
         assert session.scalar(select(func.count(JobChunk.id))) == 0  # cleared when the job finished
     starts = [round(s.start, 2) for s in segments]
     assert len(starts) == len(set(starts)), "a segment was stored twice"
-    assert starts == sorted(starts) and segments[-1].end > 105  # all four windows, in order
+    assert starts == sorted(starts) and segments[-1].end > 80  # all four windows, in order (the last ends at 90 s)
     text = " ".join(s.text for s in segments).lower()
     assert text.count("new jersey") >= 3  # "This is Diane in New Jersey", once per copy of the sample
     assert f"resuming after {kept} finished window" in log.read_text()

@@ -78,6 +78,7 @@ def test_a_failed_login_says_the_same_for_an_unknown_email_and_a_wrong_password(
     ]
 
 
+@pytest.mark.real_password_cost
 def test_an_unknown_email_costs_an_argon2_check_like_a_known_one(settings, sessions, app_for) -> None:  # type: ignore[no-untyped-def]
     client = app_for(dataclasses.replace(settings, login_max_failures=100)).test_client()
     add_user(sessions, "curator", "ana@example.org")
