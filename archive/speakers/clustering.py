@@ -10,7 +10,8 @@
    centroids are nearly the same voice are merged. Average linkage alone over-splits long meetings: with
    hundreds of units per voice its threshold both splits a voice into sub-clusters and, a little higher,
    joins two similar voices; centroids of many units are much steadier than units.
-   Then a speaker whose centroid is a blend of two others' (two people talking at once) is folded into them.
+   Then a speaker whose centroid is a blend of two others' (two people talking at once) is folded into them,
+   and so is one that no two overlapping windows both heard (see `_confirmed`).
 4. Within a window local speakers are different people, so units are matched to the speakers one-to-one
    (Hungarian algorithm). A local speaker left over (a window holds more voices than the meeting has found)
    is somebody heard only over somebody else, e.g. a remark said over testimony: such units get a voice of
@@ -35,11 +36,14 @@ MIN_SPEAKER_SECONDS = 2.0  # clean speech a cluster needs to be a speaker…
 MIN_ALONE_SECONDS = 2.0  # …and the clean speech of its longest unit (one window heard it alone this long)
 MERGE_SIMILARITY = 0.8  # speakers whose centroids are at least this similar are one voice
 MIXTURE_FIT = 0.85  # a speaker whose centroid two others explain this well (cosine) is those two talking at once
+MIN_CONFIRMATIONS = 1  # pairs of overlapping windows (consecutive ones) that both heard a speaker
 REFINE_ROUNDS = 5
 
 
-def cluster_centroids(embeddings: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    """The speakers' centroids (speakers, 192), L2-normalised, from the units with enough clean speech."""
+def cluster_centroids(embeddings: np.ndarray, seconds: np.ndarray, windows: np.ndarray | None = None) -> np.ndarray:
+    """The speakers' centroids (speakers, 192), L2-normalised, from the units with enough clean speech.
+    `windows`: each unit's window, numbered across the meeting so that two numbers differ by one only where
+    the windows overlap in time (None: every unit's window its own, confirmed by none)."""
     usable = (seconds >= MIN_CLUSTER_SECONDS) & (np.abs(embeddings).sum(axis=1) > 0)
     vectors, weights = embeddings[usable], seconds[usable]
     if len(vectors) == 0:
@@ -51,7 +55,34 @@ def cluster_centroids(embeddings: np.ndarray, seconds: np.ndarray) -> np.ndarray
     ] or [max(clusters, key=lambda c: weights[c].sum())]
     centroids = _refined(vectors, weights, np.stack([weighted_mean(vectors[c], weights[c]) for c in speakers]))
     centroids = _merged(vectors, weights, centroids)
-    return _without_blends(vectors, weights, centroids).astype(np.float32)
+    centroids = _without_blends(vectors, weights, centroids)
+    if windows is not None:
+        centroids = _confirmed(vectors, weights, windows[usable], centroids)
+    return centroids.astype(np.float32)
+
+
+def _confirmed(vectors: np.ndarray, weights: np.ndarray, windows: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Speakers that no two overlapping windows both heard dropped, the least heard first, their units going to
+    the others. Windows are 10 s long every 5 s (any step under 10 s), so every moment is in two of them: a
+    person who spoke for a while (a remark of a few seconds included) is heard by both, in each with the clean
+    speech a unit needs to be clustered. A speaker whose units all come from windows apart from each other is
+    the misreading of single windows: on the council hour, two people talking at once that the segmentation
+    took for one voice (seed 3's two extra voices, seed 4's one: docs/speakers.md). Real voices there were
+    confirmed at least twice. As with blends, a meeting's last two voices are always kept."""
+    while len(centroids) > 2:
+        nearest = np.argmax(vectors @ centroids.T, axis=1)
+        confirmations = np.array([_overlapping_pairs(windows[nearest == k]) for k in range(len(centroids))])
+        least = int(np.argmin(confirmations))
+        if confirmations[least] >= MIN_CONFIRMATIONS:
+            break
+        centroids = _refined(vectors, weights, np.delete(centroids, least, axis=0), rounds=2)
+    return centroids
+
+
+def _overlapping_pairs(windows: np.ndarray) -> int:
+    """How many pairs of consecutive (overlapping) windows are among these."""
+    heard = np.unique(windows)
+    return int(np.sum(np.diff(heard) == 1))
 
 
 def _without_blends(vectors: np.ndarray, weights: np.ndarray, centroids: np.ndarray) -> np.ndarray:

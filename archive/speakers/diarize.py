@@ -164,7 +164,10 @@ class Diarizer:
     def cluster(self, recordings: Sequence[LocalSpeakers]) -> Diarization:
         embeddings = np.concatenate([r.unit_embeddings for r in recordings]) if recordings else np.zeros((0, 192))
         seconds = np.concatenate([r.unit_seconds for r in recordings]) if recordings else np.zeros(0)
-        labels, centroids = assign_units(recordings, cluster_centroids(embeddings, seconds))
+        # Windows numbered across the meeting; a gap between recordings, whose windows never overlap.
+        offsets = np.cumsum([0] + [len(r.window_starts) + 1 for r in recordings])
+        windows = np.concatenate([r.unit_window + o for r, o in zip(recordings, offsets, strict=False)] or [[]])
+        labels, centroids = assign_units(recordings, cluster_centroids(embeddings, seconds, windows))
         timelines = [reconstruct(r, units, len(centroids)) for r, units in zip(recordings, labels, strict=True)]
         return _ordered(centroids, [t.turns for t in timelines], [t.overlaps for t in timelines])
 
