@@ -15,8 +15,8 @@ The method is pyannote's (segmentation-3.0 with a clustering of local speakers),
    number of local speakers. Two people talking at once give two overlapping turns, and an `Overlap`.
 
 Memory stays bounded on long meetings: windows are read from the decoded file a batch at a time
-(archive.media.audio) and only their small outputs are kept (3 activity values per frame, one 192-d vector per
-unit), never the recording's audio.
+(archive.media.audio) and only their small outputs are kept (3 activity bytes per frame, one 192-d vector per
+unit), never the recording's audio; what each batch freed goes back to the system (archive.media.memory).
 """
 
 from __future__ import annotations
