@@ -15,8 +15,8 @@ The method is pyannote's (segmentation-3.0 with a clustering of local speakers),
    number of local speakers. Two people talking at once give two overlapping turns, and an `Overlap`.
 
 Memory stays bounded on long meetings: windows are read from the decoded file a batch at a time
-(archive.media.audio) and only their small outputs are kept (3 activity values per frame, one 192-d vector per
-unit), never the recording's audio.
+(archive.media.audio) and only their small outputs are kept (3 activity bytes per frame, one 192-d vector per
+unit), never the recording's audio; what each batch freed goes back to the system (archive.media.memory).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ import numpy as np
 import torch
 
 from archive.media.audio import AudioSource, as_source
+from archive.media.memory import release_freed_memory
 from archive.speakers.clustering import assign_units, cluster_centroids
-from archive.speakers.networks import EMBEDDING_MODEL, POWERSET, load_embedding, load_segmentation
+from archive.speakers.networks import EMBEDDING_MODEL, POWERSET, PyanNet, load_embedding, load_segmentation
 from archive.speakers.timeline import Overlap, Turn, reconstruct
 from archive.speakers.windows import (
     EMBEDDING_SIZE,
@@ -102,7 +103,9 @@ class Diarizer:
         starts = list(range(0, last + 1, step))
         if starts[-1] < last:
             starts.append(last)  # the end of the recording gets a window of its own
-        activities: list[np.ndarray] = []
+        # 0/1 per frame and local speaker, filled batch by batch: one byte each, not a float32 array per batch
+        # concatenated at the end (4 times the size, held twice).
+        activity = np.zeros((len(starts), PyanNet.num_frames(window), len(POWERSET[0])), dtype=np.uint8)
         units: list[tuple[int, int, float, np.ndarray]] = []
         for batch_start in range(0, len(starts), self.batch_size):
             batch_starts = starts[batch_start : batch_start + self.batch_size]
@@ -113,15 +116,15 @@ class Diarizer:
                 chunks[row, 0, : len(piece)] = piece
             with torch.inference_mode():
                 classes = self.segmentation(torch.from_numpy(chunks)).argmax(dim=-1)
-            activity = POWERSET[classes].numpy()  # (batch, frames, 3)
-            activities.append(activity)
+            activity[batch_start : batch_start + len(batch_starts)] = POWERSET[classes].numpy()
             for row in range(len(batch_starts)):
                 index = batch_start + row
-                units.extend((index, *unit) for unit in self._embed_window(chunks[row, 0], activity[row]))
+                units.extend((index, *unit) for unit in self._embed_window(chunks[row, 0], activity[index]))
+            release_freed_memory()  # the batch's activations, so that they do not pile up (archive.media.memory)
         return LocalSpeakers(
             num_samples=audio.num_samples,
             window_starts=np.array(starts, dtype=np.int64),
-            activity=np.concatenate(activities),
+            activity=activity,
             unit_window=np.array([u[0] for u in units], dtype=np.int64),
             unit_local=np.array([u[1] for u in units], dtype=np.int64),
             unit_seconds=np.array([u[2] for u in units], dtype=np.float64),

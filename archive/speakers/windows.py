@@ -21,7 +21,7 @@ class LocalSpeakers:
 
     num_samples: int
     window_starts: np.ndarray  # (windows,) sample offsets
-    activity: np.ndarray  # (windows, frames, 3) 0/1: local speaker k talks in frame i of window w
+    activity: np.ndarray  # (windows, frames, 3) uint8 0/1: local speaker k talks in frame i of window w
     unit_window: np.ndarray  # (units,) which window
     unit_local: np.ndarray  # (units,) which local speaker
     unit_seconds: np.ndarray  # (units,) clean speech the embedding saw

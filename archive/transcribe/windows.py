@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from archive.media.audio import SAMPLE_RATE, AudioSource, as_source
+from archive.media.memory import release_freed_memory
 from archive.transcribe import activity, gaps
 from archive.transcribe.glossary import HOTWORDS, Glossary
 from archive.transcribe.languages import MIN_IDENTIFY_SECONDS, transcribe_window
@@ -149,6 +150,7 @@ def guided_windows(
             earlier[language] = " ".join(s.text for s in found if s.language == language)[-PROMPT_CHARACTERS:]
         if on_progress:
             on_progress(offset + len(samples) / SAMPLE_RATE, duration)
+        release_freed_memory()  # the window's audio and spectrogram (archive.media.memory)
     return run
 
 

@@ -38,6 +38,7 @@ from archive.config import ENGINES, Settings
 from archive.db.leases import compare_and_set, lapsed, lease_end
 from archive.db.models import Job, JobChunk, Meeting, Recording
 from archive.errors import ArchiveError, InvalidInput, NotFound, UnsupportedMedia
+from archive.media.memory import release_freed_memory
 from archive.media.store import sha256_of
 from archive.transcribe.transcript import TranscriptSegment, Word
 from archive.worker.rewrite import JobProgress, rewrite_after_ledger_change
@@ -348,6 +349,7 @@ def run_job(
                     glossary=glossary,
                 )
                 heartbeat.check()
+                release_freed_memory()  # what transcription freed, before diarization's own (archive.media.memory)
                 if parameters.get("diarize") and load_diarizer is not None:
                     diarize_meeting(sessions, job_settings, slug, load_diarizer(job_settings), replace=False)
         except LeaseLost:
