@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +128,16 @@ def test_a_long_recording_is_read_from_disk_a_batch_of_windows_at_a_time(diarize
     assert len(on_disk.voices) == len(in_memory.voices) == 2
     assert on_disk.turns == in_memory.turns
     assert all(150 <= t.start < t.end <= 150 + len(sample) / SAMPLE_RATE + 0.5 for t in on_disk.turns[0])
+
+
+def test_every_archive_process_bounds_onednns_kernel_cache() -> None:
+    """A kernel per embedding length, up to oneDNN's 1,024, took a dense meeting's diarization hundreds of MiB
+    higher (docs/operations/limits.md, Memory): the package bounds the cache before anything runs a network, unless
+    the operator chose a size."""
+    read = "import archive, os; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    environ = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    found = subprocess.run([sys.executable, "-c", read], env=environ, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "64"
+    chosen = subprocess.run([sys.executable, "-c", read], env={**environ, "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "8"},
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert chosen.stdout.strip() == "8"
