@@ -106,14 +106,18 @@ def load_faster_whisper_model(model: str, model_path: str | None, cache_dir: Pat
     """A faster-whisper model on the CPU, int8 (loaded once per process)."""
     from faster_whisper import WhisperModel
 
+    from archive.transcribe.features import BlockwiseFeatures
+
     path = resolve_faster_whisper_model(model, model_path, cache_dir)
     key = ("faster-whisper", path, threads)
     with _LOCK:
         if key not in _LOADED:
             try:
-                _LOADED[key] = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
+                loaded = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
             except (RuntimeError, ValueError, OSError) as error:
                 raise ModelUnavailable(f"{path} is not a loadable CTranslate2 Whisper model: {error}") from None
+            loaded.feature_extractor = BlockwiseFeatures(**loaded.feat_kwargs)  # a window's spectrogram in blocks
+            _LOADED[key] = loaded
         return _LOADED[key]
 
 
