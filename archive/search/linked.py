@@ -56,6 +56,12 @@ def with_linked_lines(session: Session, page: SearchPage) -> SearchPage:
     return dataclasses.replace(page, hits=hits)
 
 
+def any_confirmed(session: Session) -> bool:
+    """Whether the archive has any confirmed link: most have no interpreter, and then no hit has a linked line
+    (the site asks once per content_version, archive.web.context.run_search)."""
+    return session.scalar(select(Interpretation.id).where(Interpretation.status == CONFIRMED).limit(1)) is not None
+
+
 @functools.cache
 def _linked_statement() -> Select[Any]:
     """The lines linked to the hits whose ids are bound as `ids`, both directions in one statement. Made once:
