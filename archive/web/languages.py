@@ -107,4 +107,5 @@ def translated_once() -> dict[str, Any]:
         text = catalog.ungettext(singular, plural, num)
         return (Markup(text) if context.eval_ctx.autoescape else text) % variables
 
-    return {"gettext": gettext, "ngettext": ngettext}
+    # `_` too: Jinja's own `_` would look `gettext` up in the context and call it, two calls a string.
+    return {"gettext": gettext, "_": gettext, "ngettext": ngettext}
