@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypedDict
 from urllib.parse import quote
@@ -201,7 +202,7 @@ class SearchPage:
     page: int
     per_page: int
     hits: list[SearchHit]
-    facets: dict[str, list[FacetCount]] = field(default_factory=dict)
+    facets: Mapping[str, Sequence[FacetCount]] = field(default_factory=dict)  # lists, or the Whoosh backend's lazy ones
     message: str | None = None  # said to the person: what was ignored, what to try
     # False when more segments matched than the backend counts (PostgreSQL past its window): `total` is then the
     # window, a lower bound, and the hits and the facets come from the newest `total` matches.

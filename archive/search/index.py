@@ -43,12 +43,14 @@ def open_backend(settings: Settings) -> SearchBackend:
     raise InvalidInput(f"search backend {settings.search_backend!r} is not one of: whoosh, postgres")  # validated
 
 
-def search(backend: SearchBackend, session: Session, request: SearchRequest) -> SearchPage:
+def search(backend: SearchBackend, session: Session, request: SearchRequest, *, linked: bool = True) -> SearchPage:
     """backend.search with each hit's interpretation or original beside it (archive.search.linked), where a
     missing index is right only for an archive with no segments: an empty page then; otherwise IndexUnavailable,
-    which the site answers with a 503 and the command line with one line."""
+    which the site answers with a 503 and the command line with one line. linked=False: the caller knows that no
+    link is confirmed (linked.any_confirmed), so no hit has a linked line to look for."""
     try:
-        return with_linked_lines(session, backend.search(request))
+        page = backend.search(request)
+        return with_linked_lines(session, page) if linked else page
     except IndexMissing:
         if session.scalar(select(Segment.id).limit(1)) is not None:
             raise

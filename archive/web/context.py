@@ -23,7 +23,7 @@ from archive.db.models import SEGMENT_KINDS, User
 from archive.errors import InvalidInput
 from archive.locales import LOCALES, Text, say
 from archive.media.store import MediaStore
-from archive.search import PER_PAGE_MAX, SORTS, SearchPage, SearchRequest, index
+from archive.search import PER_PAGE_MAX, SORTS, SearchPage, SearchRequest, index, linked
 from archive.search.index import SearchBackend
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,18 @@ def _whole(args: Mapping[str, str], name: str, default: int, low: int, high: int
 def run_search(search_request: SearchRequest) -> SearchPage:
     """The app's backend answers; a missing or unreadable index is IndexUnavailable (a 503: run testimony
     reindex), unless the archive has nothing to find yet (archive.search.index.search)."""
-    return index.search(search_backend(), db(), search_request)
+    return index.search(search_backend(), db(), search_request, linked=confirmed_links())
+
+
+def confirmed_links() -> bool:
+    """Whether any interpretation link is confirmed (archive.search.linked), asked of the database again only when
+    content_version has changed (confirming a link changes it): most archives have none, and then a page of hits
+    needs no query for its linked lines (a twentieth of a search page's CPU)."""
+    current = content_version()
+    kept: tuple[int, bool] | None = current_app.extensions.get("confirmed_links")
+    if kept is None or kept[0] != current:
+        kept = current_app.extensions["confirmed_links"] = (current, linked.any_confirmed(db()))
+    return kept[1]
 
 
 MISSING_MEDIA = (

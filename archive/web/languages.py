@@ -4,11 +4,15 @@ translated: transcripts, campaigns and letters stay as their authors wrote them 
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, redirect, request
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from archive.errors import NotFound
 from archive.locales import CATALOGS, LOCALE_NAMES, LOCALES, Text
@@ -70,6 +74,7 @@ def install(app: Flask) -> None:
     app.register_blueprint(languages)
     app.add_template_global(switch_links)
     app.add_template_global(locale, "current_locale")
+    app.context_processor(translated_once)
 
     @app.after_request
     def vary_by_language(response: Response) -> Response:
@@ -79,3 +84,28 @@ def install(app: Flask) -> None:
             response.vary.add("Accept-Language")
             response.vary.add("Cookie")
         return response
+
+
+def translated_once() -> dict[str, Any]:
+    """The template's gettext and ngettext with this page's catalog looked up once, when it starts rendering.
+
+    Flask-Babel's template functions look the catalog up for every string (four look-ups in Flask's request
+    context each): on a search page, with some sixty strings, that was a seventh of its CPU. These replace them in
+    the page's own context, with Jinja's newstyle behaviour: the translation is a format string whose values are
+    escaped. Macros imported without the context keep Flask-Babel's, which say the same.
+    """
+    catalog = get_translations()
+
+    @pass_context
+    def gettext(context: Context, string: str, /, **variables: Any) -> str:
+        text = catalog.ugettext(string)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, /, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        text = catalog.ungettext(singular, plural, num)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    # `_` too: Jinja's own `_` would look `gettext` up in the context and call it, two calls a string.
+    return {"gettext": gettext, "_": gettext, "ngettext": ngettext}

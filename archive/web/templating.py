@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from babel import Locale
 from flask import Flask, current_app, g, request, url_for
@@ -98,12 +99,14 @@ def long_date(value: str | dt.date) -> str:
 
 def kind_name(kind: str) -> str:
     """A segment's kind as the visitor's language says it (the value in forms and the API stays the English word)."""
-    names = {
-        "testimony": gettext("testimony"),
-        "deliberation": gettext("deliberation"),
-        "remark": gettext("remark"),
-        "procedural": gettext("procedural"),
-    }
+    if "kind_names" not in g:  # once per request: a search page names kinds a dozen times
+        g.kind_names = {
+            "testimony": gettext("testimony"),
+            "deliberation": gettext("deliberation"),
+            "remark": gettext("remark"),
+            "procedural": gettext("procedural"),
+        }
+    names: dict[str, str] = g.kind_names
     return names.get(kind, kind)
 
 
@@ -156,7 +159,13 @@ def search_url(args: dict[str, str], **changes: object) -> str:
     query = {**args, **{name: str(value) for name, value in changes.items()}}
     if "search_path" not in g:
         g.search_path = url_for("pages.search")
-    return f"{g.search_path}?{urlencode(query, safe=URL_SAFE)}"
+    # urlencode(query, safe=URL_SAFE), with each name and value quoted once: the links repeat the query's words.
+    return f"{g.search_path}?{'&'.join(f'{_quoted(name)}={_quoted(value)}' for name, value in query.items())}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    return quote_plus(text, safe=URL_SAFE)
 
 
 def date_value(value: str | None) -> str:

@@ -9,7 +9,7 @@ from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, Stem
 from whoosh.highlight import WholeFragmenter, highlight
 from whoosh.support.charset import accent_map
 
-from archive.search.whoosh.analysis import NAME_ANALYZER, TEXT_ANALYZER, MarkFormatter, marked_whole
+from archive.search.whoosh.analysis import _WORDS, NAME_ANALYZER, TEXT_ANALYZER, MarkFormatter, marked_whole
 from archive.search.whoosh.backend import SCHEMA
 
 WHOOSH_TEXT = StemmingAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map)
@@ -107,3 +107,9 @@ def test_whole_segments_are_marked_as_whoosh_marks_them(text: str, which: str) -
     assert "<script>" not in ours
     if which == "every word" and forms:
         assert ours.count("<mark>") == len(forms)
+
+
+@pytest.mark.parametrize("text", [*TEXTS, MARKUP])
+def test_marking_splits_the_text_into_the_analysers_words(text: str) -> None:
+    words = [match.group() for match in TEXT_ANALYZER.expression.finditer(text)]
+    assert _WORDS.split(text)[1::2] == words

@@ -155,3 +155,24 @@ def test_the_search_page_the_api_and_the_cli_show_the_linked_line(archive, app_f
     assert [(line["language"], line["segment_id"]) for line in hit["interpretations"]] == [("en", ids[2])]
     table = CliRunner(env=env).invoke(main, ["search", "afraid"]).stdout
     assert "original (es, 0:00:15): Tengo miedo de la policía en Swanton." in table
+
+
+def test_a_link_confirmed_while_the_site_runs_shows_on_its_next_search(archive, app_for) -> None:  # type: ignore[no-untyped-def]
+    """The site skips the lines' query while no link is confirmed (archive.web.context.confirmed_links), known per
+    content_version: confirming one is seen by the next search of the same running site."""
+    settings, sessions, _ = archive
+    meeting_id = add_meeting(sessions, SLUG, LINES, title="Testimony in Spanish", date=dt.date(2024, 3, 6))
+    reindex(archive)
+    client = app_for(settings).test_client()
+    original = "Tengo miedo de la policía en Swanton.</q>"
+    assert "<mark>afraid</mark> of the police" in (
+        before := client.get("/search", query_string={"q": "afraid"}).get_data(as_text=True)
+    )
+    assert original not in before
+    assert client.get("/api/search", query_string={"q": "afraid"}).get_json()["results"][0]["originals"] == []
+    with sessions() as session, session.begin():
+        ids = list(session.scalars(select(Segment.id).where(Segment.meeting_id == meeting_id).order_by(Segment.start)))
+        set_interpretation(session, ids[2], [ids[1]], actor="curator@example.org")
+    assert original in client.get("/search", query_string={"q": "afraid"}).get_data(as_text=True)
+    [line] = client.get("/api/search", query_string={"q": "afraid"}).get_json()["results"][0]["originals"]
+    assert line["segment_id"] == ids[1]

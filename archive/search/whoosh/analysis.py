@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,20 +79,25 @@ class MarkFormatter(HtmlFormatter):
     template = "<mark>%(t)s</mark>"
 
 
+# The text analyser's words as one group, separators between them: split() gives [separator, word, …, separator].
+_WORDS = re.compile(r"([\w\*]+(?:\.?[\w\*]+)*)")
+
+
 def marked_whole(text: str, words: frozenset[str], spanish: frozenset[str] = frozenset()) -> str:
     """The whole text HTML-escaped, each word whose indexed form is in `words` in <mark>; "" when none is.
 
     What Whoosh's highlight() gives with WholeFragmenter and MarkFormatter, without a token object per word:
-    those were a fifth of a search page's time. tests/search/test_analysis.py compares the two."""
-    parts: list[str] = []
-    written = 0
-    for match in TEXT_ANALYZER.expression.finditer(text):
-        word = match.group()
+    those were a fifth of a search page's time. tests/search/test_analysis.py compares the two. The words are
+    the analyser's (its expression, split in C); a word has no character to escape, a separator may."""
+    pieces = _WORDS.split(text)
+    marked = False
+    for n in range(1, len(pieces), 2):
+        word = pieces[n]
         if _folded_stem(word) in words or (spanish and _folded_spanish_stem(word) in spanish):
-            before = html.escape(text[written : match.start()], quote=False)
-            parts += (before, "<mark>", html.escape(match.group(), quote=False), "</mark>")
-            written = match.end()
-    if not parts:
+            pieces[n] = f"<mark>{word}</mark>"
+            marked = True
+    if not marked:
         return ""
-    parts.append(html.escape(text[written:], quote=False))
-    return "".join(parts)
+    if "&" in text or "<" in text or ">" in text:  # what html.escape(quote=False) changes
+        pieces[::2] = [html.escape(separator, quote=False) for separator in pieces[::2]]
+    return "".join(pieces)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import itertools
 import logging
 import multiprocessing
@@ -21,12 +22,12 @@ import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -163,7 +164,7 @@ class _Found:
     scores: np.ndarray
     date: np.ndarray
     start_ms: np.ndarray
-    facets: dict[str, list[FacetCount]]
+    facets: dict[str, Sequence[FacetCount]]
 
 
 NO_MATCH = Text("No testimony matches. Try fewer words, another spelling, or remove a filter.")  # said on the page
@@ -511,15 +512,49 @@ def _fields(document: SegmentDocument) -> dict[str, object]:
     return fields
 
 
-def _facet_counts(values: list[str], counts: np.ndarray | None) -> list[FacetCount]:
+def _facet_counts(values: np.ndarray, counts: np.ndarray | None) -> Sequence[FacetCount]:
     """The values found, most often first, ties in the values' order; documents without one are not a value."""
     if counts is None:
         return []
     present = np.flatnonzero(counts)  # in the values' (sorted) order
+    if len(values) and values[0] == "":  # no value sorts first
+        present = present[present != 0]
     order = present[np.argsort(-counts[present], kind="stable")]
-    # FacetCount._make: a tuple from a pair without the keyword-argument constructor (hundreds per search).
-    pairs = zip([values[n] for n in order.tolist()], counts[order].tolist(), strict=True)
-    return [facet for facet in map(FacetCount._make, pairs) if facet.value]
+    return FacetCounts(values[order], counts[order])
+
+
+class FacetCounts(Sequence[FacetCount]):
+    """A facet's counts, each made into a FacetCount only when it is read: a search finds hundreds of speakers and
+    meetings, and its page shows ten of each (making them all was a twentieth of the page). Equal to the list of
+    the same counts."""
+
+    def __init__(self, values: np.ndarray, counts: np.ndarray) -> None:
+        self._values, self._counts = values, counts
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, index: int) -> FacetCount: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[FacetCount]: ...
+    def __getitem__(self, index: int | slice) -> FacetCount | list[FacetCount]:
+        if isinstance(index, slice):
+            return list(_made(self._values[index], self._counts[index]))
+        return FacetCount(self._values[index], int(self._counts[index]))
+
+    def __iter__(self) -> Iterator[FacetCount]:  # all of them (the API): made in C, no Python call per value
+        return _made(self._values, self._counts)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+def _made(values: np.ndarray, counts: np.ndarray) -> Iterator[FacetCount]:
+    return map(functools.partial(tuple.__new__, FacetCount), zip(values.tolist(), counts.tolist(), strict=True))
 
 
 def _filters(request: SearchRequest) -> list[q.Query]:

@@ -71,12 +71,13 @@ class FacetSpace:
 
     def __init__(self, columns: dict[str, SegmentColumns]) -> None:  # by segment id
         names = next(iter(columns.values())).ordinals if columns else {}
-        self.values: dict[str, list[str]] = {}
+        # Each facet's values, sorted, as an array of str objects: a search's counts pick theirs in one step.
+        self.values: dict[str, np.ndarray] = {}
         self.ordinals: dict[str, dict[str, np.ndarray]] = {key: {} for key in columns}  # segment id → facet → places
         for name in names:
             values = sorted(set().union(*(column.ordinals[name][1] for column in columns.values())))
             place = {value: n for n, value in enumerate(values)}
-            self.values[name] = values
+            self.values[name] = np.array(values, dtype=object)
             for key, column in columns.items():
                 local, local_values = column.ordinals[name]
                 self.ordinals[key][name] = np.array([place[v] for v in local_values], np.int64)[local]
@@ -90,7 +91,7 @@ class Segment:
     columns: SegmentColumns
     cache: SegmentCache
     facets: dict[str, np.ndarray]  # each document's place in the FacetSpace's values, per facet
-    facet_values: dict[str, list[str]]
+    facet_values: dict[str, np.ndarray]  # the FacetSpace's values (str objects), per facet
 
 
 class SegmentCache:
