@@ -31,6 +31,7 @@ from tests.factories.mail import ARCHIVE_ADDRESS
 from tests.factories.mail_server import MailServer, make_certificate
 from tests.factories.media import FIXTURES
 from tests.factories.speakers import set_voice
+from tests.scheduling import LongestFirst
 
 # Argon2id at the library's recommended cost (archive.accounts.users.hasher: 3 passes over 64 MiB) takes ~0.2 s of
 # CPU to hash and as much to check, 0.4 s for each user a test signs in. Tests hash with argon2id at a low cost
@@ -64,6 +65,12 @@ def postgres_database(worker_id: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    """`--dist loadscope` (make test) hands out the long modules first (tests/scheduling.py)."""
+    return LongestFirst(config, log) if config.getvalue("dist") == "loadscope" else None
 
 
 # --- which databases a test runs on (tests/factories/databases.py: databases_for) ----------------------------
