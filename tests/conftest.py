@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 from archive.config import Settings
+from archive.transcribe.transcript import Transcript
 from tests.factories.databases import (
     POSTGRES_URL,
     MigratedSchemas,
@@ -29,8 +30,9 @@ from tests.factories.databases import (
 )
 from tests.factories.mail import ARCHIVE_ADDRESS
 from tests.factories.mail_server import MailServer, make_certificate
-from tests.factories.media import FIXTURES
+from tests.factories.media import FIXTURES, speech
 from tests.factories.speakers import set_voice
+from tests.scheduling import LongestFirst
 
 # Argon2id at the library's recommended cost (archive.accounts.users.hasher: 3 passes over 64 MiB) takes ~0.2 s of
 # CPU to hash and as much to check, 0.4 s for each user a test signs in. Tests hash with argon2id at a low cost
@@ -64,6 +66,12 @@ def postgres_database(worker_id: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    """`--dist loadscope` (make test) hands out the long modules first (tests/scheduling.py)."""
+    return LongestFirst(config, log) if config.getvalue("dist") == "loadscope" else None
 
 
 # --- which databases a test runs on (tests/factories/databases.py: databases_for) ----------------------------
@@ -244,6 +252,28 @@ def hotmic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # recipe is repeatable as a fresh run, whatever else this process synthesised before.
     subprocess.run([sys.executable, str(FIXTURES / "hotmic" / "make_hotmic.py"), str(folder)], check=True)
     return folder
+
+
+# The Spanish fixtures (tests/fixtures/spanish) as the multilingual model (faster-whisper base, English and Spanish)
+# hears them, made once: tests/transcribe/test_multilingual.py checks them, tests/cli/test_languages.py finds them
+# where `testimony` keeps machine transcripts. The two modules run on one worker (tests/scheduling.py: GROUPS).
+
+
+@pytest.fixture(scope="session")
+def interpreted_meeting() -> Transcript:
+    return multilingual_transcript("spanish/interpreted-meeting.ogg")
+
+
+@pytest.fixture(scope="session")
+def spanish_testimony() -> Transcript:
+    return multilingual_transcript("spanish/testimony-es.ogg")
+
+
+def multilingual_transcript(name: str) -> Transcript:
+    from archive.transcribe import make_transcriber
+
+    transcriber = make_transcriber(Settings(engine="faster-whisper", languages=("en", "es"), threads=1))
+    return transcriber.transcribe(speech(name))
 
 
 @pytest.fixture

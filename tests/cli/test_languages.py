@@ -5,18 +5,27 @@ export SLUG --format json` (segments with language, text, start, end) and `testi
 are the issue's (tests/fixtures/spanish). And the way there from an English-only archive: tiny.en on Spanish
 testimony writes nothing, which ingest, the JSON and `testimony check` report as untranscribed speech, and a
 re-transcription with --languages en,es is a new run, not the English one reused.
+
+The multilingual model's transcripts of the two recordings are the session's (tests/conftest.py, checked against
+the same bars in tests/transcribe/test_multilingual.py): each test puts its recording's where `testimony` keeps
+machine transcripts, under the name a run of faster-whisper base for English and Spanish gets, and the commands
+must find it by that name. What tiny.en hears is transcribed here, through the CLI.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
 from archive.cli.main import main
+from archive.config import Settings
+from archive.media.store import sha256_of
 from archive.transcribe.evaluate import turn_scores, word_error_rate
+from archive.transcribe.transcript import Transcript, transcript_filename
 from tests.factories.media import FIXTURES
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -37,8 +46,19 @@ def exported(runner: CliRunner, slug: str) -> dict:  # type: ignore[type-arg]
     return json.loads(run(runner, "export", slug, "--format", "json").stdout)
 
 
-def test_english_only_reports_the_spanish_then_languages_transcribe_it(runner: CliRunner) -> None:
-    ingest = run(runner, "ingest", str(SPANISH / "testimony-es.ogg"), "--no-diarize", "--engine", "faster-whisper")
+def made_by_the_multilingual_model(settings: Settings, recording: Path, transcript: Transcript) -> str:
+    """Keep the session's transcript of the recording as a run of base for en,es would; its file name."""
+    name = transcript_filename(sha256_of(recording), "faster-whisper", "base", ("en", "es"))
+    settings.transcripts_dir.mkdir(parents=True, exist_ok=True)
+    (settings.transcripts_dir / name).write_text(transcript.to_json(), encoding="utf-8")
+    return name
+
+
+def test_english_only_reports_the_spanish_then_languages_transcribe_it(
+    runner: CliRunner, settings: Settings, spanish_testimony: Transcript
+) -> None:
+    recording = SPANISH / "testimony-es.ogg"
+    ingest = run(runner, "ingest", str(recording), "--no-diarize", "--engine", "faster-whisper")
     slug = ingest.stdout.splitlines()[-1]
     assert slug.endswith("-testimony-es")  # the title from the file name, the date today (no creation time)
     assert "chose body 'Unnamed body' (TESTIMONY_DEFAULT_BODY" in ingest.stderr
@@ -51,8 +71,12 @@ def test_english_only_reports_the_spanish_then_languages_transcribe_it(runner: C
     check = run(runner, "check")
     assert f"speech not transcribed: {slug} 0:00:00–0:00:59: speech not transcribed — Spanish?" in check.stdout
 
+    multilingual = made_by_the_multilingual_model(settings, recording, spanish_testimony)
     again = run(runner, "transcribe", slug, "--engine", "faster-whisper", "--languages", "en,es")
-    assert "reusing" not in again.stderr  # a new run (the key's languages: tests/ingest/test_languages.py)
+    # A new run, base for en,es, not tiny.en's English one reused (the key's languages: tests/ingest/test_languages.py)
+    assert [line for line in again.stderr.splitlines() if "reusing" in line] == [
+        f"testimony-es.ogg: reusing the machine transcript {multilingual}"
+    ]
     document = exported(runner, slug)
     assert document["gaps"] == [] and document["languages"] == ["es"]
     assert {s["language"] for s in document["segments"]} == {"es"}
@@ -65,10 +89,13 @@ def test_english_only_reports_the_spanish_then_languages_transcribe_it(runner: C
     assert found["total"] >= 2 and {hit["language"] for hit in found["results"]} == {"es"}
 
 
-def test_the_held_out_commands_on_an_interpreted_meeting(runner: CliRunner) -> None:
-    ingest = run(
-        runner, "ingest", str(SPANISH / "interpreted-meeting.ogg"), "--engine", "faster-whisper", "--languages", "en,es"
-    )
+def test_the_held_out_commands_on_an_interpreted_meeting(
+    runner: CliRunner, settings: Settings, interpreted_meeting: Transcript
+) -> None:
+    recording = SPANISH / "interpreted-meeting.ogg"
+    multilingual = made_by_the_multilingual_model(settings, recording, interpreted_meeting)
+    ingest = run(runner, "ingest", str(recording), "--engine", "faster-whisper", "--languages", "en,es")
+    assert f"reusing the machine transcript {multilingual}" in ingest.stderr
     slug = ingest.stdout.splitlines()[-1]
     document = exported(runner, slug)
     assert document["languages"] == ["en", "es"] and document["gaps"] == []

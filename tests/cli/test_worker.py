@@ -118,7 +118,7 @@ def wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyp
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def test_a_worker_killed_before_the_servers_250_leads_to_one_copy_per_message_id(  # type: ignore[no-untyped-def]

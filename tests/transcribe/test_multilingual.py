@@ -32,19 +32,15 @@ def meeting_audio() -> np.ndarray:
     return speech("spanish/interpreted-meeting.ogg")
 
 
+# The base model's transcripts of both fixtures are the session's (tests/conftest.py), read by the CLI's tests too.
 @pytest.fixture(scope="module")
-def base() -> object:
-    return make_transcriber(Settings(engine="faster-whisper", languages=("en", "es"), threads=1))
-
-
-@pytest.fixture(scope="module")
-def meeting(base, meeting_audio: np.ndarray) -> Transcript:  # type: ignore[no-untyped-def]
-    return base.transcribe(meeting_audio)
+def meeting(interpreted_meeting: Transcript) -> Transcript:
+    return interpreted_meeting
 
 
 @pytest.fixture(scope="module")
-def testimony(base) -> Transcript:  # type: ignore[no-untyped-def]
-    return base.transcribe(speech("spanish/testimony-es.ogg"))
+def testimony(spanish_testimony: Transcript) -> Transcript:
+    return spanish_testimony
 
 
 def test_each_turn_of_the_interpreted_meeting_comes_out_in_its_language(meeting: Transcript) -> None:

@@ -166,7 +166,7 @@ def wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyp
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(0.05)  # one small query a look; the kill lands soon after the first window
 
 
 @pytest.mark.slow

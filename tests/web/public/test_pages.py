@@ -233,7 +233,7 @@ def test_testimony_serve_answers_over_http(site, settings, tmp_path) -> None:  #
                 break
             except OSError:
                 assert time.monotonic() < deadline, server.stderr.read().decode() if server.poll() else "no answer"
-                time.sleep(0.2)
+                time.sleep(0.05)
         assert '"total": 1' in body or '"total":1' in body
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
             assert reply.status == 200 and "/" not in reply.headers["Server"]  # no version given away
