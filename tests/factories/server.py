@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,11 +17,39 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from archive.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = "/usr/sbin/nginx"
+
+
+@contextmanager
+def served_in_thread(app: Any, threads: int = 4) -> Iterator[str]:
+    """A WSGI app served by waitress on a loopback port, in a thread of this process; yields its address.
+
+    The server is stopped from its own thread: `server.close()` from the test's thread closed sockets while the
+    server's loop was polling or writing them, and the loop's "Bad file descriptor" failed the test at teardown."""
+    import waitress
+    from waitress import wasyncore
+
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    stopping = threading.Event()
+
+    def run() -> None:
+        while not stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+        server.task_dispatcher.shutdown()  # requests still running finish (up to 5 s), then the sockets close
+        wasyncore.close_all(map=server._map)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        stopping.set()
+        thread.join(timeout=30)
 
 
 def free_port() -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from tests.factories.browser import SCREENSHOTS, assert_accessible, assert_fits_
 from tests.factories.campaigns import MEETING, add_campaign_site, add_letter
 from tests.factories.media import encode, speech
 from tests.factories.meetings import Line, add_meeting, timed
+from tests.factories.server import served_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,6 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[Site]:  # type: ignore[no-untyped-def]
-    import waitress
 
     from archive import create_app
     from archive.home import init_home
@@ -147,10 +146,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[Site]:  
         "admin-account": "/account",
     }
     app = create_app(settings)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield Site(f"http://127.0.0.1:{server.effective_port}", paths, admin_paths, ids["segment"], ids["line"])
-    server.close()
+    with served_in_thread(app, threads=4) as address:
+        yield Site(address, paths, admin_paths, ids["segment"], ids["line"])
     app.extensions["sessions"].kw["bind"].dispose()
     sessions.kw["bind"].dispose()
 

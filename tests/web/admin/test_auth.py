@@ -21,6 +21,7 @@ from archive.db.models import ROLES, AuditEvent, Excerpt, RateLimit, User, UserS
 from archive.web.context import role_required
 from tests.factories.accounts import PASSWORD, add_user, csrf_token, log_in, sign_in
 from tests.factories.meetings import Line, add_meeting
+from tests.factories.server import served_in_thread
 
 
 def events(sessions, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
@@ -551,17 +552,9 @@ def test_guessing_the_password_on_the_account_page_is_throttled_like_signing_in(
 
 def test_signing_in_and_out_in_chromium(settings, sessions, app_for, browser) -> None:  # type: ignore[no-untyped-def]
     """The forms as a browser sends them (CSP on, cookies as set): sign in, see the header, set up TOTP, sign out."""
-    import threading
-
-    import waitress
-
     add_user(sessions, "organizer", "ana@example.org")
-    server = waitress.create_server(app_for(settings), host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.effective_port}"
     errors: list[str] = []
-    try:
+    with served_in_thread(app_for(settings), threads=2) as base:
         context = browser.new_context()
         page = context.new_page()
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -587,8 +580,6 @@ def test_signing_in_and_out_in_chromium(settings, sessions, app_for, browser) ->
         page.click("nav.account button")
         assert page.url == f"{base}/" and page.locator("nav.account").count() == 0
         assert page.locator("footer a", has_text="Sign in").count() == 1
-    finally:
-        server.close()
     # The refused pages (401, 403) and the absent favicon log their status; nothing else may (no CSP violation).
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
     assert [e.action for e in events(sessions, "totp-enable")] == ["totp-enable"]

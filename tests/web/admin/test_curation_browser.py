@@ -15,6 +15,7 @@ from archive.config import Settings
 from tests.factories.accounts import PASSWORD, add_user
 from tests.factories.browser import SCREENSHOTS
 from tests.factories.media import encode, speech
+from tests.factories.server import served_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
     """A fresh home served by waitress, and a `testimony worker` equivalent in a background thread."""
-    import waitress
 
     from archive.home import init_home
     from archive.transcribe import make_transcriber
@@ -34,8 +34,6 @@ def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
     sessions = init_home(settings)
     add_user(sessions, "curator", "cora@example.org")
     add_user(sessions, "admin", "ada@example.org")
-    server = waitress.create_server(app_for(settings), host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
     stop = threading.Event()
     worker = threading.Thread(
         target=work,
@@ -44,10 +42,10 @@ def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
         daemon=True,
     )
     worker.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
+    with served_in_thread(app_for(settings), threads=4) as address:
+        yield address
     stop.set()
     worker.join(timeout=30)
-    server.close()
     sessions.kw["bind"].dispose()
 
 

@@ -4,7 +4,6 @@ testimony, find it by search, and make an excerpt of it. Screenshots go to test-
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from archive.search.index import index_meeting
 from tests.factories.accounts import PASSWORD, add_user
 from tests.factories.browser import SCREENSHOTS
 from tests.factories.meetings import Line, add_meeting, timed
+from tests.factories.server import served_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,6 @@ REMARK = "You're fucking here illegally and you're worried about being safe?"
 
 @pytest.fixture
 def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
-    import waitress
 
     from archive.home import init_home
 
@@ -50,10 +49,8 @@ def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
     app = app_for(settings)
     with sessions() as session:
         index_meeting(app.extensions["search"], session, SLUG)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with served_in_thread(app, threads=4) as address:
+        yield address
     sessions.kw["bind"].dispose()
 
 

@@ -3,7 +3,6 @@ label before, the person's name after; a rejected suggestion is gone and names n
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from archive.config import Settings
 from archive.db.models import Meeting, Person, Speaker
 from tests.factories.accounts import PASSWORD, add_user
 from tests.factories.meetings import Line, add_meeting
+from tests.factories.server import served_in_thread
 
 SLUG = "2024-02-07-public-comment"
 CHAIR = "Walter Brennan-Oakes"
@@ -20,7 +20,6 @@ CHAIR = "Walter Brennan-Oakes"
 
 @pytest.fixture
 def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
-    import waitress
 
     from archive.home import init_home
 
@@ -41,10 +40,8 @@ def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
         voices = session.scalars(select(Speaker).join(Meeting).where(Meeting.slug == SLUG).order_by(Speaker.label))
         for voice, score in zip(voices, (0.81, 0.64), strict=True):
             voice.suggested_person_id, voice.suggestion_score = chair.id, score
-    server = waitress.create_server(app_for(settings), host="127.0.0.1", port=0, threads=2)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with served_in_thread(app_for(settings), threads=2) as address:
+        yield address
     sessions.kw["bind"].dispose()
 
 

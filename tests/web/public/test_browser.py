@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import struct
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from click.testing import CliRunner
 from archive.config import Settings
 from tests.factories.browser import SCREENSHOTS, assert_accessible
 from tests.factories.media import FIXTURES
+from tests.factories.server import served_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,6 @@ def site_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def live_site(site_home: Path):  # type: ignore[no-untyped-def]
     """sample.wav ingested and transcribed (faster-whisper), served by waitress on a free loopback port."""
-    import waitress
 
     from archive import create_app
     from archive.cli.main import main
@@ -50,11 +49,8 @@ def live_site(site_home: Path):  # type: ignore[no-untyped-def]
     assert result.exit_code == 0, result.output
     slug = result.stdout.splitlines()[-1]
     app = create_app(Settings(home=home))
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", slug
-    server.close()
+    with served_in_thread(app, threads=4) as address:
+        yield address, slug
     app.extensions["sessions"].kw["bind"].dispose()
 
 
@@ -89,17 +85,13 @@ EDITOR_TOKEN = "browser-test-editor-token"
 @pytest.fixture(scope="module")
 def editor_site(live_site, site_home: Path):  # type: ignore[no-untyped-def]
     """The same archive served again with an editor token, so the meeting page offers the excerpt form."""
-    import waitress
 
     from archive import create_app
 
     _, slug = live_site
     app = create_app(Settings(home=site_home, editor_token=EDITOR_TOKEN))
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", slug
-    server.close()
+    with served_in_thread(app, threads=4) as address:
+        yield address, slug
     app.extensions["sessions"].kw["bind"].dispose()
 
 

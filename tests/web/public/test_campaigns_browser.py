@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import threading
 import time
 
 import pytest
@@ -22,6 +21,7 @@ from tests.factories.campaigns import TOWNS
 from tests.factories.mail_server import MailServer
 from tests.factories.media import FIXTURES
 from tests.factories.meetings import timed
+from tests.factories.server import served_in_thread
 
 pytestmark = pytest.mark.slow
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
@@ -55,7 +55,6 @@ def bundled_site(tmp_path_factory: pytest.TempPathFactory, mail: MailServer):  #
 
 
 def serve(tmp_path_factory: pytest.TempPathFactory, mail: MailServer, *, bundled_towns: bool):  # type: ignore[no-untyped-def]
-    import waitress
 
     from archive import create_app
     from archive.campaigns.manage import create_campaign, open_campaign
@@ -105,11 +104,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory, mail: MailServer, *, bundled
         open_campaign(session, campaign)
         slugs = (excerpt.slug, campaign.slug)
     app = create_app(settings)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", settings, sessions, *slugs
-    server.close()
+    with served_in_thread(app, threads=4) as address:
+        yield address, settings, sessions, *slugs
     app.extensions["sessions"].kw["bind"].dispose()
     sessions.kw["bind"].dispose()
 

@@ -5,12 +5,11 @@ test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from tests.factories.browser import SCREENSHOTS, assert_accessible
 from tests.factories.meetings import Line, add_meeting
+from tests.factories.server import served_in_thread
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 SLUG = "2024-02-07-comment"
@@ -18,7 +17,6 @@ SLUG = "2024-02-07-comment"
 
 @pytest.fixture
 def live_site(settings, sessions, app_for):  # type: ignore[no-untyped-def]
-    import waitress
 
     add_meeting(
         sessions,
@@ -26,11 +24,8 @@ def live_site(settings, sessions, app_for):  # type: ignore[no-untyped-def]
         [Line("I want to feel safe driving to the grocery store.", 20.0, 26.5, "Rosa", "public commenter")],
         title="Public comment on policing",
     )
-    server = waitress.create_server(app_for(settings), host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with served_in_thread(app_for(settings), threads=2) as address:
+        yield address
 
 
 def test_the_switch_turns_the_site_spanish_and_it_stays_so(browser, live_site) -> None:  # type: ignore[no-untyped-def]

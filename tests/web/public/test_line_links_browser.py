@@ -3,20 +3,19 @@ highlighted; `?t=42` alone opens the line that starts at 42.04, not the top of t
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
 from archive.config import Settings
 from tests.factories.meetings import Line, add_meeting
+from tests.factories.server import served_in_thread
 
 SLUG = "2024-02-07-long-hearing"
 
 
 @pytest.fixture
 def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
-    import waitress
 
     from archive.home import init_home
     from archive.search.index import index_meeting, open_backend
@@ -28,10 +27,8 @@ def site(tmp_path: Path, app_for):  # type: ignore[no-untyped-def]
     add_meeting(sessions, SLUG, lines)
     with sessions() as session:
         index_meeting(open_backend(settings), session, SLUG)
-    server = waitress.create_server(app_for(settings), host="127.0.0.1", port=0, threads=2)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with served_in_thread(app_for(settings), threads=2) as address:
+        yield address
     sessions.kw["bind"].dispose()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from archive.media.store import MediaStore
 from tests.factories.browser import SCREENSHOTS, assert_accessible
 from tests.factories.media import encode, speech
 from tests.factories.meetings import Line, add_meeting, timed
+from tests.factories.server import served_in_thread
 
 SLUG = "2024-02-07-council"
 LINES = [
@@ -26,7 +26,6 @@ LINES = [
 @pytest.fixture
 def served(sessions, settings, app):  # type: ignore[no-untyped-def]
     """A meeting of four lines over 11 s of real speech (jfk.flac as WAV), served by waitress on a free port."""
-    import waitress
 
     add_meeting(sessions, SLUG, LINES, title="Regular meeting")
     with sessions() as session, session.begin():
@@ -38,11 +37,8 @@ def served(sessions, settings, app):  # type: ignore[no-untyped-def]
     target = MediaStore(settings.media_dir).path_for(hashlib.sha256(SLUG.encode()).hexdigest(), ".wav")
     target.parent.mkdir(parents=True, exist_ok=True)
     encode(speech()[: 11 * 16_000], target, "wav", "pcm_s16le")
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with served_in_thread(app, threads=2) as address:
+        yield address
 
 
 def state(page) -> dict:  # type: ignore[no-untyped-def,type-arg]
