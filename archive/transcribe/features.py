@@ -1,7 +1,7 @@
 """faster-whisper's log-Mel spectrogram, computed a block of frames at a time.
 
 faster-whisper computes the spectrogram of all the audio it is handed in one go: for a 300 s transcription window
-that is 30,000 frames × 400 samples windowed, their FFT and its magnitudes, about 250 MB at once for a spectrogram
+that is 30,000 frames × 400 samples windowed, their FFT and its magnitudes, 231 MiB at once for a spectrogram
 of 10 MB (measured 2026-12-08: the transcription stage's peak on a dense meeting). The frames are independent of
 one another, so `BlockwiseFeatures` computes the same spectrogram 3,000 frames (30 s) at a time, with the same
 operations on each frame, and holds a block's work (about 5 MB) besides the result. The values are those of
